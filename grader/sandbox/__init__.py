@@ -1,0 +1,157 @@
+"""Run student code in a child process and talk to it with plain arrays.
+
+:class:`Session` is the only thing the checks use: ``session.call("conv_forward_naive", x, w, b, param)``
+returns a :class:`CallResult` whatever the student's code does (raises, hangs, exits, crashes).
+"""
+import shutil
+import time
+from dataclasses import dataclass
+
+from grader.sandbox import protocol
+from grader.sandbox.child import Child, ChildFailure, Limits, stage_directory
+
+__all__ = ["CallResult", "Session", "Limits"]
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """What one call into student code gave."""
+
+    ok: bool
+    """True when the call returned (its value may still be wrong)."""
+    value: object = None
+    """The returned value (only the parts asked for), decoded: arrays are plain numpy arrays."""
+    args_after: object = None
+    """The arguments as they were after the call, when asked for (to detect modified inputs)."""
+    arity: int = None
+    """len() of the returned tuple or list, None for other values."""
+    result_type: str = ""
+    """Type name of the returned value, e.g. 'builtins.tuple'."""
+    error_kind: str = ""
+    """'exception', 'timeout', 'crash' or 'protocol' when ok is False."""
+    error_type: str = ""
+    """The exception's class name, e.g. 'NotImplementedError'."""
+    message: str = ""
+    """One line saying what went wrong, for the student."""
+    traceback: str = ""
+    """The student's frames of the traceback."""
+    output: str = ""
+    """What the call printed (bounded)."""
+    seconds: float = 0.0
+    """Wall time of the call as seen by the grader (round trip included)."""
+
+
+class Session:
+    """Student definitions loaded in a child process; the child is replaced after any failure."""
+
+    def __init__(self, cells, limits=None, timeout=10.0, use_bwrap=True):
+        self.cells = cells
+        self.limits = limits or Limits()
+        self.timeout = timeout
+        self.use_bwrap = use_bwrap
+        self.stage = stage_directory()
+        self.child = None
+        self.load_errors = []
+        self.defined = set()
+        self.restarts = 0
+        self.load_failure = None
+
+    @property
+    def isolation(self):
+        return self._ensure_child().isolation
+
+    def _ensure_child(self):
+        if self.child is not None and self.child.alive():
+            return self.child
+        if self.child is not None:
+            self.child.cleanup()
+            self.restarts += 1
+        self.child = Child(self.stage, self.limits)
+        self.child.start(self.use_bwrap)
+        header, _ = self.child.request({"op": "load", "cells": self.cells}, timeout=self.timeout * 3)
+        self.load_errors = header.get("errors", [])
+        self.defined = set(header.get("defined", []))
+        return self.child
+
+    def call(self, target, *args, kwargs=None, keep=None, send="all", return_args=False, seed=0, timeout=None):
+        """Call ``target`` (a name, or (handle, attribute)) in the child with plain values as arguments."""
+        tree, arrays = protocol.encode({"args": tuple(args), "kwargs": dict(kwargs or {})})
+        target = {"name": target} if isinstance(target, str) else {"handle": target[0], "attr": target[1]}
+        header = {
+            "op": "call", "target": target, "args": tree["d"]["args"], "kwargs": tree["d"]["kwargs"],
+            "keep": keep, "send": send, "return_args": return_args, "seed": seed,
+        }
+        return self._request(header, arrays, timeout, wrapped=True)
+
+    def get_attribute(self, handle, attr, timeout=None):
+        return self._request({"op": "getattr", "handle": handle, "attr": attr}, (), timeout)
+
+    def set_attribute(self, handle, attr, value, timeout=None):
+        tree, arrays = protocol.encode(value)
+        return self._request({"op": "setattr", "handle": handle, "attr": attr, "value": tree}, arrays, timeout)
+
+    def train(self, handle, data, solver_options, seed=0, timeout=None):
+        """Train the model kept under ``handle`` with the provided Solver; value: {'params', 'loss_history'}."""
+        data_tree, arrays = protocol.encode({"data": data, "solver": solver_options})
+        header = {"op": "train", "handle": handle, "data": data_tree["d"]["data"],
+                  "solver": data_tree["d"]["solver"], "seed": seed}
+        return self._request(header, arrays, timeout)
+
+    def _request(self, header, arrays, timeout, wrapped=False):
+        if self.load_failure is not None:
+            return self.load_failure
+        timeout = self.timeout if timeout is None else timeout
+        start = time.perf_counter()
+        try:
+            child = self._ensure_child()
+        except ChildFailure as failure:
+            # Loading the definitions itself hangs or crashes: every later call would too.
+            self.load_failure = CallResult(ok=False, error_kind=failure.kind,
+                                           message="loading your definitions: " + _failure_message(failure, self.timeout * 3))
+            return self.load_failure
+        try:
+            reply, reply_arrays = child.request(header, arrays, timeout)
+            return _result(reply, reply_arrays, time.perf_counter() - start, wrapped)
+        except ChildFailure as failure:
+            return CallResult(ok=False, error_kind=failure.kind, message=_failure_message(failure, timeout),
+                              seconds=time.perf_counter() - start)
+
+    def close(self):
+        if self.child is not None:
+            self.child.cleanup()
+        shutil.rmtree(self.stage, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _failure_message(failure, timeout):
+    if failure.kind == "timeout":
+        return f"your code did not finish within {timeout:g} s (infinite loop?)"
+    return failure.message
+
+
+def _result(reply, arrays, seconds, wrapped):
+    output = str(reply.get("output", ""))
+    if not reply.get("ok"):
+        error = reply.get("error") or {}
+        kind, name = "exception", str(error.get("type", "Exception"))
+        return CallResult(ok=False, error_kind=kind, error_type=name,
+                          message=f"{name}: {str(error.get('message', ''))[:300]}".rstrip(": "),
+                          traceback=str(error.get("traceback", "")), output=output, seconds=seconds)
+    try:
+        values = protocol.decode(reply.get("values", {"v": None}), arrays)
+    except (protocol.ProtocolError, KeyError, TypeError, ValueError) as exc:
+        return CallResult(ok=False, error_kind="protocol", message=f"unreadable answer ({exc})", seconds=seconds)
+    value, args_after = values, None
+    if wrapped:
+        if not isinstance(values, dict):
+            return CallResult(ok=False, error_kind="protocol", message="unreadable answer", seconds=seconds)
+        value, args_after = values.get("result"), values.get("args")
+    arity = reply.get("arity")
+    return CallResult(ok=True, value=value, args_after=args_after,
+                      arity=arity if type(arity) is int else None,
+                      result_type=str(reply.get("result_type", ""))[:200], output=output, seconds=seconds)

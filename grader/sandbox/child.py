@@ -1,0 +1,190 @@
+"""The grader's side of the child process: start it, talk to it with deadlines, replace it when it dies."""
+import os
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import assignment
+from grader.sandbox import protocol
+from grader.sandbox.launcher import build_command
+
+_WORKER_FILES = ("worker.py", "protocol.py")
+
+
+class ChildFailure(Exception):
+    """The child did not answer: it timed out, died, or broke the protocol."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind  # "timeout", "crash" or "protocol"
+        self.message = message
+
+
+@dataclass
+class Limits:
+    """Resource limits of the child (see :class:`grader.config.Config`)."""
+
+    memory_bytes: int = 2 << 30
+    file_bytes: int = 64 << 20
+    processes: int = 64
+    cpu_seconds: int = 600
+
+
+def stage_directory():
+    """A fresh directory holding the worker, the protocol and a copy of the ``assignment`` package."""
+    stage = Path(tempfile.mkdtemp(prefix="grader-stage-"))
+    here = Path(__file__).parent
+    for name in _WORKER_FILES:
+        shutil.copy(here / name, stage / name)
+    shutil.copytree(
+        Path(assignment.__file__).parent, stage / "assignment", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return stage
+
+
+@dataclass
+class Child:
+    """One running child process. Use :class:`grader.sandbox.Session`, which replaces dead children."""
+
+    stage: Path
+    limits: Limits
+    process: subprocess.Popen = None
+    workdir: Path = None
+    isolation: str = ""
+    _buffer: bytearray = field(default_factory=bytearray)
+
+    def start(self, use_bwrap):
+        self.workdir = Path(tempfile.mkdtemp(prefix="grader-child-"))
+        command, self.isolation = build_command(self.stage, self.workdir, use_bwrap)
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=self.workdir,
+            env=_child_environment(self.workdir),
+            start_new_session=True,  # its own process group, so every descendant can be killed at once
+            preexec_fn=_limit_resources(self.limits),
+        )
+
+    def request(self, header, arrays=(), timeout=10.0):
+        """Send one frame and wait for the answer; raises :class:`ChildFailure`."""
+        deadline = time.monotonic() + timeout
+        try:
+            self.process.stdin.write(protocol.pack(header, arrays))
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise ChildFailure("crash", self._death_message()) from None
+        try:
+            return protocol.read_frame(lambda n: self._read_exact(n, deadline))
+        except protocol.ProtocolError as exc:
+            self.kill()
+            raise ChildFailure("protocol", f"the child broke the protocol ({exc})") from None
+        except struct.error:
+            self.kill()
+            raise ChildFailure("protocol", "the child sent a truncated frame") from None
+
+    def _read_exact(self, n, deadline):
+        fd = self.process.stdout.fileno()
+        while len(self._buffer) < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill()
+                raise ChildFailure("timeout", "timed out")
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(fd, max(n - len(self._buffer), 1 << 16))
+            if not chunk:
+                self.kill()
+                raise ChildFailure("crash", self._death_message())
+            self._buffer.extend(chunk)
+        data = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        return data
+
+    def _death_message(self):
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "the child stopped answering"
+        if code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+            hint = " (memory limit?)" if name == "SIGKILL" else ""
+            return f"the process running your code was killed by {name}{hint}"
+        return f"the process running your code exited with status {code} (sys.exit or os._exit?)"
+
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self):
+        """Kill the child and everything it started, and remove its working directory."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self._buffer.clear()
+
+    def output_file_head(self, limit=64 * 1024):
+        """The first ``limit`` bytes the child wrote to fd 1/2 (C-level writes, not print)."""
+        path = self.workdir / "output.txt" if self.workdir else None
+        if path is None or not path.is_file():
+            return ""
+        with open(path, "rb") as handle:
+            return handle.read(limit).decode("utf-8", "replace")
+
+    def cleanup(self):
+        self.kill()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _child_environment(workdir):
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(workdir),
+        "TMPDIR": str(workdir),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        # One BLAS thread: the grader owns the other core, and timings stay comparable.
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+
+
+def _limit_resources(limits):
+    import resource
+
+    def apply():
+        for which, value in (
+            (resource.RLIMIT_AS, limits.memory_bytes),
+            (resource.RLIMIT_FSIZE, limits.file_bytes),
+            (resource.RLIMIT_CPU, limits.cpu_seconds),
+            (resource.RLIMIT_CORE, 0),
+        ):
+            resource.setrlimit(which, (value, value))
+        if hasattr(resource, "RLIMIT_NPROC") and os.getuid() != 0:
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+
+    return apply
+
+
+def python_executable():
+    return sys.executable

@@ -1,0 +1,193 @@
+"""The wire format between the grader and the child that runs student code.
+
+A message is a frame: a 4-byte big-endian length, a JSON header of that length, an 8-byte big-endian
+length, then that many bytes of raw array data. Arrays travel as raw bytes described in the header by a
+numeric dtype from :data:`ALLOWED_DTYPES` and a shape; nothing is ever pickled or unzipped, and every
+size is checked before anything is read, so a hostile child can at worst send a wrong answer.
+
+Values are encoded as small JSON trees:
+
+- ``{"a": i}``: the i-th array of the frame;
+- ``{"v": x}``: a JSON scalar (bool, int, float, str, None);
+- ``{"s": x, "dtype": str}``: a numpy scalar (np.float64(...), ...);
+- ``{"t": [...]}`` / ``{"l": [...]}``: a tuple / list;
+- ``{"d": {key: value}}``: a dict with string keys;
+- ``{"r": handle}``: an object kept in the child under a handle (requests only);
+- ``{"o": description}``: any other object, which the grader cannot use, only name.
+
+This module is copied into the child's sandbox, so it imports nothing but numpy and the standard library.
+"""
+import json
+import struct
+
+import numpy as np
+
+MAX_HEADER_BYTES = 4 << 20  # JSON trees of a few arrays and parameters are kilobytes
+MAX_PAYLOAD_BYTES = 1 << 30  # the largest graded array set is a few MB; anything near 1 GiB is hostile
+MAX_DEPTH = 6  # (loss, {name: array}) is depth 3; deeper structures are not answers
+MAX_ITEMS = 10_000  # elements of one encoded tree
+MAX_ARRAYS = 256
+
+ALLOWED_DTYPES = frozenset(
+    np.dtype(name).str
+    for name in (
+        "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+        "float16", "float32", "float64", "complex64", "complex128",
+    )
+)
+
+
+class ProtocolError(Exception):
+    """A frame that breaks the protocol: too large, malformed, or with an unknown dtype."""
+
+
+class _Encoder:
+    """Turn a Python value into a JSON tree plus a list of arrays."""
+
+    def __init__(self):
+        self.arrays = []
+        self.items = 0
+
+    def encode(self, value, depth=0):
+        self.items += 1
+        if depth > MAX_DEPTH or self.items > MAX_ITEMS:
+            return {"o": "a structure nested too deeply or too large"}
+        if type(value) is np.ndarray:
+            return self._encode_array(value)
+        if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+            return {"s": value.item(), "dtype": value.dtype.name}
+        if value is None or type(value) in (bool, int, float, str):
+            return {"v": value}
+        if type(value) in (tuple, list):
+            key = "t" if type(value) is tuple else "l"
+            return {key: [self.encode(item, depth + 1) for item in value]}
+        if type(value) is dict and all(type(k) is str for k in value):
+            return {"d": {k: self.encode(v, depth + 1) for k, v in value.items()}}
+        return {"o": describe(value)}
+
+    def _encode_array(self, array):
+        if array.dtype.str not in ALLOWED_DTYPES:
+            return {"o": f"numpy.ndarray of dtype {array.dtype}"}
+        if len(self.arrays) >= MAX_ARRAYS:
+            return {"o": "one array too many"}
+        self.arrays.append(np.ascontiguousarray(array))
+        return {"a": len(self.arrays) - 1}
+
+
+def describe(value):
+    """A short name for an object's type, e.g. 'numpy.ma.MaskedArray'."""
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def encode(value):
+    """Encode a value; returns (tree, arrays)."""
+    encoder = _Encoder()
+    tree = encoder.encode(value)
+    return tree, encoder.arrays
+
+
+def decode(tree, arrays, refs=None):
+    """Rebuild a value from its tree; ``refs`` maps handles to objects (child side only)."""
+    if not isinstance(tree, dict) or len(tree) not in (1, 2):
+        raise ProtocolError(f"malformed value {str(tree)[:80]}")
+    if "a" in tree:
+        index = tree["a"]
+        if type(index) is not int or not 0 <= index < len(arrays):
+            raise ProtocolError("array index out of range")
+        return arrays[index]
+    if "v" in tree:
+        return tree["v"]
+    if "s" in tree:
+        return _scalar(tree)
+    if "t" in tree:
+        return tuple(decode(item, arrays, refs) for item in tree["t"])
+    if "l" in tree:
+        return [decode(item, arrays, refs) for item in tree["l"]]
+    if "d" in tree:
+        return {key: decode(item, arrays, refs) for key, item in tree["d"].items()}
+    if "r" in tree and refs is not None:
+        return refs[tree["r"]]
+    if "o" in tree:
+        return Opaque(str(tree["o"])[:200])
+    raise ProtocolError(f"malformed value {str(tree)[:80]}")
+
+
+def _scalar(tree):
+    try:
+        dtype = np.dtype(str(tree.get("dtype")))
+    except TypeError:
+        raise ProtocolError("numpy scalar of an unknown dtype") from None
+    if dtype.str not in ALLOWED_DTYPES or type(tree["s"]) not in (bool, int, float):
+        raise ProtocolError("numpy scalar of an unsupported type")
+    return dtype.type(tree["s"])
+
+
+class Opaque:
+    """Stands in, on the grader's side, for an object the child could not send (not an array)."""
+
+    def __init__(self, description):
+        self.description = description
+
+    def __repr__(self):
+        return f"<{self.description}>"
+
+
+def pack(header, arrays=()):
+    """Serialize a header dict and arrays into one frame (bytes)."""
+    header = dict(header, arrays=[[a.dtype.str, list(a.shape)] for a in arrays])
+    head = json.dumps(header).encode()
+    body = b"".join(a.tobytes() for a in arrays)
+    return struct.pack(">I", len(head)) + head + struct.pack(">Q", len(body)) + body
+
+
+def unpack_header(head_bytes):
+    """Parse and check a frame's JSON header; returns (header, array specs)."""
+    try:
+        header = json.loads(head_bytes)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"header is not JSON: {exc}") from None
+    if not isinstance(header, dict) or not isinstance(header.get("arrays"), list):
+        raise ProtocolError("header is not a message")
+    specs = []
+    for spec in header.pop("arrays")[:MAX_ARRAYS + 1]:
+        if len(specs) >= MAX_ARRAYS:
+            raise ProtocolError("too many arrays")
+        specs.append(_array_spec(spec))
+    return header, specs
+
+
+def _array_spec(spec):
+    if not (isinstance(spec, list) and len(spec) == 2 and spec[0] in ALLOWED_DTYPES):
+        raise ProtocolError(f"array of an unsupported type: {str(spec)[:80]}")
+    dtype, shape = np.dtype(spec[0]), spec[1]
+    if not (isinstance(shape, list) and len(shape) <= 8 and all(type(n) is int and n >= 0 for n in shape)):
+        raise ProtocolError(f"bad array shape {str(shape)[:80]}")
+    nbytes = dtype.itemsize * int(np.prod(shape, dtype=np.float64))
+    if nbytes > MAX_PAYLOAD_BYTES:
+        raise ProtocolError("array too large")
+    return dtype, tuple(shape), int(nbytes)
+
+
+def arrays_from_body(specs, body):
+    """Cut the frame's body into fresh, writable arrays as its specs say."""
+    if sum(nbytes for _, _, nbytes in specs) != len(body):
+        raise ProtocolError("body length does not match the arrays announced")
+    arrays, offset = [], 0
+    for dtype, shape, nbytes in specs:
+        chunk = body[offset:offset + nbytes]
+        arrays.append(np.frombuffer(chunk, dtype=dtype).reshape(shape).copy())
+        offset += nbytes
+    return arrays
+
+
+def read_frame(read_exact):
+    """Read one frame with ``read_exact(n) -> bytes``; returns (header, arrays)."""
+    (head_len,) = struct.unpack(">I", read_exact(4))
+    if head_len > MAX_HEADER_BYTES:
+        raise ProtocolError(f"header of {head_len} bytes is too large")
+    header, specs = unpack_header(read_exact(head_len))
+    (body_len,) = struct.unpack(">Q", read_exact(8))
+    if body_len > MAX_PAYLOAD_BYTES or body_len != sum(nbytes for _, _, nbytes in specs):
+        raise ProtocolError(f"body of {body_len} bytes does not match its header")
+    return header, arrays_from_body(specs, read_exact(body_len))

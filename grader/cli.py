@@ -1,18 +1,64 @@
 """The ``grader`` command: argument parsing only; each subcommand calls one entry function."""
 import argparse
 import sys
+from pathlib import Path
 
 from grader import __version__
+from grader.config import TASK_IDS, Config
+from grader.discover import SubmissionError
+
+EXIT_OK, EXIT_BELOW_BAR, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A command line that cannot be run (exit status 2)."""
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="grader",
-        description="Grade submissions of the convolutional networks assignment.",
-    )
+    parser = argparse.ArgumentParser(prog="grader", description="Grade submissions of the convolutional networks assignment.")
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    grade = commands.add_parser("grade", help="grade one submission (a notebook or a folder holding it)")
+    grade.add_argument("path", help="a .ipynb file or a folder holding the submission's notebook(s)")
+    grade.add_argument("--json", metavar="FILE", help="write the full report as JSON")
+    grade.add_argument("--gradescope", metavar="FILE", help="write Gradescope's results.json")
+    grade.add_argument("--tasks", metavar="ID[,ID...]", help="grade only these tasks")
+    grade.add_argument("--fail-under", metavar="SCORE", type=float, help="exit with status 1 below this score")
+    grade.add_argument("--data", metavar="DIR", help="a CIFAR-10 folder for the overfit check (default: embedded digits)")
+    grade.add_argument("--timeout", metavar="SECONDS", type=float, default=Config.timeout, help="per call into student code")
+    grade.add_argument("-q", "--quiet", action="store_true", help="print only the table, no per-check details")
     return parser
+
+
+def config_from(args):
+    tasks = TASK_IDS
+    if args.tasks:
+        tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
+        unknown = [t for t in tasks if t not in TASK_IDS]
+        if unknown:
+            raise UsageError(f"unknown task id(s) {', '.join(unknown)}; known: {', '.join(TASK_IDS)}")
+        tasks = tuple(t for t in TASK_IDS if t in tasks)
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be positive, got {args.timeout}")
+    data_dir = Path(args.data) if args.data else None
+    if data_dir is not None and not data_dir.is_dir():
+        raise UsageError(f"--data {args.data}: not a folder")
+    return Config(tasks=tasks, timeout=args.timeout, data_dir=data_dir)
+
+
+def run_grade(args):
+    from grader import render
+    from grader.pipeline import grade
+
+    report = grade(args.path, config_from(args))
+    print(render.table(report, verbose=not args.quiet))
+    if args.json:
+        render.write_json(render.to_json(report), args.json)
+    if args.gradescope:
+        render.write_json(render.to_gradescope(report), args.gradescope)
+    if args.fail_under is not None and report.score < args.fail_under:
+        return EXIT_BELOW_BAR
+    return EXIT_OK
 
 
 def main(argv=None):
@@ -20,8 +66,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
-        return 2
-    return 0
+        return EXIT_USAGE
+    try:
+        return {"grade": run_grade}[args.command](args)
+    except (UsageError, SubmissionError) as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

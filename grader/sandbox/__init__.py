@@ -55,10 +55,31 @@ class Session:
         self.defined = set()
         self.restarts = 0
         self.load_failure = None
+        self.output_log = []
 
     @property
-    def isolation(self):
-        return self._ensure_child().isolation
+    def isolation_used(self):
+        """How the child was isolated, or a note that no student code ran."""
+        return self.child.isolation if self.child is not None else "no student code was run"
+
+    def ensure_loaded(self):
+        """Start the child and load the definitions if needed; a CallResult if that fails, else None."""
+        if self.load_failure is None:
+            try:
+                self._ensure_child()
+            except ChildFailure as failure:
+                self._record_load_failure(failure)
+        return self.load_failure
+
+    def _record_load_failure(self, failure):
+        # Loading the definitions itself hangs or crashes: every later call would too.
+        message = "loading your definitions: " + _failure_message(failure, self.timeout * 3)
+        self.load_failure = CallResult(ok=False, error_kind=failure.kind, message=message)
+
+    def take_output(self):
+        """What student code printed since the last call of this method."""
+        text, self.output_log = "".join(self.output_log), []
+        return text
 
     def _ensure_child(self):
         if self.child is not None and self.child.alive():
@@ -105,13 +126,14 @@ class Session:
         try:
             child = self._ensure_child()
         except ChildFailure as failure:
-            # Loading the definitions itself hangs or crashes: every later call would too.
-            self.load_failure = CallResult(ok=False, error_kind=failure.kind,
-                                           message="loading your definitions: " + _failure_message(failure, self.timeout * 3))
+            self._record_load_failure(failure)
             return self.load_failure
         try:
             reply, reply_arrays = child.request(header, arrays, timeout)
-            return _result(reply, reply_arrays, time.perf_counter() - start, wrapped)
+            result = _result(reply, reply_arrays, time.perf_counter() - start, wrapped)
+            if result.output:
+                self.output_log.append(result.output)
+            return result
         except ChildFailure as failure:
             return CallResult(ok=False, error_kind=failure.kind, message=_failure_message(failure, timeout),
                               seconds=time.perf_counter() - start)

@@ -54,6 +54,8 @@ class _Encoder:
             return {"o": "a structure nested too deeply or too large"}
         if type(value) is np.ndarray:
             return self._encode_array(value)
+        if type(value) is Ref:
+            return {"r": value.handle, "i": list(value.path)}
         if isinstance(value, np.generic) and value.dtype.kind in "biuf":
             return {"s": value.item(), "dtype": value.dtype.name}
         if value is None or type(value) in (bool, int, float, str):
@@ -72,6 +74,13 @@ class _Encoder:
             return {"o": "one array too many"}
         self.arrays.append(np.ascontiguousarray(array))
         return {"a": len(self.arrays) - 1}
+
+
+class Ref:
+    """An object kept in the child, or an item of it: ``Ref("fwd", 1)`` is the cache of a kept forward."""
+
+    def __init__(self, handle, *path):
+        self.handle, self.path = handle, path
 
 
 def describe(value):
@@ -107,7 +116,10 @@ def decode(tree, arrays, refs=None):
     if "d" in tree:
         return {key: decode(item, arrays, refs) for key, item in tree["d"].items()}
     if "r" in tree and refs is not None:
-        return refs[tree["r"]]
+        value = refs[tree["r"]]
+        for index in tree.get("i", []):
+            value = value[index]
+        return value
     if "o" in tree:
         return Opaque(str(tree["o"])[:200])
     raise ProtocolError(f"malformed value {str(tree)[:80]}")

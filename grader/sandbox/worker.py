@@ -7,7 +7,7 @@ nothing a student prints can corrupt a frame.
 
 Requests (header fields):
 
-- ``{"op": "load", "cells": [{"filename", "source", "statements": [[first_line, last_line], ...]}]}``
+- ``{"op": "load", "cells": [{"filename", "source", "statements": [[first_line, last_line, names], ...]}]}``
 - ``{"op": "call", "target": {"name": n} | {"handle": h, "attr": a}, "args": tree, "kwargs": tree,
   "keep": handle or null, "send": "all" | "none" | [indices], "return_args": bool, "seed": int}``
 - ``{"op": "getattr" | "setattr", "handle": h, "attr": a, "value": tree}``
@@ -107,12 +107,15 @@ class Worker:
         filename, lines = cell["filename"], cell["source"].splitlines(keepends=True)
         linecache.cache[filename] = (len(cell["source"]), None, lines, filename)
         errors = []
-        for first, last in cell["statements"]:
+        for first, last, *names in cell["statements"]:
             padded = "\n" * (first - 1) + "".join(lines[first - 1:last])
             try:
                 exec(compile(padded, filename, "exec"), self.namespace)
             except BaseException as exc:
-                errors.append({"filename": filename, "line": first, **describe_exception(exc)})
+                defines = names[0] if names else []
+                errors.append({"filename": filename, "line": first, "defines": defines, **describe_exception(exc)})
+                for name in defines:  # a failed redefinition must not leave an older one in place
+                    self.namespace.pop(name, None)
         return errors
 
     def op_call(self, header, arrays):

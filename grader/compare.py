@@ -1,0 +1,99 @@
+"""Validation of what student code returned, and comparison with the reference.
+
+Every value is validated before a number is compared: the right arity, a real numpy.ndarray, a floating
+dtype, exactly the expected shape, all finite. Thresholds are named here, one per quantity.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader.sandbox.protocol import Opaque
+
+# Correct float64 implementations of any style (loops, vectorized, einsum, other summation orders) agree
+# with the reference to ~1e-12; every known bug is off by more than 1e-3. Thresholds sit in between.
+FORWARD_THRESHOLD = 1e-7  # layer outputs: sums of a few hundred products at most
+BACKWARD_THRESHOLD = 1e-6  # gradients: longer sums, cancellation in normalization backward passes
+LOSS_THRESHOLD = 1e-8  # a scalar: the softmax loss plus 0.5 * reg * sum(W**2)
+RUNNING_STAT_THRESHOLD = 1e-8  # running mean/var: one multiply-add per element
+PROPERTY_THRESHOLD = 1e-5  # mean 0 / variance 1 of normalized groups: eps shifts the variance slightly
+INIT_SCALE_TOLERANCE = 0.2  # sample std of >= 10,000 normal draws is within 2% of weight_scale; 20% is loose
+
+
+def rel_error(received, expected):
+    """The course's ``max(|a - b| / max(1e-8, |a| + |b|))``, with where the maximum is."""
+    received = np.asarray(received, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    errors = np.abs(received - expected) / np.maximum(1e-8, np.abs(received) + np.abs(expected))
+    if errors.size == 0:
+        return 0.0, ()
+    worst = np.unravel_index(int(np.argmax(errors)), errors.shape)
+    return float(errors[worst]), tuple(int(i) for i in worst)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a value passed, and a message a student can act on."""
+
+    passed: bool
+    message: str
+
+
+def check_array(name, value, expected_shape):
+    """A real float ndarray of exactly ``expected_shape`` with only finite values, or why not."""
+    if isinstance(value, Opaque):
+        return Verdict(False, f"{name}: expected a numpy.ndarray, got {value.description}")
+    if type(value) is not np.ndarray:
+        return Verdict(False, f"{name}: expected a numpy.ndarray, got {type(value).__name__}")
+    if value.dtype.kind != "f":
+        return Verdict(False, f"{name}: expected a floating dtype, got {value.dtype}")
+    if value.shape != tuple(expected_shape):
+        return Verdict(False, f"{name}: expected shape {tuple(expected_shape)}, got {value.shape}")
+    if not np.all(np.isfinite(value)):
+        bad = np.argwhere(~np.isfinite(value))[0]
+        return Verdict(False, f"{name}: contains {value[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+    return Verdict(True, "")
+
+
+def compare_array(name, value, expected, threshold):
+    """Validate, then compare with the reference by relative error."""
+    verdict = check_array(name, value, expected.shape)
+    if not verdict.passed:
+        return verdict
+    error, worst = rel_error(value, expected)
+    if error > threshold:
+        return Verdict(False, f"{name}: relative error {error:.2e} > {threshold:.0e}; worst at index {worst}: "
+                              f"yours {value[worst]:.6g}, expected {expected[worst]:.6g}")
+    return Verdict(True, f"{name}: relative error {error:.1e} <= {threshold:.0e}")
+
+
+def check_scalar(name, value, expected, threshold):
+    """A real finite number (Python or numpy float, or a 0-d / size-1 array) close to ``expected``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.floating, np.integer, np.ndarray)):
+        return Verdict(False, f"{name}: expected a number, got {getattr(value, 'description', type(value).__name__)}")
+    if isinstance(value, np.ndarray) and (type(value) is not np.ndarray or value.size != 1 or value.dtype.kind != "f"):
+        return Verdict(False, f"{name}: expected a number, got an array of shape {value.shape} and dtype {value.dtype}")
+    number = float(np.asarray(value).reshape(()))
+    if not np.isfinite(number):
+        return Verdict(False, f"{name}: got {number}")
+    error, _ = rel_error(number, expected)
+    if error > threshold:
+        return Verdict(False, f"{name}: yours {number:.8g}, expected {expected:.8g} (relative error {error:.1e} > {threshold:.0e})")
+    return Verdict(True, f"{name}: relative error {error:.1e} <= {threshold:.0e}")
+
+
+def check_tuple(value, arity, what):
+    """A tuple or list of ``arity`` items, or why not."""
+    if not isinstance(value, (tuple, list)):
+        got = getattr(value, "description", type(value).__name__)
+        return Verdict(False, f"{what} should return a tuple of {arity} values, got {got}")
+    if len(value) != arity:
+        return Verdict(False, f"{what} should return {arity} values, got {len(value)}")
+    return Verdict(True, "")
+
+
+def all_of(verdicts):
+    """The first failing verdict, or a pass whose message joins the passing ones."""
+    for verdict in verdicts:
+        if not verdict.passed:
+            return verdict
+    return Verdict(True, "; ".join(v.message for v in verdicts if v.message))

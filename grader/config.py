@@ -1,0 +1,55 @@
+"""The one configuration object of a grading run, with defaults that serve."""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TASK_IDS = (
+    "conv_forward_naive",
+    "conv_backward_naive",
+    "max_pool_forward_naive",
+    "max_pool_backward_naive",
+    "three_layer_convnet",
+    "spatial_batchnorm_forward",
+    "spatial_batchnorm_backward",
+    "spatial_groupnorm_forward",
+    "spatial_groupnorm_backward",
+)
+
+# Points per task; they total 100. Backward passes and the convnet weigh more: they take more work.
+DEFAULT_WEIGHTS = {
+    "conv_forward_naive": 10.0,
+    "conv_backward_naive": 14.0,
+    "max_pool_forward_naive": 8.0,
+    "max_pool_backward_naive": 10.0,
+    "three_layer_convnet": 20.0,
+    "spatial_batchnorm_forward": 8.0,
+    "spatial_batchnorm_backward": 9.0,
+    "spatial_groupnorm_forward": 9.0,
+    "spatial_groupnorm_backward": 12.0,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a grading run can be told."""
+
+    tasks: tuple = TASK_IDS
+    """Task ids to grade, in SPEC order."""
+    weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    """Task id -> points."""
+    timeout: float = 20.0
+    """Seconds one call into student code may take (training gets ``train_timeout``)."""
+    train_timeout: float = 120.0
+    """Seconds the overfit-small-data training may take."""
+    memory_bytes: int = 2 << 30
+    """Address-space limit of the child process."""
+    data_dir: Path = None
+    """A CIFAR-10 folder for the overfit check; None uses the embedded digits."""
+    speed_budget: float = 25.0
+    """A naive function more than this many times slower than the reference loops loses the speed point."""
+    use_bwrap: bool = True
+    """Run the child under bubblewrap when it is available."""
+    hypothesis_examples: int = 25
+    """Generated examples per property."""
+
+    def weight(self, task_id):
+        return float(self.weights.get(task_id, DEFAULT_WEIGHTS[task_id]))

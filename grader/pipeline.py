@@ -1,0 +1,60 @@
+"""The path a submission takes: find notebooks -> extract definitions -> run in a child -> check -> report."""
+import time
+
+from grader import __version__
+from grader.config import Config
+from grader.discover import load_submission
+from grader.extract import extract
+from grader.report import Report
+from grader.sandbox import Limits, Session
+from grader.scoring import task_result, unavailable
+from grader.tasks import TASKS
+from grader.tasks.base import TaskContext
+
+OUTPUT_PER_TASK = 16 * 1024  # characters of student prints kept per task in the report
+
+
+def grade(path, config=None):
+    """Grade the submission at ``path`` (a notebook or a folder); raises SubmissionError if unreadable."""
+    config = config or Config()
+    start = time.perf_counter()
+    notebooks, notes = load_submission(path)
+    extraction = extract(notebooks)
+    limits = Limits(memory_bytes=config.memory_bytes)
+    with Session(extraction.cells, limits=limits, timeout=config.timeout, use_bwrap=config.use_bwrap) as session:
+        context = TaskContext(session=session, config=config)
+        results = tuple(_grade_task(TASKS[task_id], context, extraction) for task_id in config.tasks)
+        notes = tuple(notes) + tuple(_load_notes(session))
+        isolation = session.isolation_used
+    return Report(submission=str(path), tasks=results, grader_version=__version__, isolation=isolation,
+                  notes=notes, seconds=time.perf_counter() - start)
+
+
+def _grade_task(task, context, extraction):
+    weight = context.config.weight(task.id)
+    name = task.definition
+    if name in extraction.syntax_errors:
+        return unavailable(task.id, weight, "error", "definition", f"{name} does not parse: {extraction.syntax_errors[name]}")
+    if name not in extraction.defined:
+        return unavailable(task.id, weight, "missing", "definition", f"{name} is not defined in the submission")
+    session = context.session
+    failure = session.ensure_loaded()
+    if failure is not None:
+        return unavailable(task.id, weight, "timeout" if failure.error_kind == "timeout" else "error",
+                           "definition", failure.message)
+    if name not in session.defined:
+        return unavailable(task.id, weight, "error", "definition", _load_error_for(name, session))
+    outcomes = task.grade(context)
+    return task_result(task.id, weight, outcomes, output=session.take_output()[:OUTPUT_PER_TASK])
+
+
+def _load_error_for(name, session):
+    for error in session.load_errors:
+        if error.get("defines") and name in error["defines"]:
+            return f"defining {name} failed at {error['filename']} line {error['line']}: {error['type']}: {error['message']}"
+    return f"{name} was not defined when your definitions were loaded (a statement before it failed?)"
+
+
+def _load_notes(session):
+    for error in session.load_errors:
+        yield f"{error.get('filename')} line {error.get('line')}: {error.get('type')}: {str(error.get('message'))[:200]}"

@@ -1,0 +1,94 @@
+"""Checks of the naive convolution: forward and backward, public and hidden cases, inputs, speed."""
+import solutions
+from assignment.cases import PUBLIC_CASES, conv_inputs
+from assignment.fast_layers import conv_backward_fast, conv_forward_fast
+from grader.sandbox.protocol import Ref
+from grader.tasks.layer_checks import backward_case, forward_case, speed_check, unchanged_check
+
+# Hidden cases: every edge of SPEC section 4 (pad 0 and 2, strides 2 and 3, H != W, HH != WW, N = C = F = 1).
+HIDDEN_CASES = (
+    dict(N=2, C=3, H=7, W=7, F=4, HH=3, WW=3, stride=1, pad=0, seed=101),
+    dict(N=2, C=2, H=6, W=6, F=3, HH=3, WW=3, stride=1, pad=2, seed=102),
+    dict(N=2, C=3, H=9, W=9, F=2, HH=3, WW=3, stride=2, pad=1, seed=103),
+    dict(N=1, C=2, H=11, W=10, F=2, HH=3, WW=3, stride=3, pad=1, seed=104),
+    dict(N=2, C=2, H=5, W=8, F=3, HH=3, WW=3, stride=1, pad=1, seed=105),
+    dict(N=2, C=2, H=7, W=6, F=2, HH=2, WW=4, stride=1, pad=0, seed=106),
+    dict(N=1, C=1, H=6, W=5, F=1, HH=3, WW=2, stride=2, pad=1, seed=107),
+    dict(N=2, C=3, H=8, W=7, F=2, HH=4, WW=3, stride=3, pad=2, seed=108),
+)
+SPEED_CASE = dict(N=2, C=3, H=16, W=16, F=4, HH=3, WW=3, stride=1, pad=1)
+PUBLIC_POINTS, HIDDEN_POINTS = 2.0, 1.0
+
+
+def describe(case):
+    return (f"x {case['N'], case['C'], case['H'], case['W']}, w {case['F'], case['C'], case['HH'], case['WW']}, "
+            f"stride {case['stride']}, pad {case['pad']}")
+
+
+def _cases(task_id):
+    yield "public case", PUBLIC_CASES[task_id], PUBLIC_POINTS
+    for case in HIDDEN_CASES:
+        yield "hidden case", case, HIDDEN_POINTS
+
+
+def grade_forward(ctx):
+    outcomes, checked = [], []
+    for kind, case, points in _cases("conv_forward_naive"):
+        inputs = conv_inputs(**case)
+        args = (inputs["x"], inputs["w"], inputs["b"], inputs["conv_param"])
+        expected, _ = solutions.conv_forward_naive(*args)
+        result, after = forward_case(ctx, "conv_forward_naive", args, expected, f"{kind}: {describe(case)}", points)
+        outcomes.append(result)
+        checked.append((args, after, ("x", "w", "b", "conv_param")))
+    correct = all(o.passed for o in outcomes)
+    outcomes.append(unchanged_check(correct, checked))
+    outcomes.append(_speed(ctx, correct, backward=False))
+    return outcomes
+
+
+def grade_backward(ctx):
+    outcomes, checked = [], []
+    names = ("conv_forward_naive", "conv_backward_naive", ("dx", "dw", "db"))
+    for kind, case, points in _cases("conv_backward_naive"):
+        inputs = conv_inputs(**case)
+        args = (inputs["x"], inputs["w"], inputs["b"], inputs["conv_param"])
+        _, cache = solutions.conv_forward_naive(*args)
+        expected = solutions.conv_backward_naive(inputs["dout"], cache)
+        result, after = backward_case(ctx, names, args, inputs["dout"], expected, f"{kind}: {describe(case)}",
+                                      points, fallback=args)
+        outcomes.append(result)
+        checked.append(((inputs["dout"],), (after,), ("dout",)))
+    correct = all(o.passed for o in outcomes)
+    outcomes.append(unchanged_check(correct, checked))
+    outcomes.append(_speed(ctx, correct, backward=True))
+    return outcomes
+
+
+def _speed(ctx, correct, backward):
+    rounds = [conv_inputs(**SPEED_CASE, seed=900 + i) for i in range(3)]
+
+    def args(i):
+        return rounds[i]["x"], rounds[i]["w"], rounds[i]["b"], rounds[i]["conv_param"]
+
+    if not backward:
+        return speed_check(
+            ctx, correct,
+            run_student=lambda i: ctx.session.call("conv_forward_naive", *args(i), send="none"),
+            run_reference=lambda i: solutions.conv_forward_naive(*args(i)),
+            run_fast=lambda i: conv_forward_fast(*args(i)),
+            budget=ctx.config.speed_budget,
+        )
+    fast_caches = [conv_forward_fast(*args(i))[1] for i in range(3)]
+
+    def run_student(i):
+        ctx.session.call("conv_forward_naive", *args(i), keep="speed", send="none")
+        return ctx.session.call("conv_backward_naive", rounds[i]["dout"], Ref("speed", 1), send="none")
+
+    return speed_check(
+        ctx, correct,
+        run_student=run_student,
+        run_reference=lambda i: solutions.conv_backward_naive(rounds[i]["dout"], args(i)),
+        run_fast=lambda i: conv_backward_fast(rounds[i]["dout"], fast_caches[i]),
+        budget=ctx.config.speed_budget,
+    )
+

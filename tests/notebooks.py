@@ -1,0 +1,27 @@
+"""Small factories for notebooks built in memory, and the reference solutions as notebook cells."""
+from pathlib import Path
+
+import nbformat
+
+import solutions
+
+SOLUTION_MODULES = ("conv.py", "pool.py", "convnet.py", "normalization.py")
+
+
+def make_notebook(*cells):
+    """An nbformat 4.5 notebook whose code cells are ``cells`` (strings), in order."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    return notebook
+
+
+def write_notebook(folder, *cells, name="submission.ipynb"):
+    path = Path(folder) / name
+    nbformat.write(make_notebook(*cells), path)
+    return path
+
+
+def solution_cells():
+    """The reference solutions, one module per cell, as a student who copied them would hand in."""
+    root = Path(solutions.__file__).parent
+    return [(root / name).read_text() for name in SOLUTION_MODULES]

@@ -52,7 +52,7 @@ def to_json(report):
                 "max_score": task.max_score,
                 "status": task.status,
                 "checks": [
-                    {"name": c.name, "score": c.score, "max_score": c.max_score, "passed": c.passed, "message": c.message}
+                    {"name": c.name, "score": round(c.score, 4), "max_score": round(c.max_score, 4), "passed": c.passed, "message": c.message}
                     for c in task.checks
                 ],
             }

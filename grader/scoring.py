@@ -6,8 +6,8 @@ def task_result(task_id, weight, outcomes, output=""):
     """Scale each outcome's relative points so the task's checks total ``weight``."""
     total = sum(o.points for o in outcomes) or 1.0
     checks = tuple(
-        CheckResult(name=o.name, score=round(weight * o.points / total, 4) if o.passed else 0.0,
-                    max_score=round(weight * o.points / total, 4), passed=o.passed, message=o.message)
+        CheckResult(name=o.name, score=weight * o.points / total if o.passed else 0.0,
+                    max_score=weight * o.points / total, passed=o.passed, message=o.message)
         for o in outcomes
     )
     return TaskResult(id=task_id, status=_status(outcomes), checks=checks, max_score=weight, output=output)

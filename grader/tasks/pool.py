@@ -1,0 +1,128 @@
+"""Checks of the naive max pooling: forward and backward, public and hidden cases, inputs, speed.
+
+Each hidden case targets a known bug: non-square windows (``pool_height`` used for both axes),
+H != W (H used for W), overlapping windows and stride larger than the window (stride ignored or
+assumed equal to the window), sizes the windows do not tile, N = C = 1, and windows sharing their
+maximum (a backward pass that assigns instead of accumulating).
+"""
+import numpy as np
+
+import solutions
+from assignment.cases import PUBLIC_CASES, pool_inputs
+from assignment.fast_layers import max_pool_backward_fast, max_pool_forward_fast
+from grader.sandbox.protocol import Ref
+from grader.tasks.layer_checks import backward_case, forward_case, speed_check, unchanged_check
+
+HIDDEN_CASES = (
+    dict(N=2, C=3, H=6, W=8, pool_height=2, pool_width=3, stride=2, seed=201),  # non-square window
+    dict(N=2, C=2, H=5, W=5, pool_height=3, pool_width=3, stride=1, seed=202),  # overlapping windows
+    dict(N=2, C=2, H=7, W=9, pool_height=3, pool_width=3, stride=2, seed=203),  # overlap, stride 2
+    dict(N=2, C=3, H=8, W=8, pool_height=2, pool_width=2, stride=3, seed=204),  # stride > window
+    dict(N=2, C=2, H=7, W=5, pool_height=2, pool_width=2, stride=2, seed=205),  # H != W, not tiled
+    dict(N=1, C=1, H=6, W=9, pool_height=3, pool_width=2, stride=2, seed=206),  # N = C = 1, not tiled
+    dict(N=2, C=2, H=9, W=10, pool_height=1, pool_width=2, stride=3, seed=207),  # 1-row window, gaps
+    # Every (n, c) plane gets a peak at (2, 2): the maximum of the 3 x 2 = 6 windows that cover it.
+    dict(N=2, C=2, H=5, W=6, pool_height=3, pool_width=2, stride=1, seed=208, peak=(2, 2)),
+)
+# 4,096 windows: 10-15 ms for the reference forward loops, long enough to time, short enough to repeat.
+SPEED_CASE = dict(N=4, C=4, H=32, W=32, pool_height=2, pool_width=2, stride=2)
+SPEED_SEED = 950  # the speed rounds use seeds SPEED_SEED, SPEED_SEED + 1, ...
+SPEED_ROUNDS = 3  # as many input sets as layer_checks.SPEED_ROUNDS runs rounds
+PEAK_BASE = 1.0  # pool_inputs draws from [-0.5, 0.5): peaks above 1.0 are each window's maximum
+PUBLIC_POINTS, HIDDEN_POINTS = 2.0, 1.0
+FORWARD, BACKWARD = "max_pool_forward_naive", "max_pool_backward_naive"
+
+
+def describe(case):
+    """One line naming a case's input shape, window and stride, for the check's name."""
+    peak = ", windows sharing their maximum" if "peak" in case else ""
+    return (f"x {case['N'], case['C'], case['H'], case['W']}, pool {case['pool_height']}x{case['pool_width']}, "
+            f"stride {case['stride']}{peak}")
+
+
+def case_inputs(case):
+    """The inputs of a case: ``pool_inputs`` of its parameters, with its designed peaks if it has any.
+
+    Returns
+    -------
+    dict with x (N, C, H, W), pool_param and dout (N, C, H', W'); x has no ties.
+    """
+    params = {key: value for key, value in case.items() if key != "peak"}
+    inputs = pool_inputs(**params)
+    if "peak" in case:
+        x = inputs["x"]
+        row, col = case["peak"]
+        planes = case["N"] * case["C"]
+        # Distinct peaks, all above every other value: still no ties anywhere.
+        x[:, :, row, col] = PEAK_BASE + np.arange(planes).reshape(case["N"], case["C"]) / planes
+    return inputs
+
+
+def _cases(task_id):
+    yield "public case", PUBLIC_CASES[task_id], PUBLIC_POINTS
+    for case in HIDDEN_CASES:
+        yield "hidden case", case, HIDDEN_POINTS
+
+
+def grade_forward(ctx):
+    """Outcomes of ``max_pool_forward_naive``: every case, unchanged inputs, speed."""
+    outcomes, checked = [], []
+    for kind, case, points in _cases(FORWARD):
+        inputs = case_inputs(case)
+        args = (inputs["x"], inputs["pool_param"])
+        expected, _ = solutions.max_pool_forward_naive(*args)
+        result, after = forward_case(ctx, FORWARD, args, expected, f"{kind}: {describe(case)}", points)
+        outcomes.append(result)
+        checked.append((args, after, ("x", "pool_param")))
+    correct = all(o.passed for o in outcomes)
+    outcomes.append(unchanged_check(correct, checked))
+    outcomes.append(_speed(ctx, correct, backward=False))
+    return outcomes
+
+
+def grade_backward(ctx):
+    """Outcomes of ``max_pool_backward_naive`` through the cache of the student's own forward."""
+    outcomes, checked = [], []
+    names = (FORWARD, BACKWARD, ("dx",))
+    for kind, case, points in _cases(BACKWARD):
+        inputs = case_inputs(case)
+        args = (inputs["x"], inputs["pool_param"])
+        expected = solutions.max_pool_backward_naive(inputs["dout"], args)
+        # The documented cache (x, pool_param) stands in when the student's forward fails.
+        result, after = backward_case(ctx, names, args, inputs["dout"], (expected,),
+                                      f"{kind}: {describe(case)}", points, fallback=args)
+        outcomes.append(result)
+        checked.append(((inputs["dout"],), (after,), ("dout",)))
+    correct = all(o.passed for o in outcomes)
+    outcomes.append(unchanged_check(correct, checked))
+    outcomes.append(_speed(ctx, correct, backward=True))
+    return outcomes
+
+
+def _speed(ctx, correct, backward):
+    rounds = [pool_inputs(**SPEED_CASE, seed=SPEED_SEED + i) for i in range(SPEED_ROUNDS)]
+
+    def args(i):
+        return rounds[i]["x"], rounds[i]["pool_param"]
+
+    if not backward:
+        return speed_check(
+            ctx, correct,
+            run_student=lambda i: ctx.session.call(FORWARD, *args(i), send="none"),
+            run_reference=lambda i: solutions.max_pool_forward_naive(*args(i)),
+            run_fast=lambda i: max_pool_forward_fast(*args(i)),
+            budget=ctx.config.speed_budget,
+        )
+    fast_caches = [max_pool_forward_fast(*args(i))[1] for i in range(SPEED_ROUNDS)]
+
+    def run_student(i):
+        ctx.session.call(FORWARD, *args(i), keep="speed", send="none")
+        return ctx.session.call(BACKWARD, rounds[i]["dout"], Ref("speed", 1), send="none")
+
+    return speed_check(
+        ctx, correct,
+        run_student=run_student,
+        run_reference=lambda i: solutions.max_pool_backward_naive(rounds[i]["dout"], args(i)),
+        run_fast=lambda i: max_pool_backward_fast(rounds[i]["dout"], fast_caches[i]),
+        budget=ctx.config.speed_budget,
+    )

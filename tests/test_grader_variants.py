@@ -1,0 +1,56 @@
+"""Implementations the grader was not tuned to: correct styles get full marks, each classic bug loses
+points on exactly the task it breaks (see tests/variants/README.md)."""
+from pathlib import Path
+
+import pytest
+
+from grader.config import Config
+from grader.pipeline import grade
+from notebooks import solution_cells, write_notebook
+
+VARIANTS = Path(__file__).parent / "variants"
+FAMILIES = (
+    ("conv_forward_naive", "conv_backward_naive"),
+    ("max_pool_forward_naive", "max_pool_backward_naive"),
+    ("three_layer_convnet",),
+    ("spatial_batchnorm_forward", "spatial_batchnorm_backward"),
+    ("spatial_groupnorm_forward", "spatial_groupnorm_backward"),
+)
+
+
+def declared_tasks(path):
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# tasks:"), f"{path.name} must start with '# tasks: ...'"
+    return {t.strip() for t in first.removeprefix("# tasks:").split(",")}
+
+
+def graded_family(tasks):
+    """The declared tasks and their siblings: enough to show that only the broken task loses points."""
+    return tuple(t for family in FAMILIES if set(family) & tasks for t in family)
+
+
+def grade_variant(tmp_path, path):
+    notebook = write_notebook(tmp_path, *solution_cells(), path.read_text())
+    tasks = declared_tasks(path)
+    report = grade(notebook, Config(tasks=graded_family(tasks)))
+    return tasks, {task.id: task for task in report.tasks}
+
+
+@pytest.mark.parametrize("path", sorted((VARIANTS / "correct").glob("*.py")), ids=lambda p: p.stem)
+def test_correct_variant_gets_full_marks(tmp_path, path):
+    _, results = grade_variant(tmp_path, path)
+    for task in results.values():
+        assert task.score == pytest.approx(task.max_score), f"{task.id}: {task.message}"
+        assert task.status == "passed"
+
+
+@pytest.mark.parametrize("path", sorted((VARIANTS / "buggy").glob("*.py")), ids=lambda p: p.stem)
+def test_buggy_variant_loses_points_on_exactly_its_task(tmp_path, path):
+    broken, results = grade_variant(tmp_path, path)
+    for task in results.values():
+        if task.id in broken:
+            assert task.score < task.max_score, f"{path.stem} was not caught in {task.id}"
+            assert task.status in ("failed", "error", "timeout")
+            assert any(not check.passed and check.message for check in task.checks)
+        else:
+            assert task.score == pytest.approx(task.max_score), f"{path.stem} cost {task.id}: {task.message}"

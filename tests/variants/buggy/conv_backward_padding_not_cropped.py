@@ -1,0 +1,19 @@
+# tasks: conv_backward_naive
+import numpy as np
+
+
+def conv_backward_naive(dout, cache):
+    x, w, b, conv_param = cache
+    s, p = conv_param["stride"], conv_param["pad"]
+    F, C, HH, WW = w.shape
+    N, _, Ho, Wo = dout.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for n in range(N):
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    window = xp[n, :, i * s:i * s + HH, j * s:j * s + WW]
+                    dw[f] += dout[n, f, i, j] * window
+                    dxp[n, :, i * s:i * s + HH, j * s:j * s + WW] += dout[n, f, i, j] * w[f]
+    return dxp, dw, dout.sum(axis=(0, 2, 3))

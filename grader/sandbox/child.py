@@ -5,7 +5,6 @@ import shutil
 import signal
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -62,14 +61,14 @@ class Child:
 
     def start(self, use_bwrap):
         self.workdir = Path(tempfile.mkdtemp(prefix="grader-child-"))
-        command, self.isolation = build_command(self.stage, self.workdir, use_bwrap)
+        command, self.isolation, home = build_command(self.stage, self.workdir, use_bwrap)
         self.process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             cwd=self.workdir,
-            env=_child_environment(self.workdir),
+            env=_child_environment(home),
             start_new_session=True,  # its own process group, so every descendant can be killed at once
             preexec_fn=_limit_resources(self.limits),
         )
@@ -154,11 +153,11 @@ class Child:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _child_environment(workdir):
+def _child_environment(home):
     return {
         "PATH": "/usr/bin:/bin",
-        "HOME": str(workdir),
-        "TMPDIR": str(workdir),
+        "HOME": home,
+        "TMPDIR": home,
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
@@ -185,6 +184,3 @@ def _limit_resources(limits):
 
     return apply
 
-
-def python_executable():
-    return sys.executable

@@ -1,0 +1,411 @@
+"""Checks of the student's ``ThreeLayerConvNet`` (task ``three_layer_convnet``, SPEC sections 3 and 4).
+
+The student's class is instantiated in the child; the grader reads ``params`` back, or replaces them
+with weights it drew itself, then compares ``loss`` with the reference :class:`solutions.ThreeLayerConvNet`
+holding the same weights. The last check trains the student's model with the provided Solver and
+measures the training accuracy of the weights that come back, with the reference forward pass.
+
+Points (relative, scaled to the task's weight): shapes 1 + 1, dtype 1, initial scale 1, scores 2,
+loss and gradients with reg = 0 2, with reg > 0 2, on a non-square input 2, overfit 3. The loss checks
+weigh most: they are what a student must get right for the network to learn.
+"""
+import functools
+
+import numpy as np
+
+import solutions
+from assignment.data import get_data
+from assignment.solver import Solver
+from grader.compare import (
+    BACKWARD_THRESHOLD,
+    FORWARD_THRESHOLD,
+    INIT_SCALE_TOLERANCE,
+    LOSS_THRESHOLD,
+    Verdict,
+    all_of,
+    check_array,
+    check_scalar,
+    check_tuple,
+    compare_array,
+)
+from grader.tasks.base import Outcome, call_failed, case_rng, outcome
+
+CLASS = "ThreeLayerConvNet"
+PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
+# The protocol carries no type objects; numpy accepts a dtype's name wherever it accepts the type.
+FLOAT32, FLOAT64 = "float32", "float64"
+MODEL = "model"  # handle of the instance a check works on in the child
+
+# The contract's defaults, and non-square inputs with odd sides (the pool floors them: 9 x 7 -> 4 x 3).
+DEFAULT_NET = dict(input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100, num_classes=10)
+NON_SQUARE_NETS = (
+    dict(input_dim=(3, 10, 14), num_filters=6, filter_size=3, hidden_dim=20, num_classes=7),
+    dict(input_dim=(2, 9, 7), num_filters=5, filter_size=5, hidden_dim=12, num_classes=4),
+)
+# Every weight has >= 10,000 entries, so its sample std is within ~1% of weight_scale.
+INIT_NET = dict(input_dim=(8, 8, 8), num_filters=32, filter_size=7, hidden_dim=100, num_classes=100)
+INIT_WEIGHT_SCALE = 3e-2  # not the default 1e-3, so a scale that ignores the argument shows
+INIT_SEED = 0  # np.random seed in the child while __init__ draws its weights
+
+# Small nets for the loss checks: every parameter has a few dozen to a few hundred entries.
+SQUARE_NET = dict(input_dim=(3, 8, 8), num_filters=4, filter_size=3, hidden_dim=10, num_classes=5)
+NON_SQUARE_NET = dict(input_dim=(2, 9, 7), num_filters=3, filter_size=5, hidden_dim=8, num_classes=4)
+LOSS_EXAMPLES = 6  # N of the loss checks' batch
+# Scores of order 1: the softmax neither saturates nor is flat, so every gradient is far from zero.
+GRADER_WEIGHT_STD, GRADER_BIAS_STD = 0.2, 0.1
+# Nonzero biases make "regularizing the biases" visible; 0.05 keeps the L2 term comparable to the data
+# loss, so a missing 0.5 or a missing gradient term is off by 10% or more.
+REG = 0.05
+
+# Overfit small data (SPEC section 4): the course's architecture and hyper-parameters.
+OVERFIT_NET = dict(num_filters=32, filter_size=7, hidden_dim=100, num_classes=10)
+OVERFIT_EXAMPLES = 100
+OVERFIT_WEIGHT_SCALE = 1e-2
+OVERFIT_SEED = 231  # fixes the grader's initial weights and the Solver's minibatches, in both runs
+SOLVER_OPTIONS = {
+    "update_rule": "adam",
+    "optim_config": {"learning_rate": 1e-3},
+    "batch_size": 50,
+    "num_epochs": 15,
+    "num_train_samples": None,
+    "verbose": False,
+}
+# SPEC section 4's bar. On the embedded digits the reference reaches 1.00 with these settings, and a
+# correct student tracks it to the last digit (same weights, same minibatches, float64 throughout).
+OVERFIT_ACCURACY = 0.9
+OVERFIT_MARGIN = 0.05  # a student may fall this far below the reference's own accuracy
+
+
+class _CallFailed(Exception):
+    """A call into student code did not return; ``doing`` says what the grader was asking for."""
+
+    def __init__(self, result, doing):
+        super().__init__(doing)
+        self.result, self.doing = result, doing
+
+
+def grade(ctx):
+    """Outcomes of every check of ``three_layer_convnet``; all fail alike if the class cannot be created."""
+    probe = ctx.session.call(CLASS, kwargs=_model_kwargs(SQUARE_NET, dtype=FLOAT64), send="none", seed=INIT_SEED)
+    if not probe.ok:
+        failed = call_failed(CLASS, 0, probe)
+        message = f"could not create {_signature(SQUARE_NET, dtype=FLOAT64)}: {failed.message}"
+        return [Outcome(name, points, False, message, failed.failure) for name, points, _ in CHECKS]
+    return [_run(ctx, name, points, check) for name, points, check in CHECKS]
+
+
+def _run(ctx, name, points, check):
+    try:
+        return outcome(name, points, check(ctx))
+    except _CallFailed as failed:
+        result = call_failed(name, points, failed.result)
+        return Outcome(name, points, False, f"{failed.doing}: {result.message}", result.failure)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters: names, shapes, dtype, initial scale
+# ---------------------------------------------------------------------------------------------
+
+def expected_shapes(input_dim, num_filters, filter_size, hidden_dim, num_classes):
+    """The contract's parameter shapes.
+
+    Returns
+    -------
+    dict of str to tuple
+        W1 (F, C, fs, fs), b1 (F,), W2 (F * (H // 2) * (W // 2), hidden_dim), b2 (hidden_dim,),
+        W3 (hidden_dim, num_classes), b3 (num_classes,).
+    """
+    channels, height, width = input_dim
+    return {
+        "W1": (num_filters, channels, filter_size, filter_size), "b1": (num_filters,),
+        "W2": (num_filters * (height // 2) * (width // 2), hidden_dim), "b2": (hidden_dim,),
+        "W3": (hidden_dim, num_classes), "b3": (num_classes,),
+    }
+
+
+def check_default_shapes(ctx):
+    """Names and shapes of ``ThreeLayerConvNet()``'s params (input_dim (3, 32, 32))."""
+    params = _initial_params(ctx, {})
+    return _shapes_verdict(params, DEFAULT_NET, f"{CLASS}()")
+
+
+def check_non_square_shapes(ctx):
+    """Names and shapes for non-square input_dim, odd sides included."""
+    verdicts = []
+    for net in NON_SQUARE_NETS:
+        params = _initial_params(ctx, net)
+        verdicts.append(_shapes_verdict(params, net, _signature(net)))
+    return all_of(verdicts)
+
+
+def check_dtype(ctx):
+    """Every parameter has the dtype asked for: float32 by default, float64 when given."""
+    verdicts = []
+    for dtype, kwargs in ((FLOAT32, {}), (FLOAT64, {"dtype": FLOAT64})):
+        params = _initial_params(ctx, _model_kwargs(SQUARE_NET, **kwargs))
+        verdict = _names_verdict(params, _signature(SQUARE_NET, **kwargs))
+        if verdict.passed:
+            verdict = _dtype_verdict(params, dtype, _signature(SQUARE_NET, **kwargs))
+        verdicts.append(verdict)
+    return all_of(verdicts)
+
+
+def check_init_scale(ctx):
+    """Weights' sample std within INIT_SCALE_TOLERANCE of weight_scale; biases exactly zero."""
+    kwargs = _model_kwargs(INIT_NET, weight_scale=INIT_WEIGHT_SCALE, dtype=FLOAT64)
+    what = _signature(INIT_NET, weight_scale=INIT_WEIGHT_SCALE, dtype=FLOAT64)
+    params = _initial_params(ctx, kwargs)
+    verdict = _shapes_verdict(params, INIT_NET, what)
+    if not verdict.passed:
+        return verdict
+    return all_of([_scale_verdict(name, params[name], what) for name in PARAM_NAMES])
+
+
+def _initial_params(ctx, kwargs):
+    """``ThreeLayerConvNet(**kwargs).params`` as the child built it."""
+    _call(ctx.session.call(CLASS, kwargs=kwargs, keep=MODEL, send="none", seed=INIT_SEED),
+          f"creating {_signature(kwargs)}")
+    return _call(ctx.session.get_attribute(MODEL, "params"), "reading model.params")
+
+
+def _names_verdict(params, what):
+    if not isinstance(params, dict):
+        got = getattr(params, "description", type(params).__name__)
+        return Verdict(False, f"{what}: self.params should be a dict, got {got}")
+    missing = [name for name in PARAM_NAMES if name not in params]
+    if missing:
+        return Verdict(False, f"{what}: self.params has no {', '.join(missing)} (its keys: {sorted(params)})")
+    return Verdict(True, "")
+
+
+def _shapes_verdict(params, net, what):
+    verdict = _names_verdict(params, what)
+    if not verdict.passed:
+        return verdict
+    shapes = expected_shapes(**net)
+    verdict = all_of([check_array(f"{what}: {name}", params[name], shape) for name, shape in shapes.items()])
+    return verdict if not verdict.passed else Verdict(True, f"{what}: every parameter has the contract's shape")
+
+
+def _dtype_verdict(params, dtype, what):
+    for name in PARAM_NAMES:
+        got = getattr(params[name], "dtype", type(params[name]).__name__)
+        if got != np.dtype(dtype):
+            return Verdict(False, f"{what}: {name} has dtype {got}, expected {dtype} (cast every parameter "
+                                  f"with .astype(dtype))")
+    return Verdict(True, f"{what}: every parameter is {dtype}")
+
+
+def _scale_verdict(name, value, what):
+    if name.startswith("b"):
+        if np.any(value != 0):
+            return Verdict(False, f"{what}: {name} should start at zero, got max |{name}| = {np.max(np.abs(value)):.3g}")
+        return Verdict(True, f"{name} zero")
+    std = float(np.std(value.astype(np.float64)))
+    error = abs(std / INIT_WEIGHT_SCALE - 1.0)
+    message = f"{name}: sample std {std:.3g}, expected weight_scale = {INIT_WEIGHT_SCALE:g}"
+    if error > INIT_SCALE_TOLERANCE:
+        return Verdict(False, f"{what}: {message} (off by {error:.0%} > {INIT_SCALE_TOLERANCE:.0%}; "
+                              f"draw weight_scale * np.random.randn(...))")
+    return Verdict(True, message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scores, loss and gradients for weights the grader chose
+# ---------------------------------------------------------------------------------------------
+
+def check_scores(ctx):
+    """``loss(X)`` with y None returns the reference's scores (N, num_classes)."""
+    params, X, _ = loss_case(SQUARE_NET, seed=501)
+    _model_holding(ctx, SQUARE_NET, 0.0, params)
+    scores = _call(ctx.session.call((MODEL, "loss"), X), "calling model.loss(X)")
+    expected = _reference_model(SQUARE_NET, 0.0, params).loss(X)
+    return compare_array("scores", scores, expected, FORWARD_THRESHOLD)
+
+
+def check_loss_no_reg(ctx):
+    return _loss_verdict(ctx, SQUARE_NET, 0.0, seed=502)
+
+
+def check_loss_reg(ctx):
+    return _loss_verdict(ctx, SQUARE_NET, REG, seed=503)
+
+
+def check_loss_non_square(ctx):
+    return _loss_verdict(ctx, NON_SQUARE_NET, REG, seed=504)
+
+
+def loss_case(net, seed):
+    """Weights the grader draws, and a batch.
+
+    Returns
+    -------
+    params : dict of str to float64 ndarray, shapes as :func:`expected_shapes`
+    X : ndarray, shape (LOSS_EXAMPLES, C, H, W)
+    y : ndarray of int64, shape (LOSS_EXAMPLES,)
+    """
+    rng = case_rng(seed)
+    params = {name: (GRADER_WEIGHT_STD if name.startswith("W") else GRADER_BIAS_STD) * rng.standard_normal(shape)
+              for name, shape in expected_shapes(**net).items()}
+    X = rng.standard_normal((LOSS_EXAMPLES, *net["input_dim"]))
+    y = rng.integers(0, net["num_classes"], size=LOSS_EXAMPLES)
+    return params, X, y
+
+
+def _loss_verdict(ctx, net, reg, seed):
+    params, X, y = loss_case(net, seed)
+    _model_holding(ctx, net, reg, params)
+    value = _call(ctx.session.call((MODEL, "loss"), X, y), "calling model.loss(X, y)")
+    verdict = check_tuple(value, 2, "loss(X, y)")
+    if not verdict.passed:
+        return verdict
+    expected_loss, expected_grads = _reference_model(net, reg, params).loss(X, y)
+    loss, grads = value
+    return all_of([check_scalar("loss", loss, expected_loss, LOSS_THRESHOLD),
+                   _gradients_verdict(grads, expected_grads)])
+
+
+def _gradients_verdict(grads, expected):
+    if not isinstance(grads, dict):
+        got = getattr(grads, "description", type(grads).__name__)
+        return Verdict(False, f"grads should be a dict keyed like params, got {got}")
+    missing = [name for name in PARAM_NAMES if name not in grads]
+    if missing:
+        return Verdict(False, f"grads has no {', '.join(missing)} (its keys: {sorted(grads)})")
+    return all_of([compare_array(f"grads['{name}']", grads[name], expected[name], BACKWARD_THRESHOLD)
+                   for name in PARAM_NAMES])
+
+
+def _model_holding(ctx, net, reg, params):
+    """A float64 student model in the child whose params are replaced by ``params``."""
+    kwargs = _model_kwargs(net, reg=reg, dtype=FLOAT64)
+    _call(ctx.session.call(CLASS, kwargs=kwargs, keep=MODEL, send="none", seed=INIT_SEED),
+          f"creating {_signature(kwargs)}")
+    _call(ctx.session.set_attribute(MODEL, "params", params), "setting model.params")
+
+
+def _reference_model(net, reg, params):
+    """The reference network, float64, holding copies of ``params``."""
+    model = _without_global_draws(lambda: solutions.ThreeLayerConvNet(**net, reg=reg, dtype=np.float64))
+    model.params = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+    return model
+
+
+# ---------------------------------------------------------------------------------------------
+# Overfit small data
+# ---------------------------------------------------------------------------------------------
+
+def check_overfit(ctx):
+    """The student's model, from the grader's weights, overfits 100 examples under the Solver."""
+    data = overfit_data(ctx.config.data_dir)
+    net = dict(OVERFIT_NET, input_dim=data["X_train"].shape[1:])
+    kwargs = _model_kwargs(net, weight_scale=OVERFIT_WEIGHT_SCALE, dtype=FLOAT64)
+    _call(ctx.session.call(CLASS, kwargs=kwargs, keep=MODEL, send="none", seed=INIT_SEED),
+          f"creating {_signature(kwargs)}")
+    _call(ctx.session.set_attribute(MODEL, "params", overfit_initial_params(net)), "setting model.params")
+    trained = _call(ctx.session.train(MODEL, data, SOLVER_OPTIONS, seed=OVERFIT_SEED, timeout=ctx.config.train_timeout),
+                    "training with the Solver")
+    params = trained.get("params") if isinstance(trained, dict) else None
+    verdict = _shapes_verdict(params, net, "the trained model.params")
+    if not verdict.passed:
+        return verdict
+    accuracy = training_accuracy(params, net, data)
+    reference = reference_overfit_accuracy(ctx.config.data_dir)
+    bar = max(OVERFIT_ACCURACY, reference - OVERFIT_MARGIN)
+    message = (f"training accuracy {accuracy:.2f} on the {OVERFIT_EXAMPLES} training examples after "
+               f"{SOLVER_OPTIONS['num_epochs']} epochs (the reference reaches {reference:.2f}; the bar is {bar:.2f})")
+    if accuracy < bar:
+        message += "; check that loss() uses the weights in self.params and that every gradient is right"
+    return Verdict(accuracy >= bar, message)
+
+
+@functools.lru_cache(maxsize=2)
+def overfit_data(data_dir):
+    """The first 100 training examples, as the Solver's training and validation sets.
+
+    Validating on the training set makes the Solver hand back the weights of its best *training*
+    accuracy, the quantity graded, rather than those of a validation set the model never fits.
+
+    Returns
+    -------
+    dict with X_train, X_val (100, C, H, W) float64 and y_train, y_val (100,) int64; do not modify.
+    """
+    data = get_data(data_dir, num_training=OVERFIT_EXAMPLES, num_validation=0, num_test=0)
+    X, y = data["X_train"], data["y_train"]
+    return {"X_train": X, "y_train": y, "X_val": X, "y_val": y}
+
+
+def overfit_initial_params(net):
+    """The grader's initial weights: N(0, OVERFIT_WEIGHT_SCALE ** 2) weights, zero biases, float64."""
+    rng = case_rng(OVERFIT_SEED)
+    return {name: OVERFIT_WEIGHT_SCALE * rng.standard_normal(shape) if name.startswith("W") else np.zeros(shape)
+            for name, shape in expected_shapes(**net).items()}
+
+
+def training_accuracy(params, net, data):
+    """Fraction of the training examples the reference forward pass with ``params`` classifies right."""
+    scores = _reference_model(net, 0.0, params).loss(data["X_train"])
+    return float(np.mean(np.argmax(scores, axis=1) == data["y_train"]))
+
+
+@functools.lru_cache(maxsize=2)
+def reference_overfit_accuracy(data_dir):
+    """The reference network's training accuracy, trained exactly as the student's model is."""
+    data = overfit_data(data_dir)
+    net = dict(OVERFIT_NET, input_dim=data["X_train"].shape[1:])
+    model = _reference_model(net, 0.0, overfit_initial_params(net))
+    _without_global_draws(lambda: Solver(model, data, **SOLVER_OPTIONS).train(), seed=OVERFIT_SEED)
+    return training_accuracy(model.params, net, data)
+
+
+def _without_global_draws(function, seed=None):
+    """Run ``function`` (seeding np.random first if ``seed`` is given) and restore np.random's state.
+
+    The reference draws from numpy's global generator; the rest of the grader must not see it move.
+    """
+    state = np.random.get_state()
+    try:
+        if seed is not None:
+            np.random.seed(seed)
+        return function()
+    finally:
+        np.random.set_state(state)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+def _call(result, doing):
+    """The value of a call into student code, or _CallFailed saying what the grader was doing."""
+    if not result.ok:
+        raise _CallFailed(result, doing)
+    return result.value
+
+
+def _model_kwargs(net, **extra):
+    """Constructor keyword arguments: the net's architecture plus ``extra``, as the protocol carries them."""
+    kwargs = dict(net, **extra)
+    if "input_dim" in kwargs:
+        kwargs["input_dim"] = tuple(int(n) for n in kwargs["input_dim"])
+    return kwargs
+
+
+def _signature(kwargs, **extra):
+    arguments = ", ".join(f"{key}={value!r}" if key != "dtype" else f"dtype=np.{value}"
+                          for key, value in dict(kwargs, **extra).items())
+    return f"{CLASS}({arguments})"
+
+
+CHECKS = (
+    ("parameter names and shapes, default input_dim (3, 32, 32)", 1.0, check_default_shapes),
+    ("parameter names and shapes, non-square input_dim (3, 10, 14) and (2, 9, 7)", 1.0, check_non_square_shapes),
+    ("dtype honoured: float32 by default, float64 when asked", 1.0, check_dtype),
+    ("initial scale: weights' std is weight_scale, biases zero", 1.0, check_init_scale),
+    ("scores: loss(X) returns the class scores (N, num_classes)", 2.0, check_scores),
+    ("loss and every gradient, reg = 0", 2.0, check_loss_no_reg),
+    (f"loss and every gradient, reg = {REG}", 2.0, check_loss_reg),
+    (f"loss and every gradient, non-square input_dim {NON_SQUARE_NET['input_dim']}, reg = {REG}", 2.0,
+     check_loss_non_square),
+    (f"overfit {OVERFIT_EXAMPLES} training examples (Adam, {SOLVER_OPTIONS['num_epochs']} epochs)", 3.0, check_overfit),
+)

@@ -1,5 +1,6 @@
 """The grader's side of the child process: start it, talk to it with deadlines, replace it when it dies."""
 import os
+import secrets
 import select
 import shutil
 import signal
@@ -57,6 +58,7 @@ class Child:
     process: subprocess.Popen = None
     workdir: Path = None
     isolation: str = ""
+    token: str = field(default_factory=lambda: secrets.token_hex(8))
     _buffer: bytearray = field(default_factory=bytearray)
 
     def start(self, use_bwrap):
@@ -68,7 +70,7 @@ class Child:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             cwd=self.workdir,
-            env=_child_environment(home),
+            env=dict(_child_environment(home), GRADER_SANDBOX_TOKEN=self.token),
             start_new_session=True,  # its own process group, so every descendant can be killed at once
             preexec_fn=_limit_resources(self.limits),
         )
@@ -132,6 +134,7 @@ class Child:
         except (ProcessLookupError, PermissionError):
             pass
         self.process.wait()
+        kill_marked_processes(self.token)
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 stream.close()
@@ -151,6 +154,27 @@ class Child:
         self.kill()
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def kill_marked_processes(token):
+    """Kill every process that inherited this child's token: it catches descendants that left the
+    process group (setsid, double fork), which killpg alone would miss."""
+    marker = f"GRADER_SANDBOX_TOKEN={token}".encode()
+    for _ in range(3):  # a process may fork while the sweep runs
+        found = False
+        for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as handle:
+                    if marker not in handle.read().split(b"\0"):
+                        continue
+                os.kill(int(entry), signal.SIGKILL)
+                found = True
+            except (OSError, ValueError):
+                continue
+        if not found:
+            return
 
 
 def _child_environment(home):

@@ -2,8 +2,7 @@
 import solutions
 from assignment.cases import PUBLIC_CASES, conv_inputs
 from assignment.fast_layers import conv_backward_fast, conv_forward_fast
-from grader.sandbox.protocol import Ref
-from grader.tasks.layer_checks import backward_case, forward_case, speed_check, unchanged_check
+from grader.tasks.layer_checks import backward_case, forward_case, speed_check, timed_backward, unchanged_check
 
 # Hidden cases: every edge of SPEC section 4 (pad 0 and 2, strides 2 and 3, H != W, HH != WW, N = C = F = 1).
 HIDDEN_CASES = (
@@ -81,8 +80,7 @@ def _speed(ctx, correct, backward):
     fast_caches = [conv_forward_fast(*args(i))[1] for i in range(3)]
 
     def run_student(i):
-        ctx.session.call("conv_forward_naive", *args(i), keep="speed", send="none")
-        return ctx.session.call("conv_backward_naive", rounds[i]["dout"], Ref("speed", 1), send="none")
+        return timed_backward(ctx, "conv_forward_naive", "conv_backward_naive", args(i), rounds[i]["dout"], args(i))
 
     return speed_check(
         ctx, correct,

@@ -70,10 +70,12 @@ SOLVER_OPTIONS = {
     "num_train_samples": None,
     "verbose": False,
 }
-# SPEC section 4's bar. On the embedded digits the reference reaches 1.00 with these settings, and a
-# correct student tracks it to the last digit (same weights, same minibatches, float64 throughout).
+# SPEC section 4's bar. Observed on the embedded digits: the reference reaches 0.99 with OVERFIT_SEED
+# (0.99-1.00 for Solver seeds 0-9, final minibatch loss 0.02-0.12), in ~2 s in the grader's process and
+# well under 1 s in the single-threaded child; correct students in other styles (own loops, einsum)
+# reach the same 0.99, as they follow the same path: same weights, same minibatches, float64 throughout.
 OVERFIT_ACCURACY = 0.9
-OVERFIT_MARGIN = 0.05  # a student may fall this far below the reference's own accuracy
+OVERFIT_MARGIN = 0.05  # a student may fall this far below the reference's own accuracy (1 example = 0.01)
 
 
 class _CallFailed(Exception):
@@ -199,7 +201,8 @@ def _dtype_verdict(params, dtype, what):
 def _scale_verdict(name, value, what):
     if name.startswith("b"):
         if np.any(value != 0):
-            return Verdict(False, f"{what}: {name} should start at zero, got max |{name}| = {np.max(np.abs(value)):.3g}")
+            largest = float(np.max(np.abs(value)))
+            return Verdict(False, f"{what}: {name} should start at zero, got max |{name}| = {largest:.3g}")
         return Verdict(True, f"{name} zero")
     std = float(np.std(value.astype(np.float64)))
     error = abs(std / INIT_WEIGHT_SCALE - 1.0)

@@ -21,14 +21,14 @@ def forward_case(ctx, function, args, expected_out, label, points, threshold=FOR
     return outcome(label, points, compare_array("out", result.value[0], expected_out, threshold)), result.args_after
 
 
-def student_cache(ctx, forward, forward_args, fallback):
+def student_cache(ctx, forward, forward_args, fallback, handle="forward"):
     """The cache the student's forward returns (kept in the child), or the documented one if it fails.
 
     Returns (cache or None, note, failed CallResult or None).
     """
-    result = ctx.session.call(forward, *forward_args, keep="forward", send="none")
+    result = ctx.session.call(forward, *forward_args, keep=handle, send="none")
     if result.ok and result.arity == 2:
-        return Ref("forward", 1), "", None
+        return Ref(handle, 1), "", None
     if fallback is not None:
         return fallback, " (your forward failed, so the documented cache was used)", None
     if result.ok:
@@ -100,6 +100,14 @@ def speed_check(ctx, correct, run_student, run_reference, run_fast, budget, poin
     ratio, speedup = statistics.median(ratios), statistics.median(fast_speedups)
     message = f"your code took {ratio:.2f}x the reference loops' time; the fast layer is {speedup:.0f}x faster than yours"
     return outcome(name, points, Verdict(ratio <= budget, message))
+
+
+def timed_backward(ctx, forward, backward, forward_args, dout, fallback):
+    """Run the student's forward (untimed), then return the CallResult of the backward call."""
+    cache, _, failed = student_cache(ctx, forward, forward_args, fallback, handle="speed")
+    if failed is not None:
+        return failed
+    return ctx.session.call(backward, dout, cache, send="none")
 
 
 def _timed(function, round_index):

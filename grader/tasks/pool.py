@@ -10,8 +10,7 @@ import numpy as np
 import solutions
 from assignment.cases import PUBLIC_CASES, pool_inputs
 from assignment.fast_layers import max_pool_backward_fast, max_pool_forward_fast
-from grader.sandbox.protocol import Ref
-from grader.tasks.layer_checks import backward_case, forward_case, speed_check, unchanged_check
+from grader.tasks.layer_checks import backward_case, forward_case, speed_check, timed_backward, unchanged_check
 
 HIDDEN_CASES = (
     dict(N=2, C=3, H=6, W=8, pool_height=2, pool_width=3, stride=2, seed=201),  # non-square window
@@ -116,8 +115,7 @@ def _speed(ctx, correct, backward):
     fast_caches = [max_pool_forward_fast(*args(i))[1] for i in range(SPEED_ROUNDS)]
 
     def run_student(i):
-        ctx.session.call(FORWARD, *args(i), keep="speed", send="none")
-        return ctx.session.call(BACKWARD, rounds[i]["dout"], Ref("speed", 1), send="none")
+        return timed_backward(ctx, FORWARD, BACKWARD, args(i), rounds[i]["dout"], args(i))
 
     return speed_check(
         ctx, correct,

@@ -1,0 +1,645 @@
+"""Checks of spatial batch normalization and spatial group normalization (tasks 6 to 9).
+
+Each task has its public case (2 points) and hidden cases (1 point each); batchnorm forward also has a
+running-statistics check and a test-mode check; every task ends with properties that hypothesis checks
+on generated inputs (SPEC section 4), 1 point each.
+
+How a property runs: hypothesis draws an :class:`Example` (shapes, G, eps, and the seed of the values),
+the check calls the student's code and returns a Verdict. A wrong value or an exception raised by the
+student's code fails the example and hypothesis shrinks it; the message reports the shrunk minimal
+example. A call that hangs or crashes, or a function that is not written yet, stops the property at
+once: shrinking would only repeat it (a hang would cost a timeout per shrink step). Generation is
+derandomized and shrinking is capped by a count (never by time), so two gradings give the same messages.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky
+
+import solutions
+from assignment.cases import PUBLIC_CASES, PUBLIC_GROUPS, batchnorm_inputs, groupnorm_inputs
+from grader.compare import (
+    BACKWARD_THRESHOLD,
+    FORWARD_THRESHOLD,
+    PROPERTY_THRESHOLD,
+    RUNNING_STAT_THRESHOLD,
+    Verdict,
+    all_of,
+    check_array,
+    compare_array,
+)
+from grader.sandbox.protocol import Ref
+from grader.tasks.base import Outcome, call_failed, case_rng, outcome
+from grader.tasks.layer_checks import backward_case, forward_case
+
+BN_FORWARD, BN_BACKWARD = "spatial_batchnorm_forward", "spatial_batchnorm_backward"
+GN_FORWARD, GN_BACKWARD = "spatial_groupnorm_forward", "spatial_groupnorm_backward"
+
+PUBLIC_POINTS, HIDDEN_POINTS, CHECK_POINTS, PROPERTY_POINTS = 2.0, 1.0, 1.0, 1.0
+DEFAULT_EPS = 1e-5  # SPEC section 3's default eps of both normalizations
+LARGE_EPS = 0.5  # next to a variance of ~0.04, an ignored eps changes every output about fourfold
+SMALL_SCALE = 0.2  # std of the inputs of the eps cases: their variance (0.04) is small against LARGE_EPS
+
+# Spatial batchnorm in train mode. C, H, W all different, so a reshape that mixes the axes cannot pass
+# by luck (x.reshape(-1, C) without moving C last fails every one of them).
+BN_FORWARD_CASES = (
+    dict(N=3, C=4, H=5, W=2, seed=601, scale=2.0, shift=-3.0),
+    dict(N=2, C=5, H=3, W=4, seed=602, scale=3.0, shift=5.0),
+    dict(N=1, C=2, H=6, W=3, seed=603, scale=1.5, shift=0.5),
+    dict(N=4, C=3, H=2, W=5, seed=604, scale=SMALL_SCALE, shift=1.0, eps=LARGE_EPS),
+)
+BN_BACKWARD_CASES = (
+    dict(N=3, C=4, H=2, W=5, seed=701, scale=2.0, shift=3.0),
+    dict(N=1, C=5, H=3, W=4, seed=702, scale=4.0, shift=-6.0),
+    dict(N=2, C=2, H=4, W=3, seed=703, scale=1.0, shift=0.0),
+    dict(N=3, C=3, H=5, W=2, seed=704, scale=SMALL_SCALE, shift=1.0, eps=LARGE_EPS),
+)
+# Running statistics that are not zeros and a momentum that is not the default: a missing update, an
+# update by assignment of the wrong shape, or the default momentum all show.
+RUNNING_STATS_CASE = dict(N=4, C=3, H=5, W=2, seed=611, scale=2.0, shift=4.0, momentum=0.7)
+# Running statistics far from the batch's (mean ~4, variance ~4): batch statistics in test mode show.
+TEST_MODE_CASE = dict(N=3, C=4, H=2, W=5, seed=612, scale=2.0, shift=4.0)
+
+# Group norm. G = 1 and G = C are the edge cases; C = 8, G = 4 and C = 6, G = 3 have C // G != G, so
+# groups confused with group size fail (so does the public case: C = 6, G = 2). C = W = 6 in one case,
+# so a gamma flattened to (C,) broadcasts silently along W instead of raising.
+GN_FORWARD_CASES = (
+    dict(N=2, C=4, H=3, W=5, G=1, seed=801, scale=2.0, shift=1.0),
+    dict(N=3, C=5, H=2, W=4, G=5, seed=802, scale=3.0, shift=-2.0),
+    dict(N=2, C=8, H=3, W=3, G=4, seed=803, scale=1.0, shift=4.0),
+    dict(N=2, C=6, H=5, W=6, G=3, seed=804, scale=2.0, shift=0.0),
+    dict(N=2, C=4, H=3, W=2, G=2, seed=805, scale=SMALL_SCALE, shift=1.0, eps=LARGE_EPS),
+)
+GN_BACKWARD_CASES = (
+    dict(N=2, C=3, H=4, W=5, G=1, seed=901, scale=2.0, shift=1.0),
+    dict(N=2, C=4, H=3, W=2, G=4, seed=902, scale=3.0, shift=-2.0),
+    dict(N=3, C=8, H=2, W=3, G=4, seed=903, scale=1.0, shift=4.0),
+    dict(N=1, C=6, H=4, W=3, G=3, seed=904, scale=2.0, shift=0.0),
+    dict(N=2, C=4, H=3, W=2, G=2, seed=905, scale=SMALL_SCALE, shift=1.0, eps=LARGE_EPS),
+)
+
+# Generated examples stay small: every example is a round trip to the child (~0.3 ms each).
+MAX_BATCH, MAX_CHANNELS, MAX_SIDE = 4, 8, 5
+MAX_SEED = 2**16 - 1  # seeds of the values; hypothesis shrinks them to 0
+EPS_CHOICES = (DEFAULT_EPS, 1e-3, LARGE_EPS)  # the default, a small one, one that dominates small variances
+PROPERTY_SCALE, PROPERTY_SHIFT = 4.0, 1.0  # values spread over [-1, 3): a mean to subtract, a variance to divide
+SHOWN_VALUES = 8  # a shrunk x this small is shown in full, so the student can rerun it by hand
+SHRINK_BUDGET = 150  # examples one failing property may spend shrinking: ~0.1-0.5 s, counted, never timed
+
+
+def _describe(case, mode="train"):
+    shape = (case["N"], case["C"], case["H"], case["W"])
+    text = f"x {shape}" + (f", G = {case['G']}" if "G" in case else "") + (f", {mode} mode" if mode else "")
+    return text + (f", eps {case['eps']:g}" if "eps" in case else "")
+
+
+def _generated(generator, case):
+    """The seeded arrays of a case (its eps, G, momentum are not the generator's business)."""
+    keys = ("N", "C", "H", "W", "seed", "scale", "shift")
+    return generator(**{key: case[key] for key in keys if key in case})
+
+
+def _cases(task_id, hidden):
+    yield "public case", PUBLIC_CASES[task_id], PUBLIC_POINTS
+    for case in hidden:
+        yield "hidden case", case, HIDDEN_POINTS
+
+
+def _copied(param):
+    """A copy of a bn_param whose arrays the reference may update in place without touching ours."""
+    return {key: value.copy() if isinstance(value, np.ndarray) else value for key, value in param.items()}
+
+
+# -- spatial batchnorm --------------------------------------------------------------------------------
+
+
+def _bn_train_param(case):
+    return {"mode": "train", **({"eps": case["eps"]} if "eps" in case else {})}
+
+
+def grade_batchnorm_forward(ctx):
+    """Public and hidden train-mode cases, running statistics, test mode, properties."""
+    outcomes = []
+    for kind, case, points in _cases(BN_FORWARD, BN_FORWARD_CASES):
+        inputs = _generated(batchnorm_inputs, case)
+        args = (inputs["x"], inputs["gamma"], inputs["beta"], _bn_train_param(case))
+        expected, _ = solutions.spatial_batchnorm_forward(*args[:3], _copied(args[3]))
+        result, _ = forward_case(ctx, BN_FORWARD, args, expected, f"{kind}: {_describe(case)}", points)
+        outcomes.append(result)
+    outcomes.append(_running_stats_check(ctx, RUNNING_STATS_CASE))
+    outcomes.append(_test_mode_check(ctx, TEST_MODE_CASE))
+    outcomes.extend(_property_outcome(ctx, prop) for prop in BN_FORWARD_PROPERTIES)
+    return outcomes
+
+
+def grade_batchnorm_backward(ctx):
+    """Public and hidden cases through the student's own cache (cache formats are free), properties."""
+    outcomes = []
+    names = (BN_FORWARD, BN_BACKWARD, ("dx", "dgamma", "dbeta"))
+    for kind, case, points in _cases(BN_BACKWARD, BN_BACKWARD_CASES):
+        inputs = _generated(batchnorm_inputs, case)
+        args = (inputs["x"], inputs["gamma"], inputs["beta"], _bn_train_param(case))
+        _, cache = solutions.spatial_batchnorm_forward(*args[:3], _copied(args[3]))
+        expected = solutions.spatial_batchnorm_backward(inputs["dout"], cache)
+        result, _ = backward_case(ctx, names, args, inputs["dout"], expected, f"{kind}: {_describe(case)}", points)
+        outcomes.append(result)
+    outcomes.extend(_property_outcome(ctx, prop) for prop in BN_BACKWARD_PROPERTIES)
+    return outcomes
+
+
+def _running_stats_check(ctx, case):
+    """Train mode must leave ``momentum * running + (1 - momentum) * batch_stat`` of shape (C,) in bn_param.
+
+    Updating the arrays in place and assigning new arrays into the dict both leave bn_param holding the
+    new statistics, and both are accepted: the dict comes back as it was after the call.
+    """
+    inputs = _generated(batchnorm_inputs, case)
+    rng = case_rng(case["seed"] + 1)
+    bn_param = {"mode": "train", "momentum": case["momentum"],
+                "running_mean": rng.standard_normal(case["C"]), "running_var": 0.5 + rng.random(case["C"])}
+    expected = _copied(bn_param)
+    solutions.spatial_batchnorm_forward(inputs["x"], inputs["gamma"], inputs["beta"], expected)
+    label = f"train mode: running mean and variance updated ({_describe(case, mode='')}, momentum {case['momentum']:g})"
+    result = ctx.session.call(BN_FORWARD, inputs["x"], inputs["gamma"], inputs["beta"], bn_param,
+                              send="none", return_args=True)
+    if not result.ok:
+        return call_failed(label, CHECK_POINTS, result)
+    after = result.args_after[3] if isinstance(result.args_after, tuple) and len(result.args_after) == 4 else None
+    if not isinstance(after, dict):
+        return Outcome(label, CHECK_POINTS, False, "bn_param did not come back as a dict")
+    verdicts = [_running_stat_verdict(key, after.get(key), bn_param[key], expected[key])
+                for key in ("running_mean", "running_var")]
+    return outcome(label, CHECK_POINTS, all_of(verdicts))
+
+
+def _running_stat_verdict(key, value, before, expected):
+    name = f"bn_param['{key}']"
+    if value is None:
+        return Verdict(False, f"{name} is missing after a train-mode call: update it in place or store it in bn_param")
+    shape = check_array(name, value, expected.shape)
+    if not shape.passed:
+        return Verdict(False, shape.message + " (one running statistic per channel: shape (C,))")
+    if np.array_equal(value, before):
+        return Verdict(False, f"{name} was not updated in train mode (it still holds the values passed in); "
+                              "expected momentum * running + (1 - momentum) * batch statistic")
+    return compare_array(name, value, expected, RUNNING_STAT_THRESHOLD)
+
+
+def _test_mode_check(ctx, case):
+    """Test mode normalizes with the given running statistics (shape (C,)), not the batch's."""
+    inputs = _generated(batchnorm_inputs, case)
+    rng = case_rng(case["seed"] + 1)
+    bn_param = {"mode": "test", "eps": DEFAULT_EPS,
+                "running_mean": rng.standard_normal(case["C"]), "running_var": 0.5 + rng.random(case["C"])}
+    args = (inputs["x"], inputs["gamma"], inputs["beta"], bn_param)
+    expected, _ = solutions.spatial_batchnorm_forward(*args[:3], _copied(bn_param))
+    label = f"test mode: normalizes with the given running mean and variance ({_describe(case, mode='')})"
+    result, _ = forward_case(ctx, BN_FORWARD, args, expected, label, CHECK_POINTS)
+    return result
+
+
+# -- spatial group norm -------------------------------------------------------------------------------
+
+
+def _gn_case_args(case, inputs):
+    return inputs["x"], inputs["gamma"], inputs["beta"], case["G"], {"eps": case.get("eps", DEFAULT_EPS)}
+
+
+def _with_groups(case):
+    """The public cases in assignment.cases carry no G: the notebook uses PUBLIC_GROUPS."""
+    return {"G": PUBLIC_GROUPS, **case}
+
+
+def grade_groupnorm_forward(ctx):
+    """Public case, G = 1, G = C, G in between, eps given; properties."""
+    outcomes = []
+    for kind, case, points in _cases(GN_FORWARD, GN_FORWARD_CASES):
+        case = _with_groups(case)
+        args = _gn_case_args(case, _generated(groupnorm_inputs, case))
+        expected, _ = solutions.spatial_groupnorm_forward(*args)
+        result, _ = forward_case(ctx, GN_FORWARD, args, expected, f"{kind}: {_describe(case, mode='')}", points)
+        outcomes.append(result)
+    outcomes.extend(_property_outcome(ctx, prop) for prop in GN_FORWARD_PROPERTIES)
+    return outcomes
+
+
+def grade_groupnorm_backward(ctx):
+    """Public and hidden cases through the student's own cache: dx, dgamma and dbeta (1, C, 1, 1); properties."""
+    outcomes = []
+    names = (GN_FORWARD, GN_BACKWARD, ("dx", "dgamma", "dbeta"))
+    for kind, case, points in _cases(GN_BACKWARD, GN_BACKWARD_CASES):
+        case = _with_groups(case)
+        inputs = _generated(groupnorm_inputs, case)
+        args = _gn_case_args(case, inputs)
+        _, cache = solutions.spatial_groupnorm_forward(*args)
+        expected = solutions.spatial_groupnorm_backward(inputs["dout"], cache)
+        result, _ = backward_case(ctx, names, args, inputs["dout"], expected,
+                                  f"{kind}: {_describe(case, mode='')}", points)
+        outcomes.append(result)
+    outcomes.extend(_property_outcome(ctx, prop) for prop in GN_BACKWARD_PROPERTIES)
+    return outcomes
+
+
+# -- generated examples -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Example:
+    """One generated input: its shapes, G, eps, and the seed its values come from."""
+
+    N: int
+    C: int
+    H: int
+    W: int
+    G: int
+    """Groups (group norm); batchnorm examples carry G = C and do not show it."""
+    eps: float
+    seed: int
+    grouped: bool = True
+    """Whether G belongs in the description (False for batchnorm)."""
+
+    @property
+    def shape(self):
+        return (self.N, self.C, self.H, self.W)
+
+    def describe(self):
+        groups = f", G = {self.G}" if self.grouped else ""
+        text = f"x {self.shape}{groups}, eps {self.eps:g} (values from seed {self.seed})"
+        x = self.arrays()[0]
+        if x.size <= SHOWN_VALUES:
+            text += f"; x.ravel() = {np.array2string(x.ravel(), precision=4, separator=', ')}"
+        return text
+
+    def arrays(self):
+        """x, gamma, beta (1, C, 1, 1) and dout, all (N, C, H, W) but gamma and beta.
+
+        x is a shuffled grid of distinct values: no two closer than PROPERTY_SCALE / size, so no
+        normalized set is constant (its variance is at least ~1e-5 for the largest examples).
+        """
+        rng = case_rng(self.seed)
+        size = self.N * self.C * self.H * self.W
+        x = PROPERTY_SCALE * (rng.permutation(size) / size - 0.5) + PROPERTY_SHIFT
+        gamma = 1.0 + 0.5 * rng.standard_normal((1, self.C, 1, 1))
+        beta = rng.standard_normal((1, self.C, 1, 1))
+        return x.reshape(self.shape), gamma, beta, rng.standard_normal(self.shape)
+
+
+def _divisors(number):
+    return [d for d in range(1, number + 1) if number % d == 0]
+
+
+def _draw_int(draw, low, high):
+    """An int in [low, high] built from boolean draws; it shrinks towards ``low``.
+
+    Not ``st.integers`` or ``st.sampled_from``: hypothesis mixes integer literals found in the loaded
+    local modules into integer draws, so the examples would depend on what else happens to be imported
+    (pytest or the CLI, an editable or a regular install). Booleans are never mixed that way, so a
+    grading generates the same examples wherever it runs.
+    """
+    span, value = high - low, 0
+    for bit in range(span.bit_length()):
+        value |= draw(st.booleans()) << bit
+    return low + value % (span + 1)
+
+
+def _draw_item(draw, items):
+    return items[_draw_int(draw, 0, len(items) - 1)]
+
+
+@st.composite
+def _examples(draw, groups):
+    """Examples whose normalized sets hold at least 2 values (a single value has no variance).
+
+    groups: 'divisor' (any G dividing C; shrinks to G = 1), 'one' (G = 1), 'all' (G = C) or
+    'batch' (batchnorm: the sets are the channels over (N, H, W)).
+    """
+    channels = _draw_int(draw, 1, MAX_CHANNELS)
+    G = {"one": 1, "all": channels, "batch": channels}.get(groups) or _draw_item(draw, _divisors(channels))
+    N = _draw_int(draw, 1, MAX_BATCH)
+    H = _draw_int(draw, 1, MAX_SIDE)
+    others = N * H if groups == "batch" else (channels // G) * H
+    W = _draw_int(draw, 1 if others >= 2 else 2, MAX_SIDE)
+    eps = _draw_item(draw, EPS_CHOICES)
+    seed = _draw_int(draw, 0, MAX_SEED)
+    return Example(N, channels, H, W, G, eps, seed, grouped=groups != "batch")
+
+
+# -- running a property -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Property:
+    """A claim checked on generated examples: check(ctx, example) -> Verdict."""
+
+    name: str
+    groups: str
+    """Which examples (see :func:`_examples`)."""
+    check: object
+
+
+class _StudentCallFailed(Exception):
+    """The student's code raised, hung or crashed on an example; carries the failed outcome."""
+
+    def __init__(self, failed, stop):
+        super().__init__(failed.message)
+        self.failed, self.stop = failed, stop
+
+
+class _Shrink(Exception):
+    """Raised in the property on a failing example, so that hypothesis shrinks it."""
+
+
+class _Stop(BaseException):
+    """Stops hypothesis at once (it shrinks on Exception only): a hang, a crash, no code, or the budget."""
+
+
+class _GraderBug(BaseException):
+    """The grader's own check raised: stop hypothesis at once (no shrinking) and re-raise the cause."""
+
+
+class _Record:
+    """What one property run saw: examples tried, and the latest failure."""
+
+    def __init__(self):
+        self.examples, self.example, self.message, self.failure = 0, None, "", ""
+        self.stopped = False
+        """True when the property stopped before hypothesis shrank the example."""
+        self.flaky = False
+        """True when the failing example passed when hypothesis ran it again."""
+
+    def failed(self, example, message, failure=""):
+        self.example, self.message, self.failure = example, message, failure
+
+
+def _student(ctx, target, *args, keep=None, send="all"):
+    """Call student code inside a property: the CallResult of a call that returned, else
+    :class:`_StudentCallFailed`."""
+    result = ctx.session.call(target, *args, keep=keep, send=send, timeout=ctx.config.timeout)
+    if result.ok:
+        return result
+    # Shrinking helps only an exception that depends on the input; anything else stops the property.
+    stop = result.error_kind != "exception" or result.error_type in ("NotImplementedError", "NameError")
+    raise _StudentCallFailed(call_failed("", PROPERTY_POINTS, result), stop)
+
+
+def _property_outcome(ctx, prop):
+    """Run one property with hypothesis; its Outcome reports the shrunk minimal failing example."""
+    record = _Record()
+    budget = ctx.config.hypothesis_examples + SHRINK_BUDGET
+
+    @settings(derandomize=True, database=None, max_examples=ctx.config.hypothesis_examples, deadline=None,
+              suppress_health_check=list(HealthCheck), phases=(Phase.explicit, Phase.generate, Phase.shrink),
+              report_multiple_bugs=False, verbosity=Verbosity.quiet)
+    @given(_examples(prop.groups))
+    def run(example):
+        _check_example(ctx, prop, example, record, budget)
+
+    try:
+        run()
+    except (_Stop, _Shrink):
+        pass
+    except _GraderBug as bug:
+        raise bug.__cause__  # an ordinary exception again, for the pipeline to report as the grader's
+    except Flaky:
+        if record.example is None:
+            raise
+        record.flaky = True
+    return _property_result(prop.name, record)
+
+
+def _check_example(ctx, prop, example, record, budget):
+    """Check one example; a failure is recorded, then raised as _Shrink (shrink it) or _Stop (give up)."""
+    record.examples += 1
+    if record.examples > budget:
+        record.stopped = True
+        raise _Stop
+    try:
+        verdict = prop.check(ctx, example)
+    except _StudentCallFailed as failed:
+        record.failed(example, failed.failed.message, failed.failed.failure)
+        if failed.stop:
+            record.stopped = True
+            raise _Stop from None
+        raise _Shrink from None
+    except Exception as bug:
+        raise _GraderBug(f"{prop.name} on {example}") from bug
+    if not verdict.passed:
+        record.failed(example, verdict.message)
+        raise _Shrink
+
+
+def _property_result(name, record):
+    if record.example is None:
+        return Outcome(name, PROPERTY_POINTS, True, f"held on {record.examples} generated examples")
+    which = "generated example" if record.stopped or record.flaky else "shrunk minimal example"
+    message = f"{record.message} (on the {which} {record.example.describe()})"
+    if record.flaky:
+        message += "; the same input passed when run again: does your function keep state between calls?"
+    return Outcome(name, PROPERTY_POINTS, False, message, record.failure)
+
+
+# -- the properties -----------------------------------------------------------------------------------
+
+
+def _forward_out(ctx, target, args, shape):
+    """The student's ``out`` for ``args``, validated as a finite float array of ``shape``; (out or None, Verdict)."""
+    result = _student(ctx, target, *args, send=[0])
+    if result.arity != 2:
+        return None, Verdict(False, f"{target} should return (out, cache), got {_returned(result)}")
+    verdict = check_array("out", result.value[0], shape)
+    return (result.value[0] if verdict.passed else None), verdict
+
+
+def _backward_grads(ctx, forward, backward, forward_args, dout, shapes):
+    """The student's gradients through the cache of their own forward, each validated; (grads or None, Verdict)."""
+    result = _student(ctx, forward, *forward_args, keep="property", send="none")
+    if result.arity != 2:
+        return None, Verdict(False, f"{forward} should return (out, cache), got {_returned(result)}")
+    result = _student(ctx, backward, dout, Ref("property", 1))
+    if result.arity != len(shapes):
+        return None, Verdict(False, f"{backward} should return {len(shapes)} gradients, got {_returned(result)}")
+    names = ("dx", "dgamma", "dbeta")
+    verdict = all_of([check_array(n, g, s) for n, g, s in zip(names, result.value, shapes)])
+    return (tuple(result.value) if verdict.passed else None), verdict
+
+
+def _returned(result):
+    return f"{result.arity} values" if result.arity is not None else result.result_type
+
+
+def _group_sets(a, G):
+    """(N, C, H, W) -> (N * G, (C // G) * H * W): one row per (sample, group)."""
+    return a.reshape(a.shape[0] * G, -1)
+
+
+def _group_label(G):
+    return lambda row: f"group (n={row // G}, g={row % G})"
+
+
+def _channel_sets(a):
+    """(N, C, H, W) -> (C, N * H * W): one row per channel."""
+    return np.moveaxis(a, 1, 0).reshape(a.shape[1], -1)
+
+
+def _channel_label(row):
+    return f"channel c={row}"
+
+
+def _standardized(out_sets, x_sets, eps, label):
+    """Each row of out has mean 0 and the variance var / (var + eps) of its inputs' row."""
+    means = out_sets.mean(axis=1)
+    worst = int(np.argmax(np.abs(means)))
+    if abs(means[worst]) > PROPERTY_THRESHOLD:
+        return Verdict(False, f"{label(worst)} has mean {means[worst]:.3g}, expected 0")
+    x_var = x_sets.var(axis=1)
+    expected, variances = x_var / (x_var + eps), out_sets.var(axis=1)
+    worst = int(np.argmax(np.abs(variances - expected)))
+    if abs(variances[worst] - expected[worst]) > PROPERTY_THRESHOLD:
+        return Verdict(False, f"{label(worst)} has variance {variances[worst]:.6g}, expected {expected[worst]:.6g} "
+                              "(1 up to eps: var / (var + eps) of its inputs)")
+    return Verdict(True, "")
+
+
+def _sums_to_zero(dx_sets, label, over):
+    """Each row of dx sums to 0: shifting a whole normalized set by a constant leaves the output unchanged."""
+    sums, sizes = dx_sets.sum(axis=1), np.abs(dx_sets).sum(axis=1)
+    relative = np.abs(sums) / np.maximum(sizes, 1e-12)
+    worst = int(np.argmax(relative))
+    if relative[worst] > PROPERTY_THRESHOLD:
+        return Verdict(False, f"dx sums to {sums[worst]:.3g} over {label(worst)} (sum of |dx| {sizes[worst]:.3g}); "
+                              f"expected 0, since adding a constant to a whole {over} leaves the output unchanged")
+    return Verdict(True, "")
+
+
+def _normalized(x, axes, eps):
+    """Plain numpy normalization over ``axes`` (keepdims): the oracle of layer and instance norm."""
+    centered = x - x.mean(axis=axes, keepdims=True)
+    return centered / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+
+
+def _gn_example_args(example, identity=False):
+    """(x, gamma, beta, G, gn_param) of an example; gamma = 1, beta = 0 when ``identity``."""
+    x, gamma, beta, _ = example.arrays()
+    if identity:
+        gamma, beta = np.ones_like(gamma), np.zeros_like(beta)
+    return x, gamma, beta, example.G, {"eps": example.eps}
+
+
+def _bn_example_args(example, identity=False):
+    """(x, gamma, beta, bn_param) of an example in train mode, gamma and beta of shape (C,)."""
+    x, gamma, beta, _ = example.arrays()
+    if identity:
+        gamma, beta = np.ones_like(gamma), np.zeros_like(beta)
+    return x, gamma.reshape(-1), beta.reshape(-1), {"mode": "train", "eps": example.eps}
+
+
+def _gn_standardizes(ctx, example):
+    args = _gn_example_args(example, identity=True)
+    out, verdict = _forward_out(ctx, GN_FORWARD, args, example.shape)
+    if out is None:
+        return verdict
+    sets = _group_sets(out, example.G), _group_sets(args[0], example.G)
+    return _standardized(*sets, example.eps, _group_label(example.G))
+
+
+def _gn_matches(axes):
+    """A check: group norm's output is the plain normalization over ``axes``, then the per-channel affine."""
+
+    def check(ctx, example):
+        x, gamma, beta, _, _ = args = _gn_example_args(example)
+        out, verdict = _forward_out(ctx, GN_FORWARD, args, example.shape)
+        if out is None:
+            return verdict
+        return compare_array("out", out, gamma * _normalized(x, axes, example.eps) + beta, FORWARD_THRESHOLD)
+
+    return check
+
+
+def _gn_forward_agrees(ctx, example):
+    args = _gn_example_args(example)
+    out, verdict = _forward_out(ctx, GN_FORWARD, args, example.shape)
+    if out is None:
+        return verdict
+    return compare_array("out", out, solutions.spatial_groupnorm_forward(*args)[0], FORWARD_THRESHOLD)
+
+
+def _gn_backward_agrees(ctx, example):
+    args, dout = _gn_example_args(example), example.arrays()[3]
+    expected = solutions.spatial_groupnorm_backward(dout, solutions.spatial_groupnorm_forward(*args)[1])
+    return _gradients_agree(ctx, (GN_FORWARD, GN_BACKWARD), args, dout, expected)
+
+
+def _gn_dx_sums_to_zero(ctx, example):
+    args, dout = _gn_example_args(example, identity=True), example.arrays()[3]
+    affine = (1, example.C, 1, 1)
+    grads, verdict = _backward_grads(ctx, GN_FORWARD, GN_BACKWARD, args, dout, (example.shape, affine, affine))
+    if grads is None:
+        return verdict
+    return _sums_to_zero(_group_sets(grads[0], example.G), _group_label(example.G), "group")
+
+
+def _bn_standardizes(ctx, example):
+    args = _bn_example_args(example, identity=True)
+    out, verdict = _forward_out(ctx, BN_FORWARD, args, example.shape)
+    if out is None:
+        return verdict
+    return _standardized(_channel_sets(out), _channel_sets(args[0]), example.eps, _channel_label)
+
+
+def _bn_forward_agrees(ctx, example):
+    args = _bn_example_args(example)
+    out, verdict = _forward_out(ctx, BN_FORWARD, args, example.shape)
+    if out is None:
+        return verdict
+    expected, _ = solutions.spatial_batchnorm_forward(*args[:3], _copied(args[3]))
+    return compare_array("out", out, expected, FORWARD_THRESHOLD)
+
+
+def _bn_backward_agrees(ctx, example):
+    args, dout = _bn_example_args(example), example.arrays()[3]
+    _, cache = solutions.spatial_batchnorm_forward(*args[:3], _copied(args[3]))
+    expected = solutions.spatial_batchnorm_backward(dout, cache)
+    return _gradients_agree(ctx, (BN_FORWARD, BN_BACKWARD), args, dout, expected)
+
+
+def _bn_dx_sums_to_zero(ctx, example):
+    args, dout = _bn_example_args(example, identity=True), example.arrays()[3]
+    shapes = (example.shape, (example.C,), (example.C,))
+    grads, verdict = _backward_grads(ctx, BN_FORWARD, BN_BACKWARD, args, dout, shapes)
+    if grads is None:
+        return verdict
+    return _sums_to_zero(_channel_sets(grads[0]), _channel_label, "channel")
+
+
+def _gradients_agree(ctx, functions, args, dout, expected):
+    """dx, dgamma, dbeta through the student's own cache against the reference's ``expected``."""
+    grads, verdict = _backward_grads(ctx, *functions, args, dout, [e.shape for e in expected])
+    if grads is None:
+        return verdict
+    names = ("dx", "dgamma", "dbeta")
+    return all_of([compare_array(n, g, e, BACKWARD_THRESHOLD) for n, g, e in zip(names, grads, expected)])
+
+
+BN_FORWARD_PROPERTIES = (
+    Property("property: train-mode output has the input's shape; with gamma = 1, beta = 0 every channel has "
+             "mean 0 and variance 1 (up to eps) over (N, H, W)", "batch", _bn_standardizes),
+    Property("property: train-mode output agrees with the reference", "batch", _bn_forward_agrees),
+)
+BN_BACKWARD_PROPERTIES = (
+    Property("property: dx, dgamma, dbeta agree with the reference", "batch", _bn_backward_agrees),
+    Property("property: with gamma = 1, dx sums to zero over (N, H, W) for every channel", "batch",
+             _bn_dx_sums_to_zero),
+)
+GN_FORWARD_PROPERTIES = (
+    Property("property: output has the input's shape; with gamma = 1, beta = 0 every (sample, group) has "
+             "mean 0 and variance 1 (up to eps)", "divisor", _gn_standardizes),
+    Property("property: G = 1 is layer norm over (C, H, W)", "one", _gn_matches((1, 2, 3))),
+    Property("property: G = C is instance norm over (H, W)", "all", _gn_matches((2, 3))),
+    Property("property: output agrees with the reference", "divisor", _gn_forward_agrees),
+)
+GN_BACKWARD_PROPERTIES = (
+    Property("property: dx, dgamma, dbeta agree with the reference", "divisor", _gn_backward_agrees),
+    Property("property: with gamma = 1, dx sums to zero over every (sample, group)", "divisor", _gn_dx_sums_to_zero),
+)

@@ -1,0 +1,3 @@
+def conv_forward_naive(x, w, b, conv_param):
+    while True:
+        pass

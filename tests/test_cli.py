@@ -1,0 +1,107 @@
+"""The grader command: exit codes, unreadable submissions, and the JSON and Gradescope reports."""
+import json
+
+import nbformat
+import pytest
+
+from grader.cli import main
+from grader.config import TASK_IDS
+from notebooks import make_notebook, solution_cells, write_notebook
+
+FAST_TASKS = "conv_forward_naive,conv_backward_naive"
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.mark.parametrize("content", [b"not json at all", b'{"cells": [', bytes(range(256)) * 4, b"[1, 2, 3]", b'{"cells": []}'],
+                         ids=["text", "truncated", "random-bytes", "json-list", "no-nbformat"])
+def test_unreadable_notebook_exits_2_with_one_line_and_no_traceback(tmp_path, capsys, content):
+    path = tmp_path / "broken.ipynb"
+    path.write_bytes(content)
+    status, out, err = run(capsys, "grade", str(path))
+    assert status == 2
+    assert err.startswith("grader: ") and err.count("\n") == 1
+    assert "Traceback" not in out + err
+
+
+def test_empty_folder_and_missing_path_exit_2(tmp_path, capsys):
+    assert run(capsys, "grade", str(tmp_path))[0] == 2
+    assert run(capsys, "grade", str(tmp_path / "nowhere"))[0] == 2
+
+
+def test_unknown_task_is_a_usage_error(tmp_path, capsys):
+    path = write_notebook(tmp_path, "x = 1\n")
+    status, _, err = run(capsys, "grade", str(path), "--tasks", "conv_forward_naive,conv3d")
+    assert status == 2 and "conv3d" in err
+
+
+def test_notebook_without_tasks_reports_all_nine_missing(tmp_path, capsys):
+    path = write_notebook(tmp_path, "print('hello')\n")
+    report_path = tmp_path / "report.json"
+    status, _, _ = run(capsys, "grade", str(path), "--json", str(report_path))
+    report = json.loads(report_path.read_text())
+    assert status == 0
+    assert [t["id"] for t in report["tasks"]] == list(TASK_IDS)
+    assert {t["status"] for t in report["tasks"]} == {"missing"}
+    assert report["score"] == 0 and report["max_score"] == pytest.approx(100)
+
+
+def test_old_nbformat_3_notebook_is_upgraded_and_graded(tmp_path, capsys):
+    v3 = nbformat.v3.new_notebook(worksheets=[nbformat.v3.new_worksheet(cells=[
+        nbformat.v3.new_code_cell(input=source) for source in solution_cells()])])
+    path = tmp_path / "old.ipynb"
+    path.write_text(nbformat.v3.nbjson.writes(v3))
+    status, out, _ = run(capsys, "grade", str(path), "--tasks", "conv_forward_naive", "-q")
+    assert status == 0 and "10.0 / 10.0" in out
+
+
+def test_tasks_spread_over_two_notebooks_are_all_found(tmp_path, capsys):
+    conv, pool, *_ = solution_cells()
+    nbformat.write(make_notebook(conv), tmp_path / "a.ipynb")
+    nbformat.write(make_notebook(pool), tmp_path / "b.ipynb")
+    report_path = tmp_path / "r.json"
+    run(capsys, "grade", str(tmp_path), "--tasks", "conv_forward_naive,max_pool_forward_naive", "--json", str(report_path))
+    report = json.loads(report_path.read_text())
+    assert [t["status"] for t in report["tasks"]] == ["passed", "passed"]
+
+
+def test_json_and_gradescope_reports_follow_their_schemas(tmp_path, capsys):
+    path = write_notebook(tmp_path, *solution_cells())
+    json_path, gradescope_path = tmp_path / "r.json", tmp_path / "results.json"
+    status, _, _ = run(capsys, "grade", str(path), "--tasks", FAST_TASKS, "--json", str(json_path),
+                       "--gradescope", str(gradescope_path))
+    report, results = json.loads(json_path.read_text()), json.loads(gradescope_path.read_text())
+    assert status == 0
+    assert set(report) >= {"score", "max_score", "submission", "grader_version", "tasks"}
+    for task in report["tasks"]:
+        assert set(task) == {"id", "score", "max_score", "status", "checks"}
+        for check in task["checks"]:
+            assert set(check) == {"name", "score", "max_score", "passed", "message"}
+    assert results["score"] == pytest.approx(report["score"])
+    assert [t["name"] for t in results["tests"]] == FAST_TASKS.split(",")
+    for test in results["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "status", "output", "visibility"}
+
+
+def test_fail_under_sets_exit_status_1_below_the_bar(tmp_path, capsys):
+    path = write_notebook(tmp_path, "def conv_forward_naive(x, w, b, conv_param):\n    raise NotImplementedError\n")
+    assert run(capsys, "grade", str(path), "--tasks", "conv_forward_naive", "--fail-under", "5")[0] == 1
+    assert run(capsys, "grade", str(path), "--tasks", "conv_forward_naive", "--fail-under", "0")[0] == 0
+
+
+def test_regrading_gives_an_identical_report_but_for_speed_figures(tmp_path, capsys):
+    path = write_notebook(tmp_path, *solution_cells())
+    reports = []
+    for name in ("first.json", "second.json"):
+        run(capsys, "grade", str(path), "--tasks", FAST_TASKS, "--json", str(tmp_path / name))
+        report = json.loads((tmp_path / name).read_text())
+        for task in report["tasks"]:
+            for check in task["checks"]:
+                if check["name"].startswith("speed"):
+                    check["message"] = "<timing>"
+        reports.append(report)
+    assert reports[0] == reports[1]

@@ -86,10 +86,12 @@ MAX_SEED = 2**16 - 1  # seeds of the values; hypothesis shrinks them to 0
 EPS_CHOICES = (DEFAULT_EPS, 1e-3, LARGE_EPS)  # the default, a small one, one that dominates small variances
 PROPERTY_SCALE, PROPERTY_SHIFT = 4.0, 1.0  # values spread over [-1, 3): a mean to subtract, a variance to divide
 SHOWN_VALUES = 8  # a shrunk x this small is shown in full, so the student can rerun it by hand
+NEGLIGIBLE_GRADIENT = 1e-12  # a dx this small in a whole set sums to ~0 anyway; keeps the ratio finite
 SHRINK_BUDGET = 150  # examples one failing property may spend shrinking: ~0.1-0.5 s, counted, never timed
 
 
 def _describe(case, mode="train"):
+    """A case's parameters for its check name, e.g. 'x (2, 4, 3, 5), G = 1, eps 0.5'."""
     shape = (case["N"], case["C"], case["H"], case["W"])
     text = f"x {shape}" + (f", G = {case['G']}" if "G" in case else "") + (f", {mode} mode" if mode else "")
     return text + (f", eps {case['eps']:g}" if "eps" in case else "")
@@ -505,7 +507,7 @@ def _standardized(out_sets, x_sets, eps, label):
 def _sums_to_zero(dx_sets, label, over):
     """Each row of dx sums to 0: shifting a whole normalized set by a constant leaves the output unchanged."""
     sums, sizes = dx_sets.sum(axis=1), np.abs(dx_sets).sum(axis=1)
-    relative = np.abs(sums) / np.maximum(sizes, 1e-12)
+    relative = np.abs(sums) / np.maximum(sizes, NEGLIGIBLE_GRADIENT)
     worst = int(np.argmax(relative))
     if relative[worst] > PROPERTY_THRESHOLD:
         return Verdict(False, f"dx sums to {sums[worst]:.3g} over {label(worst)} (sum of |dx| {sizes[worst]:.3g}); "

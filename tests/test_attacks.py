@@ -6,7 +6,6 @@ conv_backward_naive, under bubblewrap (when it works here) and in the plain-proc
 import json
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -22,18 +21,27 @@ ATTACKS = sorted((Path(__file__).parent / "attacks").glob("*.py"))
 TASKS = ("conv_forward_naive", "conv_backward_naive")
 ATTACK_TIMEOUT = 3.0  # seconds per call: long enough for the reference, short for the suite
 BWRAP = shutil.which("bwrap")
+# Without bubblewrap the child runs as the grader's user: it can signal the grader, read the references and
+# write into the project. The report says "weak isolation"; these attacks run only under bubblewrap.
+NEEDS_BUBBLEWRAP = {"kill_grader", "read_solutions", "write_project"}
 MODES = [
     pytest.param(True, id="bwrap", marks=pytest.mark.skipif(not (BWRAP and bwrap_works(BWRAP)), reason="no bubblewrap")),
     pytest.param(False, id="fallback"),
 ]
 
 
+def project_fingerprint():
+    """Contents of the installed project's source files, to show that no attack wrote into them."""
+    root = Path(__file__).parent.parent
+    return {p: p.read_bytes() for folder in ("assignment", "grader", "solutions") for p in (root / folder).rglob("*.py")}
+
+
 def marked_processes():
-    """Processes still carrying a sandbox token (every descendant of a child inherits it)."""
-    found = []
+    """Processes still carrying a sandbox token of this test process (every descendant of a child inherits it)."""
+    found, marker = [], f"GRADER_SANDBOX_TOKEN={os.getpid()}-".encode()
     for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if b"GRADER_SANDBOX_TOKEN=" in Path(f"/proc/{entry}/environ").read_bytes():
+            if marker in Path(f"/proc/{entry}/environ").read_bytes():
                 found.append(int(entry))
         except OSError:
             continue
@@ -43,8 +51,11 @@ def marked_processes():
 @pytest.mark.parametrize("use_bwrap", MODES)
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda p: p.stem)
 def test_attack_is_contained(tmp_path, attack, use_bwrap):
+    if not use_bwrap and attack.stem in NEEDS_BUBBLEWRAP:
+        pytest.skip("contained only under bubblewrap; the fallback reports weak isolation")
     target = tmp_path / "outside.txt"
     target.write_text("untouched\n")
+    project_before = project_fingerprint()
     notebook = write_notebook(tmp_path, *solution_cells(), attack.read_text())
     started = time.monotonic()
     report = grade(notebook, Config(tasks=TASKS, timeout=ATTACK_TIMEOUT, use_bwrap=use_bwrap))
@@ -63,6 +74,7 @@ def test_attack_is_contained(tmp_path, attack, use_bwrap):
     assert json.loads(report_path.read_text())["score"] == pytest.approx(report.score)
     if use_bwrap:
         assert target.read_text() == "untouched\n"
+        assert project_fingerprint() == project_before
         assert "bubblewrap" in report.isolation
     else:
         assert "weak isolation" in report.isolation
@@ -78,8 +90,3 @@ def test_detached_process_cannot_rewrite_the_report_after_grading(tmp_path):
     time.sleep(4)  # the attack waits 3 s before rewriting
     assert report_path.read_text() == before
 
-
-def test_project_files_are_unchanged_by_the_write_attack():
-    status = subprocess.run(["git", "status", "--porcelain", "assignment", "grader"], capture_output=True, text=True,
-                            cwd=Path(__file__).parent.parent)
-    assert "layers.py" not in status.stdout and "compare.py" not in status.stdout

@@ -58,7 +58,8 @@ class Child:
     process: subprocess.Popen = None
     workdir: Path = None
     isolation: str = ""
-    token: str = field(default_factory=lambda: secrets.token_hex(8))
+    # The grader's pid first: a test can tell its own children's descendants from other runs'.
+    token: str = field(default_factory=lambda: f"{os.getpid()}-{secrets.token_hex(8)}")
     _buffer: bytearray = field(default_factory=bytearray)
 
     def start(self, use_bwrap):

@@ -49,7 +49,8 @@ def backward_case(ctx, names, forward_args, dout, expected, label, points, fallb
         failure = call_failed(label, points, failed)
         return Outcome(label, points, False, f"needs the cache of your {forward}, which failed: {failure.message}",
                        failure.failure), None
-    result = ctx.session.call(backward, dout, cache, return_args=True)
+    result, retried = call_backward(ctx, backward, dout, cache, fallback, return_args=True)
+    note = note or retried
     if not result.ok:
         return call_failed(label, points, result), None
     grads = _as_gradients(result, len(grad_names), backward)
@@ -107,7 +108,22 @@ def timed_backward(ctx, forward, backward, forward_args, dout, fallback):
     cache, _, failed = student_cache(ctx, forward, forward_args, fallback, handle="speed")
     if failed is not None:
         return failed
-    return ctx.session.call(backward, dout, cache, send="none")
+    return call_backward(ctx, backward, dout, cache, fallback, send="none")[0]
+
+
+def call_backward(ctx, backward, dout, cache, fallback, **options):
+    """Call backward with the student's cache; if it raises and the cache format is documented (conv, pool),
+    retry with the documented cache, so a forward that returns a bad cache costs only the forward task.
+
+    Returns (CallResult, note for the message).
+    """
+    result = ctx.session.call(backward, dout, cache, **options)
+    if result.ok or result.error_kind != "exception" or fallback is None or cache is fallback:
+        return result, ""
+    retry = ctx.session.call(backward, dout, fallback, **options)
+    if retry.ok:
+        return retry, " (with the cache your forward returned it raised; graded with the documented cache)"
+    return result, ""
 
 
 def _timed(function, round_index):

@@ -27,6 +27,9 @@ def build_parser():
     grade.add_argument("--data", metavar="DIR", help="a CIFAR-10 folder for the overfit check (default: embedded digits)")
     grade.add_argument("--timeout", metavar="SECONDS", type=float, default=Config.timeout, help="per call into student code")
     grade.add_argument("-q", "--quiet", action="store_true", help="print only the table, no per-check details")
+    solve = commands.add_parser("solve", help="write the reference solutions into a stub notebook's task cells")
+    solve.add_argument("notebook", help="the stub notebook, e.g. notebooks/ConvolutionalNetworks.ipynb")
+    solve.add_argument("-o", "--output", required=True, metavar="OUT", help="where to write the solved notebook")
     return parser
 
 
@@ -61,6 +64,19 @@ def run_grade(args):
     return EXIT_OK
 
 
+def run_solve(args):
+    from grader.solve import StubCellNotFound, solve
+
+    if not Path(args.notebook).is_file():
+        raise UsageError(f"{args.notebook}: no such notebook")
+    try:
+        path = solve(args.notebook, args.output)
+    except StubCellNotFound as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -68,7 +84,7 @@ def main(argv=None):
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"grade": run_grade}[args.command](args)
+        return {"grade": run_grade, "solve": run_solve}[args.command](args)
     except (UsageError, SubmissionError) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -30,6 +30,14 @@ MODES = [
 ]
 
 
+def wait_for_no_marked_processes(seconds=5.0):
+    """Killed processes take a moment to leave /proc; poll instead of reading once."""
+    deadline = time.monotonic() + seconds
+    while (left := marked_processes()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
 def project_fingerprint():
     """Contents of the installed project's source files, to show that no attack wrote into them."""
     root = Path(__file__).parent.parent
@@ -69,7 +77,7 @@ def test_attack_is_contained(tmp_path, attack, use_bwrap):
     assert all(check.message for check in attacked.checks if not check.passed)
     assert neighbour.score == pytest.approx(neighbour.max_score), neighbour.message
     assert elapsed < 120
-    assert marked_processes() == []
+    assert wait_for_no_marked_processes() == []
     time.sleep(0.2)
     assert json.loads(report_path.read_text())["score"] == pytest.approx(report.score)
     if use_bwrap:

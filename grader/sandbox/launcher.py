@@ -35,13 +35,14 @@ def _python_roots():
 
 def _bwrap_argv(bwrap, stage, workdir):
     argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--uid", "65534", "--gid", "65534"]
+    # Fresh /tmp, /proc and /dev first: a later bind (a venv under /tmp, the stage) must not be hidden by them.
+    argv += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
     for directory in _SYSTEM_DIRS:
         if os.path.exists(directory):
             argv += ["--ro-bind", directory, directory]
     for root in _python_roots():
         argv += ["--ro-bind", root, root]
     argv += ["--ro-bind", str(stage), STAGE, "--bind", str(workdir), WORK, "--chdir", WORK]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     python = sys.executable  # the venv's path, which exists inside the sandbox through its root
     return argv + ["--", python, "-I", "-B", f"{STAGE}/worker.py"]
 

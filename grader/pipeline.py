@@ -1,5 +1,6 @@
 """The path a submission takes: find notebooks -> extract definitions -> run in a child -> check -> report."""
 import time
+import traceback
 
 from grader import __version__
 from grader.config import Config
@@ -44,7 +45,11 @@ def _grade_task(task, context, extraction):
                            "definition", failure.message)
     if name not in session.defined:
         return unavailable(task.id, weight, "error", "definition", _load_error_for(name, session))
-    outcomes = task.grade(context)
+    try:
+        outcomes = task.grade(context)
+    except Exception as exc:  # a grader bug, or a child reply the checks did not foresee: costs this task only
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return unavailable(task.id, weight, "error", "grading", f"internal grader error, please report it: {detail}")
     return task_result(task.id, weight, outcomes, output=session.take_output()[:OUTPUT_PER_TASK])
 
 

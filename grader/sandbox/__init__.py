@@ -91,8 +91,9 @@ class Session:
         self.child = Child(self.stage, self.limits)
         self.child.start(self.use_bwrap)
         header, _ = self.child.request({"op": "load", "cells": self.cells}, timeout=self.timeout * 3)
-        self.load_errors = header.get("errors", [])
-        self.defined = set(header.get("defined", []))
+        errors, defined = header.get("errors"), header.get("defined")
+        self.load_errors = [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+        self.defined = {d for d in defined if isinstance(d, str)} if isinstance(defined, list) else set()
         return self.child
 
     def call(self, target, *args, kwargs=None, keep=None, send="all", return_args=False, seed=0, timeout=None):
@@ -167,14 +168,14 @@ def _failure_message(failure, timeout):
 def _result(reply, arrays, seconds, wrapped):
     output = str(reply.get("output", ""))
     if not reply.get("ok"):
-        error = reply.get("error") or {}
+        error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
         kind, name = "exception", str(error.get("type", "Exception"))
         return CallResult(ok=False, error_kind=kind, error_type=name,
                           message=f"{name}: {str(error.get('message', ''))[:300]}".rstrip(": "),
                           traceback=str(error.get("traceback", "")), output=output, seconds=seconds)
     try:
         values = protocol.decode(reply.get("values", {"v": None}), arrays)
-    except (protocol.ProtocolError, KeyError, TypeError, ValueError) as exc:
+    except (protocol.ProtocolError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         return CallResult(ok=False, error_kind="protocol", message=f"unreadable answer ({exc})", seconds=seconds)
     value, args_after = values, None
     if wrapped:

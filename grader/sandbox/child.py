@@ -89,9 +89,9 @@ class Child:
         except protocol.ProtocolError as exc:
             self.kill()
             raise ChildFailure("protocol", f"the child broke the protocol ({exc})") from None
-        except struct.error:
+        except (struct.error, RecursionError, TypeError, ValueError, AttributeError):
             self.kill()
-            raise ChildFailure("protocol", "the child sent a truncated frame") from None
+            raise ChildFailure("protocol", "the child sent a malformed frame") from None
 
     def _read_exact(self, n, deadline):
         fd = self.process.stdout.fileno()

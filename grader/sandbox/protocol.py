@@ -60,8 +60,8 @@ class _Encoder:
             return {"s": value.item(), "dtype": value.dtype.name}
         if value is None or type(value) in (bool, int, float, str):
             return {"v": value}
-        if type(value) in (tuple, list):
-            key = "t" if type(value) is tuple else "l"
+        if isinstance(value, (tuple, list)):  # namedtuples travel as plain tuples
+            key = "t" if isinstance(value, tuple) else "l"
             return {key: [self.encode(item, depth + 1) for item in value]}
         if type(value) is dict and all(type(k) is str for k in value):
             return {"d": {k: self.encode(v, depth + 1) for k, v in value.items()}}

@@ -57,14 +57,22 @@ def earned_only_if(correct, name, points, verdict, what="outputs"):
 
 def inputs_unchanged(sent, received_after, names):
     """Verdict on whether the student's function left its array inputs as they were."""
-    for name, before, after in zip(names, sent, received_after or ()):
+    if not isinstance(received_after, tuple) or len(received_after) != len(sent):
+        return Verdict(False, "the arguments did not come back from the call")
+    for name, before, after in zip(names, sent, received_after):
         if isinstance(before, np.ndarray) and not (
             type(after) is np.ndarray and after.shape == before.shape and np.array_equal(after, before)
         ):
             return Verdict(False, f"your function modified its input {name}; work on a copy (np.pad returns one)")
-        if isinstance(before, dict) and after != before and not isinstance(after, dict):
-            return Verdict(False, f"your function replaced its input {name}")
+        if isinstance(before, dict) and not _same_dict(before, after):
+            return Verdict(False, f"your function changed its input {name}; leave the parameter dict as given")
     return Verdict(True, "inputs unchanged")
+
+
+def _same_dict(before, after):
+    if not isinstance(after, dict) or after.keys() != before.keys():
+        return False
+    return all(np.array_equal(after[k], v) if isinstance(v, np.ndarray) else after[k] == v for k, v in before.items())
 
 
 def case_rng(seed):

@@ -40,7 +40,7 @@ __all__ = [
 
 # Temporary buffers per block of images: about a core's L2 cache, so that they are reused
 # while still in cache, and well above numpy's per-call overhead of a few microseconds.
-BLOCK_BYTES = 512 * 1024
+BLOCK_BYTES = 768 * 1024
 
 
 class ConvGeometry(NamedTuple):
@@ -142,22 +142,16 @@ def conv_backward_fast(dout, cache):
     """
     x, w, b, conv_param = cache[:4]
     geo = conv_geometry(x.shape, w.shape, b.shape, conv_param)
-    g = geo
-    _check_shape("dout", dout.shape, (g.num_images, g.num_filters, g.out_height, g.out_width))
+    out_rows = (geo.num_images, geo.num_filters, geo.out_area)
+    _check_shape("dout", dout.shape, out_rows[:2] + (geo.out_height, geo.out_width))
     dtype = _float_dtype(x)
     patches = cache[4] if len(cache) > 4 else _patches(x, geo, dtype)
-    _check_shape("cached patches", patches.shape, (g.num_images, g.patch_size + 1, g.out_area))
+    _check_shape("cached patches", patches.shape,
+                 (geo.num_images, geo.patch_size + 1, geo.out_area))
     dout = dout.astype(dtype, copy=False)
-    weight_rows = _weights_by_offset(w.astype(dtype, copy=False))
-    phases = PhaseGrid.of(geo)
-    dweights = np.zeros((g.num_filters, g.patch_size + 1), dtype)
-    dx = np.empty((g.num_images, g.channels, g.height, g.width), dtype)
-    bytes_per_image = phases.bytes_per_image(geo, np.dtype(dtype).itemsize)
-    for start, stop in _blocks(g.num_images, _block_size(bytes_per_image)):
-        block_dout = dout[start:stop]
-        rows = block_dout.reshape(stop - start, g.num_filters, g.out_area)
-        dweights += np.matmul(rows, patches[start:stop].transpose(0, 2, 1)).sum(axis=0)
-        _input_grad_block(block_dout, weight_rows, geo, phases, dx[start:stop])
+    # Per image, dout (F, H' * W') @ patches.T; the ones row of the patches gives db.
+    dweights = np.matmul(dout.reshape(out_rows), patches.transpose(0, 2, 1)).sum(axis=0)
+    dx = _input_grad(dout, w.astype(dtype, copy=False), geo)
     dw = dweights[:, :-1].reshape(w.shape).astype(_float_dtype(w), copy=False)
     db = dweights[:, -1].astype(_float_dtype(b))
     return dx, dw, db
@@ -190,7 +184,7 @@ def max_pool_forward_fast(x, pool_param):
     out = np.empty((geo.num_images, geo.channels, geo.out_height, geo.out_width),
                    dtype=x.dtype)
     argmax = np.empty(out.shape, dtype=np.intp)
-    bytes_per_image = out[0].nbytes * geo.pool_height * geo.pool_width
+    bytes_per_image = out[:1].nbytes * geo.pool_height * geo.pool_width
     for start, stop in _blocks(geo.num_images, _block_size(bytes_per_image)):
         _pool_block(x, geo, start, stop, out[start:stop], argmax[start:stop])
     return out, (x, pool_param, argmax.reshape(-1))
@@ -221,6 +215,7 @@ def max_pool_backward_fast(dout, cache):
     _check_shape("dout", dout.shape,
                  (geo.num_images, geo.channels, geo.out_height, geo.out_width))
     argmax = cache[2] if len(cache) > 2 else max_pool_forward_fast(x, pool_param)[1][2]
+    _check_shape("cached argmax", argmax.shape, (dout.size,))
     # bincount sums the weights that share an index: overlapping windows accumulate.
     dx = np.bincount(argmax, weights=dout.reshape(-1), minlength=x.size)
     return dx.reshape(x.shape).astype(_float_dtype(x), copy=False)
@@ -303,21 +298,21 @@ def _patches(x, geo, dtype):
     patches : ndarray, shape (N, C * HH * WW + 1, H' * W')
         ``patches[n, (c, i, j), (y, z)] = x_pad[n, c, y*s + i, z*s + j]``, then ones.
     """
-    g = geo
-    patches = np.empty((g.num_images, g.patch_size + 1, g.out_area), dtype)
+    patches = np.empty((geo.num_images, geo.patch_size + 1, geo.out_area), dtype)
     patches[:, -1] = 1
-    padded_shape = (g.channels, g.height + 2 * g.pad, g.width + 2 * g.pad)
-    blocks = _blocks(g.num_images, _block_size(np.prod(padded_shape) * patches.itemsize))
+    padded_shape = (geo.channels, geo.height + 2 * geo.pad, geo.width + 2 * geo.pad)
+    block = _block_size(np.prod(padded_shape) * patches.itemsize)
     # Zeroed once: each block overwrites only the interior, so the border stays zero.
-    padded = np.zeros((blocks[0][1],) + padded_shape, dtype) if g.pad else None
-    for start, stop in blocks:
+    padded = np.zeros((min(block, geo.num_images),) + padded_shape, dtype) if geo.pad else None
+    interior = (slice(geo.pad, geo.pad + geo.height), slice(geo.pad, geo.pad + geo.width))
+    for start, stop in _blocks(geo.num_images, block):
         source = x[start:stop]
-        if g.pad:
+        if geo.pad:
             source = padded[:stop - start]
-            source[:, :, g.pad:g.pad + g.height, g.pad:g.pad + g.width] = x[start:stop]
+            source[(slice(None), slice(None)) + interior] = x[start:stop]
         target = patches[start:stop, :-1].reshape(
-            stop - start, g.channels, g.filter_height, g.filter_width, g.out_height,
-            g.out_width)
+            (stop - start, geo.channels, geo.filter_height, geo.filter_width,
+             geo.out_height, geo.out_width))
         target[...] = _conv_windows(source, geo)
     return patches
 
@@ -342,7 +337,7 @@ def _conv_windows(padded, geo):
     return as_strided(padded, shape, strides, writeable=False)
 
 
-class PhaseGrid(NamedTuple):
+class _PhaseGrid(NamedTuple):
     """A padded image split by stride phase, where the input gradient is accumulated.
 
     Padded pixel (y, x) lives in phase plane ``(y % s, x % s)`` at row ``y // s`` and
@@ -394,25 +389,54 @@ def _weights_by_offset(w):
     return w.transpose(2, 3, 1, 0).reshape(-1, w.shape[0])
 
 
-def _input_grad_block(dout, weight_rows, geo, phases, dx):
+def _input_grad(dout, w, geo):
+    """Gradient of the input: every output's ``dout * w`` added back onto its window.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, H', W')
+    w : ndarray, shape (F, C, HH, WW)
+        In the dtype of dout.
+    geo : ConvGeometry
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    """
+    phases = _PhaseGrid.of(geo)
+    weight_rows = _weights_by_offset(w)
+    dx = np.empty((geo.num_images, geo.channels, geo.height, geo.width), dout.dtype)
+    block = _block_size(phases.bytes_per_image(geo, dout.itemsize))
+    # dout of a block, laid out filter-major on the phase grid. Zeroed once: each block
+    # overwrites only the H' x W' corner of every grid, so the rest stays zero.
+    wide = np.zeros((geo.num_filters, min(block, geo.num_images), phases.rows, phases.cols),
+                    dout.dtype)
+    for start, stop in _blocks(geo.num_images, block):
+        wide_block = wide[:, :stop - start]
+        wide_block[:, :, :geo.out_height, :geo.out_width] = dout[start:stop].transpose(1, 0, 2, 3)
+        _input_grad_block(wide_block, weight_rows, geo, phases, dx[start:stop])
+    return dx
+
+
+def _input_grad_block(wide, weight_rows, geo, phases, dx):
     """Input gradient of a block of images, written into ``dx``.
 
     Parameters
     ----------
-    dout : ndarray, shape (n, F, H', W')
+    wide : ndarray, shape (F, n, rows, cols)
+        dout of the block on the phase grid: ``wide[f, n, :H', :W'] = dout[n, f]``, zeros
+        elsewhere.
     weight_rows : ndarray, shape (HH * WW * C, F)
         From :func:`_weights_by_offset`.
     geo : ConvGeometry
-    phases : PhaseGrid
+    phases : _PhaseGrid
     dx : ndarray, shape (n, C, H, W)
         Written.
     """
-    num_filters = dout.shape[1]
-    wide = np.zeros((num_filters, dout.shape[0], phases.rows, phases.cols), dout.dtype)
-    wide[:, :, :geo.out_height, :geo.out_width] = dout.transpose(1, 0, 2, 3)
+    num_filters, num_images = wide.shape[:2]
     # Row (i, j, c), column (n, grid position): what offset (i, j) sends back to channel c.
     grads = np.matmul(weight_rows, wide.reshape(num_filters, -1))
-    grid = _scatter_runs(grads, geo, phases, dout.shape[0])
+    grid = _scatter_runs(grads, geo, phases, num_images)
     _unphase(grid, geo, dx)
 
 
@@ -424,7 +448,7 @@ def _scatter_runs(grads, geo, phases, num_images):
     grads : ndarray, shape (HH * WW * C, n * rows * cols)
         Rows ordered by offset (i, j), then channel; columns by image, then grid position.
     geo : ConvGeometry
-    phases : PhaseGrid
+    phases : _PhaseGrid
     num_images : int
         n.
 
@@ -500,11 +524,9 @@ def _pool_block(x, geo, start, stop, out, argmax):
     # several times more than this one copy.
     planes = np.ascontiguousarray(_pool_windows(x[start:stop], geo))
     planes = planes.reshape((-1,) + out.shape)
-    np.copyto(out, planes[0])
-    for plane in planes[1:]:
-        np.maximum(out, plane, out=out)
-    np.take(_offsets_by_score(geo), _first_maximum_score(planes, out), out=argmax)
-    argmax += _window_corners(geo, start, stop)
+    first = _running_maximum(planes, out)
+    np.take(_window_offsets(geo), first, out=argmax, mode="clip")  # in range: skip checks
+    _add_window_corners(argmax, geo, start)
 
 
 def _pool_windows(x, geo):
@@ -527,66 +549,71 @@ def _pool_windows(x, geo):
     return as_strided(x, shape, strides, writeable=False)
 
 
-def _first_maximum_score(planes, maxima):
-    """Score of the first plane that reaches the maximum, per position.
+def _running_maximum(planes, out):
+    """Maximum over the planes, and the index of the first plane that reaches it.
 
-    Plane k scores ``K - k`` where it equals the maximum and 0 elsewhere, so the largest
-    score is that of the first hit. Branch-free on purpose: a masked assignment per plane
-    is several times slower, its mask being unpredictable.
+    A plane that beats the running maximum strictly is the new first maximum, so the
+    first maximum is the last plane that did; ties keep the earlier plane. Branch-free
+    on purpose: a masked assignment per plane is several times slower, its mask being
+    unpredictable.
 
     Parameters
     ----------
     planes : ndarray, shape (K, n, C, H', W')
-    maxima : ndarray, shape (n, C, H', W')
-        ``planes.max(axis=0)``.
+    out : ndarray, shape (n, C, H', W')
+        Written: the maximum over the K planes.
 
     Returns
     -------
-    score : ndarray of unsigned ints, shape (n, C, H', W')
-        ``K - k`` for the first plane k equal to the maximum; 0 where none is (NaN).
+    first : ndarray of unsigned ints, shape (n, C, H', W')
+        Index in ``0..K-1`` of the first plane equal to the maximum (where the maximum is
+        NaN: of the last plane before the first NaN that beat its predecessors).
     """
-    count = planes.shape[0]
-    score_type = np.min_scalar_type(count)
-    best = np.zeros(maxima.shape, score_type)
-    hit = np.empty(maxima.shape, bool)
-    score = np.empty(maxima.shape, score_type)
-    for k, plane in enumerate(planes):
-        np.equal(plane, maxima, out=hit)
-        np.multiply(hit, count - k, out=score, dtype=score_type)
-        np.maximum(best, score, out=best)
-    return best
+    index_type = np.min_scalar_type(planes.shape[0])
+    first = np.zeros(out.shape, index_type)
+    beats = np.empty(out.shape, bool)
+    index = np.empty(out.shape, index_type)
+    np.copyto(out, planes[0])
+    for k in range(1, planes.shape[0]):
+        np.greater(planes[k], out, out=beats)
+        np.maximum(out, planes[k], out=out)
+        # Strict improvements happen at increasing k: the largest is the last.
+        np.multiply(beats, k, out=index, dtype=index_type)
+        np.maximum(first, index, out=first)
+    return first
 
 
-def _offsets_by_score(geo):
-    """Offset in x, from a window's top-left corner, of the position a score points to.
+def _window_offsets(geo):
+    """Offset in x of each window position from the window's top-left corner.
 
     Returns
     -------
-    offsets : ndarray of intp, shape (ph * pw + 1,)
-        ``offsets[K - k]`` is the offset of window position k (row-major); a score of 0
-        (a NaN maximum) points to the first position.
+    offsets : ndarray of intp, shape (ph * pw,)
+        Row-major over the window: ``offsets[i * pw + j] = i * W + j``.
     """
-    count = geo.pool_height * geo.pool_width
-    rows, cols = np.divmod(np.arange(count, dtype=np.intp), geo.pool_width)
-    offsets = np.empty(count + 1, dtype=np.intp)
-    offsets[count - np.arange(count)] = rows * geo.width + cols
-    offsets[0] = 0
-    return offsets
+    rows, cols = np.divmod(np.arange(geo.pool_height * geo.pool_width, dtype=np.intp),
+                           geo.pool_width)
+    return rows * geo.width + cols
 
 
-def _window_corners(geo, start, stop):
-    """Flat index into x of the top-left corner of every pooling window of a block.
+def _add_window_corners(offsets, geo, start):
+    """Add the flat index in x of each window's top-left corner to ``offsets``, in place.
 
-    Returns
-    -------
-    corners : ndarray of intp, shape (stop - start, C, H', W')
+    Parameters
+    ----------
+    offsets : ndarray of intp, shape (n, C, H', W')
+        Offsets within the windows of images ``start:start + n``.
+    geo : PoolGeometry
+    start : int
     """
-    image_area = geo.height * geo.width
-    planes = np.arange(start * geo.channels, stop * geo.channels, dtype=np.intp) * image_area
+    num_planes = offsets.shape[0] * geo.channels
+    by_plane = offsets.reshape(num_planes, geo.out_height, geo.out_width)
     rows = np.arange(geo.out_height, dtype=np.intp) * (geo.stride * geo.width)
     cols = np.arange(geo.out_width, dtype=np.intp) * geo.stride
-    corners = planes[:, None, None] + rows[:, None] + cols
-    return corners.reshape(stop - start, geo.channels, geo.out_height, geo.out_width)
+    by_plane += rows[:, None] + cols
+    first_plane = start * geo.channels
+    planes = np.arange(first_plane, first_plane + num_planes, dtype=np.intp)
+    by_plane += (planes * (geo.height * geo.width))[:, None, None]
 
 
 def _block_size(bytes_per_image):

@@ -11,7 +11,8 @@ it prints the speedup of ``assignment.fast_layers`` over the naive loops of
 one verdict line per target.
 
 Method: everything is measured in one process, in ``R`` rounds; each round times every
-layer once naively, then ``M`` times fast and ``M`` times PyTorch, alternating the two.
+layer once naively, then ``M`` calls in a row of the fast layer and ``M`` of PyTorch's
+(after one untimed call each; which of the two goes first alternates between rounds).
 A layer's time is the median over rounds of its per-round median. PyTorch's forward is
 ``conv2d`` / ``max_pool2d`` on inputs that require gradients (the graph a training step
 builds); its backward is ``torch.autograd.grad`` on a graph built beforehand, so only the
@@ -25,6 +26,7 @@ library's default, and the header says so. PyTorch is optional: without it the n
 speedups are still printed.
 """
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -52,7 +54,7 @@ try:
 except ImportError:  # optional: only the comparison with PyTorch needs it
     torch = None
 
-# Targets from the project's brief for the fast layers.
+# What the fast layers are meant to achieve on these sizes.
 MIN_CONV_SPEEDUP = 1000  # conv forward and backward vs the naive loops
 MIN_POOL_SPEEDUP = 100  # max pooling forward and backward vs the naive loops
 MAX_TORCH_RATIO = 1.25  # fast layer time / PyTorch time, every layer
@@ -88,11 +90,13 @@ class Timing(NamedTuple):
 def main(argv=None):
     """Parse the options, set the threads, time every case, print the table and verdicts."""
     args = _parse_args(argv)
-    limiter, blas_threads = _limit_threads(args.threads)  # the limit lasts while referenced
-    print(_header(args, blas_threads))
-    cases = _conv_cases() + _pool_cases()
-    timings = _time_cases(cases, args.rounds, args.repeats)
+    with _thread_limits(args.threads) as blas_threads:
+        print(_header(args, blas_threads))
+        cases = _conv_cases() + _pool_cases()
+        timings = _time_cases(cases, args.rounds, args.repeats)
     print(_table(timings))
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} "
+          "(other work on the machine slows the naive loops most)")
     print()
     for line in _verdicts(timings):
         print(line)
@@ -109,22 +113,20 @@ def _parse_args(argv):
     return parser.parse_args(argv)
 
 
-def _limit_threads(threads):
-    """Give PyTorch and numpy's BLAS ``threads`` threads.
-
-    Returns the BLAS limiter (None without threadpoolctl), which the caller keeps for the
-    whole run, and a description of the BLAS thread counts in force.
-    """
+@contextlib.contextmanager
+def _thread_limits(threads):
+    """Give PyTorch and numpy's BLAS ``threads`` threads; yield a description of BLAS's."""
     if torch is not None:
         torch.set_num_threads(threads)
     try:
         from threadpoolctl import threadpool_info, threadpool_limits
     except ImportError:
-        return None, "library default (threadpoolctl not installed)"
-    limiter = threadpool_limits(limits=threads, user_api="blas")
-    counts = sorted({pool["num_threads"] for pool in threadpool_info()
-                     if pool["user_api"] == "blas"})
-    return limiter, ", ".join(map(str, counts)) or "unknown"
+        yield "library default (threadpoolctl not installed)"
+        return
+    with threadpool_limits(limits=threads, user_api="blas"):
+        counts = sorted({pool["num_threads"] for pool in threadpool_info()
+                         if pool["user_api"] == "blas"})
+        yield ", ".join(map(str, counts)) or "unknown"
 
 
 def _header(args, blas_threads):
@@ -132,7 +134,8 @@ def _header(args, blas_threads):
                   if torch is not None else "PyTorch: not installed, no comparison with it")
     return "\n".join([
         "Fast layers vs naive loops and PyTorch (CPU)",
-        f"numpy {np.__version__}, BLAS threads: {blas_threads}; {torch_line}",
+        f"numpy {np.__version__}, BLAS threads: {blas_threads} (the fast layers use no "
+        f"other threads); {torch_line}",
         f"python {platform.python_version()}, {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.2f}",
         f"{args.rounds} rounds x {args.repeats} repeats, interleaved; medians",
@@ -227,28 +230,26 @@ def _check_agreement(label, got, expected):
 def _time_cases(cases, rounds, repeats):
     """Median times of every case over interleaved rounds."""
     samples = {case.name: {"naive": [], "fast": [], "torch": []} for case in cases}
-    for _ in range(rounds):
+    for round_index in range(rounds):
         for case in cases:
             record = samples[case.name]
             record["naive"].append(_seconds(case.naive))
-            fast, other = _alternate(case.fast, case.torch, repeats)
-            record["fast"].append(fast)
-            record["torch"].append(other)
+            contenders = [("fast", case.fast), ("torch", case.torch)]
+            # Alternate who goes first, so that neither always inherits the other's cache.
+            for key, function in contenders[::1 if round_index % 2 == 0 else -1]:
+                record[key].append(_median_seconds(function, repeats))
     return [Timing(case.name, case.min_speedup,
                    *(statistics.median(samples[case.name][key])
                      for key in ("naive", "fast", "torch")))
             for case in cases]
 
 
-def _alternate(first, second, repeats):
-    """Per-call median seconds of two callables timed in turn; nan for a missing one."""
-    first_times, second_times = [], []
-    for _ in range(repeats):
-        first_times.append(_seconds(first))
-        if second is not None:
-            second_times.append(_seconds(second))
-    second_median = statistics.median(second_times) if second_times else float("nan")
-    return statistics.median(first_times), second_median
+def _median_seconds(function, repeats):
+    """Median seconds of ``repeats`` calls in a row, after one untimed call; nan for None."""
+    if function is None:
+        return float("nan")
+    function()
+    return statistics.median(_seconds(function) for _ in range(repeats))
 
 
 def _seconds(function):
@@ -258,16 +259,25 @@ def _seconds(function):
 
 
 def _table(timings):
-    lines = [f"{'layer':<14} {'naive':>10} {'fast':>10} {'torch':>10} "
-             f"{'naive/fast':>11} {'fast/torch':>11}"]
+    """Times, and the two ratios the targets are about; PyTorch's speedup for context."""
+    lines = [f"{'layer':<14} {'naive':>11} {'fast':>9} {'torch':>9} "
+             f"{'naive/fast':>11} {'naive/torch':>12} {'fast/torch':>11}"]
     for t in timings:
-        lines.append(f"{t.name:<14} {_ms(t.naive):>10} {_ms(t.fast):>10} {_ms(t.torch):>10} "
-                     f"{t.naive / t.fast:>10.0f}x {t.fast / t.torch:>11.2f}")
+        lines.append(f"{t.name:<14} {_ms(t.naive):>11} {_ms(t.fast):>9} {_ms(t.torch):>9} "
+                     f"{_ratio(t.naive, t.fast, 'x'):>11} {_ratio(t.naive, t.torch, 'x'):>12} "
+                     f"{_ratio(t.fast, t.torch, ''):>11}")
     return "\n".join(lines)
 
 
+def _ratio(numerator, denominator, suffix):
+    if np.isnan(denominator):
+        return "-"
+    ratio = numerator / denominator
+    return f"{ratio:.0f}{suffix}" if suffix else f"{ratio:.2f}"
+
+
 def _ms(seconds):
-    return "-" if np.isnan(seconds) else f"{seconds * 1e3:.3f} ms"
+    return "-" if np.isnan(seconds) else f"{seconds * 1e3:.2f} ms"
 
 
 def _verdicts(timings):

@@ -341,11 +341,14 @@ class _PhaseGrid(NamedTuple):
     """A padded image split by stride phase, where the input gradient is accumulated.
 
     Padded pixel (y, x) lives in phase plane ``(y % s, x % s)`` at row ``y // s`` and
-    column ``x // s`` of a ``rows x cols`` grid. The output at (u, v) of kernel offset
-    (i, j) reads padded pixel ``(u*s + i, v*s + j)``: phase ``(i % s, j % s)``, grid
-    position ``(u + i // s, v + j // s)``. So on a grid flattened row by row, the whole
-    output of one offset lands on one contiguous run, shifted by ``(i // s) * cols +
-    j // s``, provided that the output is laid out on rows of ``cols`` values too.
+    column ``x // s`` of a ``rows x cols`` grid. Output (u, v) of kernel offset (i, j)
+    reads padded pixel ``(u*s + i, v*s + j)``: phase ``(i % s, j % s)``, grid position
+    ``(u + i // s, v + j // s)``. So if the output is also laid out on a ``rows x cols``
+    grid (zeros outside its H' x W' corner), the offset's whole output is the same grid
+    shifted by ``(i // s) * cols + j // s`` values: with the grids of every channel and
+    image of a block stored one after the other in both layouts, one vector addition
+    adds it in. Every nonzero value stays inside its own grid; only zeros spill over into
+    the next one.
     """
 
     stride: int

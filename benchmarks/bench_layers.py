@@ -30,19 +30,24 @@ import contextlib
 import os
 import platform
 import statistics
+import sys
 import time
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from assignment.fast_layers import (
+# Run as a script from a checkout, the project's packages may not be installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from assignment.fast_layers import (  # noqa: E402 (after the path set-up)
     conv_backward_fast,
     conv_forward_fast,
     max_pool_backward_fast,
     max_pool_forward_fast,
 )
-from assignment.gradient_check import rel_error
-from solutions import (
+from assignment.gradient_check import rel_error  # noqa: E402
+from solutions import (  # noqa: E402
     conv_backward_naive,
     conv_forward_naive,
     max_pool_backward_naive,

@@ -2,6 +2,8 @@
 PyTorch, on every geometry the graded cases use (SPEC section 4)."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assignment import fast_layers
 from assignment.fast_layers import (
@@ -250,6 +252,32 @@ def test_conv_result_does_not_depend_on_the_block_size(monkeypatch, block_bytes)
         assert rel_error(got, want) < REFERENCE_TOLERANCE
 
 
+@st.composite
+def conv_geometries(draw):
+    """Small convolutions of any stride, padding and shape whose filter fits."""
+    pad = draw(st.integers(0, 2))
+    height, width = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    filter_height = draw(st.integers(1, height + 2 * pad))
+    filter_width = draw(st.integers(1, width + 2 * pad))
+    x_shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), height, width)
+    w_shape = (draw(st.integers(1, 3)), x_shape[1], filter_height, filter_width)
+    return x_shape, w_shape, draw(st.integers(1, 4)), pad
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(conv_geometries())
+def test_conv_matches_reference_on_generated_geometries(geometry):
+    x_shape, w_shape, stride, pad = geometry
+    x, w, b = conv_inputs(x_shape, w_shape)
+    conv_param = {"stride": stride, "pad": pad}
+    out, cache = conv_forward_fast(x, w, b, conv_param)
+    expected, naive_cache = conv_forward_naive(x, w, b, conv_param)
+    dout = np.random.default_rng(1).standard_normal(out.shape)
+    got = (out,) + conv_backward_fast(dout, cache)
+    for a, e in zip(got, (expected,) + tuple(conv_backward_naive(dout, naive_cache))):
+        assert rel_error(a, e) < REFERENCE_TOLERANCE
+
+
 def test_conv_of_an_empty_batch_is_empty():
     x, w, b = conv_inputs((0, 3, 5, 5), (2, 3, 3, 3))
     out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})
@@ -370,6 +398,30 @@ def test_max_pool_result_does_not_depend_on_the_block_size(monkeypatch, block_by
     monkeypatch.setattr(fast_layers, "BLOCK_BYTES", block_bytes)
     fast_out, cache = max_pool_forward_fast(x, params)
     np.testing.assert_array_equal(fast_out, out)
+    assert rel_error(max_pool_backward_fast(dout, cache),
+                     max_pool_backward_naive(dout, naive_cache)) < REFERENCE_TOLERANCE
+
+
+@st.composite
+def pool_geometries(draw):
+    """Small poolings of any window and stride that fit the input."""
+    height, width = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    x_shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), height, width)
+    return (x_shape, draw(st.integers(1, height)), draw(st.integers(1, width)),
+            draw(st.integers(1, 4)))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(pool_geometries(), st.booleans())
+def test_max_pool_matches_reference_on_generated_geometries(geometry, with_ties):
+    x_shape, pool_height, pool_width, stride = geometry
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, x_shape).astype(float) if with_ties else rng.standard_normal(x_shape)
+    params = pool_param(pool_height, pool_width, stride)
+    out, cache = max_pool_forward_fast(x, params)
+    expected, naive_cache = max_pool_forward_naive(x, params)
+    dout = np.random.default_rng(1).standard_normal(out.shape)
+    np.testing.assert_array_equal(out, expected)
     assert rel_error(max_pool_backward_fast(dout, cache),
                      max_pool_backward_naive(dout, naive_cache)) < REFERENCE_TOLERANCE
 

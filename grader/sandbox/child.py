@@ -143,14 +143,6 @@ class Child:
                 pass
         self._buffer.clear()
 
-    def output_file_head(self, limit=64 * 1024):
-        """The first ``limit`` bytes the child wrote to fd 1/2 (C-level writes, not print)."""
-        path = self.workdir / "output.txt" if self.workdir else None
-        if path is None or not path.is_file():
-            return ""
-        with open(path, "rb") as handle:
-            return handle.read(limit).decode("utf-8", "replace")
-
     def cleanup(self):
         self.kill()
         if self.workdir is not None:

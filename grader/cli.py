@@ -26,6 +26,10 @@ def build_parser():
     grade.add_argument("--fail-under", metavar="SCORE", type=float, help="exit with status 1 below this score")
     grade.add_argument("--data", metavar="DIR", help="a CIFAR-10 folder for the overfit check (default: embedded digits)")
     grade.add_argument("--timeout", metavar="SECONDS", type=float, default=Config.timeout, help="per call into student code")
+    grade.add_argument("--memory", metavar="MIB", type=int, default=Config.memory_bytes >> 20,
+                       help="address-space limit of the process running student code")
+    grade.add_argument("--processes", metavar="N", type=int, default=Config.processes,
+                       help="processes student code may run at once")
     grade.add_argument("-q", "--quiet", action="store_true", help="print only the table, no per-check details")
     solve = commands.add_parser("solve", help="write the reference solutions into a stub notebook's task cells")
     solve.add_argument("notebook", help="the stub notebook, e.g. notebooks/ConvolutionalNetworks.ipynb")
@@ -43,10 +47,13 @@ def config_from(args):
         tasks = tuple(t for t in TASK_IDS if t in tasks)
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be positive, got {args.timeout}")
+    if args.memory < 256 or args.processes < 2:
+        raise UsageError("--memory must be at least 256 (MiB) and --processes at least 2")
     data_dir = Path(args.data) if args.data else None
     if data_dir is not None and not data_dir.is_dir():
         raise UsageError(f"--data {args.data}: not a folder")
-    return Config(tasks=tasks, timeout=args.timeout, data_dir=data_dir)
+    return Config(tasks=tasks, timeout=args.timeout, data_dir=data_dir, memory_bytes=args.memory << 20,
+                  processes=args.processes)
 
 
 def run_grade(args):

@@ -41,7 +41,13 @@ class Config:
     train_timeout: float = 120.0
     """Seconds the overfit-small-data training may take."""
     memory_bytes: int = 2 << 30
-    """Address-space limit of the child process."""
+    """Address-space limit of each process of the child."""
+    processes: int = 64
+    """Processes (and threads) the child may have at once."""
+    file_bytes: int = 64 << 20
+    """Largest file the child may write."""
+    cpu_seconds: int = 600
+    """CPU time of the child over the whole run (wall time per call is ``timeout``)."""
     data_dir: Path = None
     """A CIFAR-10 folder for the overfit check; None uses the embedded digits."""
     speed_budget: float = 25.0

@@ -21,7 +21,8 @@ def grade(path, config=None):
     start = time.perf_counter()
     notebooks, notes = load_submission(path)
     extraction = extract(notebooks)
-    limits = Limits(memory_bytes=config.memory_bytes)
+    limits = Limits(memory_bytes=config.memory_bytes, file_bytes=config.file_bytes, processes=config.processes,
+                    cpu_seconds=config.cpu_seconds)
     with Session(extraction.cells, limits=limits, timeout=config.timeout, use_bwrap=config.use_bwrap) as session:
         context = TaskContext(session=session, config=config)
         results = tuple(_grade_task(TASKS[task_id], context, extraction) for task_id in config.tasks)
@@ -44,7 +45,9 @@ def _grade_task(task, context, extraction):
         return unavailable(task.id, weight, "timeout" if failure.error_kind == "timeout" else "error",
                            "definition", failure.message)
     if name not in session.defined:
-        return unavailable(task.id, weight, "error", "definition", _load_error_for(name, session))
+        error = _load_error_for(name, session)
+        status = "timeout" if error and error.get("kind") == "timeout" else "error"
+        return unavailable(task.id, weight, status, "definition", _describe_load_error(name, error))
     try:
         outcomes = task.grade(context)
     except Exception as exc:  # a grader bug, or a child reply the checks did not foresee: costs this task only
@@ -54,10 +57,17 @@ def _grade_task(task, context, extraction):
 
 
 def _load_error_for(name, session):
+    """The load error of the statement that should have defined ``name``, or None."""
     for error in session.load_errors:
-        if error.get("defines") and name in error["defines"]:
-            return f"defining {name} failed at {error['filename']} line {error['line']}: {error['type']}: {error['message']}"
-    return f"{name} was not defined when your definitions were loaded (a statement before it failed?)"
+        if isinstance(error.get("defines"), list) and name in error["defines"]:
+            return error
+    return None
+
+
+def _describe_load_error(name, error):
+    if error is None:
+        return f"{name} was not defined when your definitions were loaded (a statement before it failed?)"
+    return f"defining {name} failed at {error.get('filename')} line {error.get('line')}: {error.get('type')}: {error.get('message')}"
 
 
 def _load_notes(session):

@@ -39,6 +39,22 @@ def test_unknown_task_is_a_usage_error(tmp_path, capsys):
     assert status == 2 and "conv3d" in err
 
 
+def test_limits_given_on_the_command_line_reach_the_config():
+    from grader.cli import build_parser, config_from
+
+    config = config_from(build_parser().parse_args(["grade", "x.ipynb", "--memory", "512", "--processes", "16"]))
+    assert (config.memory_bytes, config.processes) == (512 << 20, 16)
+    defaults = config_from(build_parser().parse_args(["grade", "x.ipynb"]))
+    assert (defaults.memory_bytes, defaults.processes) == (2 << 30, 64)
+
+
+@pytest.mark.parametrize("option", [("--memory", "10"), ("--processes", "0"), ("--timeout", "-1")])
+def test_unusable_limits_are_usage_errors(tmp_path, capsys, option):
+    path = write_notebook(tmp_path, "x = 1\n")
+    status, _, err = run(capsys, "grade", str(path), *option)
+    assert status == 2 and option[0] in err
+
+
 def test_notebook_without_tasks_reports_all_nine_missing(tmp_path, capsys):
     path = write_notebook(tmp_path, "print('hello')\n")
     report_path = tmp_path / "report.json"

@@ -12,6 +12,9 @@ from grader.sandbox.child import Child, ChildFailure, Limits, stage_directory
 
 __all__ = ["CallResult", "Session", "Limits"]
 
+LOAD_BUDGET_FACTOR = 3  # loading all the definitions may take this many call timeouts
+MAX_SKIPPED_STATEMENTS = 5  # statements that hang or crash skipped before loading is given up
+
 
 @dataclass(frozen=True)
 class CallResult:
@@ -57,6 +60,7 @@ class Session:
         self.load_failure = None
         self.output_log = []
         self.timed_out = {}
+        self.skipped = {}  # (cell, statement) -> load error of a statement that hung or killed the child
 
     @property
     def isolation_used(self):
@@ -73,8 +77,9 @@ class Session:
         return self.load_failure
 
     def _record_load_failure(self, failure):
-        # Loading the definitions itself hangs or crashes: every later call would too.
-        message = "loading your definitions: " + _failure_message(failure, self.timeout * 3)
+        # Loading as a whole broke (the protocol, the load budget, too many statements that hang):
+        # every later call would break too.
+        message = "loading your definitions: " + _failure_message(failure, self.timeout * LOAD_BUDGET_FACTOR)
         self.load_failure = CallResult(ok=False, error_kind=failure.kind, message=message)
 
     def take_output(self):
@@ -85,16 +90,49 @@ class Session:
     def _ensure_child(self):
         if self.child is not None and self.child.alive():
             return self.child
-        if self.child is not None:
-            self.child.cleanup()
-            self.restarts += 1
-        self.child = Child(self.stage, self.limits)
-        self.child.start(self.use_bwrap)
-        header, _ = self.child.request({"op": "load", "cells": self.cells}, timeout=self.timeout * 3)
-        errors, defined = header.get("errors"), header.get("defined")
-        self.load_errors = [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+        while True:
+            if self.child is not None:
+                self.child.cleanup()
+                self.restarts += 1
+            self.child = Child(self.stage, self.limits)
+            self.child.start(self.use_bwrap)
+            if self._load():
+                return self.child
+
+    def _load(self):
+        """Load the definitions one statement at a time, each with its own deadline. A statement that hangs
+        or kills the child is skipped from then on, so it costs only what it defines; returns False when
+        the child must be restarted without it."""
+        errors, defined = [], None
+        deadline = time.monotonic() + self.timeout * LOAD_BUDGET_FACTOR
+        for cell_index, cell in enumerate(self.cells):
+            for statement_index, statement in enumerate(cell["statements"]):
+                key = (cell_index, statement_index)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise ChildFailure("timeout", "timed out")
+                if key in self.skipped:
+                    errors.append(self.skipped[key])
+                    request = {"op": "forget", "names": self.skipped[key]["defines"]}
+                    header, _ = self.child.request(request, timeout=min(self.timeout, remaining))
+                    defined = header.get("defined", defined)
+                    continue
+                request = {"op": "load", "cells": [dict(cell, statements=[statement])]}
+                try:
+                    header, _ = self.child.request(request, timeout=min(self.timeout, remaining))
+                except ChildFailure as failure:
+                    if failure.kind == "protocol" or len(self.skipped) >= MAX_SKIPPED_STATEMENTS:
+                        raise
+                    if failure.kind == "timeout" and self.timeout > remaining:
+                        raise  # the budget ran out, not this statement's own deadline
+                    self.skipped[key] = _skipped_statement(cell, statement, failure, self.timeout)
+                    return False
+                if isinstance(header.get("errors"), list):
+                    errors.extend(e for e in header["errors"] if isinstance(e, dict))
+                defined = header.get("defined", defined)
+        self.load_errors = errors
         self.defined = {d for d in defined if isinstance(d, str)} if isinstance(defined, list) else set()
-        return self.child
+        return True
 
     def call(self, target, *args, kwargs=None, keep=None, send="all", return_args=False, seed=0, timeout=None):
         """Call ``target`` (a name, or (handle, attribute)) in the child with plain values as arguments."""
@@ -115,6 +153,11 @@ class Session:
 
     def get_attribute(self, handle, attr, timeout=None):
         return self._request({"op": "getattr", "handle": handle, "attr": attr}, (), timeout)
+
+    def fetch(self, ref, timeout=None):
+        """The current value of a kept object or an item of it (a :class:`protocol.Ref`), as the child encodes it."""
+        tree, arrays = protocol.encode(ref)
+        return self._request({"op": "fetch", "value": tree}, arrays, timeout)
 
     def set_attribute(self, handle, attr, value, timeout=None):
         tree, arrays = protocol.encode(value)
@@ -157,6 +200,14 @@ class Session:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _skipped_statement(cell, statement, failure, timeout):
+    """The load error of a statement that hung or killed the child."""
+    names = statement[2] if len(statement) > 2 and isinstance(statement[2], list) else []
+    kind = "Timeout" if failure.kind == "timeout" else "Crash"
+    return {"filename": cell["filename"], "line": statement[0], "defines": names, "type": kind,
+            "kind": failure.kind, "message": _failure_message(failure, timeout) + "; this statement was skipped"}
 
 
 def _failure_message(failure, timeout):

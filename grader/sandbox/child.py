@@ -14,6 +14,7 @@ from pathlib import Path
 import assignment
 from grader.sandbox import protocol
 from grader.sandbox.launcher import build_command
+from grader.sandbox.pids import NOT_ENFORCED, ProcessLimit
 
 _WORKER_FILES = ("worker.py", "protocol.py")
 
@@ -58,6 +59,7 @@ class Child:
     process: subprocess.Popen = None
     workdir: Path = None
     isolation: str = ""
+    process_limit: ProcessLimit = None
     # The grader's pid first: a test can tell its own children's descendants from other runs'.
     token: str = field(default_factory=lambda: f"{os.getpid()}-{secrets.token_hex(8)}")
     _buffer: bytearray = field(default_factory=bytearray)
@@ -65,6 +67,9 @@ class Child:
     def start(self, use_bwrap):
         self.workdir = Path(tempfile.mkdtemp(prefix="grader-child-"))
         command, self.isolation, home = build_command(self.stage, self.workdir, use_bwrap)
+        self.process_limit = ProcessLimit(self.limits.processes, f"grader-{self.token}")
+        if not self.process_limit.enforced:
+            self.isolation += f"; {NOT_ENFORCED}"
         self.process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -73,7 +78,7 @@ class Child:
             cwd=self.workdir,
             env=dict(_child_environment(home), GRADER_SANDBOX_TOKEN=self.token),
             start_new_session=True,  # its own process group, so every descendant can be killed at once
-            preexec_fn=_limit_resources(self.limits),
+            preexec_fn=_limit_resources(self.limits, self.process_limit),
         )
 
     def request(self, header, arrays=(), timeout=10.0):
@@ -135,6 +140,8 @@ class Child:
         except (ProcessLookupError, PermissionError):
             pass
         self.process.wait()
+        if self.process_limit is not None:
+            self.process_limit.kill_all()
         kill_marked_processes(self.token)
         for stream in (self.process.stdin, self.process.stdout):
             try:
@@ -145,6 +152,8 @@ class Child:
 
     def cleanup(self):
         self.kill()
+        if self.process_limit is not None:
+            self.process_limit.close()
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -185,7 +194,8 @@ def _child_environment(home):
     }
 
 
-def _limit_resources(limits):
+def _limit_resources(limits, process_limit):
+    """The function that sets the child's limits, in the child, before it execs."""
     import resource
 
     def apply():
@@ -196,8 +206,6 @@ def _limit_resources(limits):
             (resource.RLIMIT_CORE, 0),
         ):
             resource.setrlimit(which, (value, value))
-        if hasattr(resource, "RLIMIT_NPROC") and os.getuid() != 0:
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+        process_limit.join()
 
     return apply
-

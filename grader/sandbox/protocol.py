@@ -10,6 +10,7 @@ Values are encoded as small JSON trees:
 - ``{"a": i}``: the i-th array of the frame;
 - ``{"v": x}``: a JSON scalar (bool, int, float, str, None);
 - ``{"s": x, "dtype": str}``: a numpy scalar (np.float64(...), ...);
+- ``{"y": str}``: a numpy scalar type (np.float32, np.float64, ...), e.g. a ``dtype`` argument;
 - ``{"t": [...]}`` / ``{"l": [...]}``: a tuple / list;
 - ``{"d": {key: value}}``: a dict with string keys;
 - ``{"r": handle}``: an object kept in the child under a handle (requests only);
@@ -36,6 +37,9 @@ ALLOWED_DTYPES = frozenset(
     )
 )
 
+_SCALAR_TYPES = frozenset(np.dtype(code).type for code in ALLOWED_DTYPES)
+_SCALAR_TYPE_NAMES = frozenset(np.dtype(code).name for code in ALLOWED_DTYPES)
+
 
 class ProtocolError(Exception):
     """A frame that breaks the protocol: too large, malformed, or with an unknown dtype."""
@@ -58,6 +62,8 @@ class _Encoder:
             return {"r": value.handle, "i": list(value.path)}
         if isinstance(value, np.generic) and value.dtype.kind in "biuf":
             return {"s": value.item(), "dtype": value.dtype.name}
+        if isinstance(value, type) and issubclass(value, np.generic) and value in _SCALAR_TYPES:
+            return {"y": np.dtype(value).name}
         if value is None or type(value) in (bool, int, float, str):
             return {"v": value}
         if isinstance(value, (tuple, list)):  # namedtuples travel as plain tuples
@@ -109,6 +115,10 @@ def decode(tree, arrays, refs=None):
         return tree["v"]
     if "s" in tree:
         return _scalar(tree)
+    if "y" in tree:
+        if type(tree["y"]) is not str or tree["y"] not in _SCALAR_TYPE_NAMES:
+            raise ProtocolError("numpy scalar type of an unsupported kind")
+        return np.dtype(tree["y"]).type
     if "t" in tree:
         return tuple(decode(item, arrays, refs) for item in tree["t"])
     if "l" in tree:

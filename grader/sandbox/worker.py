@@ -11,6 +11,8 @@ Requests (header fields):
 - ``{"op": "call", "target": {"name": n} | {"handle": h, "attr": a}, "args": tree, "kwargs": tree,
   "keep": handle or null, "send": "all" | "none" | [indices], "return_args": bool, "seed": int}``
 - ``{"op": "getattr" | "setattr", "handle": h, "attr": a, "value": tree}``
+- ``{"op": "forget", "names": [...]}``: drop names (those of a statement the grader skips)
+- ``{"op": "fetch", "value": tree}``: send back a kept object or an item of it (``{"r": h, "i": path}``)
 - ``{"op": "train", "handle": h, "data": tree, "solver": tree, "seed": int}``
 """
 import io
@@ -101,7 +103,10 @@ class Worker:
         errors = []
         for cell in header["cells"]:
             errors.extend(self._load_cell(cell))
-        return {"ok": True, "errors": errors, "defined": sorted(k for k in self.namespace if not k.startswith("__"))}, []
+        return {"ok": True, "errors": errors, "defined": self._defined()}, []
+
+    def _defined(self):
+        return sorted(k for k in self.namespace if not k.startswith("__"))
 
     def _load_cell(self, cell):
         filename, lines = cell["filename"], cell["source"].splitlines(keepends=True)
@@ -117,6 +122,11 @@ class Worker:
                 for name in defines:  # a failed redefinition must not leave an older one in place
                     self.namespace.pop(name, None)
         return errors
+
+    def op_forget(self, header, arrays):
+        for name in header["names"]:  # a skipped redefinition must not leave an older one in place
+            self.namespace.pop(name, None)
+        return {"ok": True, "defined": self._defined()}, []
 
     def op_call(self, header, arrays):
         function = self._target(header["target"])
@@ -137,6 +147,10 @@ class Worker:
 
     def op_getattr(self, header, arrays):
         tree, out_arrays = protocol.encode(getattr(self.handles[header["handle"]], header["attr"]))
+        return {"ok": True, "values": tree}, out_arrays
+
+    def op_fetch(self, header, arrays):
+        tree, out_arrays = protocol.encode(protocol.decode(header["value"], arrays, self.handles))
         return {"ok": True, "values": tree}, out_arrays
 
     def op_setattr(self, header, arrays):

@@ -1,0 +1,159 @@
+"""The child's process limit, and a list of every process it started.
+
+The kernel counts RLIMIT_NPROC per real uid and does not apply it to root. So:
+
+- a grader running as an ordinary user sets RLIMIT_NPROC in the child to the processes its uid already has
+  plus the limit;
+- a grader running as root puts the child in a pids cgroup of its own (cgroup v2, or the v1 ``pids``
+  hierarchy), whose ``pids.max`` is the limit; the cgroup also lists every process the child started,
+  even one that left its process group and dropped its environment, so all of them can be killed;
+- where neither is possible, the limit is not enforced and the report says so.
+"""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+NOT_ENFORCED = "process limit not enforced (the grader runs as root and cannot create a pids cgroup)"
+
+
+class ProcessLimit:
+    """Limit the number of processes of one child; call :meth:`join` in the child before it execs."""
+
+    def __init__(self, limit, name):
+        self.limit, self.cgroup, self.rlimit = limit, None, None
+        if os.getuid() != 0:
+            self.rlimit = limit + processes_of(os.getuid())
+        else:
+            self.cgroup = _create_cgroup(name, limit)
+
+    @property
+    def enforced(self):
+        return self.cgroup is not None or self.rlimit is not None
+
+    def join(self):
+        """In the child, before exec: enter the cgroup or set RLIMIT_NPROC."""
+        if self.cgroup is not None:
+            (self.cgroup / "cgroup.procs").write_text(str(os.getpid()))
+        elif self.rlimit is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_NPROC, (self.rlimit, self.rlimit))
+
+    def kill_all(self):
+        """SIGKILL every process in the cgroup (until none is left, as a process may fork meanwhile)."""
+        if self.cgroup is None:
+            return
+        for _ in range(20):
+            pids = _members(self.cgroup)
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.01)
+
+    def close(self):
+        """Kill what is left and remove the cgroup (a killed process leaves it a moment after SIGKILL)."""
+        if self.cgroup is None:
+            return
+        self.kill_all()
+        for _ in range(100):
+            try:
+                self.cgroup.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.02)
+        self.cgroup = None
+
+
+def processes_of(uid):
+    """How many processes (threads included, as RLIMIT_NPROC counts them) the real uid ``uid`` has."""
+    count = 0
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as handle:
+                fields = dict(line.split(":", 1) for line in handle if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                count += int(fields.get("Threads", "1"))
+        except (OSError, ValueError, KeyError, IndexError):
+            continue
+    return count
+
+
+def _create_cgroup(name, limit):
+    """A new pids cgroup below the grader's own, with pids.max = limit, that a process can join; or None."""
+    for parent in _pids_cgroup_dirs():
+        path = parent / name
+        try:
+            path.mkdir()
+        except OSError:
+            continue
+        try:
+            (path / "pids.max").write_text(str(limit))
+            if _can_join(path):
+                return path
+        except OSError:
+            pass
+        try:
+            path.rmdir()
+        except OSError:
+            pass
+    return None
+
+
+def _can_join(path):
+    """Start a process in the cgroup: writing cgroup.procs can fail where creating the cgroup did not."""
+    def join():
+        (path / "cgroup.procs").write_text(str(os.getpid()))
+
+    try:
+        return subprocess.run(["/bin/true"], preexec_fn=join, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def _pids_cgroup_dirs():
+    """Directories of the grader's own cgroup that have the pids controller: v2 first, then v1."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return []
+    dirs = []
+    for line in lines:
+        hierarchy, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if hierarchy == "0" and controllers == "" and (CGROUP_ROOT / "cgroup.controllers").exists():
+            dirs.insert(0, CGROUP_ROOT / path.lstrip("/"))
+        elif "pids" in controllers.split(","):
+            dirs.extend(mount / path.lstrip("/") for mount in _v1_mounts("pids"))
+    return [d for d in dirs if d.is_dir()]
+
+
+def _v1_mounts(controller):
+    """Mount points of cgroup v1 hierarchies with ``controller``."""
+    mounts = []
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return mounts
+    for line in lines:
+        fields, _, tail = line.partition(" - ")
+        parts, tail_parts = fields.split(), tail.split()
+        if len(parts) > 4 and len(tail_parts) > 2 and tail_parts[0] == "cgroup" and controller in tail_parts[2].split(","):
+            mounts.append(Path(parts[4]))
+    return mounts
+
+
+def _members(cgroup):
+    try:
+        return [int(pid) for pid in (cgroup / "cgroup.procs").read_text().split()]
+    except (OSError, ValueError):
+        return []

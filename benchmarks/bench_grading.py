@@ -1,8 +1,11 @@
 """Grading time of a correct submission, next to running the same notebook top to bottom with nbclient.
 
 Run: python benchmarks/bench_grading.py   (target: grading <= 20 s on 2 cores, aim for >= 10x faster than
-executing the notebook, which is what notebook graders do). Both are measured in this one run.
+executing the notebook, which is what notebook graders do). Both are measured in this one run, and so is
+the sandbox's start-up: starting a child and loading the solved notebook's definitions, under bubblewrap
+and as a plain process, alternated.
 """
+import statistics
 import sys
 import tempfile
 import time
@@ -11,7 +14,10 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from grader.discover import load_submission
+from grader.extract import extract
 from grader.pipeline import grade
+from grader.sandbox import Session
 from grader.solve import solve
 
 NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "ConvolutionalNetworks.ipynb"
@@ -27,11 +33,32 @@ def main():
         start = time.perf_counter()
         NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": folder}}).execute()
         execution = time.perf_counter() - start
+        startup, isolation, statements = measure_startup(solved)
     print(f"grading (all nine tasks, hidden cases, properties, speed, overfit): {grading:.1f} s, "
           f"score {report.score:.1f} / {report.max_score:.1f}, isolation: {report.isolation}")
     print(f"executing the solved notebook with nbclient: {execution:.1f} s")
     print(f"grading is {execution / grading:.1f}x faster; target <= 20 s: {'met' if grading <= 20 else 'NOT met'}")
+    print(f"sandbox start-up (child started, {statements} definitions loaded one by one), median of {ROUNDS}:")
+    for mode, times in startup.items():
+        print(f"  {mode:<11} {statistics.median(times) * 1000:6.0f} ms   ({isolation[mode]})")
     return 0
+
+
+ROUNDS = 7
+
+
+def measure_startup(solved):
+    """Seconds from nothing to a child holding the definitions, per mode, alternated round by round."""
+    cells = extract(load_submission(solved)[0]).cells
+    times, isolation = {"bubblewrap": [], "plain": []}, {}
+    for _ in range(ROUNDS):
+        for mode, use_bwrap in (("bubblewrap", True), ("plain", False)):
+            start = time.perf_counter()
+            with Session(cells, use_bwrap=use_bwrap) as session:
+                session.ensure_loaded()
+                times[mode].append(time.perf_counter() - start)
+                isolation[mode] = session.isolation_used
+    return times, isolation, sum(len(c["statements"]) for c in cells)
 
 
 if __name__ == "__main__":

@@ -121,3 +121,57 @@ def test_regrading_gives_an_identical_report_but_for_speed_figures(tmp_path, cap
                     check["message"] = "<timing>"
         reports.append(report)
     assert reports[0] == reports[1]
+
+
+def test_notebook_with_no_cells_grades_to_zero_with_every_task_missing(tmp_path, capsys):
+    path = tmp_path / "empty.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), path)
+    report_path = tmp_path / "r.json"
+    assert run(capsys, "grade", str(path), "--json", str(report_path))[0] == 0
+    report = json.loads(report_path.read_text())
+    assert report["score"] == 0 and {t["status"] for t in report["tasks"]} == {"missing"}
+
+
+def test_huge_stored_outputs_are_ignored_quickly(tmp_path, capsys):
+    import time
+
+    notebook = make_notebook(solution_cells()[0])
+    output = nbformat.v4.new_output("stream", name="stdout", text="x" * (60 << 20))  # 60 MB of printed text
+    notebook.cells[0].outputs = [output] * 2
+    path = tmp_path / "huge.ipynb"
+    nbformat.write(notebook, path)
+    started = time.monotonic()
+    status, out, _ = run(capsys, "grade", str(path), "--tasks", "conv_forward_naive", "-q")
+    assert status == 0 and "10.0 / 10.0" in out
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_very_old_nbformat_versions_are_refused_or_upgraded_clearly(tmp_path, capsys, version):
+    path = tmp_path / "ancient.ipynb"
+    path.write_text(json.dumps({"nbformat": version, "name": "old", "worksheets": [{"cells": [
+        {"cell_type": "code", "input": solution_cells()[0], "outputs": [], "language": "python"}]}]}))
+    status, out, err = run(capsys, "grade", str(path), "--tasks", "conv_forward_naive", "-q")
+    assert "Traceback" not in out + err
+    assert (status == 0 and "10.0 / 10.0" in out) or (status == 2 and err.startswith("grader: ") and err.count("\n") == 1)
+
+
+def test_a_broken_notebook_beside_a_good_one_is_skipped_with_a_note(tmp_path, capsys):
+    write_notebook(tmp_path, solution_cells()[0], name="good.ipynb")
+    (tmp_path / "broken.ipynb").write_text('{"cells": [')
+    report_path = tmp_path / "r.json"
+    status, _, _ = run(capsys, "grade", str(tmp_path), "--tasks", "conv_forward_naive", "--json", str(report_path))
+    report = json.loads(report_path.read_text())
+    assert status == 0 and report["tasks"][0]["status"] == "passed"
+    assert any("broken.ipynb" in note for note in report.get("notes", []))
+
+
+def test_cells_with_null_bytes_odd_sources_and_unknown_cell_types_still_grade(tmp_path, capsys):
+    notebook = make_notebook("x = 1\0\n", solution_cells()[0])
+    notebook.cells.append(nbformat.v4.new_raw_cell("def conv_forward_naive(): pass"))
+    path = tmp_path / "odd.ipynb"
+    data = json.loads(nbformat.writes(notebook))
+    data["cells"][1]["source"] = "".join(data["cells"][1]["source"]).splitlines(keepends=True)  # a list of lines
+    path.write_text(json.dumps(data))
+    status, out, _ = run(capsys, "grade", str(path), "--tasks", "conv_forward_naive", "-q")
+    assert status == 0 and "10.0 / 10.0" in out

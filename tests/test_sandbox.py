@@ -157,3 +157,17 @@ def test_fetch_returns_a_kept_value_as_it_is_now():
         assert session.call("spoil", protocol.Ref("kept", 1)).ok
         after = session.fetch(protocol.Ref("kept", 1)).value
         assert before["x"].tolist() == [1.0, 1.0, 1.0] and after["x"].tolist() == [-1.0, 1.0, 1.0]
+
+
+def test_cgroups_left_by_a_killed_grader_are_removed():
+    with Session((cell(GOOD),), use_bwrap=False) as session:
+        session.ensure_loaded()
+        if session.child.process_limit.cgroup is None:
+            pytest.skip("no pids cgroup here (the grader does not run as root, or cannot create one)")
+        parent = session.child.process_limit.cgroup.parent
+    dead = 4_000_000  # above any pid_max Linux allows: no process has it
+    stale = parent / f"grader-{dead}-0123456789abcdef"
+    stale.mkdir()
+    with Session((cell(GOOD),), use_bwrap=False) as session:
+        session.ensure_loaded()
+        assert not stale.exists()

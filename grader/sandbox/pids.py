@@ -92,6 +92,7 @@ def processes_of(uid):
 def _create_cgroup(name, limit):
     """A new pids cgroup below the grader's own, with pids.max = limit, that a process can join; or None."""
     for parent in _pids_cgroup_dirs():
+        _remove_stale(parent)
         path = parent / name
         try:
             path.mkdir()
@@ -108,6 +109,17 @@ def _create_cgroup(name, limit):
         except OSError:
             pass
     return None
+
+
+def _remove_stale(parent):
+    """Remove the empty cgroups of graders that were killed before they could remove theirs."""
+    for path in parent.glob("grader-*-*"):
+        pid = path.name.split("-")[1]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            try:
+                path.rmdir()  # fails, harmlessly, while a process is still in it
+            except OSError:
+                pass
 
 
 def _can_join(path):

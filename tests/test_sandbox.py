@@ -165,7 +165,7 @@ def test_cgroups_left_by_a_killed_grader_are_removed():
         if session.child.process_limit.cgroup is None:
             pytest.skip("no pids cgroup here (the grader does not run as root, or cannot create one)")
         parent = session.child.process_limit.cgroup.parent
-    dead = 4_000_000  # above any pid_max Linux allows: no process has it
+    dead = 4_194_304  # PID_MAX_LIMIT: pids are below it, so no process has this one
     stale = parent / f"grader-{dead}-0123456789abcdef"
     stale.mkdir()
     with Session((cell(GOOD),), use_bwrap=False) as session:

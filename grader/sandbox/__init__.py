@@ -41,7 +41,7 @@ class CallResult:
     output: str = ""
     """What the call printed (bounded)."""
     seconds: float = 0.0
-    """Wall time of the call as seen by the grader (round trip included)."""
+    """Wall time of the call as seen by the grader: the round trip, not the start of a replacement child."""
 
 
 class Session:
@@ -174,12 +174,12 @@ class Session:
         if self.load_failure is not None:
             return self.load_failure
         timeout = self.timeout if timeout is None else timeout
-        start = time.perf_counter()
         try:
             child = self._ensure_child()
         except ChildFailure as failure:
             self._record_load_failure(failure)
             return self.load_failure
+        start = time.perf_counter()  # after a restart: the call's time is the call's own, as speed checks need
         try:
             reply, reply_arrays = child.request(header, arrays, timeout)
             result = _result(reply, reply_arrays, time.perf_counter() - start, wrapped)

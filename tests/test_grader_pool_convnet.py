@@ -6,13 +6,15 @@ the function that holds it, with a message that names what is wrong.
 import ast
 import contextlib
 
+import numpy as np
 import pytest
 
 import solutions
 from grader.config import Config
 from grader.sandbox import Session
+from grader.sandbox.protocol import Opaque
 from grader.tasks import convnet, pool
-from grader.tasks.base import TaskContext
+from grader.tasks.base import TaskContext, cache_unchanged
 
 CONFIG = Config()
 
@@ -34,6 +36,12 @@ def graded(source):
 
 def failed(outcomes):
     return [o for o in outcomes if not o.passed]
+
+
+def named(outcomes, prefix):
+    """The one outcome whose check name starts with ``prefix``."""
+    [found] = [o for o in outcomes if o.name.startswith(prefix)]
+    return found
 
 
 def replaced(source, old, new):
@@ -229,6 +237,70 @@ def test_pool_stub_fails_every_check_saying_not_implemented():
     cases = [o for o in outcomes if "case" in o.name]
     assert all("not implemented yet" in o.message for o in cases)
     assert all(o.failure == "error" for o in cases)
+
+
+# The speed case is 32 x 32 (pool.SPEED_CASE); no graded case is.
+POOL_FORWARD_WRONG_ON_SPEED_CASE = forward_bug("    N, C, H, W = x.shape\n", """    N, C, H, W = x.shape
+    if (H, W) == (32, 32):
+        return np.zeros((N, C, H // ph, W // pw)), (x, pool_param)
+""")
+
+
+def test_pool_forward_wrong_only_on_the_speed_case_fails_only_the_speed_check():
+    with graded(POOL_FORWARD_WRONG_ON_SPEED_CASE) as ctx:
+        forward = pool.grade_forward(ctx)
+    speed = named(forward, "speed")
+    assert failed(forward) == [speed]
+    assert speed.message.startswith(f"your output on the speed case ({pool.describe(pool.SPEED_CASE)}) was wrong: "
+                                    "out: relative error")
+
+
+def clears_x(backward):
+    """A backward that zeroes the x of its cache once its gradient is computed: right dx, modified cache."""
+    return replaced(backward, "    return dx\n", "    x[...] = 0  # frees nothing, but looks tidy\n    return dx\n")
+
+
+POOL_DICT_CACHE_FORWARD = replaced(POOL_FORWARD_LOOPS, "return out, (x, pool_param)",
+                                   'return out, {"x": x, "pool_param": pool_param}')
+POOL_DICT_CACHE_BACKWARD = replaced(POOL_BACKWARD_LOOPS, "x, pool_param = cache",
+                                    'x, pool_param = cache["x"], cache["pool_param"]')
+# Each source's backward leaves its gradient right and zeroes x in the cache it was given; the phrase
+# names that x as the student knows it.
+POOL_CACHE_WRITERS = {
+    "documented cache": (POOL_FORWARD_LOOPS, clears_x(POOL_BACKWARD_LOOPS), "modified the cache (x) in place"),
+    "own dict cache": (POOL_DICT_CACHE_FORWARD, clears_x(POOL_DICT_CACHE_BACKWARD),
+                       "modified the cache (item ['x']) in place"),
+    # The forward's cache breaks the backward, which is graded with the documented cache instead.
+    "documented cache as fallback": (replaced(POOL_FORWARD_LOOPS, "return out, (x, pool_param)", "return out, None"),
+                                     clears_x(POOL_BACKWARD_LOOPS), "modified the cache (x) in place"),
+}
+
+
+@pytest.mark.parametrize("writer", sorted(POOL_CACHE_WRITERS))
+def test_pool_backward_that_modifies_its_cache_fails_only_inputs_unchanged(writer):
+    forward, backward, phrase = POOL_CACHE_WRITERS[writer]
+    with graded("import numpy as np\n" + forward + backward) as ctx:
+        outcomes = pool.grade_backward(ctx)
+    unchanged = named(outcomes, "inputs unchanged")
+    assert failed(outcomes) == [unchanged]
+    assert unchanged.message.startswith(f"your backward {phrase}")
+
+
+def test_pool_backward_that_removes_an_item_of_its_cache_is_told_so():
+    backward = replaced(clears_x(POOL_DICT_CACHE_BACKWARD), "x[...] = 0", 'del cache["x"]')
+    with graded("import numpy as np\n" + POOL_DICT_CACHE_FORWARD + backward) as ctx:
+        unchanged = named(pool.grade_backward(ctx), "inputs unchanged")
+    assert unchanged.message.startswith("your backward removed item ['x'] from the cache")
+
+
+def test_cache_check_walks_nested_items_treats_nan_as_equal_and_skips_what_could_not_come_back():
+    x, mask = np.arange(6.0).reshape(2, 3), np.array([[True, False]])
+    before = (x, {"mask": mask, "shape": (2, 3)}, [np.array([np.nan, 1.0])])
+    assert cache_unchanged(before, (x.copy(), {"mask": mask.copy(), "shape": (2, 3)}, [np.array([np.nan, 1.0])])).passed
+    assert cache_unchanged(before, (x, {"mask": mask}, [Opaque("a structure nested too deeply or too large")])).passed
+    changed = cache_unchanged(before, (x, {"mask": ~mask}, before[2]), ("x", "extra", "more"))
+    assert "modified the cache (item [1]['mask'])" in changed.message
+    assert "modified the cache (x)" in cache_unchanged(before, (x.astype(np.float32),) + before[1:], ("x",)).message
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,7 +507,31 @@ def test_convnet_that_cannot_be_created_fails_every_check_with_one_message():
     assert failed(outcomes) == outcomes
     assert len({o.message for o in outcomes}) == 1
     assert outcomes[0].message.startswith("could not create ThreeLayerConvNet(")
-    assert "not implemented yet" in outcomes[0].message
+    assert "dtype=np.float64): not implemented yet" in outcomes[0].message
+
+
+def check_dtype(source):
+    with graded(source) as ctx:
+        return convnet.check_dtype(ctx)
+
+
+def test_convnet_dtype_check_fails_numpy_scalars_that_have_the_right_dtype():
+    scalars = replaced(CONVNET_INIT, "self.params[k] = v.astype(dtype)", "self.params[k] = np.dtype(dtype).type(0.0)")
+    verdict = check_dtype("import numpy as np\n" + scalars)
+    assert not verdict.passed
+    assert "W1 should be a numpy.ndarray, got float32" in verdict.message
+
+
+def test_convnet_receives_dtype_as_the_numpy_type_itself():
+    checked = replaced(CONVNET_INIT, "        self.reg, self.dtype = reg, dtype\n",
+                       "        if dtype not in (np.float32, np.float64):\n"
+                       "            raise TypeError(f'dtype must be np.float32 or np.float64, got {dtype!r}')\n"
+                       "        assert dtype is np.float32 or dtype == np.float64\n"
+                       "        self.reg, self.dtype = reg, dtype\n")
+    verdict = check_dtype("import numpy as np\n" + checked)
+    assert verdict.passed, verdict.message
+    assert "ThreeLayerConvNet(input_dim=(3, 8, 8), num_filters=4, filter_size=3, hidden_dim=10, num_classes=5, " \
+           "dtype=np.float64): every parameter is float64" in verdict.message
 
 
 def test_expected_shapes_floor_odd_sides_after_the_pool():

@@ -24,6 +24,15 @@ def declared_tasks(path):
     return {t.strip() for t in first.removeprefix("# tasks:").split(",")}
 
 
+def declared_failing_checks(path):
+    """The check names (their beginnings) a buggy variant must fail, from an optional second line
+    '# fails: speed'; None when it does not say."""
+    lines = path.read_text().splitlines()
+    if len(lines) < 2 or not lines[1].startswith("# fails:"):
+        return None
+    return {name.strip() for name in lines[1].removeprefix("# fails:").split(",")}
+
+
 def graded_family(tasks):
     """The declared tasks and their siblings: enough to show that only the broken task loses points."""
     return tuple(t for family in FAMILIES if set(family) & tasks for t in family)
@@ -54,3 +63,16 @@ def test_buggy_variant_loses_points_on_exactly_its_task(tmp_path, path):
             assert any(not check.passed and check.message for check in task.checks)
         else:
             assert task.score == pytest.approx(task.max_score), f"{path.stem} cost {task.id}: {task.message}"
+
+
+@pytest.mark.parametrize("path", [p for p in sorted((VARIANTS / "buggy").glob("*.py")) if declared_failing_checks(p)],
+                         ids=lambda p: p.stem)
+def test_buggy_variant_fails_exactly_the_checks_it_declares(tmp_path, path):
+    broken, results = grade_variant(tmp_path, path)
+    declared = declared_failing_checks(path)
+    for task_id in broken:
+        failing = [check for check in results[task_id].checks if not check.passed]
+        for name in declared:
+            assert any(check.name.startswith(name) for check in failing), f"{path.stem} passed '{name}' in {task_id}"
+        for check in failing:
+            assert any(check.name.startswith(name) for name in declared), f"{path.stem} failed {check.name}"

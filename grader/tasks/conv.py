@@ -2,7 +2,16 @@
 import solutions
 from assignment.cases import PUBLIC_CASES, conv_inputs
 from assignment.fast_layers import conv_backward_fast, conv_forward_fast
-from grader.tasks.layer_checks import backward_case, forward_case, speed_check, timed_backward, unchanged_check
+from grader.tasks.base import inputs_unchanged
+from grader.tasks.layer_checks import (
+    backward_case,
+    backward_output,
+    forward_case,
+    forward_output,
+    speed_check,
+    timed_backward,
+    unchanged_check,
+)
 
 # Hidden cases: every edge of SPEC section 4 (pad 0 and 2, strides 2 and 3, H != W, HH != WW, N = C = F = 1).
 HIDDEN_CASES = (
@@ -17,6 +26,9 @@ HIDDEN_CASES = (
 )
 SPEED_CASE = dict(N=2, C=3, H=16, W=16, F=4, HH=3, WW=3, stride=1, pad=1)
 PUBLIC_POINTS, HIDDEN_POINTS = 2.0, 1.0
+FORWARD, BACKWARD = "conv_forward_naive", "conv_backward_naive"
+ARG_NAMES = ("x", "w", "b", "conv_param")  # the forward's arguments, and the items of the documented cache
+GRAD_NAMES = ("dx", "dw", "db")
 
 
 def describe(case):
@@ -31,34 +43,37 @@ def _cases(task_id):
 
 
 def grade_forward(ctx):
-    outcomes, checked = [], []
-    for kind, case, points in _cases("conv_forward_naive"):
+    outcomes, unchanged = [], []
+    for kind, case, points in _cases(FORWARD):
         inputs = conv_inputs(**case)
         args = (inputs["x"], inputs["w"], inputs["b"], inputs["conv_param"])
         expected, _ = solutions.conv_forward_naive(*args)
-        result, after = forward_case(ctx, "conv_forward_naive", args, expected, f"{kind}: {describe(case)}", points)
+        result, after = forward_case(ctx, FORWARD, args, expected, f"{kind}: {describe(case)}", points)
         outcomes.append(result)
-        checked.append((args, after, ("x", "w", "b", "conv_param")))
+        unchanged.append(inputs_unchanged(args, after, ARG_NAMES))
     correct = all(o.passed for o in outcomes)
-    outcomes.append(unchanged_check(correct, checked))
+    outcomes.append(unchanged_check(correct, unchanged))
     outcomes.append(_speed(ctx, correct, backward=False))
     return outcomes
 
 
 def grade_backward(ctx):
-    outcomes, checked = [], []
-    names = ("conv_forward_naive", "conv_backward_naive", ("dx", "dw", "db"))
-    for kind, case, points in _cases("conv_backward_naive"):
+    """Outcomes of ``conv_backward_naive`` through the cache of the student's own forward; dout and that
+    cache must come back unchanged."""
+    outcomes, unchanged = [], []
+    names = (FORWARD, BACKWARD, GRAD_NAMES)
+    for kind, case, points in _cases(BACKWARD):
         inputs = conv_inputs(**case)
         args = (inputs["x"], inputs["w"], inputs["b"], inputs["conv_param"])
         _, cache = solutions.conv_forward_naive(*args)
         expected = solutions.conv_backward_naive(inputs["dout"], cache)
-        result, after = backward_case(ctx, names, args, inputs["dout"], expected, f"{kind}: {describe(case)}",
-                                      points, fallback=args)
+        result, inputs_verdict = backward_case(ctx, names, args, inputs["dout"], expected,
+                                               f"{kind}: {describe(case)}", points, fallback=args,
+                                               cache_names=ARG_NAMES)
         outcomes.append(result)
-        checked.append(((inputs["dout"],), (after,), ("dout",)))
+        unchanged.append(inputs_verdict)
     correct = all(o.passed for o in outcomes)
-    outcomes.append(unchanged_check(correct, checked))
+    outcomes.append(unchanged_check(correct, unchanged))
     outcomes.append(_speed(ctx, correct, backward=True))
     return outcomes
 
@@ -72,15 +87,17 @@ def _speed(ctx, correct, backward):
     if not backward:
         return speed_check(
             ctx, correct,
-            run_student=lambda i: ctx.session.call("conv_forward_naive", *args(i), send="none"),
+            run_student=lambda i: ctx.session.call(FORWARD, *args(i), send=[0]),
             run_reference=lambda i: solutions.conv_forward_naive(*args(i)),
             run_fast=lambda i: conv_forward_fast(*args(i)),
             budget=ctx.config.speed_budget,
+            check_output=forward_output(FORWARD),
+            case=describe(SPEED_CASE),
         )
     fast_caches = [conv_forward_fast(*args(i))[1] for i in range(3)]
 
     def run_student(i):
-        return timed_backward(ctx, "conv_forward_naive", "conv_backward_naive", args(i), rounds[i]["dout"], args(i))
+        return timed_backward(ctx, FORWARD, BACKWARD, args(i), rounds[i]["dout"], args(i))
 
     return speed_check(
         ctx, correct,
@@ -88,5 +105,7 @@ def _speed(ctx, correct, backward):
         run_reference=lambda i: solutions.conv_backward_naive(rounds[i]["dout"], args(i)),
         run_fast=lambda i: conv_backward_fast(rounds[i]["dout"], fast_caches[i]),
         budget=ctx.config.speed_budget,
+        check_output=backward_output(BACKWARD, GRAD_NAMES),
+        case=describe(SPEED_CASE),
     )
 

@@ -32,8 +32,6 @@ from grader.tasks.base import Outcome, call_failed, case_rng, outcome
 
 CLASS = "ThreeLayerConvNet"
 PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
-# The protocol carries no type objects; numpy accepts a dtype's name wherever it accepts the type.
-FLOAT32, FLOAT64 = "float32", "float64"
 MODEL = "model"  # handle of the instance a check works on in the child
 
 # The contract's defaults, and non-square inputs with odd sides (the pool floors them: 9 x 7 -> 4 x 3).
@@ -88,10 +86,10 @@ class _CallFailed(Exception):
 
 def grade(ctx):
     """Outcomes of every check of ``three_layer_convnet``; all fail alike if the class cannot be created."""
-    probe = ctx.session.call(CLASS, kwargs=_model_kwargs(SQUARE_NET, dtype=FLOAT64), send="none", seed=INIT_SEED)
+    probe = ctx.session.call(CLASS, kwargs=_model_kwargs(SQUARE_NET, dtype=np.float64), send="none", seed=INIT_SEED)
     if not probe.ok:
         failed = call_failed(CLASS, 0, probe)
-        message = f"could not create {_signature(SQUARE_NET, dtype=FLOAT64)}: {failed.message}"
+        message = f"could not create {_signature(SQUARE_NET, dtype=np.float64)}: {failed.message}"
         return [Outcome(name, points, False, message, failed.failure) for name, points, _ in CHECKS]
     return [_run(ctx, name, points, check) for name, points, check in CHECKS]
 
@@ -141,11 +139,14 @@ def check_non_square_shapes(ctx):
 
 
 def check_dtype(ctx):
-    """Every parameter has the dtype asked for: float32 by default, float64 when given."""
+    """Every parameter is an array with the dtype asked for: float32 by default, float64 when given.
+    Arrays first: a numpy scalar such as np.float32(0.0) has a dtype too. (Shapes have their own checks.)"""
     verdicts = []
-    for dtype, kwargs in ((FLOAT32, {}), (FLOAT64, {"dtype": FLOAT64})):
+    for dtype, kwargs in ((np.float32, {}), (np.float64, {"dtype": np.float64})):
         params = _initial_params(ctx, _model_kwargs(SQUARE_NET, **kwargs))
         verdict = _names_verdict(params, _signature(SQUARE_NET, **kwargs))
+        if verdict.passed:
+            verdict = _arrays_verdict(params, _signature(SQUARE_NET, **kwargs))
         if verdict.passed:
             verdict = _dtype_verdict(params, dtype, _signature(SQUARE_NET, **kwargs))
         verdicts.append(verdict)
@@ -154,8 +155,8 @@ def check_dtype(ctx):
 
 def check_init_scale(ctx):
     """Weights' sample std within INIT_SCALE_TOLERANCE of weight_scale; biases exactly zero."""
-    kwargs = _model_kwargs(INIT_NET, weight_scale=INIT_WEIGHT_SCALE, dtype=FLOAT64)
-    what = _signature(INIT_NET, weight_scale=INIT_WEIGHT_SCALE, dtype=FLOAT64)
+    kwargs = _model_kwargs(INIT_NET, weight_scale=INIT_WEIGHT_SCALE, dtype=np.float64)
+    what = _signature(INIT_NET, weight_scale=INIT_WEIGHT_SCALE, dtype=np.float64)
     params = _initial_params(ctx, kwargs)
     verdict = _shapes_verdict(params, INIT_NET, what)
     if not verdict.passed:
@@ -189,13 +190,22 @@ def _shapes_verdict(params, net, what):
     return verdict if not verdict.passed else Verdict(True, f"{what}: every parameter has the contract's shape")
 
 
-def _dtype_verdict(params, dtype, what):
+def _arrays_verdict(params, what):
     for name in PARAM_NAMES:
-        got = getattr(params[name], "dtype", type(params[name]).__name__)
-        if got != np.dtype(dtype):
-            return Verdict(False, f"{what}: {name} has dtype {got}, expected {dtype} (cast every parameter "
-                                  f"with .astype(dtype))")
-    return Verdict(True, f"{what}: every parameter is {dtype}")
+        if type(params[name]) is not np.ndarray:
+            got = getattr(params[name], "description", type(params[name]).__name__)
+            return Verdict(False, f"{what}: {name} should be a numpy.ndarray, got {got}")
+    return Verdict(True, "")
+
+
+def _dtype_verdict(params, dtype, what):
+    """Every parameter (already checked to be an ndarray) has ``dtype``, a numpy scalar type."""
+    expected = np.dtype(dtype)
+    for name in PARAM_NAMES:
+        if params[name].dtype != expected:
+            return Verdict(False, f"{what}: {name} has dtype {params[name].dtype}, expected {expected} (cast every "
+                                  f"parameter with .astype(dtype))")
+    return Verdict(True, f"{what}: every parameter is {expected}")
 
 
 def _scale_verdict(name, value, what):
@@ -281,7 +291,7 @@ def _gradients_verdict(grads, expected):
 
 def _model_holding(ctx, net, reg, params):
     """A float64 student model in the child whose params are replaced by ``params``."""
-    kwargs = _model_kwargs(net, reg=reg, dtype=FLOAT64)
+    kwargs = _model_kwargs(net, reg=reg, dtype=np.float64)
     _call(ctx.session.call(CLASS, kwargs=kwargs, keep=MODEL, send="none", seed=INIT_SEED),
           f"creating {_signature(kwargs)}")
     _call(ctx.session.set_attribute(MODEL, "params", params), "setting model.params")
@@ -302,7 +312,7 @@ def check_overfit(ctx):
     """The student's model, from the grader's weights, overfits 100 examples under the Solver."""
     data = overfit_data(ctx.config.data_dir)
     net = dict(OVERFIT_NET, input_dim=data["X_train"].shape[1:])
-    kwargs = _model_kwargs(net, weight_scale=OVERFIT_WEIGHT_SCALE, dtype=FLOAT64)
+    kwargs = _model_kwargs(net, weight_scale=OVERFIT_WEIGHT_SCALE, dtype=np.float64)
     _call(ctx.session.call(CLASS, kwargs=kwargs, keep=MODEL, send="none", seed=INIT_SEED),
           f"creating {_signature(kwargs)}")
     _call(ctx.session.set_attribute(MODEL, "params", overfit_initial_params(net)), "setting model.params")
@@ -395,7 +405,8 @@ def _model_kwargs(net, **extra):
 
 
 def _signature(kwargs, **extra):
-    arguments = ", ".join(f"{key}={value!r}" if key != "dtype" else f"dtype=np.{value}"
+    """The constructor call as a student would write it, e.g. 'ThreeLayerConvNet(reg=0.05, dtype=np.float64)'."""
+    arguments = ", ".join(f"{key}={value!r}" if key != "dtype" else f"dtype=np.{np.dtype(value).name}"
                           for key, value in dict(kwargs, **extra).items())
     return f"{CLASS}({arguments})"
 

@@ -1,13 +1,14 @@
 """Checks shared by the layer tasks: a forward case, a backward case through the student's own cache,
-unchanged inputs, and speed against the reference loops."""
+unchanged inputs (the backward's cache included), and speed against the reference loops."""
 import statistics
 import time
 
 from grader.compare import BACKWARD_THRESHOLD, FORWARD_THRESHOLD, Verdict, all_of, compare_array
 from grader.sandbox.protocol import Ref
-from grader.tasks.base import Outcome, call_failed, earned_only_if, inputs_unchanged, outcome
+from grader.tasks.base import Outcome, cache_unchanged, call_failed, earned_only_if, inputs_unchanged, outcome
 
 SPEED_ROUNDS = 3  # interleaved rounds; the median ratio is robust to one noisy round
+NOT_RETURNED = Verdict(False, "the arguments did not come back from the call")
 
 
 def forward_case(ctx, function, args, expected_out, label, points, threshold=FORWARD_THRESHOLD):
@@ -15,10 +16,18 @@ def forward_case(ctx, function, args, expected_out, label, points, threshold=FOR
     result = ctx.session.call(function, *args, send=[0], return_args=True)
     if not result.ok:
         return call_failed(label, points, result), None
+    return outcome(label, points, _out_verdict(result, function, expected_out, threshold)), result.args_after
+
+
+def _out_verdict(result, function, expected_out, threshold):
+    """The ``out`` of a forward called with send=[0] (only out comes back) against the reference's."""
     if result.arity != 2:
-        got = f"{result.arity} values" if result.arity is not None else result.result_type
-        return Outcome(label, points, False, f"{function} should return (out, cache), got {got}"), None
-    return outcome(label, points, compare_array("out", result.value[0], expected_out, threshold)), result.args_after
+        return Verdict(False, f"{function} should return (out, cache), got {_returned(result)}")
+    return compare_array("out", result.value[0], expected_out, threshold)
+
+
+def _returned(result):
+    return f"{result.arity} values" if result.arity is not None else result.result_type
 
 
 def student_cache(ctx, forward, forward_args, fallback, handle="forward"):
@@ -37,78 +46,130 @@ def student_cache(ctx, forward, forward_args, fallback, handle="forward"):
 
 
 def backward_case(ctx, names, forward_args, dout, expected, label, points, fallback=None,
-                  threshold=BACKWARD_THRESHOLD):
+                  threshold=BACKWARD_THRESHOLD, cache_names=()):
     """Grade ``backward(dout, cache)`` where cache comes from the student's own forward.
 
     names: (forward function, backward function, names of the returned gradients, e.g. ('dx', 'dw', 'db')).
-    expected: the reference gradients, in the same order. Returns (Outcome, dout after the call).
+    expected: the reference gradients, in the same order. cache_names: the items of the documented
+    cache, e.g. ('x', 'w', 'b', 'conv_param'), to name the one a backward modifies.
+    Returns (Outcome, Verdict on whether dout and the cache came back unchanged).
     """
     forward, backward, grad_names = names
     cache, note, failed = student_cache(ctx, forward, forward_args, fallback)
     if failed is not None:
         failure = call_failed(label, points, failed)
         return Outcome(label, points, False, f"needs the cache of your {forward}, which failed: {failure.message}",
-                       failure.failure), None
+                       failure.failure), NOT_RETURNED
+    before = _cache_before(ctx, cache)
     result, retried = call_backward(ctx, backward, dout, cache, fallback, return_args=True)
+    if retried:
+        before = fallback
     note = note or retried
     if not result.ok:
-        return call_failed(label, points, result), None
+        return call_failed(label, points, result), NOT_RETURNED
+    verdict = _gradients_verdict(result, backward, grad_names, expected, threshold)
+    verdict = Verdict(verdict.passed, verdict.message + (note if verdict.passed else ""))
+    return outcome(label, points, verdict), _backward_inputs_unchanged(dout, before, result.args_after, cache_names)
+
+
+def _cache_before(ctx, cache):
+    """The cache as the backward is about to receive it, to compare with the cache after the call.
+
+    The student's own cache lives in the child: it is fetched as the protocol encodes it. None if it
+    cannot be read (the child died: the backward call then falls back to the documented cache anyway).
+    """
+    if not isinstance(cache, Ref):
+        return cache
+    fetched = ctx.session.fetch(cache)
+    return fetched.value if fetched.ok else None
+
+
+def _backward_inputs_unchanged(dout, cache, args_after, cache_names):
+    """Verdict on a backward call made with return_args=True: dout and every array of the cache unchanged.
+
+    cache: the cache as it was before the call (None: unknown, so only dout is checked).
+    """
+    if not isinstance(args_after, tuple) or len(args_after) != 2:
+        return NOT_RETURNED
+    verdict = inputs_unchanged((dout,), args_after[:1], ("dout",))
+    if not verdict.passed or cache is None:
+        return verdict
+    return cache_unchanged(cache, args_after[1], cache_names)
+
+
+def _gradients_verdict(result, backward, grad_names, expected, threshold):
+    """The gradients a backward returned against the reference's ``expected`` (same order as grad_names)."""
     grads = _as_gradients(result, len(grad_names), backward)
     if isinstance(grads, Verdict):
-        return outcome(label, points, grads), None
-    verdict = all_of([compare_array(n, g, e, threshold) for n, g, e in zip(grad_names, grads, expected)])
-    verdict = Verdict(verdict.passed, verdict.message + (note if verdict.passed else ""))
-    after = result.args_after[0] if isinstance(result.args_after, tuple) else None
-    return outcome(label, points, verdict), after
+        return grads
+    return all_of([compare_array(n, g, e, threshold) for n, g, e in zip(grad_names, grads, expected)])
 
 
 def _as_gradients(result, count, backward):
     if count == 1:
         return (result.value,)
     if result.arity != count:
-        got = f"{result.arity} values" if result.arity is not None else result.result_type
-        return Verdict(False, f"{backward} should return {count} gradients, got {got}")
+        return Verdict(False, f"{backward} should return {count} gradients, got {_returned(result)}")
     return tuple(result.value)
 
 
-def unchanged_check(correct, checked, points=1.0):
-    """One check over all cases: inputs came back unmodified. ``checked``: (sent args, args after) pairs."""
-    for sent, after, names in checked:
-        verdict = inputs_unchanged(sent, after, names)
-        if not verdict.passed:
-            return earned_only_if(correct, "inputs unchanged", points, verdict)
-    return earned_only_if(correct, "inputs unchanged", points, Verdict(True, "your function left its inputs unchanged"))
+def unchanged_check(correct, verdicts, points=1.0):
+    """One check over all cases: each case's Verdict on whether its inputs came back unmodified."""
+    failing = next((verdict for verdict in verdicts if not verdict.passed), None)
+    verdict = failing or Verdict(True, "your function left its inputs unchanged")
+    return earned_only_if(correct, "inputs unchanged", points, verdict)
 
 
-def speed_check(ctx, correct, run_student, run_reference, run_fast, budget, points=1.0):
+def speed_check(ctx, correct, run_student, run_reference, run_fast, budget, check_output, case, points=1.0):
     """Time the student's call against the reference loops on the same inputs, interleaved.
 
-    run_student(round) -> CallResult (its ``seconds`` is the grader's wall clock); run_reference(round) and
-    run_fast(round) run in the grader's process on that round's inputs.
+    run_student(round) -> CallResult (its ``seconds`` is the grader's wall clock) that sends the outputs
+    back; run_reference(round) and run_fast(round) run in the grader's process on that round's inputs.
+    check_output(CallResult, the reference's return value) -> Verdict: a fast answer counts only if it is
+    right, or code that recognizes the speed case could return anything at once. case: its description.
     """
     name = f"speed (at most {budget:g}x the reference loops)"
     if not correct:
         return earned_only_if(correct, name, points, Verdict(False, ""))
     ratios, fast_speedups = [], []
     for round_index in range(SPEED_ROUNDS):
-        reference = _timed(run_reference, round_index)
+        reference_seconds, reference = _timed(run_reference, round_index)
         result = run_student(round_index)
         if not result.ok:
             return call_failed(name, points, result)
-        fast = _timed(run_fast, round_index)
-        ratios.append(result.seconds / reference)
-        fast_speedups.append(result.seconds / fast)
+        verdict = check_output(result, reference)
+        if not verdict.passed:
+            return Outcome(name, points, False, f"your output on the speed case ({case}) was wrong: "
+                                                f"{verdict.message}; only right answers are timed")
+        fast_seconds, _ = _timed(run_fast, round_index)
+        ratios.append(result.seconds / reference_seconds)
+        fast_speedups.append(result.seconds / fast_seconds)
     ratio, speedup = statistics.median(ratios), statistics.median(fast_speedups)
     message = f"your code took {ratio:.2f}x the reference loops' time; the fast layer is {speedup:.0f}x faster than yours"
     return outcome(name, points, Verdict(ratio <= budget, message))
 
 
+def forward_output(forward, threshold=FORWARD_THRESHOLD):
+    """A speed round's ``check_output`` for ``forward`` called with send=[0]: its out against the reference's."""
+    return lambda result, reference: _out_verdict(result, forward, reference[0], threshold)
+
+
+def backward_output(backward, grad_names, threshold=BACKWARD_THRESHOLD):
+    """A speed round's ``check_output`` for ``backward``: every gradient against the reference's return value."""
+
+    def check(result, reference):
+        expected = reference if len(grad_names) > 1 else (reference,)
+        return _gradients_verdict(result, backward, grad_names, expected, threshold)
+
+    return check
+
+
 def timed_backward(ctx, forward, backward, forward_args, dout, fallback):
-    """Run the student's forward (untimed), then return the CallResult of the backward call."""
+    """Run the student's forward (untimed), then return the CallResult of the backward call, gradients sent back."""
     cache, _, failed = student_cache(ctx, forward, forward_args, fallback, handle="speed")
     if failed is not None:
         return failed
-    return call_backward(ctx, backward, dout, cache, fallback, send="none")[0]
+    return call_backward(ctx, backward, dout, cache, fallback)[0]
 
 
 def call_backward(ctx, backward, dout, cache, fallback, **options):
@@ -127,6 +188,7 @@ def call_backward(ctx, backward, dout, cache, fallback, **options):
 
 
 def _timed(function, round_index):
+    """(seconds, return value) of ``function(round_index)``."""
     start = time.perf_counter()
-    function(round_index)
-    return max(time.perf_counter() - start, 1e-6)
+    value = function(round_index)
+    return max(time.perf_counter() - start, 1e-6), value

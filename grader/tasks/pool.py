@@ -10,7 +10,16 @@ import numpy as np
 import solutions
 from assignment.cases import PUBLIC_CASES, pool_inputs
 from assignment.fast_layers import max_pool_backward_fast, max_pool_forward_fast
-from grader.tasks.layer_checks import backward_case, forward_case, speed_check, timed_backward, unchanged_check
+from grader.tasks.base import inputs_unchanged
+from grader.tasks.layer_checks import (
+    backward_case,
+    backward_output,
+    forward_case,
+    forward_output,
+    speed_check,
+    timed_backward,
+    unchanged_check,
+)
 
 HIDDEN_CASES = (
     dict(N=2, C=3, H=6, W=8, pool_height=2, pool_width=3, stride=2, seed=201),  # non-square window
@@ -30,6 +39,7 @@ SPEED_ROUNDS = 3  # as many input sets as layer_checks.SPEED_ROUNDS runs rounds
 PEAK_BASE = 1.0  # pool_inputs draws from [-0.5, 0.5): peaks above 1.0 are each window's maximum
 PUBLIC_POINTS, HIDDEN_POINTS = 2.0, 1.0
 FORWARD, BACKWARD = "max_pool_forward_naive", "max_pool_backward_naive"
+ARG_NAMES = ("x", "pool_param")  # the forward's arguments, and the items of the documented cache
 
 
 def describe(case):
@@ -65,35 +75,37 @@ def _cases(task_id):
 
 def grade_forward(ctx):
     """Outcomes of ``max_pool_forward_naive``: every case, unchanged inputs, speed."""
-    outcomes, checked = [], []
+    outcomes, unchanged = [], []
     for kind, case, points in _cases(FORWARD):
         inputs = case_inputs(case)
         args = (inputs["x"], inputs["pool_param"])
         expected, _ = solutions.max_pool_forward_naive(*args)
         result, after = forward_case(ctx, FORWARD, args, expected, f"{kind}: {describe(case)}", points)
         outcomes.append(result)
-        checked.append((args, after, ("x", "pool_param")))
+        unchanged.append(inputs_unchanged(args, after, ARG_NAMES))
     correct = all(o.passed for o in outcomes)
-    outcomes.append(unchanged_check(correct, checked))
+    outcomes.append(unchanged_check(correct, unchanged))
     outcomes.append(_speed(ctx, correct, backward=False))
     return outcomes
 
 
 def grade_backward(ctx):
-    """Outcomes of ``max_pool_backward_naive`` through the cache of the student's own forward."""
-    outcomes, checked = [], []
+    """Outcomes of ``max_pool_backward_naive`` through the cache of the student's own forward; dout and that
+    cache must come back unchanged."""
+    outcomes, unchanged = [], []
     names = (FORWARD, BACKWARD, ("dx",))
     for kind, case, points in _cases(BACKWARD):
         inputs = case_inputs(case)
         args = (inputs["x"], inputs["pool_param"])
         expected = solutions.max_pool_backward_naive(inputs["dout"], args)
         # The documented cache (x, pool_param) stands in when the student's forward fails.
-        result, after = backward_case(ctx, names, args, inputs["dout"], (expected,),
-                                      f"{kind}: {describe(case)}", points, fallback=args)
+        result, inputs_verdict = backward_case(ctx, names, args, inputs["dout"], (expected,),
+                                               f"{kind}: {describe(case)}", points, fallback=args,
+                                               cache_names=ARG_NAMES)
         outcomes.append(result)
-        checked.append(((inputs["dout"],), (after,), ("dout",)))
+        unchanged.append(inputs_verdict)
     correct = all(o.passed for o in outcomes)
-    outcomes.append(unchanged_check(correct, checked))
+    outcomes.append(unchanged_check(correct, unchanged))
     outcomes.append(_speed(ctx, correct, backward=True))
     return outcomes
 
@@ -107,10 +119,12 @@ def _speed(ctx, correct, backward):
     if not backward:
         return speed_check(
             ctx, correct,
-            run_student=lambda i: ctx.session.call(FORWARD, *args(i), send="none"),
+            run_student=lambda i: ctx.session.call(FORWARD, *args(i), send=[0]),
             run_reference=lambda i: solutions.max_pool_forward_naive(*args(i)),
             run_fast=lambda i: max_pool_forward_fast(*args(i)),
             budget=ctx.config.speed_budget,
+            check_output=forward_output(FORWARD),
+            case=describe(SPEED_CASE),
         )
     fast_caches = [max_pool_forward_fast(*args(i))[1] for i in range(SPEED_ROUNDS)]
 
@@ -123,4 +137,6 @@ def _speed(ctx, correct, backward):
         run_reference=lambda i: solutions.max_pool_backward_naive(rounds[i]["dout"], args(i)),
         run_fast=lambda i: max_pool_backward_fast(rounds[i]["dout"], fast_caches[i]),
         budget=ctx.config.speed_budget,
+        check_output=backward_output(BACKWARD, ("dx",)),
+        case=describe(SPEED_CASE),
     )

@@ -1,4 +1,5 @@
 # tasks: conv_forward_naive
+# fails: inputs unchanged
 import numpy as np
 
 

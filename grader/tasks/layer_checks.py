@@ -60,32 +60,28 @@ def backward_case(ctx, names, forward_args, dout, expected, label, points, fallb
         failure = call_failed(label, points, failed)
         return Outcome(label, points, False, f"needs the cache of your {forward}, which failed: {failure.message}",
                        failure.failure), NOT_RETURNED
-    before = _cache_before(ctx, cache)
-    result, retried = call_backward(ctx, backward, dout, cache, fallback, return_args=True)
-    if retried:
-        before = fallback
+    result, retried = call_backward(ctx, backward, dout, cache, fallback, return_args="both")
     note = note or retried
     if not result.ok:
         return call_failed(label, points, result), NOT_RETURNED
     verdict = _gradients_verdict(result, backward, grad_names, expected, threshold)
     verdict = Verdict(verdict.passed, verdict.message + (note if verdict.passed else ""))
+    before = fallback if retried else _cache_before(cache, result)
     return outcome(label, points, verdict), _backward_inputs_unchanged(dout, before, result.args_after, cache_names)
 
 
-def _cache_before(ctx, cache):
-    """The cache as the backward is about to receive it, to compare with the cache after the call.
-
-    The student's own cache lives in the child: it is fetched as the protocol encodes it. None if it
-    cannot be read (the child died: the backward call then falls back to the documented cache anyway).
-    """
+def _cache_before(cache, result):
+    """The cache as the backward received it, to compare with the cache after the call: what the grader
+    sent, or, for the student's own cache kept in the child, the copy the child took just before the call
+    (encoded like the cache after it). None if it did not come back."""
     if not isinstance(cache, Ref):
         return cache
-    fetched = ctx.session.fetch(cache)
-    return fetched.value if fetched.ok else None
+    before = result.args_before
+    return before[1] if isinstance(before, tuple) and len(before) == 2 else None
 
 
 def _backward_inputs_unchanged(dout, cache, args_after, cache_names):
-    """Verdict on a backward call made with return_args=True: dout and every array of the cache unchanged.
+    """Verdict on a backward call made with return_args="both": dout and every array of the cache unchanged.
 
     cache: the cache as it was before the call (None: unknown, so only dout is checked).
     """
@@ -133,7 +129,8 @@ def speed_check(ctx, correct, run_student, run_reference, run_fast, budget, chec
         return earned_only_if(correct, name, points, Verdict(False, ""))
     ratios, fast_speedups = [], []
     for round_index in range(SPEED_ROUNDS):
-        reference_seconds, reference = _timed(run_reference, round_index)
+        with ctx.session.paused():  # the submission's processes must not slow the reference down
+            reference_seconds, reference = _timed(run_reference, round_index)
         result = run_student(round_index)
         if not result.ok:
             return call_failed(name, points, result)
@@ -141,7 +138,8 @@ def speed_check(ctx, correct, run_student, run_reference, run_fast, budget, chec
         if not verdict.passed:
             return Outcome(name, points, False, f"your output on the speed case ({case}) was wrong: "
                                                 f"{verdict.message}; only right answers are timed")
-        fast_seconds, _ = _timed(run_fast, round_index)
+        with ctx.session.paused():
+            fast_seconds, _ = _timed(run_fast, round_index)
         ratios.append(result.seconds / reference_seconds)
         fast_speedups.append(result.seconds / fast_seconds)
     ratio, speedup = statistics.median(ratios), statistics.median(fast_speedups)

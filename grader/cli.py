@@ -6,8 +6,12 @@ from pathlib import Path
 from grader import __version__
 from grader.config import TASK_IDS, Config
 from grader.discover import SubmissionError
+from grader.sandbox.child import SandboxUnavailable
 
-EXIT_OK, EXIT_BELOW_BAR, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_BELOW_BAR, EXIT_USAGE, EXIT_NO_SANDBOX = 0, 1, 2, 3
+
+
+MIN_PROCESSES = 8  # bubblewrap and the worker take three; a submission needs a few more to run at all
 
 
 class UsageError(Exception):
@@ -47,8 +51,8 @@ def config_from(args):
         tasks = tuple(t for t in TASK_IDS if t in tasks)
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be positive, got {args.timeout}")
-    if args.memory < 256 or args.processes < 2:
-        raise UsageError("--memory must be at least 256 (MiB) and --processes at least 2")
+    if args.memory < 256 or args.processes < MIN_PROCESSES:
+        raise UsageError(f"--memory must be at least 256 (MiB) and --processes at least {MIN_PROCESSES}")
     data_dir = Path(args.data) if args.data else None
     if data_dir is not None and not data_dir.is_dir():
         raise UsageError(f"--data {args.data}: not a folder")
@@ -95,6 +99,9 @@ def main(argv=None):
     except (UsageError, SubmissionError) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except SandboxUnavailable as exc:
+        print(f"grader: no grade given: {exc}", file=sys.stderr)
+        return EXIT_NO_SANDBOX
 
 
 if __name__ == "__main__":

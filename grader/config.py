@@ -47,7 +47,8 @@ class Config:
     file_bytes: int = 64 << 20
     """Largest file the child may write."""
     cpu_seconds: int = 600
-    """CPU time of the child over the whole run (wall time per call is ``timeout``)."""
+    """CPU time of each process of the child (RLIMIT_CPU: a process it forks gets its own); wall time per
+    call is ``timeout``."""
     data_dir: Path = None
     """A CIFAR-10 folder for the overfit check; None uses the embedded digits."""
     speed_budget: float = 25.0

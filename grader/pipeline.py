@@ -7,7 +7,7 @@ from grader.config import Config
 from grader.discover import load_submission
 from grader.extract import extract
 from grader.report import Report
-from grader.sandbox import Limits, Session
+from grader.sandbox import Limits, SandboxUnavailable, Session
 from grader.scoring import task_result, unavailable
 from grader.tasks import TASKS
 from grader.tasks.base import TaskContext
@@ -39,7 +39,17 @@ def _grade_task(task, context, extraction):
         return unavailable(task.id, weight, "error", "definition", f"{name} does not parse: {extraction.syntax_errors[name]}")
     if name not in extraction.defined:
         return unavailable(task.id, weight, "missing", "definition", f"{name} is not defined in the submission")
-    session = context.session
+    try:
+        return _grade_defined_task(task, context, weight)
+    except SandboxUnavailable:
+        raise  # the machine, not the submission: no grade at all rather than a wrong one
+    except Exception as exc:  # a grader bug, or a child reply the checks did not foresee: costs this task only
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return unavailable(task.id, weight, "error", "grading", f"internal grader error, please report it: {detail}")
+
+
+def _grade_defined_task(task, context, weight):
+    session, name = context.session, task.definition
     failure = session.ensure_loaded()
     if failure is not None:
         return unavailable(task.id, weight, "timeout" if failure.error_kind == "timeout" else "error",
@@ -48,11 +58,7 @@ def _grade_task(task, context, extraction):
         error = _load_error_for(name, session)
         status = "timeout" if error and error.get("kind") == "timeout" else "error"
         return unavailable(task.id, weight, status, "definition", _describe_load_error(name, error))
-    try:
-        outcomes = task.grade(context)
-    except Exception as exc:  # a grader bug, or a child reply the checks did not foresee: costs this task only
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return unavailable(task.id, weight, "error", "grading", f"internal grader error, please report it: {detail}")
+    outcomes = task.grade(context)
     return task_result(task.id, weight, outcomes, output=session.take_output()[:OUTPUT_PER_TASK])
 
 

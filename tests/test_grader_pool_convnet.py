@@ -293,6 +293,16 @@ def test_pool_backward_that_removes_an_item_of_its_cache_is_told_so():
     assert unchanged.message.startswith("your backward removed item ['x'] from the cache")
 
 
+def test_a_correct_backward_with_a_deeply_nested_cache_keeps_every_point():
+    forward = replaced(POOL_FORWARD_LOOPS, "return out, (x, pool_param)",
+                       'return out, {"layers": [[[[[x]]]]], "pool_param": pool_param}')
+    backward = replaced(POOL_BACKWARD_LOOPS, "x, pool_param = cache",
+                        'x, pool_param = cache["layers"][0][0][0][0][0], cache["pool_param"]')
+    with graded("import numpy as np\n" + forward + backward) as ctx:
+        outcomes = pool.grade_backward(ctx)
+    assert failed(outcomes) == [], [o.message for o in failed(outcomes)]
+
+
 def test_cache_check_walks_nested_items_treats_nan_as_equal_and_skips_what_could_not_come_back():
     x, mask = np.arange(6.0).reshape(2, 3), np.array([[True, False]])
     before = (x, {"mask": mask, "shape": (2, 3)}, [np.array([np.nan, 1.0])])

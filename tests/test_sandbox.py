@@ -8,6 +8,7 @@ import pytest
 
 from grader.sandbox import Limits, Session, protocol
 from grader.sandbox.launcher import bwrap_works
+from grader.sandbox import pids
 from grader.sandbox.pids import NOT_ENFORCED
 
 BWRAP = shutil.which("bwrap")
@@ -149,14 +150,26 @@ def test_numpy_scalar_types_travel_as_themselves():
     assert isinstance(protocol.decode(*protocol.encode(np.str_)), protocol.Opaque)
 
 
-def test_fetch_returns_a_kept_value_as_it_is_now():
+def test_a_call_can_send_back_its_arguments_as_they_were_before_and_after():
     source = "def make(x):\n    return x.sum(), {'x': x}\n\ndef spoil(cache):\n    cache['x'][0] = -1.0\n"
     with Session((cell(source),), use_bwrap=False) as session:
         assert session.call("make", np.ones(3), keep="kept", send="none").ok
-        before = session.fetch(protocol.Ref("kept", 1)).value
-        assert session.call("spoil", protocol.Ref("kept", 1)).ok
-        after = session.fetch(protocol.Ref("kept", 1)).value
-        assert before["x"].tolist() == [1.0, 1.0, 1.0] and after["x"].tolist() == [-1.0, 1.0, 1.0]
+        result = session.call("spoil", protocol.Ref("kept", 1), return_args="both")
+        assert result.ok
+        assert result.args_before[0]["x"].tolist() == [1.0, 1.0, 1.0]
+        assert result.args_after[0]["x"].tolist() == [-1.0, 1.0, 1.0]
+
+
+def test_a_container_that_hangs_when_its_arguments_are_copied_costs_the_call_only_once():
+    source = ("class Trap(tuple):\n    def __iter__(self):\n        while True:\n            pass\n\n"
+              "def make(x):\n    return x, Trap((x,))\n\ndef backward(dout, cache):\n    return dout\n")
+    with Session((cell(source),), timeout=1.0, use_bwrap=False) as session:
+        assert session.call("make", np.ones(2), keep="kept", send="none").ok
+        first = session.call("backward", np.ones(2), protocol.Ref("kept", 1), return_args="both")
+        assert first.error_kind == "timeout"
+        started = time.monotonic()
+        again = session.call("backward", np.ones(2), protocol.Ref("kept", 1), return_args="both")
+        assert again.error_kind == "timeout" and time.monotonic() - started < 0.2
 
 
 def test_cgroups_left_by_a_killed_grader_are_removed():
@@ -166,11 +179,14 @@ def test_cgroups_left_by_a_killed_grader_are_removed():
             pytest.skip("no pids cgroup here (the grader does not run as root, or cannot create one)")
         parent = session.child.process_limit.cgroup.parent
     dead = 4_194_304  # PID_MAX_LIMIT: pids are below it, so no process has this one
-    stale = parent / f"grader-{dead}-0123456789abcdef"
+    stale = parent / f"grader-{pids._pid_namespace()}-{dead}-0123456789abcdef"
+    other_namespace = parent / f"grader-1-{dead}-0123456789abcdef"  # pid {dead} means nothing to us there
     stale.mkdir()
+    other_namespace.mkdir()
     with Session((cell(GOOD),), use_bwrap=False) as session:
         session.ensure_loaded()
-        assert not stale.exists()
+        assert not stale.exists() and other_namespace.exists()
+    other_namespace.rmdir()
 
 
 def test_a_call_that_restarts_the_child_is_timed_without_the_restart():
@@ -182,3 +198,58 @@ def test_a_call_that_restarts_the_child_is_timed_without_the_restart():
         result = session.call("double", np.ones(1))
         assert result.ok and time.perf_counter() - started > 0.5
         assert result.seconds < 0.25  # what a speed check divides by: the call, not the restart
+
+
+def test_the_load_budget_covers_the_restarts_after_skipped_statements():
+    hangs = "".join(f"def hang{i}(_=time.sleep(60)):\n    pass\n\n" for i in range(4))
+    slow = "import time\n\nWARM_UP = time.sleep(0.4)\n\n" + hangs
+    with Session((cell(GOOD, "<a>"), cell(slow, "<b>")), timeout=0.5, use_bwrap=False) as session:
+        started = time.monotonic()
+        failure = session.ensure_loaded()
+        elapsed = time.monotonic() - started
+    assert failure is not None and "longer than 1.5 s to load in all" in failure.message
+    assert "skipped: <b> line" in failure.message
+    assert elapsed < 1.5 + 1.5  # the budget, plus starting replacement children (no student code in that)
+
+
+def _slow_start(delay):
+    """build_command wrapped so the child needs ``delay`` seconds more to start."""
+    from grader.sandbox import child
+
+    original = child.build_command
+
+    def build(stage, workdir, use_bwrap):
+        argv, isolation, home = original(stage, workdir, use_bwrap)
+        return ["/bin/sh", "-c", f'sleep {delay} && exec "$@"', "sh", *argv], isolation, home
+
+    return build
+
+
+def test_a_slow_start_of_the_child_is_not_charged_to_the_first_statement(monkeypatch):
+    from grader.sandbox import child
+
+    monkeypatch.setattr(child, "build_command", _slow_start(1.2))
+    with Session((cell(GOOD),), timeout=1.0, use_bwrap=False) as session:
+        assert session.ensure_loaded() is None
+        assert "double" in session.defined and session.load_errors == []
+
+
+def test_a_child_that_cannot_start_gives_no_grade_and_exit_status_3(monkeypatch, tmp_path, capsys):
+    from grader.cli import main
+    from grader.sandbox import child
+    from notebooks import solution_cells, write_notebook
+
+    monkeypatch.setattr(child, "build_command", lambda stage, workdir, use_bwrap: (["/bin/false"], "broken", str(workdir)))
+    path = write_notebook(tmp_path, *solution_cells())
+    status = main(["grade", str(path), "--tasks", "conv_forward_naive", "--json", str(tmp_path / "r.json")])
+    err = capsys.readouterr().err
+    assert status == 3 and err.startswith("grader: no grade given: ") and "could not start" in err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_the_process_limit_never_asks_for_more_than_the_hard_limit():
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+    assert pids._nproc_limit(10**12) == (10**12 if hard == resource.RLIM_INFINITY else hard)
+    assert pids._nproc_limit(5) == 5

@@ -3,14 +3,15 @@
 :class:`Session` is the only thing the checks use: ``session.call("conv_forward_naive", x, w, b, param)``
 returns a :class:`CallResult` whatever the student's code does (raises, hangs, exits, crashes).
 """
+import contextlib
 import shutil
 import time
 from dataclasses import dataclass, replace
 
 from grader.sandbox import protocol
-from grader.sandbox.child import Child, ChildFailure, Limits, stage_directory
+from grader.sandbox.child import Child, ChildFailure, Limits, SandboxUnavailable, stage_directory
 
-__all__ = ["CallResult", "Session", "Limits"]
+__all__ = ["CallResult", "Session", "Limits", "SandboxUnavailable"]
 
 LOAD_BUDGET_FACTOR = 3  # loading all the definitions may take this many call timeouts
 MAX_SKIPPED_STATEMENTS = 5  # statements that hang or crash skipped before loading is given up
@@ -26,6 +27,9 @@ class CallResult:
     """The returned value (only the parts asked for), decoded: arrays are plain numpy arrays."""
     args_after: object = None
     """The arguments as they were after the call, when asked for (to detect modified inputs)."""
+    args_before: object = None
+    """The arguments as the function received them, when asked for with return_args="both" (a cache kept
+    in the child, say); encoded like args_after, so the two compare item by item."""
     arity: int = None
     """len() of the returned tuple or list, None for other values."""
     result_type: str = ""
@@ -79,8 +83,11 @@ class Session:
     def _record_load_failure(self, failure):
         # Loading as a whole broke (the protocol, the load budget, too many statements that hang):
         # every later call would break too.
-        message = "loading your definitions: " + _failure_message(failure, self.timeout * LOAD_BUDGET_FACTOR)
-        self.load_failure = CallResult(ok=False, error_kind=failure.kind, message=message)
+        budget = self.timeout * LOAD_BUDGET_FACTOR
+        reason = (f"your definitions took longer than {budget:g} s to load in all" if failure.kind == "timeout"
+                  else failure.message)
+        skipped = "".join(f"; skipped: {e['filename']} line {e['line']} ({e['kind']})" for e in self.skipped.values())
+        self.load_failure = CallResult(ok=False, error_kind=failure.kind, message=f"loading your definitions: {reason}{skipped}")
 
     def take_output(self):
         """What student code printed since the last call of this method."""
@@ -90,41 +97,50 @@ class Session:
     def _ensure_child(self):
         if self.child is not None and self.child.alive():
             return self.child
+        # One budget for the whole load, restarts after a skipped statement included.
+        deadline = time.monotonic() + self.timeout * LOAD_BUDGET_FACTOR
         while True:
             if self.child is not None:
                 self.child.cleanup()
                 self.restarts += 1
             self.child = Child(self.stage, self.limits)
-            self.child.start(self.use_bwrap)
-            if self._load():
+            self.child.start(self.use_bwrap)  # SandboxUnavailable if it cannot: no student code has run
+            if self._load(deadline):
                 return self.child
 
-    def _load(self):
+    def _load(self, deadline):
         """Load the definitions one statement at a time, each with its own deadline. A statement that hangs
         or kills the child is skipped from then on, so it costs only what it defines; returns False when
         the child must be restarted without it."""
-        errors, defined = [], None
-        deadline = time.monotonic() + self.timeout * LOAD_BUDGET_FACTOR
+        errors, defined, sent = [], None, set()
         for cell_index, cell in enumerate(self.cells):
             for statement_index, statement in enumerate(cell["statements"]):
                 key = (cell_index, statement_index)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise ChildFailure("timeout", "timed out")
+                    raise ChildFailure("timeout", "loading took longer than its budget")
                 if key in self.skipped:
                     errors.append(self.skipped[key])
                     request = {"op": "forget", "names": self.skipped[key]["defines"]}
                     header, _ = self.child.request(request, timeout=min(self.timeout, remaining))
                     defined = header.get("defined", defined)
                     continue
-                request = {"op": "load", "cells": [dict(cell, statements=[statement])]}
+                # The cell's source travels with its first statement only; the child keeps it.
+                part = {"filename": cell["filename"], "statements": [statement]}
+                if cell_index not in sent:
+                    part["source"] = cell["source"]
+                    sent.add(cell_index)
                 try:
-                    header, _ = self.child.request(request, timeout=min(self.timeout, remaining))
+                    header, _ = self.child.request({"op": "load", "cells": [part]},
+                                                   timeout=min(self.timeout, remaining))
                 except ChildFailure as failure:
-                    if failure.kind == "protocol" or len(self.skipped) >= MAX_SKIPPED_STATEMENTS:
+                    if failure.kind == "protocol":
                         raise
                     if failure.kind == "timeout" and self.timeout > remaining:
-                        raise  # the budget ran out, not this statement's own deadline
+                        raise ChildFailure("timeout", "loading took longer than its budget") from None
+                    if len(self.skipped) >= MAX_SKIPPED_STATEMENTS:
+                        raise ChildFailure(failure.kind, f"{MAX_SKIPPED_STATEMENTS} statements hung or killed the "
+                                                         f"process while loading; giving up") from None
                     self.skipped[key] = _skipped_statement(cell, statement, failure, self.timeout)
                     return False
                 if isinstance(header.get("errors"), list):
@@ -153,11 +169,6 @@ class Session:
 
     def get_attribute(self, handle, attr, timeout=None):
         return self._request({"op": "getattr", "handle": handle, "attr": attr}, (), timeout)
-
-    def fetch(self, ref, timeout=None):
-        """The current value of a kept object or an item of it (a :class:`protocol.Ref`), as the child encodes it."""
-        tree, arrays = protocol.encode(ref)
-        return self._request({"op": "fetch", "value": tree}, arrays, timeout)
 
     def set_attribute(self, handle, attr, value, timeout=None):
         tree, arrays = protocol.encode(value)
@@ -189,6 +200,15 @@ class Session:
         except ChildFailure as failure:
             return CallResult(ok=False, error_kind=failure.kind, message=_failure_message(failure, timeout),
                               seconds=time.perf_counter() - start)
+
+    @contextlib.contextmanager
+    def paused(self):
+        """Stop every process of the submission for the duration of a ``with`` block (see Child.paused)."""
+        if self.child is None or not self.child.alive():
+            yield
+            return
+        with self.child.paused():
+            yield
 
     def close(self):
         if self.child is not None:
@@ -228,12 +248,12 @@ def _result(reply, arrays, seconds, wrapped):
         values = protocol.decode(reply.get("values", {"v": None}), arrays)
     except (protocol.ProtocolError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         return CallResult(ok=False, error_kind="protocol", message=f"unreadable answer ({exc})", seconds=seconds)
-    value, args_after = values, None
+    value, args_after, args_before = values, None, None
     if wrapped:
         if not isinstance(values, dict):
             return CallResult(ok=False, error_kind="protocol", message="unreadable answer", seconds=seconds)
-        value, args_after = values.get("result"), values.get("args")
+        value, args_after, args_before = values.get("result"), values.get("args"), values.get("args_before")
     arity = reply.get("arity")
-    return CallResult(ok=True, value=value, args_after=args_after,
+    return CallResult(ok=True, value=value, args_after=args_after, args_before=args_before,
                       arity=arity if type(arity) is int else None,
                       result_type=str(reply.get("result_type", ""))[:200], output=output, seconds=seconds)

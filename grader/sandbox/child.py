@@ -1,4 +1,5 @@
 """The grader's side of the child process: start it, talk to it with deadlines, replace it when it dies."""
+import contextlib
 import os
 import secrets
 import select
@@ -17,6 +18,14 @@ from grader.sandbox.launcher import build_command
 from grader.sandbox.pids import NOT_ENFORCED, ProcessLimit
 
 _WORKER_FILES = ("worker.py", "protocol.py")
+
+
+START_TIMEOUT = 60.0  # seconds for a new child to start and answer its first request (no student code yet)
+
+
+class SandboxUnavailable(Exception):
+    """The child could not be started at all, before any student code ran: a problem of the grading machine,
+    not of the submission, so no grade is given."""
 
 
 class ChildFailure(Exception):
@@ -65,21 +74,29 @@ class Child:
     _buffer: bytearray = field(default_factory=bytearray)
 
     def start(self, use_bwrap):
+        """Start the child and wait until it answers; raises :class:`SandboxUnavailable` if it cannot."""
         self.workdir = Path(tempfile.mkdtemp(prefix="grader-child-"))
         command, self.isolation, home = build_command(self.stage, self.workdir, use_bwrap)
-        self.process_limit = ProcessLimit(self.limits.processes, f"grader-{self.token}")
+        self.process_limit = ProcessLimit(self.limits.processes, self.token)
         if not self.process_limit.enforced:
             self.isolation += f"; {NOT_ENFORCED}"
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            cwd=self.workdir,
-            env=dict(_child_environment(home), GRADER_SANDBOX_TOKEN=self.token),
-            start_new_session=True,  # its own process group, so every descendant can be killed at once
-            preexec_fn=_limit_resources(self.limits, self.process_limit),
-        )
+        try:
+            self.process = subprocess.Popen(
+                self.process_limit.wrap(command),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                cwd=self.workdir,
+                env=dict(_child_environment(home), GRADER_SANDBOX_TOKEN=self.token),
+                start_new_session=True,  # its own process group, so every descendant can be killed at once
+                preexec_fn=_limit_resources(self.limits, self.process_limit.rlimit),
+            )
+            self.request({"op": "ping"}, timeout=START_TIMEOUT)
+        except (OSError, subprocess.SubprocessError, ChildFailure) as exc:
+            self.cleanup()
+            reason = exc.message if isinstance(exc, ChildFailure) else f"{type(exc).__name__}: {exc}"
+            raise SandboxUnavailable(f"the process that runs student code could not start ({self.isolation}): "
+                                     f"{reason}") from None
 
     def request(self, header, arrays=(), timeout=10.0):
         """Send one frame and wait for the answer; raises :class:`ChildFailure`."""
@@ -128,6 +145,34 @@ class Child:
             return f"the process running your code was killed by {name}{hint}"
         return f"the process running your code exited with status {code} (sys.exit or os._exit?)"
 
+    def processes(self):
+        """Pids of the child and of every process it started that can be found: its descendants, its
+        cgroup's members and the carriers of its token."""
+        if self.process is None or self.process.poll() is not None:
+            return set()
+        found = set(descendants(self.process.pid)) | set(marked_processes(self.token))
+        if self.process_limit is not None:
+            found |= set(self.process_limit.members())
+        return found
+
+    @contextlib.contextmanager
+    def paused(self):
+        """Stop (SIGSTOP) the child and everything it started while the grader times its own code, so no
+        process of the submission competes with the reference for the CPU; resume them afterwards."""
+        stopped = set()
+        try:
+            for _ in range(3):  # a process may have forked while the previous sweep ran
+                new = self.processes() - stopped
+                for pid in new:
+                    _signal(pid, signal.SIGSTOP)
+                stopped |= new
+                if not new:
+                    break
+            yield
+        finally:
+            for pid in stopped | self.processes():
+                _signal(pid, signal.SIGCONT)
+
     def alive(self):
         return self.process is not None and self.process.poll() is None
 
@@ -161,22 +206,55 @@ class Child:
 def kill_marked_processes(token):
     """Kill every process that inherited this child's token: it catches descendants that left the
     process group (setsid, double fork), which killpg alone would miss."""
-    marker = f"GRADER_SANDBOX_TOKEN={token}".encode()
     for _ in range(3):  # a process may fork while the sweep runs
-        found = False
-        for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
-            if not entry.isdigit() or int(entry) == os.getpid():
-                continue
-            try:
-                with open(f"/proc/{entry}/environ", "rb") as handle:
-                    if marker not in handle.read().split(b"\0"):
-                        continue
-                os.kill(int(entry), signal.SIGKILL)
-                found = True
-            except (OSError, ValueError):
-                continue
+        found = marked_processes(token)
+        for pid in found:
+            _signal(pid, signal.SIGKILL)
         if not found:
             return
+
+
+def marked_processes(token):
+    """Pids of the processes whose environment carries this child's token."""
+    marker, found = f"GRADER_SANDBOX_TOKEN={token}".encode(), []
+    for pid in _all_pids():
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                if marker in handle.read().split(b"\0"):
+                    found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def descendants(root):
+    """Pids of every process below ``root`` in the process tree (under bubblewrap: the whole sandbox)."""
+    children = {}
+    for pid in _all_pids():
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(pid)
+    found, frontier = [], [root]
+    while frontier:
+        pid = frontier.pop()
+        found.append(pid)
+        frontier.extend(children.get(pid, ()))
+    return found
+
+
+def _all_pids():
+    me = os.getpid()
+    return [int(e) for e in (os.listdir("/proc") if os.path.isdir("/proc") else ()) if e.isdigit() and int(e) != me]
+
+
+def _signal(pid, signum):
+    try:
+        os.kill(pid, signum)
+    except OSError:
+        pass
 
 
 def _child_environment(home):
@@ -194,7 +272,7 @@ def _child_environment(home):
     }
 
 
-def _limit_resources(limits, process_limit):
+def _limit_resources(limits, nproc):
     """The function that sets the child's limits, in the child, before it execs."""
     import resource
 
@@ -206,6 +284,7 @@ def _limit_resources(limits, process_limit):
             (resource.RLIMIT_CORE, 0),
         ):
             resource.setrlimit(which, (value, value))
-        process_limit.join()
+        if nproc is not None:
+            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
 
     return apply

@@ -3,10 +3,12 @@
 The kernel counts RLIMIT_NPROC per real uid and does not apply it to root. So:
 
 - a grader running as an ordinary user sets RLIMIT_NPROC in the child to the processes its uid already has
-  plus the limit;
-- a grader running as root puts the child in a pids cgroup of its own (cgroup v2, or the v1 ``pids``
-  hierarchy), whose ``pids.max`` is the limit; the cgroup also lists every process the child started,
-  even one that left its process group and dropped its environment, so all of them can be killed;
+  plus the limit (never above the hard limit);
+- a grader running as root puts the child in a pids cgroup of its own (the v1 ``pids`` hierarchy, or
+  cgroup v2 where the grader's cgroup has the pids controller enabled for its children), whose
+  ``pids.max`` is the limit; the cgroup also lists every process the child started, even one that left
+  its process group and dropped its environment, so all of them can be killed (unless the child runs as
+  root outside bubblewrap: then it can leave the cgroup);
 - where neither is possible, the limit is not enforced and the report says so.
 """
 import os
@@ -20,27 +22,31 @@ NOT_ENFORCED = "process limit not enforced (the grader runs as root and cannot c
 
 
 class ProcessLimit:
-    """Limit the number of processes of one child; call :meth:`join` in the child before it execs."""
+    """Limit the number of processes of one child: start it through :meth:`wrap`, with ``rlimit`` set."""
 
-    def __init__(self, limit, name):
+    def __init__(self, limit, token):
+        """token: the child's ``<grader pid>-<random hex>``, which names its cgroup."""
         self.limit, self.cgroup, self.rlimit = limit, None, None
         if os.getuid() != 0:
-            self.rlimit = limit + processes_of(os.getuid())
+            self.rlimit = _nproc_limit(limit + processes_of(os.getuid()))
         else:
-            self.cgroup = _create_cgroup(name, limit)
+            self.cgroup = _create_cgroup(f"grader-{_pid_namespace()}-{token}", limit)
 
     @property
     def enforced(self):
         return self.cgroup is not None or self.rlimit is not None
 
-    def join(self):
-        """In the child, before exec: enter the cgroup or set RLIMIT_NPROC."""
-        if self.cgroup is not None:
-            (self.cgroup / "cgroup.procs").write_text(str(os.getpid()))
-        elif self.rlimit is not None:
-            import resource
+    def wrap(self, argv):
+        """The command that starts ``argv`` inside the cgroup: a shell that moves itself in, then execs.
+        (Joining in a preexec_fn would run Python between fork and exec in a process with threads.)"""
+        if self.cgroup is None:
+            return list(argv)
+        join = 'echo $$ > "$1" && shift && exec "$@"'
+        return ["/bin/sh", "-c", join, "sh", str(self.cgroup / "cgroup.procs"), *argv]
 
-            resource.setrlimit(resource.RLIMIT_NPROC, (self.rlimit, self.rlimit))
+    def members(self):
+        """Pids in the cgroup (none without one)."""
+        return _members(self.cgroup) if self.cgroup is not None else []
 
     def kill_all(self):
         """SIGKILL every process in the cgroup (until none is left, as a process may fork meanwhile)."""
@@ -89,6 +95,22 @@ def processes_of(uid):
     return count
 
 
+def _nproc_limit(wanted):
+    """RLIMIT_NPROC to set: ``wanted``, but never above the hard limit (which only root may raise)."""
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+    return wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+
+
+def _pid_namespace():
+    """This process's PID namespace, as a number: pids mean something only within one namespace."""
+    try:
+        return os.readlink("/proc/self/ns/pid").split("[")[1].rstrip("]")
+    except (OSError, IndexError):
+        return "0"
+
+
 def _create_cgroup(name, limit):
     """A new pids cgroup below the grader's own, with pids.max = limit, that a process can join; or None."""
     for parent in _pids_cgroup_dirs():
@@ -112,9 +134,10 @@ def _create_cgroup(name, limit):
 
 
 def _remove_stale(parent):
-    """Remove the empty cgroups of graders that were killed before they could remove theirs."""
-    for path in parent.glob("grader-*-*"):
-        pid = path.name.split("-")[1]
+    """Remove the empty cgroups of graders that were killed before they could remove theirs: those of this
+    PID namespace (where their pid can be looked up) whose grader process is gone."""
+    for path in parent.glob(f"grader-{_pid_namespace()}-*-*"):
+        pid = path.name.split("-")[2]
         if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
             try:
                 path.rmdir()  # fails, harmlessly, while a process is still in it
@@ -123,12 +146,12 @@ def _remove_stale(parent):
 
 
 def _can_join(path):
-    """Start a process in the cgroup: writing cgroup.procs can fail where creating the cgroup did not."""
-    def join():
-        (path / "cgroup.procs").write_text(str(os.getpid()))
-
+    """Start a process in the cgroup as children will be: writing cgroup.procs can fail where creating
+    the cgroup did not."""
+    probe = ProcessLimit.__new__(ProcessLimit)
+    probe.cgroup = path
     try:
-        return subprocess.run(["/bin/true"], preexec_fn=join, timeout=10).returncode == 0
+        return subprocess.run(probe.wrap(["/bin/true"]), timeout=10).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
 
@@ -145,23 +168,28 @@ def _pids_cgroup_dirs():
         if hierarchy == "0" and controllers == "" and (CGROUP_ROOT / "cgroup.controllers").exists():
             dirs.insert(0, CGROUP_ROOT / path.lstrip("/"))
         elif "pids" in controllers.split(","):
-            dirs.extend(mount / path.lstrip("/") for mount in _v1_mounts("pids"))
+            dirs.extend(_v1_dirs("pids", path))
     return [d for d in dirs if d.is_dir()]
 
 
-def _v1_mounts(controller):
-    """Mount points of cgroup v1 hierarchies with ``controller``."""
-    mounts = []
+def _v1_dirs(controller, path):
+    """Where the cgroup ``path`` of a v1 hierarchy with ``controller`` is mounted: a mount shows the
+    hierarchy from its root (a container may see only its own part of it)."""
+    dirs = []
     try:
         lines = Path("/proc/self/mountinfo").read_text().splitlines()
     except OSError:
-        return mounts
+        return dirs
     for line in lines:
         fields, _, tail = line.partition(" - ")
         parts, tail_parts = fields.split(), tail.split()
-        if len(parts) > 4 and len(tail_parts) > 2 and tail_parts[0] == "cgroup" and controller in tail_parts[2].split(","):
-            mounts.append(Path(parts[4]))
-    return mounts
+        if not (len(parts) > 4 and len(tail_parts) > 2 and tail_parts[0] == "cgroup"
+                and controller in tail_parts[2].split(",")):
+            continue
+        root, mount = parts[3].rstrip("/"), Path(parts[4])
+        if path == root or path.startswith(root + "/"):
+            dirs.append(mount / path[len(root):].lstrip("/"))
+    return dirs
 
 
 def _members(cgroup):

@@ -8,11 +8,13 @@ nothing a student prints can corrupt a frame.
 Requests (header fields):
 
 - ``{"op": "load", "cells": [{"filename", "source", "statements": [[first_line, last_line, names], ...]}]}``
+  (``source`` may be left out once a cell's source has been sent)
 - ``{"op": "call", "target": {"name": n} | {"handle": h, "attr": a}, "args": tree, "kwargs": tree,
-  "keep": handle or null, "send": "all" | "none" | [indices], "return_args": bool, "seed": int}``
+  "keep": handle or null, "send": "all" | "none" | [indices], "return_args": bool | "both", "seed": int}``
+  (``return_args``: send the arguments back as they are after the call; "both": as they were before, too)
 - ``{"op": "getattr" | "setattr", "handle": h, "attr": a, "value": tree}``
+- ``{"op": "ping"}``: the first request, answered once the child is up (numpy imported, no student code yet)
 - ``{"op": "forget", "names": [...]}``: drop names (those of a statement the grader skips)
-- ``{"op": "fetch", "value": tree}``: send back a kept object or an item of it (``{"r": h, "i": path}``)
 - ``{"op": "train", "handle": h, "data": tree, "solver": tree, "seed": int}``
 """
 import io
@@ -66,6 +68,7 @@ class Worker:
         self.channel_in, self.channel_out = channel_in, channel_out
         self.namespace = {"__name__": "submission", "__builtins__": __builtins__}
         self.handles = {}
+        self.sources = {}  # cell filename -> source
         self.output = BoundedText()
 
     def serve(self):
@@ -109,8 +112,12 @@ class Worker:
         return sorted(k for k in self.namespace if not k.startswith("__"))
 
     def _load_cell(self, cell):
-        filename, lines = cell["filename"], cell["source"].splitlines(keepends=True)
-        linecache.cache[filename] = (len(cell["source"]), None, lines, filename)
+        filename = cell["filename"]
+        if "source" in cell:  # sent with a cell's first statement; later statements name the cell only
+            self.sources[filename] = cell["source"]
+        source = self.sources[filename]
+        lines = source.splitlines(keepends=True)
+        linecache.cache[filename] = (len(source), None, lines, filename)
         errors = []
         for first, last, *names in cell["statements"]:
             padded = "\n" * (first - 1) + "".join(lines[first - 1:last])
@@ -123,6 +130,9 @@ class Worker:
                     self.namespace.pop(name, None)
         return errors
 
+    def op_ping(self, header, arrays):
+        return {"ok": True}, []
+
     def op_forget(self, header, arrays):
         for name in header["names"]:  # a skipped redefinition must not leave an older one in place
             self.namespace.pop(name, None)
@@ -132,6 +142,7 @@ class Worker:
         function = self._target(header["target"])
         args = protocol.decode(header.get("args", {"t": []}), arrays, self.handles)
         kwargs = protocol.decode(header.get("kwargs", {"d": {}}), arrays, self.handles)
+        before = snapshot(args) if header.get("return_args") == "both" else None
         seed(header.get("seed", 0))
         result = function(*args, **kwargs)
         if header.get("keep"):
@@ -140,17 +151,13 @@ class Worker:
         if isinstance(result, (tuple, list)):
             reply["arity"] = len(result)
         sent = select(result, header.get("send", "all"))
-        values = {"result": sent, "args": args if header.get("return_args") else None}
+        values = {"result": sent, "args": args if header.get("return_args") else None, "args_before": before}
         tree, out_arrays = protocol.encode(values)
         reply["values"] = tree
         return reply, out_arrays
 
     def op_getattr(self, header, arrays):
         tree, out_arrays = protocol.encode(getattr(self.handles[header["handle"]], header["attr"]))
-        return {"ok": True, "values": tree}, out_arrays
-
-    def op_fetch(self, header, arrays):
-        tree, out_arrays = protocol.encode(protocol.decode(header["value"], arrays, self.handles))
         return {"ok": True, "values": tree}, out_arrays
 
     def op_setattr(self, header, arrays):
@@ -177,6 +184,22 @@ class Worker:
         if name not in self.namespace:
             raise NameError(f"name {name!r} is not defined")
         return self.namespace[name]
+
+
+def snapshot(value, depth=0):
+    """A copy of the arrays in ``value`` and of the tuples, lists and dicts holding them, as they are now
+    (arguments before a call that may modify them). Walking a student's container runs the student's code
+    (a tuple subclass's __iter__, say): it is part of the call, with the call's deadline."""
+    if depth > protocol.MAX_DEPTH:
+        return None
+    if type(value) is np.ndarray:
+        return value.copy()
+    if isinstance(value, (tuple, list)):
+        items = [snapshot(item, depth + 1) for item in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    if type(value) is dict:
+        return {key: snapshot(item, depth + 1) for key, item in value.items()}
+    return value
 
 
 def select(result, send):

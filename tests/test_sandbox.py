@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from grader.sandbox import Limits, Session, protocol
+from grader.sandbox import launcher
 from grader.sandbox.launcher import bwrap_works
 from grader.sandbox import pids
 from grader.sandbox.pids import NOT_ENFORCED
@@ -253,3 +254,29 @@ def test_the_process_limit_never_asks_for_more_than_the_hard_limit():
     _, hard = resource.getrlimit(resource.RLIMIT_NPROC)
     assert pids._nproc_limit(10**12) == (10**12 if hard == resource.RLIM_INFINITY else hard)
     assert pids._nproc_limit(5) == 5
+
+
+WRITER = """
+import os
+
+def fill(limit_bytes):
+    written, block = 0, b"x" * (1 << 20)
+    for folder in (".", "/tmp"):
+        try:
+            for index in range(limit_bytes >> 20):
+                with open(os.path.join(folder, f"fill{index}"), "wb") as handle:
+                    handle.write(block)
+                written += len(block)
+        except OSError as exc:
+            pass
+    return written
+"""
+
+
+@pytest.mark.skipif(not (BWRAP and bwrap_works(BWRAP) and launcher.supports_size(BWRAP)),
+                    reason="needs bubblewrap with --size")
+def test_under_bubblewrap_a_submission_cannot_fill_the_disk():
+    with Session((cell(WRITER),), timeout=30.0, use_bwrap=True) as session:
+        result = session.call("fill", 1 << 30)  # tries 1 GiB in each writable place, stops at the tmpfs sizes
+    assert result.ok, result.message
+    assert 0 < result.value <= launcher.WORK_BYTES + launcher.TMP_BYTES

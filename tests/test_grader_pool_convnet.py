@@ -293,14 +293,36 @@ def test_pool_backward_that_removes_an_item_of_its_cache_is_told_so():
     assert unchanged.message.startswith("your backward removed item ['x'] from the cache")
 
 
-def test_a_correct_backward_with_a_deeply_nested_cache_keeps_every_point():
+def nested_cache_pool(depth):
+    """Pool forward and backward whose cache keeps x ``depth`` lists deep in a dict."""
     forward = replaced(POOL_FORWARD_LOOPS, "return out, (x, pool_param)",
-                       'return out, {"layers": [[[[[x]]]]], "pool_param": pool_param}')
+                       f'return out, {{"layers": {"[" * depth}x{"]" * depth}, "pool_param": pool_param}}')
     backward = replaced(POOL_BACKWARD_LOOPS, "x, pool_param = cache",
-                        'x, pool_param = cache["layers"][0][0][0][0][0], cache["pool_param"]')
-    with graded("import numpy as np\n" + forward + backward) as ctx:
+                        f'x, pool_param = cache["layers"]{"[0]" * depth}, cache["pool_param"]')
+    return "import numpy as np\n" + forward + backward
+
+
+def test_a_correct_backward_with_a_nested_cache_keeps_every_point():
+    with graded(nested_cache_pool(4)) as ctx:
         outcomes = pool.grade_backward(ctx)
     assert failed(outcomes) == [], [o.message for o in failed(outcomes)]
+
+
+def test_a_cache_too_deep_to_come_back_whole_cannot_earn_inputs_unchanged():
+    with graded(nested_cache_pool(12)) as ctx:
+        outcomes = pool.grade_backward(ctx)
+    unchanged = named(outcomes, "inputs unchanged")
+    assert failed(outcomes) == [unchanged]
+    assert unchanged.message.startswith("your cache is too large or too deeply nested")
+
+
+def test_a_cache_padded_past_the_protocol_limits_does_not_hide_a_modification():
+    backward = clears_x(POOL_BACKWARD_LOOPS)
+    forward = replaced(POOL_FORWARD_LOOPS, "return out, (x, pool_param)", "return out, (x, pool_param, [0] * 20000)")
+    backward = replaced(backward, "x, pool_param = cache", "x, pool_param, _ = cache")
+    with graded("import numpy as np\n" + forward + backward) as ctx:
+        unchanged = named(pool.grade_backward(ctx), "inputs unchanged")
+    assert not unchanged.passed
 
 
 def test_cache_check_walks_nested_items_treats_nan_as_equal_and_skips_what_could_not_come_back():

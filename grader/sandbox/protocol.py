@@ -25,9 +25,11 @@ import numpy as np
 
 MAX_HEADER_BYTES = 4 << 20  # JSON trees of a few arrays and parameters are kilobytes
 MAX_PAYLOAD_BYTES = 1 << 30  # the largest graded array set is a few MB; anything near 1 GiB is hostile
-MAX_DEPTH = 6  # (loss, {name: array}) is depth 3; deeper structures are not answers
+MAX_DEPTH = 8  # (loss, {name: array}) is depth 3, a call's arguments with a nested cache about 6
 MAX_ITEMS = 10_000  # elements of one encoded tree
 MAX_ARRAYS = 256
+# How the encoder names what it cut: a value that contains one did not come back whole.
+TOO_LARGE, TOO_MANY_ARRAYS = "a structure nested too deeply or too large", "one array too many"
 
 ALLOWED_DTYPES = frozenset(
     np.dtype(name).str
@@ -55,7 +57,7 @@ class _Encoder:
     def encode(self, value, depth=0):
         self.items += 1
         if depth > MAX_DEPTH or self.items > MAX_ITEMS:
-            return {"o": "a structure nested too deeply or too large"}
+            return {"o": TOO_LARGE}
         if type(value) is np.ndarray:
             return self._encode_array(value)
         if type(value) is Ref:
@@ -77,7 +79,7 @@ class _Encoder:
         if array.dtype.str not in ALLOWED_DTYPES:
             return {"o": f"numpy.ndarray of dtype {array.dtype}"}
         if len(self.arrays) >= MAX_ARRAYS:
-            return {"o": "one array too many"}
+            return {"o": TOO_MANY_ARRAYS}
         self.arrays.append(np.ascontiguousarray(array))
         return {"a": len(self.arrays) - 1}
 
@@ -150,6 +152,11 @@ class Opaque:
 
     def __init__(self, description):
         self.description = description
+
+    @property
+    def cut(self):
+        """True when the encoder left out part of a value because of its size, not because of its type."""
+        return self.description in (TOO_LARGE, TOO_MANY_ARRAYS)
 
     def __repr__(self):
         return f"<{self.description}>"

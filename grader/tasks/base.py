@@ -105,6 +105,19 @@ def cache_unchanged(before, after, item_names=()):
 _MISSING = object()  # an item the cache no longer has
 
 
+def was_cut(value, depth=0):
+    """Whether part of a decoded value was left out by the protocol for its size (an Opaque that says so)."""
+    if isinstance(value, Opaque):
+        return value.cut
+    if depth > 20:
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(was_cut(item, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return any(was_cut(item, depth + 1) for item in value.values())
+    return False
+
+
 def _arrays_in(value, path=()):
     """(path, array) for every array in a decoded value; a path is the keys and indices leading to it."""
     if type(value) is np.ndarray:

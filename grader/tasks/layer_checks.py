@@ -5,10 +5,13 @@ import time
 
 from grader.compare import BACKWARD_THRESHOLD, FORWARD_THRESHOLD, Verdict, all_of, compare_array
 from grader.sandbox.protocol import Ref
-from grader.tasks.base import Outcome, cache_unchanged, call_failed, earned_only_if, inputs_unchanged, outcome
+from grader.tasks.base import Outcome, cache_unchanged, call_failed, earned_only_if, inputs_unchanged, outcome, was_cut
 
 SPEED_ROUNDS = 3  # interleaved rounds; the median ratio is robust to one noisy round
 NOT_RETURNED = Verdict(False, "the arguments did not come back from the call")
+UNVERIFIABLE_CACHE = Verdict(False, "your cache is too large or too deeply nested for the grader to check that "
+                                    "your backward leaves it unchanged; keep it to the arrays and parameters "
+                                    "backward needs")
 
 
 def forward_case(ctx, function, args, expected_out, label, points, threshold=FORWARD_THRESHOLD):
@@ -83,13 +86,16 @@ def _cache_before(cache, result):
 def _backward_inputs_unchanged(dout, cache, args_after, cache_names):
     """Verdict on a backward call made with return_args="both": dout and every array of the cache unchanged.
 
-    cache: the cache as it was before the call (None: unknown, so only dout is checked).
+    cache: the cache as it was before the call (None: it did not come back). A cache that did not come
+    back whole cannot be shown unchanged: the point is not given (fail closed).
     """
     if not isinstance(args_after, tuple) or len(args_after) != 2:
         return NOT_RETURNED
     verdict = inputs_unchanged((dout,), args_after[:1], ("dout",))
-    if not verdict.passed or cache is None:
+    if not verdict.passed:
         return verdict
+    if cache is None or was_cut(cache) or was_cut(args_after[1]):
+        return UNVERIFIABLE_CACHE
     return cache_unchanged(cache, args_after[1], cache_names)
 
 

@@ -1,5 +1,6 @@
 """The ``grader`` command: argument parsing only; each subcommand calls one entry function."""
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -88,7 +89,13 @@ def run_solve(args):
     return EXIT_OK
 
 
+def _terminated(signum, frame):
+    """SIGTERM ends the run like Ctrl-C: cleanup code runs, so no process of a submission stays behind."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None):
+    signal.signal(signal.SIGTERM, _terminated)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -98,3 +98,22 @@ def test_detached_process_cannot_rewrite_the_report_after_grading(tmp_path):
     time.sleep(4)  # the attack waits 3 s before rewriting
     assert report_path.read_text() == before
 
+
+
+SPEED_ATTACKS = [Path(__file__).parent / "variants" / "buggy" / "conv_forward_slow_with_spinners.py",
+                 # Kills its own worker after each speed-case answer, which also costs its backward task
+                 # (whose speed check runs this forward): an attack, not a variant that breaks one task.
+                 Path(__file__).parent / "attacks" / "speed" / "conv_forward_slow_spinners_kill_worker.py"]
+
+
+@pytest.mark.parametrize("use_bwrap", MODES)
+@pytest.mark.parametrize("attack", SPEED_ATTACKS, ids=lambda p: p.stem)
+def test_busy_processes_cannot_buy_the_speed_point(tmp_path, attack, use_bwrap):
+    source = attack.read_text()
+    notebook = write_notebook(tmp_path, *solution_cells(), source)
+    report = grade(notebook, Config(tasks=("conv_forward_naive",), use_bwrap=use_bwrap))
+    if not use_bwrap and "process limit not enforced" in report.isolation:
+        pytest.skip("without bubblewrap and a cgroup the busy processes can escape the pause (see README)")
+    failing = [check for check in report.tasks[0].checks if not check.passed]
+    assert [check.name.split(" ")[0] for check in failing] == ["speed"], [c.message for c in failing]
+    assert wait_for_no_marked_processes() == []

@@ -280,3 +280,35 @@ def test_under_bubblewrap_a_submission_cannot_fill_the_disk():
         result = session.call("fill", 1 << 30)  # tries 1 GiB in each writable place, stops at the tmpfs sizes
     assert result.ok, result.message
     assert 0 < result.value <= launcher.WORK_BYTES + launcher.TMP_BYTES
+
+
+def test_a_child_that_stops_reading_cannot_block_the_grader_on_a_full_pipe():
+    source = "import os\nimport signal\n\ndef freeze():\n    os.kill(os.getpid(), signal.SIGSTOP)\n"
+    with Session((cell(source),), timeout=1.0, use_bwrap=False) as session:
+        assert session.ensure_loaded() is None
+        session.child._write_all(b"", time.monotonic() + 1)  # nothing to write: returns at once
+        session.child.process.send_signal(19)  # SIGSTOP: the worker no longer reads its requests
+        started = time.monotonic()
+        result = session.call("freeze", np.zeros(1 << 20))  # 8 MiB: far more than a pipe buffer holds
+        assert result.error_kind == "timeout" and time.monotonic() - started < 5
+
+
+def test_a_slow_start_of_the_child_is_not_charged_to_the_load_budget(monkeypatch):
+    from grader.sandbox import child
+
+    monkeypatch.setattr(child, "build_command", _slow_start(2.5))
+    with Session((cell(GOOD),), timeout=0.5, use_bwrap=False) as session:  # a 1.5 s budget
+        assert session.ensure_loaded() is None
+        assert "double" in session.defined
+
+
+def test_a_submission_that_breaks_the_stage_cannot_stop_its_own_grading(tmp_path):
+    from grader.config import Config
+    from grader.pipeline import grade
+    from notebooks import solution_cells, write_notebook
+
+    vandal = "import os\nimport sys\n\nBROKEN = (os.remove(sys.modules['__main__'].__file__), os._exit(1))\n"
+    notebook = write_notebook(tmp_path, *solution_cells(), vandal)
+    report = grade(notebook, Config(tasks=("conv_forward_naive",), use_bwrap=False))
+    assert report.tasks[0].status == "passed"
+    assert any("BROKEN" in note or "line 4" in note for note in report.notes)

@@ -97,16 +97,31 @@ class Session:
     def _ensure_child(self):
         if self.child is not None and self.child.alive():
             return self.child
-        # One budget for the whole load, restarts after a skipped statement included.
+        # One budget for the whole load, restarts after a skipped statement included; starting a child
+        # is not the submission's time and is added back.
         deadline = time.monotonic() + self.timeout * LOAD_BUDGET_FACTOR
         while True:
-            if self.child is not None:
+            first = self.child is None
+            if not first:
                 self.child.cleanup()
                 self.restarts += 1
+                self._restage()  # the fallback child could write into the old stage
             self.child = Child(self.stage, self.limits)
-            self.child.start(self.use_bwrap)  # SandboxUnavailable if it cannot: no student code has run
+            started = time.monotonic()
+            try:
+                self.child.start(self.use_bwrap)
+            except SandboxUnavailable as exc:
+                if first:
+                    raise  # no student code has run: the machine's problem, so no grade
+                raise ChildFailure("crash", f"the process running your code could not be restarted after "
+                                            f"your code ran ({exc})") from None
+            deadline += time.monotonic() - started
             if self._load(deadline):
                 return self.child
+
+    def _restage(self):
+        shutil.rmtree(self.stage, ignore_errors=True)
+        self.stage = stage_directory()
 
     def _load(self, deadline):
         """Load the definitions one statement at a time, each with its own deadline. A statement that hangs
@@ -204,9 +219,11 @@ class Session:
     @contextlib.contextmanager
     def paused(self):
         """Stop every process of the submission for the duration of a ``with`` block (see Child.paused)."""
-        if self.child is None or not self.child.alive():
+        if self.child is None:
             yield
             return
+        if not self.child.alive():
+            self.child.kill()  # what a dead child left running would otherwise run on, unpaused
         with self.child.paused():
             yield
 

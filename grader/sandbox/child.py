@@ -1,5 +1,7 @@
 """The grader's side of the child process: start it, talk to it with deadlines, replace it when it dies."""
 import contextlib
+import ctypes
+import functools
 import os
 import secrets
 import select
@@ -20,6 +22,7 @@ from grader.sandbox.pids import NOT_ENFORCED, ProcessLimit
 _WORKER_FILES = ("worker.py", "protocol.py")
 
 
+PAUSE_SWEEPS = 20  # sweeps that stop a submission's processes, each finding those forked during the last
 START_TIMEOUT = 60.0  # seconds for a new child to start and answer its first request (no student code yet)
 
 
@@ -101,11 +104,7 @@ class Child:
     def request(self, header, arrays=(), timeout=10.0):
         """Send one frame and wait for the answer; raises :class:`ChildFailure`."""
         deadline = time.monotonic() + timeout
-        try:
-            self.process.stdin.write(protocol.pack(header, arrays))
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise ChildFailure("crash", self._death_message()) from None
+        self._write_all(protocol.pack(header, arrays), deadline)
         try:
             return protocol.read_frame(lambda n: self._read_exact(n, deadline))
         except protocol.ProtocolError as exc:
@@ -114,6 +113,26 @@ class Child:
         except (struct.error, RecursionError, TypeError, ValueError, AttributeError):
             self.kill()
             raise ChildFailure("protocol", "the child sent a malformed frame") from None
+
+    def _write_all(self, data, deadline):
+        """Write a frame within the deadline: a child that stops reading (a stopped or stuck process) must
+        not block the grader on a full pipe."""
+        fd, view = self.process.stdin.fileno(), memoryview(data)
+        os.set_blocking(fd, False)
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill()
+                raise ChildFailure("timeout", "timed out")
+            _, ready, _ = select.select([], [fd], [], remaining)
+            if not ready:
+                continue
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                continue
+            except OSError:  # BrokenPipeError: the child is gone
+                raise ChildFailure("crash", self._death_message()) from None
 
     def _read_exact(self, n, deadline):
         fd = self.process.stdout.fileno()
@@ -147,12 +166,12 @@ class Child:
 
     def processes(self):
         """Pids of the child and of every process it started that can be found: its descendants, its
-        cgroup's members and the carriers of its token."""
-        if self.process is None or self.process.poll() is not None:
-            return set()
-        found = set(descendants(self.process.pid)) | set(marked_processes(self.token))
+        cgroup's members and the carriers of its token (those outlive a child that died)."""
+        found = set(marked_processes(self.token))
         if self.process_limit is not None:
             found |= set(self.process_limit.members())
+        if self.process is not None and self.process.poll() is None:
+            found |= set(descendants(self.process.pid))
         return found
 
     @contextlib.contextmanager
@@ -161,7 +180,7 @@ class Child:
         process of the submission competes with the reference for the CPU; resume them afterwards."""
         stopped = set()
         try:
-            for _ in range(3):  # a process may have forked while the previous sweep ran
+            for _ in range(PAUSE_SWEEPS):  # until a sweep finds nothing new: processes fork meanwhile
                 new = self.processes() - stopped
                 for pid in new:
                     _signal(pid, signal.SIGSTOP)
@@ -257,6 +276,18 @@ def _signal(pid, signum):
         pass
 
 
+PR_SET_PDEATHSIG = 1
+
+
+@functools.lru_cache(maxsize=None)
+def _prctl():
+    """libc's prctl, looked up in the grader (not between fork and exec), or None off Linux."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
 def _child_environment(home):
     return {
         "PATH": "/usr/bin:/bin",
@@ -273,10 +304,15 @@ def _child_environment(home):
 
 
 def _limit_resources(limits, nproc):
-    """The function that sets the child's limits, in the child, before it execs."""
+    """The function that sets the child's limits, in the child, before it execs; it also asks the kernel
+    to kill the child when the grader dies (bubblewrap's --die-with-parent does the same for the sandbox)."""
     import resource
 
+    prctl = _prctl()
+
     def apply():
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         for which, value in (
             (resource.RLIMIT_AS, limits.memory_bytes),
             (resource.RLIMIT_FSIZE, limits.file_bytes),

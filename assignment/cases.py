@@ -5,6 +5,19 @@ The grader uses the same generators with its own hidden parameters. Every array 
 """
 import numpy as np
 
+# The nine tasks of SPEC section 3, in its order: the notebook's stubs, the checks, the grader's table.
+TASK_IDS = (
+    "conv_forward_naive",
+    "conv_backward_naive",
+    "max_pool_forward_naive",
+    "max_pool_backward_naive",
+    "three_layer_convnet",
+    "spatial_batchnorm_forward",
+    "spatial_batchnorm_backward",
+    "spatial_groupnorm_forward",
+    "spatial_groupnorm_backward",
+)
+
 
 def conv_inputs(N, C, H, W, F, HH, WW, stride, pad, seed):
     """Inputs of a convolution and an upstream gradient for its output.

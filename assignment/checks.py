@@ -27,6 +27,7 @@ import numpy as np
 from assignment.cases import (
     PUBLIC_CASES,
     PUBLIC_GROUPS,
+    TASK_IDS,
     batchnorm_inputs,
     conv_inputs,
     groupnorm_inputs,
@@ -37,17 +38,6 @@ from assignment.gradient_check import eval_numerical_gradient, eval_numerical_gr
 __all__ = ["check", "skip_until_implemented", "CheckResult", "Measurement", "TASK_IDS",
            "public_values", "render"]
 
-TASK_IDS = (
-    "conv_forward_naive",
-    "conv_backward_naive",
-    "max_pool_forward_naive",
-    "max_pool_backward_naive",
-    "three_layer_convnet",
-    "spatial_batchnorm_forward",
-    "spatial_batchnorm_backward",
-    "spatial_groupnorm_forward",
-    "spatial_groupnorm_backward",
-)
 EXPECTED_FILE = "public_expected.npz"
 
 # Thresholds on the course's relative error max(|a - b| / max(1e-8, |a| + |b|)). Correct float64

@@ -2,17 +2,7 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TASK_IDS = (
-    "conv_forward_naive",
-    "conv_backward_naive",
-    "max_pool_forward_naive",
-    "max_pool_backward_naive",
-    "three_layer_convnet",
-    "spatial_batchnorm_forward",
-    "spatial_batchnorm_backward",
-    "spatial_groupnorm_forward",
-    "spatial_groupnorm_backward",
-)
+from assignment.cases import TASK_IDS
 
 # Points per task; they total 100. Backward passes and the convnet weigh more: they take more work.
 DEFAULT_WEIGHTS = {

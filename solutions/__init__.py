@@ -4,6 +4,7 @@ The grader computes every expected value from these. Each task id of SPEC sectio
 also the name of the function or class exported here, except ``three_layer_convnet``,
 which is the class :class:`ThreeLayerConvNet`.
 """
+from assignment.cases import TASK_IDS
 from solutions.conv import conv_backward_naive, conv_forward_naive
 from solutions.convnet import ThreeLayerConvNet
 from solutions.normalization import (
@@ -13,18 +14,6 @@ from solutions.normalization import (
     spatial_groupnorm_forward,
 )
 from solutions.pool import max_pool_backward_naive, max_pool_forward_naive
-
-TASK_IDS = (
-    "conv_forward_naive",
-    "conv_backward_naive",
-    "max_pool_forward_naive",
-    "max_pool_backward_naive",
-    "three_layer_convnet",
-    "spatial_batchnorm_forward",
-    "spatial_batchnorm_backward",
-    "spatial_groupnorm_forward",
-    "spatial_groupnorm_backward",
-)
 
 __all__ = [
     "TASK_IDS",

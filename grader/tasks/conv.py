@@ -2,16 +2,7 @@
 import solutions
 from assignment.cases import PUBLIC_CASES, conv_inputs
 from assignment.fast_layers import conv_backward_fast, conv_forward_fast
-from grader.tasks.base import inputs_unchanged
-from grader.tasks.layer_checks import (
-    backward_case,
-    backward_output,
-    forward_case,
-    forward_output,
-    speed_check,
-    timed_backward,
-    unchanged_check,
-)
+from grader.tasks.layer_checks import Layer, grade_layer_backward, grade_layer_forward
 
 # Hidden cases: every edge of SPEC section 4 (pad 0 and 2, strides 2 and 3, H != W, HH != WW, N = C = F = 1).
 HIDDEN_CASES = (
@@ -25,10 +16,6 @@ HIDDEN_CASES = (
     dict(N=2, C=3, H=8, W=7, F=2, HH=4, WW=3, stride=3, pad=2, seed=108),
 )
 SPEED_CASE = dict(N=2, C=3, H=16, W=16, F=4, HH=3, WW=3, stride=1, pad=1)
-PUBLIC_POINTS, HIDDEN_POINTS = 2.0, 1.0
-FORWARD, BACKWARD = "conv_forward_naive", "conv_backward_naive"
-ARG_NAMES = ("x", "w", "b", "conv_param")  # the forward's arguments, and the items of the documented cache
-GRAD_NAMES = ("dx", "dw", "db")
 
 
 def describe(case):
@@ -36,76 +23,28 @@ def describe(case):
             f"stride {case['stride']}, pad {case['pad']}")
 
 
-def _cases(task_id):
-    yield "public case", PUBLIC_CASES[task_id], PUBLIC_POINTS
-    for case in HIDDEN_CASES:
-        yield "hidden case", case, HIDDEN_POINTS
+LAYER = Layer(
+    forward="conv_forward_naive",
+    backward="conv_backward_naive",
+    arg_names=("x", "w", "b", "conv_param"),
+    grad_names=("dx", "dw", "db"),
+    public_cases=PUBLIC_CASES,
+    hidden_cases=HIDDEN_CASES,
+    speed_case=SPEED_CASE,
+    speed_seed=900,
+    inputs=lambda case: conv_inputs(**case),
+    describe=describe,
+    reference=(solutions.conv_forward_naive, solutions.conv_backward_naive),
+    fast=(conv_forward_fast, conv_backward_fast),
+)
 
 
 def grade_forward(ctx):
-    outcomes, unchanged = [], []
-    for kind, case, points in _cases(FORWARD):
-        inputs = conv_inputs(**case)
-        args = (inputs["x"], inputs["w"], inputs["b"], inputs["conv_param"])
-        expected, _ = solutions.conv_forward_naive(*args)
-        result, after = forward_case(ctx, FORWARD, args, expected, f"{kind}: {describe(case)}", points)
-        outcomes.append(result)
-        unchanged.append(inputs_unchanged(args, after, ARG_NAMES))
-    correct = all(o.passed for o in outcomes)
-    outcomes.append(unchanged_check(correct, unchanged))
-    outcomes.append(_speed(ctx, correct, backward=False))
-    return outcomes
+    """Outcomes of ``conv_forward_naive``: every case, unchanged inputs, speed."""
+    return grade_layer_forward(ctx, LAYER)
 
 
 def grade_backward(ctx):
     """Outcomes of ``conv_backward_naive`` through the cache of the student's own forward; dout and that
     cache must come back unchanged."""
-    outcomes, unchanged = [], []
-    names = (FORWARD, BACKWARD, GRAD_NAMES)
-    for kind, case, points in _cases(BACKWARD):
-        inputs = conv_inputs(**case)
-        args = (inputs["x"], inputs["w"], inputs["b"], inputs["conv_param"])
-        _, cache = solutions.conv_forward_naive(*args)
-        expected = solutions.conv_backward_naive(inputs["dout"], cache)
-        result, inputs_verdict = backward_case(ctx, names, args, inputs["dout"], expected,
-                                               f"{kind}: {describe(case)}", points, fallback=args,
-                                               cache_names=ARG_NAMES)
-        outcomes.append(result)
-        unchanged.append(inputs_verdict)
-    correct = all(o.passed for o in outcomes)
-    outcomes.append(unchanged_check(correct, unchanged))
-    outcomes.append(_speed(ctx, correct, backward=True))
-    return outcomes
-
-
-def _speed(ctx, correct, backward):
-    rounds = [conv_inputs(**SPEED_CASE, seed=900 + i) for i in range(3)]
-
-    def args(i):
-        return rounds[i]["x"], rounds[i]["w"], rounds[i]["b"], rounds[i]["conv_param"]
-
-    if not backward:
-        return speed_check(
-            ctx, correct,
-            run_student=lambda i: ctx.session.call(FORWARD, *args(i), send=[0]),
-            run_reference=lambda i: solutions.conv_forward_naive(*args(i)),
-            run_fast=lambda i: conv_forward_fast(*args(i)),
-            budget=ctx.config.speed_budget,
-            check_output=forward_output(FORWARD),
-            case=describe(SPEED_CASE),
-        )
-    fast_caches = [conv_forward_fast(*args(i))[1] for i in range(3)]
-
-    def run_student(i):
-        return timed_backward(ctx, FORWARD, BACKWARD, args(i), rounds[i]["dout"], args(i))
-
-    return speed_check(
-        ctx, correct,
-        run_student=run_student,
-        run_reference=lambda i: solutions.conv_backward_naive(rounds[i]["dout"], args(i)),
-        run_fast=lambda i: conv_backward_fast(rounds[i]["dout"], fast_caches[i]),
-        budget=ctx.config.speed_budget,
-        check_output=backward_output(BACKWARD, GRAD_NAMES),
-        case=describe(SPEED_CASE),
-    )
-
+    return grade_layer_backward(ctx, LAYER)

@@ -1,7 +1,10 @@
 """Checks shared by the layer tasks: a forward case, a backward case through the student's own cache,
-unchanged inputs (the backward's cache included), and speed against the reference loops."""
+unchanged inputs (the backward's cache included), and speed against the reference loops; and the whole
+grading of a naive layer with a documented cache (convolution, max pooling) from its :class:`Layer`."""
 import statistics
 import time
+from dataclasses import dataclass
+from typing import Callable
 
 from grader.compare import BACKWARD_THRESHOLD, FORWARD_THRESHOLD, Verdict, all_of, compare_array
 from grader.sandbox.protocol import Ref
@@ -12,6 +15,111 @@ NOT_RETURNED = Verdict(False, "the arguments did not come back from the call")
 UNVERIFIABLE_CACHE = Verdict(False, "your cache is too large or too deeply nested for the grader to check that "
                                     "your backward leaves it unchanged; keep it to the arrays and parameters "
                                     "backward needs")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A naive layer task pair whose forward's arguments are also its documented cache (conv, pool)."""
+
+    forward: str
+    backward: str
+    arg_names: tuple
+    """The forward's arguments, which are also the items of the documented cache, e.g. ('x', 'pool_param')."""
+    grad_names: tuple
+    """What the backward returns, e.g. ('dx', 'dw', 'db')."""
+    public_cases: dict
+    """Task id -> parameters of its public case."""
+    hidden_cases: tuple
+    speed_case: dict
+    """Parameters of the speed rounds' inputs, without the seed."""
+    speed_seed: int
+    """Round i of the speed check draws its inputs with seed speed_seed + i."""
+    inputs: Callable
+    """inputs(parameters) -> dict of the forward's arguments by name, and dout."""
+    describe: Callable
+    """describe(parameters) -> one line for the check's name."""
+    reference: tuple
+    """(forward, backward) of the reference loops."""
+    fast: tuple
+    """(forward, backward) of the fast layers (the speed message's comparison)."""
+    public_points: float = 2.0
+    hidden_points: float = 1.0
+
+    def cases(self, task_id):
+        """(kind, parameters, points) of every graded case of a task: its public case, then the hidden ones."""
+        yield "public case", self.public_cases[task_id], self.public_points
+        for case in self.hidden_cases:
+            yield "hidden case", case, self.hidden_points
+
+    def arguments(self, inputs):
+        return tuple(inputs[name] for name in self.arg_names)
+
+    def reference_gradients(self, dout, cache):
+        grads = self.reference[1](dout, cache)
+        return grads if len(self.grad_names) > 1 else (grads,)
+
+
+def grade_layer_forward(ctx, layer):
+    """Outcomes of a layer's forward: every case, unchanged inputs, speed."""
+    outcomes, unchanged = [], []
+    for kind, case, points in layer.cases(layer.forward):
+        args = layer.arguments(layer.inputs(case))
+        expected, _ = layer.reference[0](*args)
+        result, after = forward_case(ctx, layer.forward, args, expected, f"{kind}: {layer.describe(case)}", points)
+        outcomes.append(result)
+        unchanged.append(inputs_unchanged(args, after, layer.arg_names))
+    correct = all(o.passed for o in outcomes)
+    outcomes.append(unchanged_check(correct, unchanged))
+    outcomes.append(layer_speed(ctx, layer, correct, backward=False))
+    return outcomes
+
+
+def grade_layer_backward(ctx, layer):
+    """Outcomes of a layer's backward through the cache of the student's own forward (the documented
+    cache stands in when that forward fails); dout and the cache must come back unchanged."""
+    outcomes, unchanged = [], []
+    names = (layer.forward, layer.backward, layer.grad_names)
+    for kind, case, points in layer.cases(layer.backward):
+        inputs = layer.inputs(case)
+        args = layer.arguments(inputs)
+        expected = layer.reference_gradients(inputs["dout"], args)
+        result, inputs_verdict = backward_case(ctx, names, args, inputs["dout"], expected,
+                                               f"{kind}: {layer.describe(case)}", points, fallback=args,
+                                               cache_names=layer.arg_names)
+        outcomes.append(result)
+        unchanged.append(inputs_verdict)
+    correct = all(o.passed for o in outcomes)
+    outcomes.append(unchanged_check(correct, unchanged))
+    outcomes.append(layer_speed(ctx, layer, correct, backward=True))
+    return outcomes
+
+
+def layer_speed(ctx, layer, correct, backward):
+    """The speed check of a layer's forward or backward on its speed case."""
+    rounds = [layer.inputs(dict(layer.speed_case, seed=layer.speed_seed + i)) for i in range(SPEED_ROUNDS)]
+    args = [layer.arguments(inputs) for inputs in rounds]
+    (reference_forward, reference_backward), (fast_forward, fast_backward) = layer.reference, layer.fast
+    case = layer.describe(layer.speed_case)
+    if not backward:
+        return speed_check(
+            ctx, correct,
+            run_student=lambda i: ctx.session.call(layer.forward, *args[i], send=[0]),
+            run_reference=lambda i: reference_forward(*args[i]),
+            run_fast=lambda i: fast_forward(*args[i]),
+            budget=ctx.config.speed_budget,
+            check_output=forward_output(layer.forward),
+            case=case,
+        )
+    fast_caches = [fast_forward(*args[i])[1] for i in range(SPEED_ROUNDS)]
+    return speed_check(
+        ctx, correct,
+        run_student=lambda i: timed_backward(ctx, layer.forward, layer.backward, args[i], rounds[i]["dout"], args[i]),
+        run_reference=lambda i: reference_backward(rounds[i]["dout"], args[i]),
+        run_fast=lambda i: fast_backward(rounds[i]["dout"], fast_caches[i]),
+        budget=ctx.config.speed_budget,
+        check_output=backward_output(layer.backward, layer.grad_names),
+        case=case,
+    )
 
 
 def forward_case(ctx, function, args, expected_out, label, points, threshold=FORWARD_THRESHOLD):

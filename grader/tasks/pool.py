@@ -10,16 +10,7 @@ import numpy as np
 import solutions
 from assignment.cases import PUBLIC_CASES, pool_inputs
 from assignment.fast_layers import max_pool_backward_fast, max_pool_forward_fast
-from grader.tasks.base import inputs_unchanged
-from grader.tasks.layer_checks import (
-    backward_case,
-    backward_output,
-    forward_case,
-    forward_output,
-    speed_check,
-    timed_backward,
-    unchanged_check,
-)
+from grader.tasks.layer_checks import Layer, grade_layer_backward, grade_layer_forward
 
 HIDDEN_CASES = (
     dict(N=2, C=3, H=6, W=8, pool_height=2, pool_width=3, stride=2, seed=201),  # non-square window
@@ -34,12 +25,7 @@ HIDDEN_CASES = (
 )
 # 4,096 windows: 10-15 ms for the reference forward loops, long enough to time, short enough to repeat.
 SPEED_CASE = dict(N=4, C=4, H=32, W=32, pool_height=2, pool_width=2, stride=2)
-SPEED_SEED = 950  # the speed rounds use seeds SPEED_SEED, SPEED_SEED + 1, ...
-SPEED_ROUNDS = 3  # as many input sets as layer_checks.SPEED_ROUNDS runs rounds
 PEAK_BASE = 1.0  # pool_inputs draws from [-0.5, 0.5): peaks above 1.0 are each window's maximum
-PUBLIC_POINTS, HIDDEN_POINTS = 2.0, 1.0
-FORWARD, BACKWARD = "max_pool_forward_naive", "max_pool_backward_naive"
-ARG_NAMES = ("x", "pool_param")  # the forward's arguments, and the items of the documented cache
 
 
 def describe(case):
@@ -67,76 +53,28 @@ def case_inputs(case):
     return inputs
 
 
-def _cases(task_id):
-    yield "public case", PUBLIC_CASES[task_id], PUBLIC_POINTS
-    for case in HIDDEN_CASES:
-        yield "hidden case", case, HIDDEN_POINTS
+LAYER = Layer(
+    forward="max_pool_forward_naive",
+    backward="max_pool_backward_naive",
+    arg_names=("x", "pool_param"),
+    grad_names=("dx",),
+    public_cases=PUBLIC_CASES,
+    hidden_cases=HIDDEN_CASES,
+    speed_case=SPEED_CASE,
+    speed_seed=950,
+    inputs=case_inputs,
+    describe=describe,
+    reference=(solutions.max_pool_forward_naive, solutions.max_pool_backward_naive),
+    fast=(max_pool_forward_fast, max_pool_backward_fast),
+)
 
 
 def grade_forward(ctx):
     """Outcomes of ``max_pool_forward_naive``: every case, unchanged inputs, speed."""
-    outcomes, unchanged = [], []
-    for kind, case, points in _cases(FORWARD):
-        inputs = case_inputs(case)
-        args = (inputs["x"], inputs["pool_param"])
-        expected, _ = solutions.max_pool_forward_naive(*args)
-        result, after = forward_case(ctx, FORWARD, args, expected, f"{kind}: {describe(case)}", points)
-        outcomes.append(result)
-        unchanged.append(inputs_unchanged(args, after, ARG_NAMES))
-    correct = all(o.passed for o in outcomes)
-    outcomes.append(unchanged_check(correct, unchanged))
-    outcomes.append(_speed(ctx, correct, backward=False))
-    return outcomes
+    return grade_layer_forward(ctx, LAYER)
 
 
 def grade_backward(ctx):
     """Outcomes of ``max_pool_backward_naive`` through the cache of the student's own forward; dout and that
     cache must come back unchanged."""
-    outcomes, unchanged = [], []
-    names = (FORWARD, BACKWARD, ("dx",))
-    for kind, case, points in _cases(BACKWARD):
-        inputs = case_inputs(case)
-        args = (inputs["x"], inputs["pool_param"])
-        expected = solutions.max_pool_backward_naive(inputs["dout"], args)
-        # The documented cache (x, pool_param) stands in when the student's forward fails.
-        result, inputs_verdict = backward_case(ctx, names, args, inputs["dout"], (expected,),
-                                               f"{kind}: {describe(case)}", points, fallback=args,
-                                               cache_names=ARG_NAMES)
-        outcomes.append(result)
-        unchanged.append(inputs_verdict)
-    correct = all(o.passed for o in outcomes)
-    outcomes.append(unchanged_check(correct, unchanged))
-    outcomes.append(_speed(ctx, correct, backward=True))
-    return outcomes
-
-
-def _speed(ctx, correct, backward):
-    rounds = [pool_inputs(**SPEED_CASE, seed=SPEED_SEED + i) for i in range(SPEED_ROUNDS)]
-
-    def args(i):
-        return rounds[i]["x"], rounds[i]["pool_param"]
-
-    if not backward:
-        return speed_check(
-            ctx, correct,
-            run_student=lambda i: ctx.session.call(FORWARD, *args(i), send=[0]),
-            run_reference=lambda i: solutions.max_pool_forward_naive(*args(i)),
-            run_fast=lambda i: max_pool_forward_fast(*args(i)),
-            budget=ctx.config.speed_budget,
-            check_output=forward_output(FORWARD),
-            case=describe(SPEED_CASE),
-        )
-    fast_caches = [max_pool_forward_fast(*args(i))[1] for i in range(SPEED_ROUNDS)]
-
-    def run_student(i):
-        return timed_backward(ctx, FORWARD, BACKWARD, args(i), rounds[i]["dout"], args(i))
-
-    return speed_check(
-        ctx, correct,
-        run_student=run_student,
-        run_reference=lambda i: solutions.max_pool_backward_naive(rounds[i]["dout"], args(i)),
-        run_fast=lambda i: max_pool_backward_fast(rounds[i]["dout"], fast_caches[i]),
-        budget=ctx.config.speed_budget,
-        check_output=backward_output(BACKWARD, ("dx",)),
-        case=describe(SPEED_CASE),
-    )
+    return grade_layer_backward(ctx, LAYER)

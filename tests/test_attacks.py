@@ -100,17 +100,18 @@ def test_detached_process_cannot_rewrite_the_report_after_grading(tmp_path):
 
 
 
-SPEED_ATTACKS = [Path(__file__).parent / "variants" / "buggy" / "conv_forward_slow_with_spinners.py",
-                 # Kills its own worker after each speed-case answer, which also costs its backward task
-                 # (whose speed check runs this forward): an attack, not a variant that breaks one task.
-                 Path(__file__).parent / "attacks" / "speed" / "conv_forward_slow_spinners_kill_worker.py"]
+SPINNERS = Path(__file__).parent / "variants" / "buggy" / "conv_forward_slow_with_spinners.py"
+KILL_WORKER = Path(__file__).parent / "attacks" / "speed" / "conv_forward_slow_spinners_kill_worker.py"
+# Cells appended after the references. The second kills its own worker after each speed-case answer, which
+# also costs its backward task (whose speed check runs this forward): an attack, not a one-task variant.
+SPEED_ATTACKS = {"spinners": (SPINNERS,), "spinners_kill_worker": (SPINNERS, KILL_WORKER)}
 
 
 @pytest.mark.parametrize("use_bwrap", MODES)
-@pytest.mark.parametrize("attack", SPEED_ATTACKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("attack", sorted(SPEED_ATTACKS))
 def test_busy_processes_cannot_buy_the_speed_point(tmp_path, attack, use_bwrap):
-    source = attack.read_text()
-    notebook = write_notebook(tmp_path, *solution_cells(), source)
+    cells = [path.read_text() for path in SPEED_ATTACKS[attack]]
+    notebook = write_notebook(tmp_path, *solution_cells(), *cells)
     report = grade(notebook, Config(tasks=("conv_forward_naive",), use_bwrap=use_bwrap))
     if not use_bwrap and "process limit not enforced" in report.isolation:
         pytest.skip("without bubblewrap and a cgroup the busy processes can escape the pause (see README)")

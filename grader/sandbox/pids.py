@@ -39,10 +39,7 @@ class ProcessLimit:
     def wrap(self, argv):
         """The command that starts ``argv`` inside the cgroup: a shell that moves itself in, then execs.
         (Joining in a preexec_fn would run Python between fork and exec in a process with threads.)"""
-        if self.cgroup is None:
-            return list(argv)
-        join = 'echo $$ > "$1" && shift && exec "$@"'
-        return ["/bin/sh", "-c", join, "sh", str(self.cgroup / "cgroup.procs"), *argv]
+        return list(argv) if self.cgroup is None else _joining(self.cgroup, argv)
 
     def members(self):
         """Pids in the cgroup (none without one)."""
@@ -148,12 +145,15 @@ def _remove_stale(parent):
 def _can_join(path):
     """Start a process in the cgroup as children will be: writing cgroup.procs can fail where creating
     the cgroup did not."""
-    probe = ProcessLimit.__new__(ProcessLimit)
-    probe.cgroup = path
     try:
-        return subprocess.run(probe.wrap(["/bin/true"]), timeout=10).returncode == 0
+        return subprocess.run(_joining(path, ["/bin/true"]), timeout=10).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
+
+
+def _joining(cgroup, argv):
+    """``argv`` run by a shell that first moves itself into ``cgroup``."""
+    return ["/bin/sh", "-c", 'echo $$ > "$1" && shift && exec "$@"', "sh", str(cgroup / "cgroup.procs"), *argv]
 
 
 def _pids_cgroup_dirs():

@@ -1,10 +1,12 @@
 """The ``grader`` command: argument parsing only; each subcommand calls one entry function."""
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
 
 from grader import __version__
+from grader.boundary import printable
 from grader.config import TASK_IDS, Config
 from grader.discover import SubmissionError
 from grader.sandbox.child import SandboxUnavailable
@@ -66,11 +68,12 @@ def run_grade(args):
     from grader.pipeline import grade
 
     report = grade(args.path, config_from(args))
-    print(render.table(report, verbose=not args.quiet))
+    # The reports before the table: whatever happens to the terminal, they are written.
     if args.json:
         render.write_json(render.to_json(report), args.json)
     if args.gradescope:
         render.write_json(render.to_gradescope(report), args.gradescope)
+    _print(render.table(report, verbose=not args.quiet))
     if args.fail_under is not None and report.score < args.fail_under:
         return EXIT_BELOW_BAR
     return EXIT_OK
@@ -85,8 +88,32 @@ def run_solve(args):
         path = solve(args.notebook, args.output)
     except StubCellNotFound as exc:
         raise UsageError(str(exc)) from None
-    print(f"wrote {path}")
+    _print(f"wrote {printable(path)}")
     return EXIT_OK
+
+
+def _print(text, stream=None):
+    """Print ``text`` without ever raising: what the stream's encoding cannot hold is backslash-escaped, and
+    a closed pipe or a full disk costs the printing only."""
+    stream = stream or sys.stdout
+    try:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        stream.write((text + "\n").encode(encoding, "backslashreplace").decode(encoding, "replace"))
+        stream.flush()
+    except BrokenPipeError:
+        _silence(stream)
+    except (OSError, ValueError, LookupError):  # a closed or failing stream, an unknown encoding
+        pass
+
+
+def _silence(stream):
+    """Point a stream whose reader went away at /dev/null, so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _terminated(signum, frame):
@@ -104,10 +131,10 @@ def main(argv=None):
     try:
         return {"grade": run_grade, "solve": run_solve}[args.command](args)
     except (UsageError, SubmissionError) as exc:
-        print(f"grader: {exc}", file=sys.stderr)
+        _print(f"grader: {printable(exc)}", sys.stderr)
         return EXIT_USAGE
     except SandboxUnavailable as exc:
-        print(f"grader: no grade given: {exc}", file=sys.stderr)
+        _print(f"grader: no grade given: {printable(exc)}", sys.stderr)
         return EXIT_NO_SANDBOX
 
 

@@ -2,6 +2,10 @@
 
 Every value is validated before a number is compared: the right arity, a real numpy.ndarray, a floating
 dtype, exactly the expected shape, all finite. Thresholds are named here, one per quantity.
+
+Everything compared here came back from the sandbox and is hostile: several items are compared only when
+there are exactly as many as expected (counted in what the grader decoded, never by a len() the child could
+override), and a comparison of nothing fails.
 """
 from dataclasses import dataclass
 
@@ -72,7 +76,11 @@ def check_scalar(name, value, expected, threshold):
         return Verdict(False, f"{name}: expected a number, got {getattr(value, 'description', type(value).__name__)}")
     if isinstance(value, np.ndarray) and (type(value) is not np.ndarray or value.size != 1 or value.dtype.kind != "f"):
         return Verdict(False, f"{name}: expected a number, got an array of shape {value.shape} and dtype {value.dtype}")
-    number = float(np.asarray(value).reshape(()))
+    try:
+        number = float(np.asarray(value).reshape(())) if not isinstance(value, int) else float(value)
+    except OverflowError:  # a Python int beyond the float range, e.g. 10 ** 400
+        return Verdict(False, f"{name}: got an int too large for a float ({_digits(value)} digits), "
+                              f"expected about {expected:.8g}")
     if not np.isfinite(number):
         return Verdict(False, f"{name}: got {number}")
     error, _ = rel_error(number, expected)
@@ -81,18 +89,54 @@ def check_scalar(name, value, expected, threshold):
     return Verdict(True, f"{name}: relative error {error:.1e} <= {threshold:.0e}")
 
 
+def _digits(number):
+    """How many decimal digits an int has, without converting it to a string (huge ints are slow to print)."""
+    return int(abs(number).bit_length() * 0.30103) + 1
+
+
+def item_count(value):
+    """How many items a plain tuple or list holds (the base type's own length: a subclass cannot lie), else None."""
+    if type(value) is tuple:
+        return tuple.__len__(value)
+    if type(value) is list:
+        return list.__len__(value)
+    return None
+
+
 def check_tuple(value, arity, what):
-    """A tuple or list of ``arity`` items, or why not."""
-    if not isinstance(value, (tuple, list)):
+    """A plain tuple or list (as the protocol decodes one) of exactly ``arity`` items, or why not."""
+    count = item_count(value)
+    if count is None:
         got = getattr(value, "description", type(value).__name__)
         return Verdict(False, f"{what} should return a tuple of {arity} values, got {got}")
-    if len(value) != arity:
-        return Verdict(False, f"{what} should return {arity} values, got {len(value)}")
+    if count != arity:
+        return Verdict(False, f"{what} should return {arity} values, got {count}")
     return Verdict(True, "")
 
 
+def compare_arrays(names, values, expected, threshold):
+    """:func:`compare_array` of each of ``values`` (a plain tuple or list of exactly ``len(names)`` items, or
+    this fails) against ``expected``, in the same order as ``names``."""
+    verdict = check_tuple(values, len(names), "the function")
+    if not verdict.passed:
+        return verdict
+    return all_of([compare_array(n, v, e, threshold) for n, v, e in zip(names, values, expected, strict=True)])
+
+
+def check_arrays(names, values, shapes):
+    """:func:`check_array` of each of ``values`` (exactly ``len(names)`` of them, or this fails) for its shape."""
+    verdict = check_tuple(values, len(names), "the function")
+    if not verdict.passed:
+        return verdict
+    return all_of([check_array(n, v, s) for n, v, s in zip(names, values, shapes, strict=True)])
+
+
 def all_of(verdicts):
-    """The first failing verdict, or a pass whose message joins the passing ones."""
+    """The first failing verdict, or a pass whose message joins the passing ones; no verdict at all fails
+    (a check that compared nothing shows nothing)."""
+    verdicts = list(verdicts)
+    if not verdicts:
+        return Verdict(False, "nothing was compared (the grader found nothing to check)")
     for verdict in verdicts:
         if not verdict.passed:
             return verdict

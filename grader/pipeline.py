@@ -3,6 +3,7 @@ import time
 import traceback
 
 from grader import __version__
+from grader.boundary import FRAGMENT_LIMIT, printable, printable_block, printable_items
 from grader.config import Config
 from grader.discover import load_submission
 from grader.extract import extract
@@ -26,7 +27,7 @@ def grade(path, config=None):
     with Session(extraction.cells, limits=limits, timeout=config.timeout, use_bwrap=config.use_bwrap) as session:
         context = TaskContext(session=session, config=config)
         results = tuple(_grade_task(TASKS[task_id], context, extraction) for task_id in config.tasks)
-        notes = tuple(notes) + tuple(_load_notes(session))
+        notes = printable_items(notes) + _load_notes(session.load_errors)
         isolation = session.isolation_used
     return Report(submission=str(path), tasks=results, grader_version=__version__, isolation=isolation,
                   notes=notes, seconds=time.perf_counter() - start)
@@ -44,12 +45,13 @@ def _grade_task(task, context, extraction):
     except SandboxUnavailable:
         raise  # the machine, not the submission: no grade at all rather than a wrong one
     except Exception as exc:  # a grader bug, or a child reply the checks did not foresee: costs this task only
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        detail = printable("".join(traceback.format_exception_only(type(exc), exc)).strip())
         return unavailable(task.id, weight, "error", "grading", f"internal grader error, please report it: {detail}")
 
 
 def _grade_defined_task(task, context, weight):
     session, name = context.session, task.definition
+    session.begin_task(task.id)  # a fresh fork: nothing an earlier task's code left behind
     failure = session.ensure_loaded()
     if failure is not None:
         return unavailable(task.id, weight, "timeout" if failure.error_kind == "timeout" else "error",
@@ -59,7 +61,7 @@ def _grade_defined_task(task, context, weight):
         status = "timeout" if error and error.get("kind") == "timeout" else "error"
         return unavailable(task.id, weight, status, "definition", _describe_load_error(name, error))
     outcomes = task.grade(context)
-    return task_result(task.id, weight, outcomes, output=session.take_output()[:OUTPUT_PER_TASK])
+    return task_result(task.id, weight, outcomes, output=printable_block(session.take_output(), OUTPUT_PER_TASK))
 
 
 def _load_error_for(name, session):
@@ -73,9 +75,18 @@ def _load_error_for(name, session):
 def _describe_load_error(name, error):
     if error is None:
         return f"{name} was not defined when your definitions were loaded (a statement before it failed?)"
-    return f"defining {name} failed at {error.get('filename')} line {error.get('line')}: {error.get('type')}: {error.get('message')}"
+    return f"defining {name} failed at {_where_and_what(error)}"
 
 
-def _load_notes(session):
-    for error in session.load_errors:
-        yield f"{error.get('filename')} line {error.get('line')}: {error.get('type')}: {str(error.get('message'))[:200]}"
+def _load_notes(errors):
+    """One note per statement that failed to load, at most boundary.MAX_ITEMS: the last counts the rest.
+    An import of a module the sandbox does not hold (matplotlib, say) is no note: graded code that uses
+    it fails with a NameError that names the failed import."""
+    loud = [error for error in errors if not error.get("quiet")]
+    return printable_items([_where_and_what(error) for error in loud], more="more statements failed to load")
+
+
+def _where_and_what(error):
+    """'<cell> line 3: ValueError: message' from a load error, each piece of student text bounded."""
+    where, kind, message = (printable(error.get(key), FRAGMENT_LIMIT) for key in ("filename", "type", "message"))
+    return f"{where} line {printable(error.get('line'), FRAGMENT_LIMIT)}: {kind}: {message}"

@@ -1,18 +1,29 @@
-"""Renderings of a Report: the terminal table, the JSON report, Gradescope's results.json."""
+"""Renderings of a Report: the terminal table, the JSON report, Gradescope's results.json.
+
+Every string of a Report may hold student text; each one passes through grader.boundary here, whatever
+was done upstream, so no rendering can carry a control character, a lone surrogate or a flood.
+"""
 import json
 
+from grader.boundary import FRAGMENT_LIMIT, MAX_ITEMS, TEXT_LIMIT, printable, printable_block, printable_items
+
 _STATUS_WIDTH = 8
+MESSAGE_WIDTH = 100  # characters of a task's message in its table row: the row stays on one screen line
+NOTE_WIDTH = 200  # characters of a note in the table's details
+DETAIL_WIDTH = 300  # characters of a failed check's message in the table's details
+PRINTED_INDENT = "    "  # starts every line a student's code printed, so no print can pass for a PASS/FAIL line
+NOTES_SHOWN = 2 * MAX_ITEMS  # the pipeline's two kinds of notes (notebooks skipped, statements that failed), each bounded
 
 
 def table(report, verbose=True):
     """The per-task table and the total, as text."""
-    rows = [(t.id, f"{t.score:.1f} / {t.max_score:.1f}", t.status, t.message) for t in report.tasks]
+    rows = [(_cell(t.id), f"{t.score:.1f} / {t.max_score:.1f}", _cell(t.status), t.message) for t in report.tasks]
     id_width = max([len("task")] + [len(r[0]) for r in rows])
     score_width = max([len("score")] + [len(r[1]) for r in rows])
     lines = [f"{'task':<{id_width}}  {'score':>{score_width}}  {'status':<{_STATUS_WIDTH}}  message"]
     lines.append("-" * len(lines[0]))
     for task_id, score, status, message in rows:
-        lines.append(f"{task_id:<{id_width}}  {score:>{score_width}}  {status:<{_STATUS_WIDTH}}  {_clip(message, 100)}")
+        lines.append(f"{task_id:<{id_width}}  {score:>{score_width}}  {status:<{_STATUS_WIDTH}}  {printable(message, MESSAGE_WIDTH)}")
     lines.append("-" * len(lines[0]))
     lines.append(f"{'total':<{id_width}}  {f'{report.score:.1f} / {report.max_score:.1f}':>{score_width}}")
     if verbose:
@@ -22,18 +33,22 @@ def table(report, verbose=True):
 
 def _details(report):
     if report.isolation:
-        yield f"isolation: {report.isolation}"
-    for note in report.notes:
-        yield f"note: {_clip(note, 200)}"
+        yield f"isolation: {printable(report.isolation)}"
+    for note in _notes(report, NOTE_WIDTH):
+        yield f"note: {note}"
     for task in report.tasks:
         for check in task.checks:
             if not check.passed:
-                yield f"  {task.id} / {check.name}: {_clip(check.message, 300)}"
+                yield f"  {_cell(task.id)} / {_cell(check.name)}: {printable(check.message, DETAIL_WIDTH)}"
 
 
-def _clip(text, width):
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 3] + "..."
+def _cell(text):
+    """A short field (a task id, a status, a check's name) as printable text."""
+    return printable(text, FRAGMENT_LIMIT)
+
+
+def _notes(report, width=TEXT_LIMIT):
+    return printable_items(tuple(report.notes), width, NOTES_SHOWN)
 
 
 def to_json(report):
@@ -41,18 +56,19 @@ def to_json(report):
     return {
         "score": round(report.score, 4),
         "max_score": round(report.max_score, 4),
-        "submission": report.submission,
-        "grader_version": report.grader_version,
-        "isolation": report.isolation,
-        "notes": list(report.notes),
+        "submission": printable(report.submission),
+        "grader_version": printable(report.grader_version),
+        "isolation": printable(report.isolation),
+        "notes": list(_notes(report)),
         "tasks": [
             {
-                "id": task.id,
+                "id": _cell(task.id),
                 "score": round(task.score, 4),
                 "max_score": task.max_score,
-                "status": task.status,
+                "status": _cell(task.status),
                 "checks": [
-                    {"name": c.name, "score": round(c.score, 4), "max_score": round(c.max_score, 4), "passed": c.passed, "message": c.message}
+                    {"name": _cell(c.name), "score": round(c.score, 4), "max_score": round(c.max_score, 4), "passed": c.passed,
+                     "message": printable(c.message)}
                     for c in task.checks
                 ],
             }
@@ -65,11 +81,12 @@ def to_gradescope(report):
     """Gradescope's results.json: one test per task, its checks listed in the output."""
     tests = []
     for task in report.tasks:
-        lines = [f"{'PASS' if c.passed else 'FAIL'} {c.name} ({c.score:g}/{c.max_score:g}): {c.message}" for c in task.checks]
+        lines = [f"{'PASS' if c.passed else 'FAIL'} {_cell(c.name)} ({c.score:g}/{c.max_score:g}): {printable(c.message)}"
+                 for c in task.checks]
         if task.output:
-            lines.append("\nYour code printed:\n" + task.output)
+            lines.append("\nYour code printed:\n" + _indented(printable_block(task.output)))
         tests.append({
-            "name": task.id,
+            "name": _cell(task.id),
             "score": round(task.score, 4),
             "max_score": task.max_score,
             "status": "passed" if task.status == "passed" else "failed",
@@ -79,9 +96,14 @@ def to_gradescope(report):
     return {
         "score": round(report.score, 4),
         "execution_time": round(report.seconds, 2),
-        "output": "\n".join([f"isolation: {report.isolation}"] + list(report.notes)),
+        "output": "\n".join([f"isolation: {printable(report.isolation)}"] + list(_notes(report))),
         "tests": tests,
     }
+
+
+def _indented(block):
+    """A block of student text set off from the grader's lines: none of its lines can pass for a check's."""
+    return "\n".join(PRINTED_INDENT + line for line in block.split("\n"))
 
 
 def write_json(data, path):

@@ -31,7 +31,7 @@ class TaskResult:
     max_score: float = 0.0
     """The task's weight."""
     output: str = ""
-    """What the student's code printed while this task was graded (bounded)."""
+    """What the student's code printed while this task was graded (bounded and made printable: grader.boundary)."""
 
     @property
     def score(self):
@@ -43,7 +43,7 @@ class TaskResult:
         failed = [check for check in self.checks if not check.passed]
         if not failed:
             return f"all {len(self.checks)} checks passed"
-        return f"{failed[0].name}: {failed[0].message}".split("\n")[0]
+        return f"{failed[0].name}: {failed[0].message}".partition("\n")[0]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
 """The grader command: exit codes, unreadable submissions, and the JSON and Gradescope reports."""
+import io
 import json
 
 import nbformat
@@ -175,3 +176,62 @@ def test_cells_with_null_bytes_odd_sources_and_unknown_cell_types_still_grade(tm
     path.write_text(json.dumps(data))
     status, out, _ = run(capsys, "grade", str(path), "--tasks", "conv_forward_naive", "-q")
     assert status == 0 and "10.0 / 10.0" in out
+
+
+# Student text that would forge the table on a terminal and PASS lines in results.json, and a lone
+# surrogate that no UTF-8 stream can hold, printed and raised (the notebook's source itself is ASCII).
+HOSTILE_CELL = r'''
+def conv_forward_naive(x, w, b, conv_param):
+    print("\x1b[2K\r18.0 / 18.0 passed\n PASS fake \u202e \udc80")
+    raise RuntimeError("\x1b[2K\r18.0 / 18.0 passed\n PASS fake \u202e")
+'''
+
+
+def grade_hostile(tmp_path, capsys, *options):
+    path = write_notebook(tmp_path, *solution_cells(), HOSTILE_CELL)
+    json_path, gradescope_path = tmp_path / "r.json", tmp_path / "results.json"
+    status, out, err = run(capsys, "grade", str(path), "--tasks", FAST_TASKS, "--json", str(json_path),
+                           "--gradescope", str(gradescope_path), *options)
+    return status, out, err, json_path, gradescope_path
+
+
+def test_hostile_student_text_reaches_neither_the_terminal_nor_the_reports_raw(tmp_path, capsys):
+    status, out, err, json_path, gradescope_path = grade_hostile(tmp_path, capsys)
+    assert status == 0
+    assert "\x1b" not in out + err and "\r" not in out
+    assert "\\x1b[2K\\r18.0 / 18.0 passed" in out
+    report = json.loads(json_path.read_bytes().decode("utf-8"))
+    results = json.loads(gradescope_path.read_bytes().decode("utf-8"))
+    for test, task in zip(results["tests"], report["tasks"]):
+        json.dumps(test, ensure_ascii=False).encode("utf-8")
+        verdicts = [line for line in test["output"].split("\n") if line.startswith(("PASS", "FAIL"))]
+        assert len(verdicts) == len(task["checks"])
+
+
+class _BrokenStdout:
+    encoding = "utf-8"
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+class _AsciiStdout(io.StringIO):
+    """A terminal that can show ASCII only, and refuses anything else as a real one would."""
+
+    encoding = "ascii"
+
+    def write(self, text):
+        text.encode("ascii")
+        return super().write(text)
+
+
+@pytest.mark.parametrize("stdout", [_BrokenStdout, _AsciiStdout], ids=["broken-pipe", "ascii-terminal"])
+def test_reports_are_written_and_the_exit_status_kept_whatever_the_terminal_does(tmp_path, capsys, monkeypatch, stdout):
+    monkeypatch.setattr("sys.stdout", stdout())
+    status, _, _, json_path, gradescope_path = grade_hostile(tmp_path, capsys, "--fail-under", "50")
+    assert status == 1  # 14 / 24 is below the bar
+    assert json.loads(json_path.read_text())["score"] == pytest.approx(14.0)
+    assert json.loads(gradescope_path.read_text())["score"] == pytest.approx(14.0)

@@ -37,6 +37,15 @@ def cell(source, name="<cell>"):
 GOOD = "import numpy as np\n\ndef double(x):\n    return 2 * x\n"
 
 
+def kill_fork(session):
+    """Kill the current task's fork from outside, as a crash would: the next call needs a new one."""
+    for pid in session.sandbox.task_processes():
+        os.kill(pid, 9)
+    deadline = time.monotonic() + 5
+    while session.channel.idle() and time.monotonic() < deadline:  # until its socket shows it gone
+        time.sleep(0.01)
+
+
 @pytest.mark.parametrize("use_bwrap", MODES)
 def test_a_statement_that_hangs_while_loading_costs_only_what_it_defines(use_bwrap):
     hang = "import time\n\nclass Helper:\n    while True:\n        time.sleep(0.01)\n"
@@ -49,7 +58,7 @@ def test_a_statement_that_hangs_while_loading_costs_only_what_it_defines(use_bwr
         assert session.call("triple", np.ones(2)).value.tolist() == [3.0, 3.0]
         # The statement stays skipped when the child is replaced after a failure.
         assert session.call("double", "not an array", timeout=1.0).ok
-        session.child.kill()
+        kill_fork(session)
         assert session.call("double", np.ones(1)).value.tolist() == [2.0]
         assert "Helper" not in session.defined
 
@@ -119,9 +128,9 @@ def test_the_cgroup_catches_a_process_that_left_the_group_and_dropped_its_enviro
     )
     session = Session((cell(source),), use_bwrap=False)
     with session:
-        if session.ensure_loaded() is not None or session.child.process_limit.cgroup is None:
+        if session.ensure_loaded() is not None or session.sandbox.process_limit.cgroup is None:
             pytest.skip("no pids cgroup here (the grader does not run as root, or cannot create one)")
-        cgroup = session.child.process_limit.cgroup
+        cgroup = session.sandbox.process_limit.cgroup
         pid = session.call("escape").value
         assert os.path.exists(f"/proc/{pid}")
     deadline = time.monotonic() + 5
@@ -176,9 +185,9 @@ def test_a_container_that_hangs_when_its_arguments_are_copied_costs_the_call_onl
 def test_cgroups_left_by_a_killed_grader_are_removed():
     with Session((cell(GOOD),), use_bwrap=False) as session:
         session.ensure_loaded()
-        if session.child.process_limit.cgroup is None:
+        if session.sandbox.process_limit.cgroup is None:
             pytest.skip("no pids cgroup here (the grader does not run as root, or cannot create one)")
-        parent = session.child.process_limit.cgroup.parent
+        parent = session.sandbox.process_limit.cgroup.parent
     dead = 4_194_304  # PID_MAX_LIMIT: pids are below it, so no process has this one
     stale = parent / f"grader-{pids._pid_namespace()}-{dead}-0123456789abcdef"
     other_namespace = parent / f"grader-1-{dead}-0123456789abcdef"  # pid {dead} means nothing to us there
@@ -194,7 +203,7 @@ def test_a_call_that_restarts_the_child_is_timed_without_the_restart():
     slow_to_load = GOOD + "import time\nPAUSE = time.sleep(0.5)\n"  # every start of the child takes 0.5 s more
     with Session((cell(slow_to_load),), use_bwrap=False) as session:
         assert session.ensure_loaded() is None
-        session.child.kill()
+        kill_fork(session)
         started = time.perf_counter()
         result = session.call("double", np.ones(1))
         assert result.ok and time.perf_counter() - started > 0.5
@@ -286,8 +295,8 @@ def test_a_child_that_stops_reading_cannot_block_the_grader_on_a_full_pipe():
     source = "import os\nimport signal\n\ndef freeze():\n    os.kill(os.getpid(), signal.SIGSTOP)\n"
     with Session((cell(source),), timeout=1.0, use_bwrap=False) as session:
         assert session.ensure_loaded() is None
-        session.child._write_all(b"", time.monotonic() + 1)  # nothing to write: returns at once
-        session.child.process.send_signal(19)  # SIGSTOP: the worker no longer reads its requests
+        for pid in session.sandbox.task_processes():
+            os.kill(pid, 19)  # SIGSTOP: the fork no longer reads its requests
         started = time.monotonic()
         result = session.call("freeze", np.zeros(1 << 20))  # 8 MiB: far more than a pipe buffer holds
         assert result.error_kind == "timeout" and time.monotonic() - started < 5

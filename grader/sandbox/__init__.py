@@ -1,25 +1,41 @@
-"""Run student code in a child process and talk to it with plain arrays.
+"""Run student code in a sandbox and talk to it with plain arrays.
 
 :class:`Session` is the only thing the checks use: ``session.call("conv_forward_naive", x, w, b, param)``
-returns a :class:`CallResult` whatever the student's code does (raises, hangs, exits, crashes).
+returns a :class:`CallResult` whatever the student's code does (raises, hangs, exits, crashes, forges
+its replies). Each task runs in a fresh fork of a template process that never runs student code
+(:meth:`Session.begin_task`), so nothing one task's code leaves behind reaches another. The whole
+submission has one budget: of restarts, of loading time, of wall time in student code, and of bytes sent
+back; once it is spent, every later call fails at once with a message saying which.
 """
 import contextlib
 import shutil
 import time
 from dataclasses import dataclass, replace
 
+from grader import boundary
 from grader.sandbox import protocol
-from grader.sandbox.child import Child, ChildFailure, Limits, SandboxUnavailable, stage_directory
+from grader.sandbox.child import (
+    ChildFailure,
+    Limits,
+    ReplyBudget,
+    Sandbox,
+    SandboxUnavailable,
+    death_message,
+    stage_directory,
+)
 
 __all__ = ["CallResult", "Session", "Limits", "SandboxUnavailable"]
 
-LOAD_BUDGET_FACTOR = 3  # loading all the definitions may take this many call timeouts
+LOAD_BUDGET_FACTOR = 3  # loading all the definitions in one fork may take this many call timeouts
 MAX_SKIPPED_STATEMENTS = 5  # statements that hang or crash skipped before loading is given up
+MAX_RESTARTS = 16  # forks (or whole sandboxes) replaced after a crash, timeout or broken protocol, per submission
+SUBMISSION_SECONDS = 600.0  # wall time a submission's code may take in all: calls, loading, training
+OUTPUT_PER_TASK = 16 * 1024  # characters of student prints kept per task
 
 
 @dataclass(frozen=True)
 class CallResult:
-    """What one call into student code gave."""
+    """What one call into student code gave, as the grader decoded it."""
 
     ok: bool
     """True when the call returned (its value may still be wrong)."""
@@ -31,102 +47,167 @@ class CallResult:
     """The arguments as the function received them, when asked for with return_args="both" (a cache kept
     in the child, say); encoded like args_after, so the two compare item by item."""
     arity: int = None
-    """len() of the returned tuple or list, None for other values."""
+    """How many items the returned tuple or list had, counted by the grader in what it decoded (items it
+    did not ask for arrive as protocol.Opaque); None for other values."""
     result_type: str = ""
-    """Type name of the returned value, e.g. 'builtins.tuple'."""
+    """Type name of the returned value as the child described it (printable, bounded), e.g. 'builtins.tuple'."""
     error_kind: str = ""
     """'exception', 'timeout', 'crash' or 'protocol' when ok is False."""
     error_type: str = ""
-    """The exception's class name, e.g. 'NotImplementedError'."""
+    """The exception's class name, e.g. 'NotImplementedError' (printable, bounded)."""
     message: str = ""
-    """One line saying what went wrong, for the student."""
+    """One line saying what went wrong, for the student (printable, bounded)."""
     traceback: str = ""
-    """The student's frames of the traceback."""
+    """The student's frames of the traceback (printable, bounded)."""
     output: str = ""
-    """What the call printed (bounded)."""
+    """What the call printed (printable, bounded)."""
     seconds: float = 0.0
-    """Wall time of the call as seen by the grader: the round trip, not the start of a replacement child."""
+    """Wall time of the call as seen by the grader: the round trip, not the start of a replacement fork."""
 
 
 class Session:
-    """Student definitions loaded in a child process; the child is replaced after any failure."""
+    """Student definitions loaded in a fork of the sandbox's template, one fork per task."""
 
-    def __init__(self, cells, limits=None, timeout=10.0, use_bwrap=True):
+    def __init__(self, cells, limits=None, timeout=10.0, use_bwrap=True, budget_seconds=SUBMISSION_SECONDS):
         self.cells = cells
         self.limits = limits or Limits()
         self.timeout = timeout
         self.use_bwrap = use_bwrap
         self.stage = stage_directory()
-        self.child = None
+        self.sandbox = None
+        self.channel = None  # the current task's fork
+        self.task = None
+        self.fresh_fork = True  # the next fork is a task's first, not a restart
         self.load_errors = []
         self.defined = set()
         self.restarts = 0
         self.load_failure = None
-        self.output_log = []
-        self.timed_out = {}
+        self.output_log, self.output_kept = [], 0
+        self.failed_targets = {}  # target -> the CallResult of its timeout or crash: not called again
         self.skipped = {}  # (cell, statement) -> load error of a statement that hung or killed the child
+        self.replies = ReplyBudget()
+        self.budget_seconds = budget_seconds
+        self.spent_seconds = 0.0
+        self.load_spent = 0.0  # seconds spent loading definitions, in all forks
 
     @property
     def isolation_used(self):
         """How the child was isolated, or a note that no student code ran."""
-        return self.child.isolation if self.child is not None else "no student code was run"
+        return self.sandbox.isolation if self.sandbox is not None else "no student code was run"
+
+    def begin_task(self, task_id):
+        """Grade ``task_id`` next: its calls go to a fresh fork, with nothing an earlier task left behind."""
+        self._end_fork()
+        self.task, self.fresh_fork = task_id, True
+        self.output_log, self.output_kept = [], 0
 
     def ensure_loaded(self):
-        """Start the child and load the definitions if needed; a CallResult if that fails, else None."""
+        """Start a fork and load the definitions if needed; a CallResult if that fails, else None."""
         if self.load_failure is None:
             try:
-                self._ensure_child()
+                self._ensure_fork()
             except ChildFailure as failure:
                 self._record_load_failure(failure)
         return self.load_failure
 
-    def _record_load_failure(self, failure):
-        # Loading as a whole broke (the protocol, the load budget, too many statements that hang):
-        # every later call would break too.
-        budget = self.timeout * LOAD_BUDGET_FACTOR
-        reason = (f"your definitions took longer than {budget:g} s to load in all" if failure.kind == "timeout"
-                  else failure.message)
-        skipped = "".join(f"; skipped: {e['filename']} line {e['line']} ({e['kind']})" for e in self.skipped.values())
-        self.load_failure = CallResult(ok=False, error_kind=failure.kind, message=f"loading your definitions: {reason}{skipped}")
-
     def take_output(self):
-        """What student code printed since the last call of this method."""
+        """What student code printed since the last call of this method (bounded per task)."""
         text, self.output_log = "".join(self.output_log), []
         return text
 
-    def _ensure_child(self):
-        if self.child is not None and self.child.alive():
-            return self.child
-        # One budget for the whole load, restarts after a skipped statement included; starting a child
-        # is not the submission's time and is added back.
-        deadline = time.monotonic() + self.timeout * LOAD_BUDGET_FACTOR
-        while True:
-            first = self.child is None
-            if not first:
-                self.child.cleanup()
-                self.restarts += 1
-                self._restage()  # the fallback child could write into the old stage
-            self.child = Child(self.stage, self.limits)
-            started = time.monotonic()
+    # -- forks --------------------------------------------------------------------------------------
+
+    def _ensure_fork(self):
+        if self.channel is not None and not self.channel.closed:
+            if self.channel.idle():
+                return self.channel
+            self.channel.close()  # it died between calls, or wrote what nobody asked for: replace it
+        # One budget for the whole load, restarts after a skipped statement included; starting a new
+        # sandbox is not the submission's time and is added back.
+        began = time.monotonic()
+        deadline, starting = began + self._load_budget(), 0.0
+        try:
+            while True:
+                if self.channel is not None or not self.fresh_fork:
+                    self._count_restart()
+                self._end_fork()
+                self.fresh_fork = False
+                started = time.monotonic()
+                self.channel = self._new_fork()
+                starting += time.monotonic() - started
+                if self._load(deadline + starting):
+                    return self.channel
+        finally:
+            self.load_spent += time.monotonic() - began - starting
+
+    def _count_restart(self):
+        self.restarts += 1
+        if self.restarts > MAX_RESTARTS:
+            raise ChildFailure("crash", f"your code crashed, hung or broke the process running it "
+                                        f"{MAX_RESTARTS} times; nothing more of it is run")
+
+    def _new_fork(self):
+        """A fork of the template, starting (or replacing) the template if it is gone."""
+        if self.sandbox is not None and self.sandbox.alive():
             try:
-                self.child.start(self.use_bwrap)
-            except SandboxUnavailable as exc:
-                if first:
-                    raise  # no student code has run: the machine's problem, so no grade
-                raise ChildFailure("crash", f"the process running your code could not be restarted after "
-                                            f"your code ran ({exc})") from None
-            deadline += time.monotonic() - started
-            if self._load(deadline):
-                return self.child
+                return self.sandbox.fork(self.replies)
+            except ChildFailure:
+                pass  # the template died or stopped answering: replace the whole sandbox
+        first = self.sandbox is None
+        if not first:
+            self.sandbox.cleanup()
+            self._restage()  # the fallback's stage is writable by the child
+        self.sandbox = Sandbox(self.stage, self.limits)
+        try:
+            self.sandbox.start(self.use_bwrap)
+        except SandboxUnavailable as exc:
+            if first:
+                raise  # no student code has run: the machine's problem, so no grade
+            raise ChildFailure("crash", f"the process running your code could not be restarted after "
+                                        f"your code ran ({exc})") from None
+        return self.sandbox.fork(self.replies)
+
+    def _end_fork(self):
+        """Kill the current fork and everything it started; the fork's exit code, or None."""
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+        if self.sandbox is None:
+            return None
+        try:
+            return self.sandbox.end_task()
+        except ChildFailure:
+            self.sandbox.kill()  # the template is stopped or gone: the next fork replaces it
+            return None
 
     def _restage(self):
         shutil.rmtree(self.stage, ignore_errors=True)
         self.stage = stage_directory()
 
+    def _load_budget(self):
+        """What is left of the submission's one loading budget: loading in all forks together, of every
+        task and every restart, may take LOAD_BUDGET_FACTOR call timeouts (honest loads take milliseconds)."""
+        return min(self.timeout * LOAD_BUDGET_FACTOR - self.load_spent, self._remaining())
+
+    def _remaining(self):
+        return self.budget_seconds - self.spent_seconds
+
+    # -- loading ------------------------------------------------------------------------------------
+
+    def _record_load_failure(self, failure):
+        # Loading as a whole broke (the protocol, the load budget, too many statements that hang, the
+        # restart budget): every later call would break too.
+        budget = self.timeout * LOAD_BUDGET_FACTOR
+        reason = (f"your definitions took longer than {budget:g} s to load in all" if failure.kind == "timeout"
+                  else failure.message)
+        skipped = "".join(f"; skipped: {e['filename']} line {e['line']} ({e['kind']})" for e in self.skipped.values())
+        self.load_failure = CallResult(ok=False, error_kind=failure.kind,
+                                       message=boundary.printable(f"loading your definitions: {reason}{skipped}"))
+
     def _load(self, deadline):
         """Load the definitions one statement at a time, each with its own deadline. A statement that hangs
-        or kills the child is skipped from then on, so it costs only what it defines; returns False when
-        the child must be restarted without it."""
+        or kills the fork is skipped from then on, so it costs only what it defines; returns False when
+        the fork must be replaced without it."""
         errors, defined, sent = [], None, set()
         for cell_index, cell in enumerate(self.cells):
             for statement_index, statement in enumerate(cell["statements"]):
@@ -136,18 +217,17 @@ class Session:
                     raise ChildFailure("timeout", "loading took longer than its budget")
                 if key in self.skipped:
                     errors.append(self.skipped[key])
-                    request = {"op": "forget", "names": self.skipped[key]["defines"]}
-                    header, _ = self.child.request(request, timeout=min(self.timeout, remaining))
+                    header, _ = self._timed_request({"op": "forget", "names": self.skipped[key]["defines"]},
+                                                    (), min(self.timeout, remaining))
                     defined = header.get("defined", defined)
                     continue
-                # The cell's source travels with its first statement only; the child keeps it.
+                # The cell's source travels with its first statement only; the fork keeps it.
                 part = {"filename": cell["filename"], "statements": [statement]}
                 if cell_index not in sent:
                     part["source"] = cell["source"]
                     sent.add(cell_index)
                 try:
-                    header, _ = self.child.request({"op": "load", "cells": [part]},
-                                                   timeout=min(self.timeout, remaining))
+                    header, _ = self._timed_request({"op": "load", "cells": [part]}, (), min(self.timeout, remaining))
                 except ChildFailure as failure:
                     if failure.kind == "protocol":
                         raise
@@ -156,30 +236,56 @@ class Session:
                     if len(self.skipped) >= MAX_SKIPPED_STATEMENTS:
                         raise ChildFailure(failure.kind, f"{MAX_SKIPPED_STATEMENTS} statements hung or killed the "
                                                          f"process while loading; giving up") from None
-                    self.skipped[key] = _skipped_statement(cell, statement, failure, self.timeout)
+                    self.skipped[key] = _skipped_statement(cell, statement, failure.kind, self._describe(failure))
                     return False
-                if isinstance(header.get("errors"), list):
-                    errors.extend(e for e in header["errors"] if isinstance(e, dict))
+                errors.extend(boundary.load_errors(header.get("errors"), cell, statement))
                 defined = header.get("defined", defined)
         self.load_errors = errors
-        self.defined = {d for d in defined if isinstance(d, str)} if isinstance(defined, list) else set()
+        self.defined = boundary.names(defined)
         return True
 
+    def _timed_request(self, header, arrays, timeout):
+        """One request to the current fork, charged to the submission's time budget."""
+        start = time.monotonic()
+        try:
+            return self.channel.request(header, arrays, timeout)
+        finally:
+            self.spent_seconds += time.monotonic() - start
+
+    def _describe(self, failure):
+        """The student's message for a ChildFailure. The fork is ended at once (a hung one must not run on
+        while the grader works); a dead fork's exit status comes from the template."""
+        code = self._end_fork()
+        if failure.kind == "timeout":
+            return f"your code did not finish within {self._last_timeout:g} s (infinite loop?)"
+        if failure.kind == "crash" and not failure.message:
+            return death_message(code, self.sandbox is not None and self.sandbox.memory_limit_hit())
+        return failure.message
+
+    _last_timeout = 0.0
+
+    # -- calls --------------------------------------------------------------------------------------
+
     def call(self, target, *args, kwargs=None, keep=None, send="all", return_args=False, seed=0, timeout=None):
-        """Call ``target`` (a name, or (handle, attribute)) in the child with plain values as arguments."""
+        """Call ``target`` (a name, or (handle, attribute)) in the fork with plain values as arguments."""
+        key = target if isinstance(target, str) else tuple(target)
+        if key in self.failed_targets:
+            return self.failed_targets[key]
         tree, arrays = protocol.encode({"args": tuple(args), "kwargs": dict(kwargs or {})})
-        if target in self.timed_out:
-            return self.timed_out[target]
-        key, target = target, {"name": target} if isinstance(target, str) else {"handle": target[0], "attr": target[1]}
         header = {
-            "op": "call", "target": target, "args": tree["d"]["args"], "kwargs": tree["d"]["kwargs"],
+            "op": "call", "target": {"name": target} if isinstance(target, str) else {"handle": target[0], "attr": target[1]},
+            "args": tree["d"]["args"], "kwargs": tree["d"]["kwargs"],
             "keep": keep, "send": send, "return_args": return_args, "seed": seed,
         }
         result = self._request(header, arrays, timeout, wrapped=True)
-        if result.error_kind == "timeout":
-            # It would hang again: later calls of the same function fail at once with the same message.
-            skipped = f"not run: {key if isinstance(key, str) else key[1]} already timed out in an earlier check ({result.message})"
-            self.timed_out[key] = replace(result, message=skipped, seconds=0.0)
+        if result.error_kind in ("timeout", "crash", "protocol"):
+            # It would hang, crash or break the protocol again: later calls of the same function fail at
+            # once with the same message (and cost no restart).
+            name = key if isinstance(key, str) else key[1]
+            verb = {"timeout": "timed out", "crash": "crashed the process running it",
+                    "protocol": "broke the protocol"}[result.error_kind]
+            self.failed_targets[key] = replace(
+                result, seconds=0.0, message=f"not run: {name} already {verb} in an earlier check ({result.message})")
         return result
 
     def get_attribute(self, handle, attr, timeout=None):
@@ -199,37 +305,47 @@ class Session:
     def _request(self, header, arrays, timeout, wrapped=False):
         if self.load_failure is not None:
             return self.load_failure
-        timeout = self.timeout if timeout is None else timeout
         try:
-            child = self._ensure_child()
+            channel = self._ensure_fork()
         except ChildFailure as failure:
             self._record_load_failure(failure)
             return self.load_failure
+        remaining = self._remaining()
+        if remaining <= 0:
+            return CallResult(ok=False, error_kind="timeout",
+                              message=f"not run: your code used up the {self.budget_seconds:g} s it may take in all")
+        timeout = min(self.timeout if timeout is None else timeout, remaining)
+        self._last_timeout = timeout
         start = time.perf_counter()  # after a restart: the call's time is the call's own, as speed checks need
         try:
-            reply, reply_arrays = child.request(header, arrays, timeout)
-            result = _result(reply, reply_arrays, time.perf_counter() - start, wrapped)
-            if result.output:
-                self.output_log.append(result.output)
-            return result
+            reply, reply_arrays = self._timed_request(header, arrays, timeout)
         except ChildFailure as failure:
-            return CallResult(ok=False, error_kind=failure.kind, message=_failure_message(failure, timeout),
-                              seconds=time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            return CallResult(ok=False, error_kind=failure.kind, message=self._describe(failure), seconds=seconds)
+        seconds = time.perf_counter() - start
+        result = boundary.call_result(CallResult, reply, reply_arrays, seconds, wrapped, self.load_errors)
+        self._keep_output(result.output)
+        return result
+
+    def _keep_output(self, text):
+        room = OUTPUT_PER_TASK - self.output_kept
+        if text and room > 0:
+            self.output_log.append(text[:room])
+            self.output_kept += min(len(text), room)
 
     @contextlib.contextmanager
     def paused(self):
-        """Stop every process of the submission for the duration of a ``with`` block (see Child.paused)."""
-        if self.child is None:
+        """Stop every process of the current task for the duration of a ``with`` block (Sandbox.paused)."""
+        if self.sandbox is None or not self.sandbox.alive():
             yield
             return
-        if not self.child.alive():
-            self.child.kill()  # what a dead child left running would otherwise run on, unpaused
-        with self.child.paused():
+        with self.sandbox.paused():
             yield
 
     def close(self):
-        if self.child is not None:
-            self.child.cleanup()
+        self._end_fork()
+        if self.sandbox is not None:
+            self.sandbox.cleanup()
         shutil.rmtree(self.stage, ignore_errors=True)
 
     def __enter__(self):
@@ -239,38 +355,8 @@ class Session:
         self.close()
 
 
-def _skipped_statement(cell, statement, failure, timeout):
-    """The load error of a statement that hung or killed the child."""
+def _skipped_statement(cell, statement, kind, message):
+    """The load error of a statement that hung or killed the fork."""
     names = statement[2] if len(statement) > 2 and isinstance(statement[2], list) else []
-    kind = "Timeout" if failure.kind == "timeout" else "Crash"
-    return {"filename": cell["filename"], "line": statement[0], "defines": names, "type": kind,
-            "kind": failure.kind, "message": _failure_message(failure, timeout) + "; this statement was skipped"}
-
-
-def _failure_message(failure, timeout):
-    if failure.kind == "timeout":
-        return f"your code did not finish within {timeout:g} s (infinite loop?)"
-    return failure.message
-
-
-def _result(reply, arrays, seconds, wrapped):
-    output = str(reply.get("output", ""))
-    if not reply.get("ok"):
-        error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-        kind, name = "exception", str(error.get("type", "Exception"))
-        return CallResult(ok=False, error_kind=kind, error_type=name,
-                          message=f"{name}: {str(error.get('message', ''))[:300]}".rstrip(": "),
-                          traceback=str(error.get("traceback", "")), output=output, seconds=seconds)
-    try:
-        values = protocol.decode(reply.get("values", {"v": None}), arrays)
-    except (protocol.ProtocolError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
-        return CallResult(ok=False, error_kind="protocol", message=f"unreadable answer ({exc})", seconds=seconds)
-    value, args_after, args_before = values, None, None
-    if wrapped:
-        if not isinstance(values, dict):
-            return CallResult(ok=False, error_kind="protocol", message="unreadable answer", seconds=seconds)
-        value, args_after, args_before = values.get("result"), values.get("args"), values.get("args_before")
-    arity = reply.get("arity")
-    return CallResult(ok=True, value=value, args_after=args_after, args_before=args_before,
-                      arity=arity if type(arity) is int else None,
-                      result_type=str(reply.get("result_type", ""))[:200], output=output, seconds=seconds)
+    return {"filename": cell["filename"], "line": statement[0], "defines": names, "type": kind.capitalize(),
+            "kind": kind, "message": boundary.printable(message + "; this statement was skipped")}

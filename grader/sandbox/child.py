@@ -1,12 +1,21 @@
-"""The grader's side of the child process: start it, talk to it with deadlines, replace it when it dies."""
+"""The grader's side of the sandbox: start the template process, fork it once per task, talk to a task's
+fork with deadlines and budgets, and kill everything a task started.
+
+:class:`Sandbox` is the template (see ``worker.py``): it never runs student code. :meth:`Sandbox.fork`
+gives a :class:`Channel` to a fresh fork of it, which loads the definitions and answers one task's
+calls; :meth:`Sandbox.end_task` kills that fork and every process it started and waits until the
+template has emptied the scratch folders. Everything read from a channel is hostile bytes: a frame is
+bounded in size before it is read, must answer the request it was read for (a random id), and the
+whole submission has one budget of bytes it may send back.
+"""
 import contextlib
 import ctypes
 import functools
 import os
 import secrets
-import select
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import tempfile
@@ -16,14 +25,20 @@ from pathlib import Path
 
 import assignment
 from grader.sandbox import protocol
-from grader.sandbox.launcher import build_command
+from grader.sandbox.launcher import build_command, library_folder
 from grader.sandbox.pids import NOT_ENFORCED, ProcessLimit
 
 _WORKER_FILES = ("worker.py", "protocol.py")
+# What the sandbox's copy of ``assignment`` leaves out: the public cases' expected values (the notebook's
+# checks read them; in the sandbox they would be answers to look up).
+_NOT_STAGED = ("__pycache__", "public_expected.npz")
 
-
-PAUSE_SWEEPS = 20  # sweeps that stop a submission's processes, each finding those forked during the last
-START_TIMEOUT = 60.0  # seconds for a new child to start and answer its first request (no student code yet)
+PAUSE_SWEEPS = 20  # sweeps that stop a task's processes, each finding those forked during the last
+KILL_INTERVAL = 0.05  # seconds between sweeps that kill a task's processes, until the template reports them gone
+START_TIMEOUT = 60.0  # seconds for the template to start and answer (no student code yet)
+END_TIMEOUT = 10.0  # seconds for the template to reap a task's killed processes and empty the scratch folders
+MAX_REPLY_BYTES = 64 << 20  # one reply: the largest graded reply (trained CIFAR-10 weights) is ~7 MB
+SUBMISSION_REPLY_BYTES = 1 << 30  # every reply of a submission together; an honest one sends ~100 MB
 
 
 class SandboxUnavailable(Exception):
@@ -51,137 +66,253 @@ class Limits:
 
 
 def stage_directory():
-    """A fresh directory holding the worker, the protocol and a copy of the ``assignment`` package."""
+    """A fresh directory holding the worker, the protocol, a copy of ``assignment`` without stored
+    expectations, and ``lib/`` (numpy, linked in the fallback; mounted over it under bubblewrap)."""
     stage = Path(tempfile.mkdtemp(prefix="grader-stage-"))
     here = Path(__file__).parent
     for name in _WORKER_FILES:
         shutil.copy(here / name, stage / name)
-    shutil.copytree(
-        Path(assignment.__file__).parent, stage / "assignment", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    shutil.copytree(Path(assignment.__file__).parent, stage / "assignment", ignore=shutil.ignore_patterns(*_NOT_STAGED))
+    (stage / "lib").mkdir()
+    for source in library_folder():
+        (stage / "lib" / source.name).symlink_to(source, target_is_directory=True)
     return stage
 
 
 @dataclass
-class Child:
-    """One running child process. Use :class:`grader.sandbox.Session`, which replaces dead children."""
+class ReplyBudget:
+    """Bytes the whole submission may still send back; a reply that would exceed it is a protocol failure."""
+
+    remaining: int = SUBMISSION_REPLY_BYTES
+
+    def take(self, nbytes):
+        if nbytes > self.remaining:
+            raise protocol.ProtocolError(f"your code sent back more than {SUBMISSION_REPLY_BYTES >> 20} MiB in all")
+        self.remaining -= nbytes
+
+
+class Channel:
+    """The socket to one task's fork: one request, one reply, each with a deadline."""
+
+    def __init__(self, sock, budget):
+        self.sock, self.budget, self.closed = sock, budget, False
+
+    def request(self, header, arrays=(), timeout=10.0):
+        """Send one frame and wait for its answer; raises :class:`ChildFailure` (the channel is then closed)."""
+        deadline = time.monotonic() + timeout
+        request_id = secrets.token_hex(8)
+        try:
+            self._send(protocol.pack(dict(header, id=request_id), arrays), deadline)
+            reply, reply_arrays = self._read_frame(deadline)
+        except protocol.ProtocolError as exc:
+            self.close()
+            raise ChildFailure("protocol", f"the child broke the protocol ({exc})") from None
+        except (struct.error, RecursionError, TypeError, ValueError, AttributeError, MemoryError):
+            self.close()
+            raise ChildFailure("protocol", "the child sent a malformed frame") from None
+        if reply.get("id") != request_id:
+            self.close()
+            raise ChildFailure("protocol", "the child broke the protocol (an answer to another request)")
+        return reply, reply_arrays
+
+    def _send(self, data, deadline):
+        try:
+            self.sock.settimeout(max(deadline - time.monotonic(), 1e-3))
+            self.sock.sendall(data)  # the timeout bounds the whole sendall: a child that stops reading cannot block us
+        except socket.timeout:
+            self.close()
+            raise ChildFailure("timeout", "timed out") from None
+        except OSError:
+            self.close()
+            raise ChildFailure("crash", "") from None
+
+    def _read_frame(self, deadline):
+        """One frame, every size checked before it is read; arrays are views of one buffer (no copies)."""
+        (head_len,) = struct.unpack(">I", self._read_exact(4, deadline))
+        if head_len > protocol.MAX_HEADER_BYTES:
+            raise protocol.ProtocolError(f"header of {head_len} bytes is too large")
+        self.budget.take(head_len)
+        header, specs = protocol.unpack_header(bytes(self._read_exact(head_len, deadline)))
+        (body_len,) = struct.unpack(">Q", self._read_exact(8, deadline))
+        if body_len > MAX_REPLY_BYTES or body_len != sum(nbytes for _, _, nbytes in specs):
+            raise protocol.ProtocolError(f"body of {body_len} bytes is too large or does not match its header")
+        self.budget.take(body_len)
+        return header, protocol.arrays_from_body(specs, self._read_exact(body_len, deadline))
+
+    def _read_exact(self, n, deadline):
+        buffer = bytearray(n)
+        view, got = memoryview(buffer), 0
+        while got < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.close()
+                raise ChildFailure("timeout", "timed out")
+            self.sock.settimeout(remaining)
+            try:
+                count = self.sock.recv_into(view[got:])
+            except socket.timeout:
+                continue
+            except OSError:
+                count = 0
+            if not count:
+                self.close()
+                raise ChildFailure("crash", "")
+            got += count
+        return buffer
+
+    def idle(self):
+        """True when the fork is still there and has sent nothing since its last answer. A fork that died
+        between calls (its own background thread can kill it) reads as the end of the stream, and bytes
+        it sent unasked are a forged answer waiting for the next request: either way it must be replaced."""
+        try:
+            ready, _, _ = _select_readable(self.sock, 0)
+        except (OSError, ValueError):
+            return False
+        return not ready
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            with contextlib.suppress(OSError):
+                self.sock.close()
+
+
+@dataclass
+class Sandbox:
+    """The template process, under bubblewrap or as a plain process. Use :class:`grader.sandbox.Session`."""
 
     stage: Path
     limits: Limits
     process: subprocess.Popen = None
+    control: socket.socket = None
     workdir: Path = None
     isolation: str = ""
     process_limit: ProcessLimit = None
+    template_pid: int = None
+    """The template's pid as the grader sees it."""
     # The grader's pid first: a test can tell its own children's descendants from other runs'.
     token: str = field(default_factory=lambda: f"{os.getpid()}-{secrets.token_hex(8)}")
-    _buffer: bytearray = field(default_factory=bytearray)
+    fork_pending: bool = False
+    """True between a fork and the template's report that it and its processes are gone."""
 
     def start(self, use_bwrap):
-        """Start the child and wait until it answers; raises :class:`SandboxUnavailable` if it cannot."""
+        """Start the template and wait until it answers; raises :class:`SandboxUnavailable` if it cannot."""
         self.workdir = Path(tempfile.mkdtemp(prefix="grader-child-"))
         command, self.isolation, home = build_command(self.stage, self.workdir, use_bwrap)
-        self.process_limit = ProcessLimit(self.limits.processes, self.token)
-        if not self.process_limit.enforced:
-            self.isolation += f"; {NOT_ENFORCED}"
+        self.process_limit = ProcessLimit(self.limits.processes, self.token, self.limits.memory_bytes)
+        self.isolation += "".join(f"; {note}" for note in self.process_limit.notes())
+        grader_end, child_end = socket.socketpair()
         try:
             self.process = subprocess.Popen(
                 self.process_limit.wrap(command),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
+                stdin=child_end.fileno(),
+                stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 cwd=self.workdir,
                 env=dict(_child_environment(home), GRADER_SANDBOX_TOKEN=self.token),
                 start_new_session=True,  # its own process group, so every descendant can be killed at once
                 preexec_fn=_limit_resources(self.limits, self.process_limit.rlimit),
             )
-            self.request({"op": "ping"}, timeout=START_TIMEOUT)
+            child_end.close()
+            self.control = grader_end
+            reply = self._control_reply({"op": "ping"}, START_TIMEOUT)
+            self.template_pid = self._find_template(reply.get("pid"))
         except (OSError, subprocess.SubprocessError, ChildFailure) as exc:
+            child_end.close()
             self.cleanup()
             reason = exc.message if isinstance(exc, ChildFailure) else f"{type(exc).__name__}: {exc}"
             raise SandboxUnavailable(f"the process that runs student code could not start ({self.isolation}): "
-                                     f"{reason}") from None
+                                     f"{reason or 'it exited at once'}") from None
 
-    def request(self, header, arrays=(), timeout=10.0):
-        """Send one frame and wait for the answer; raises :class:`ChildFailure`."""
+    def _control_reply(self, header, timeout, fds=()):
+        """Send a control request (with ``fds`` passed alongside) and read one answer; the template runs no
+        student code, but a task's processes can stop or kill it, so the answer still has a deadline."""
+        channel = Channel(self.control, ReplyBudget())
+        channel.closed = True  # the control socket is closed by cleanup(), never by a failed read
         deadline = time.monotonic() + timeout
-        self._write_all(protocol.pack(header, arrays), deadline)
-        try:
-            return protocol.read_frame(lambda n: self._read_exact(n, deadline))
-        except protocol.ProtocolError as exc:
-            self.kill()
-            raise ChildFailure("protocol", f"the child broke the protocol ({exc})") from None
-        except (struct.error, RecursionError, TypeError, ValueError, AttributeError):
-            self.kill()
-            raise ChildFailure("protocol", "the child sent a malformed frame") from None
+        if fds:
+            socket.send_fds(self.control, [protocol.pack(header)], list(fds))
+        else:
+            channel._send(protocol.pack(header), deadline)
+        reply, _ = channel._read_frame(deadline)
+        return reply
 
-    def _write_all(self, data, deadline):
-        """Write a frame within the deadline: a child that stops reading (a stopped or stuck process) must
-        not block the grader on a full pipe."""
-        fd, view = self.process.stdin.fileno(), memoryview(data)
-        os.set_blocking(fd, False)
-        while view:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self.kill()
-                raise ChildFailure("timeout", "timed out")
-            _, ready, _ = select.select([], [fd], [], remaining)
-            if not ready:
-                continue
+    def _find_template(self, inner_pid):
+        """The template's pid in the grader's namespace: under bubblewrap it has another pid inside."""
+        if self.process is None or type(inner_pid) is not int:
+            raise ChildFailure("protocol", "the template did not say its pid")
+        for pid in descendants(self.process.pid):
+            if _namespace_pids(pid)[-1:] == [inner_pid]:
+                return pid
+        raise ChildFailure("crash", "the template process could not be found")
+
+    def fork(self, budget):
+        """A :class:`Channel` to a fresh fork of the template; raises ChildFailure if the template is gone."""
+        grader_end, fork_end = socket.socketpair()
+        try:
+            reply = self._control_reply({"op": "fork"}, START_TIMEOUT, fds=[fork_end.fileno()])
+        except (ChildFailure, OSError, protocol.ProtocolError, struct.error) as exc:
+            grader_end.close()
+            raise ChildFailure("crash", f"the process running your code could not be restarted ({exc})") from None
+        finally:
+            fork_end.close()
+        if reply.get("event") != "started":
+            grader_end.close()
+            raise ChildFailure("crash", "the process running your code could not be restarted")
+        self.fork_pending = True
+        return Channel(grader_end, budget)
+
+    def end_task(self):
+        """Kill the current fork and everything it started; the fork's exit code (negative: the signal
+        that killed it) or None. Raises ChildFailure if the template does not confirm (a task's code
+        stopped or killed it): the whole sandbox must then be replaced."""
+        if not self.fork_pending:
+            return None
+        self.fork_pending = False
+        deadline = time.monotonic() + END_TIMEOUT
+        while time.monotonic() < deadline:
+            self._kill_task_processes()
+            _signal(self.template_pid, signal.SIGCONT)  # a task may have stopped it
             try:
-                view = view[os.write(fd, view):]
-            except BlockingIOError:
+                reply = self._ended(KILL_INTERVAL)
+            except ChildFailure as failure:
+                if failure.kind != "timeout" or time.monotonic() > deadline:
+                    raise
                 continue
-            except OSError:  # BrokenPipeError: the child is gone
-                raise ChildFailure("crash", self._death_message()) from None
+            status = reply.get("status")
+            return status if type(status) is int else None
+        raise ChildFailure("timeout", "the processes of a task could not be stopped")
 
-    def _read_exact(self, n, deadline):
-        fd = self.process.stdout.fileno()
-        while len(self._buffer) < n:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self.kill()
-                raise ChildFailure("timeout", "timed out")
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(fd, max(n - len(self._buffer), 1 << 16))
-            if not chunk:
-                self.kill()
-                raise ChildFailure("crash", self._death_message())
-            self._buffer.extend(chunk)
-        data = bytes(self._buffer[:n])
-        del self._buffer[:n]
-        return data
+    def _ended(self, timeout):
+        """The template's 'ended' answer, if it comes within ``timeout``."""
+        channel = Channel(self.control, ReplyBudget())
+        channel.closed = True
+        ready, _, _ = _select_readable(self.control, timeout)
+        if not ready:
+            raise ChildFailure("timeout", "timed out")
+        reply, _ = channel._read_frame(time.monotonic() + END_TIMEOUT)
+        if reply.get("event") != "ended":
+            raise ChildFailure("protocol", "unexpected answer from the template")
+        return reply
 
-    def _death_message(self):
-        try:
-            code = self.process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            return "the child stopped answering"
-        if code < 0:
-            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-            hint = " (memory limit?)" if name == "SIGKILL" else ""
-            return f"the process running your code was killed by {name}{hint}"
-        return f"the process running your code exited with status {code} (sys.exit or os._exit?)"
+    def _kill_task_processes(self):
+        for pid in self.task_processes():
+            _signal(pid, signal.SIGKILL)
 
-    def processes(self):
-        """Pids of the child and of every process it started that can be found: its descendants, its
-        cgroup's members and the carriers of its token (those outlive a child that died)."""
-        found = set(marked_processes(self.token))
-        if self.process_limit is not None:
-            found |= set(self.process_limit.members())
-        if self.process is not None and self.process.poll() is None:
-            found |= set(descendants(self.process.pid))
-        return found
+    def task_processes(self):
+        """Pids of every process of the current task: the template's descendants (it is their subreaper)."""
+        if self.template_pid is None:
+            return set()
+        return set(descendants(self.template_pid)) - {self.template_pid}
 
     @contextlib.contextmanager
     def paused(self):
-        """Stop (SIGSTOP) the child and everything it started while the grader times its own code, so no
-        process of the submission competes with the reference for the CPU; resume them afterwards."""
+        """Stop (SIGSTOP) every process of the current task while the grader times its own code, so none
+        competes with the reference for the CPU; resume them afterwards."""
         stopped = set()
         try:
             for _ in range(PAUSE_SWEEPS):  # until a sweep finds nothing new: processes fork meanwhile
-                new = self.processes() - stopped
+                new = self.task_processes() - stopped
                 for pid in new:
                     _signal(pid, signal.SIGSTOP)
                 stopped |= new
@@ -189,30 +320,32 @@ class Child:
                     break
             yield
         finally:
-            for pid in stopped | self.processes():
+            for pid in stopped | self.task_processes():
                 _signal(pid, signal.SIGCONT)
 
     def alive(self):
-        return self.process is not None and self.process.poll() is None
+        return self.process is not None and self.process.poll() is None and self.control is not None
+
+    def memory_limit_hit(self):
+        """Whether the submission's memory cgroup has killed or refused something (False without one)."""
+        return self.process_limit is not None and self.process_limit.memory_exceeded()
 
     def kill(self):
-        """Kill the child and everything it started, and remove its working directory."""
+        """Kill the template and everything it started."""
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        for pid in descendants(self.process.pid):
+            _signal(pid, signal.SIGKILL)
         self.process.wait()
         if self.process_limit is not None:
             self.process_limit.kill_all()
         kill_marked_processes(self.token)
-        for stream in (self.process.stdin, self.process.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        self._buffer.clear()
+        if self.control is not None:
+            self.control.close()
+            self.control = None
+        self.fork_pending = False
 
     def cleanup(self):
         self.kill()
@@ -222,9 +355,38 @@ class Child:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def _select_readable(sock, timeout):
+    import select
+
+    return select.select([sock], [], [], timeout)
+
+
+def death_message(code, memory_hit=False):
+    """What to tell the student about a fork that died with exit code ``code`` (None: unknown)."""
+    if memory_hit:
+        return "the process running your code was killed: it used more memory than the limit allows in all"
+    if code is None:
+        return "the process running your code stopped answering"
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        return f"the process running your code was killed by {name}"
+    return f"the process running your code exited with status {code} (sys.exit or os._exit?)"
+
+
+def _namespace_pids(pid):
+    """A process's pid in each PID namespace it belongs to, outermost first (the NSpid line)."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("NSpid:"):
+                    return [int(n) for n in line.split()[1:]]
+    except (OSError, ValueError):
+        pass
+    return [pid]
+
+
 def kill_marked_processes(token):
-    """Kill every process that inherited this child's token: it catches descendants that left the
-    process group (setsid, double fork), which killpg alone would miss."""
+    """Kill every process that inherited this sandbox's token: a last sweep, after the tree and the cgroup."""
     for _ in range(3):  # a process may fork while the sweep runs
         found = marked_processes(token)
         for pid in found:
@@ -234,7 +396,7 @@ def kill_marked_processes(token):
 
 
 def marked_processes(token):
-    """Pids of the processes whose environment carries this child's token."""
+    """Pids of the processes whose environment carries this sandbox's token."""
     marker, found = f"GRADER_SANDBOX_TOKEN={token}".encode(), []
     for pid in _all_pids():
         try:
@@ -247,7 +409,7 @@ def marked_processes(token):
 
 
 def descendants(root):
-    """Pids of every process below ``root`` in the process tree (under bubblewrap: the whole sandbox)."""
+    """Pids of ``root`` and every process below it in the process tree."""
     children = {}
     for pid in _all_pids():
         try:
@@ -256,9 +418,12 @@ def descendants(root):
         except (OSError, ValueError, IndexError):
             continue
         children.setdefault(parent, []).append(pid)
-    found, frontier = [], [root]
+    found, frontier, seen = [], [root], set()
     while frontier:
         pid = frontier.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
         found.append(pid)
         frontier.extend(children.get(pid, ()))
     return found
@@ -270,6 +435,8 @@ def _all_pids():
 
 
 def _signal(pid, signum):
+    if pid is None:
+        return
     try:
         os.kill(pid, signum)
     except OSError:

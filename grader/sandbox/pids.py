@@ -1,4 +1,4 @@
-"""The child's process limit, and a list of every process it started.
+"""The child's process limit and total memory limit, and a list of every process it started.
 
 The kernel counts RLIMIT_NPROC per real uid and does not apply it to root. So:
 
@@ -10,6 +10,10 @@ The kernel counts RLIMIT_NPROC per real uid and does not apply it to root. So:
   its process group and dropped its environment, so all of them can be killed (unless the child runs as
   root outside bubblewrap: then it can leave the cgroup);
 - where neither is possible, the limit is not enforced and the report says so.
+
+Memory: RLIMIT_AS bounds each process; a grader running as root also puts the child in a memory cgroup
+(v1 ``memory`` hierarchy, or v2's ``memory.max`` where enabled), which bounds all of its processes
+together, the tmpfs files they write included. Without one the report says "memory limited per process only".
 """
 import os
 import signal
@@ -19,27 +23,53 @@ from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 NOT_ENFORCED = "process limit not enforced (the grader runs as root and cannot create a pids cgroup)"
+MEMORY_PER_PROCESS = "memory limited per process only (no memory cgroup: the grader is not root or cannot create one)"
 
 
 class ProcessLimit:
     """Limit the number of processes of one child: start it through :meth:`wrap`, with ``rlimit`` set."""
 
-    def __init__(self, limit, token):
-        """token: the child's ``<grader pid>-<random hex>``, which names its cgroup."""
-        self.limit, self.cgroup, self.rlimit = limit, None, None
+    def __init__(self, limit, token, memory_bytes=None):
+        """token: the child's ``<grader pid>-<random hex>``, which names its cgroups; memory_bytes: the
+        total memory of all its processes (a memory cgroup, as root), or None."""
+        self.limit, self.cgroup, self.rlimit, self.memory_cgroup = limit, None, None, None
+        name = f"grader-{_pid_namespace()}-{token}"
         if os.getuid() != 0:
             self.rlimit = _nproc_limit(limit + processes_of(os.getuid()))
         else:
-            self.cgroup = _create_cgroup(f"grader-{_pid_namespace()}-{token}", limit)
+            self.cgroup = _create_cgroup(name, limit)
+            if memory_bytes:
+                self.memory_cgroup = _create_memory_cgroup(name, memory_bytes, self.cgroup)
+        self._memory_failures = self._memory_failure_count()
 
     @property
     def enforced(self):
         return self.cgroup is not None or self.rlimit is not None
 
+    def notes(self):
+        """What the report should say about limits that do not hold."""
+        return ([] if self.enforced else [NOT_ENFORCED]) + ([] if self.memory_cgroup else [MEMORY_PER_PROCESS])
+
+    def memory_exceeded(self):
+        """Whether the memory cgroup refused memory or killed a process since the child started."""
+        return self._memory_failure_count() > self._memory_failures
+
+    def _memory_failure_count(self):
+        if self.memory_cgroup is None:
+            return 0
+        try:
+            if (self.memory_cgroup / "memory.events").exists():  # v2: oom and oom_kill counters
+                fields = dict(line.split() for line in (self.memory_cgroup / "memory.events").read_text().splitlines())
+                return int(fields.get("oom_kill", 0)) + int(fields.get("oom", 0))
+            return int((self.memory_cgroup / "memory.failcnt").read_text())
+        except (OSError, ValueError):
+            return 0
+
     def wrap(self, argv):
-        """The command that starts ``argv`` inside the cgroup: a shell that moves itself in, then execs.
+        """The command that starts ``argv`` inside the cgroups: a shell that moves itself in, then execs.
         (Joining in a preexec_fn would run Python between fork and exec in a process with threads.)"""
-        return list(argv) if self.cgroup is None else _joining(self.cgroup, argv)
+        groups = [g for g in dict.fromkeys((self.cgroup, self.memory_cgroup)) if g is not None]
+        return _joining(groups, argv) if groups else list(argv)
 
     def members(self):
         """Pids in the cgroup (none without one)."""
@@ -61,19 +91,24 @@ class ProcessLimit:
             time.sleep(0.01)
 
     def close(self):
-        """Kill what is left and remove the cgroup (a killed process leaves it a moment after SIGKILL)."""
-        if self.cgroup is None:
+        """Kill what is left and remove the cgroups (a killed process leaves them a moment after SIGKILL)."""
+        if self.cgroup is not None:
+            self.kill_all()
+        for group in dict.fromkeys((self.cgroup, self.memory_cgroup)):
+            if group is not None:
+                _remove(group)
+        self.cgroup = self.memory_cgroup = None
+
+
+def _remove(cgroup):
+    for _ in range(100):
+        try:
+            cgroup.rmdir()
             return
-        self.kill_all()
-        for _ in range(100):
-            try:
-                self.cgroup.rmdir()
-                break
-            except FileNotFoundError:
-                break
-            except OSError:
-                time.sleep(0.02)
-        self.cgroup = None
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
 
 
 def processes_of(uid):
@@ -119,7 +154,7 @@ def _create_cgroup(name, limit):
             continue
         try:
             (path / "pids.max").write_text(str(limit))
-            if _can_join(path):
+            if _can_join([path]):
                 return path
         except OSError:
             pass
@@ -127,6 +162,36 @@ def _create_cgroup(name, limit):
             path.rmdir()
         except OSError:
             pass
+    return None
+
+
+def _create_memory_cgroup(name, limit_bytes, pids_cgroup):
+    """A memory cgroup holding at most ``limit_bytes`` (swap included where it is accounted), or None:
+    under cgroup v2 the pids cgroup itself when its memory controller is enabled, else a v1 one."""
+    if pids_cgroup is not None and (pids_cgroup / "memory.max").exists():
+        try:
+            (pids_cgroup / "memory.max").write_text(str(limit_bytes))
+            if (pids_cgroup / "memory.swap.max").exists():
+                (pids_cgroup / "memory.swap.max").write_text("0")
+            return pids_cgroup
+        except OSError:
+            return None
+    for parent in _controller_dirs("memory", v2=False):
+        _remove_stale(parent)
+        path = parent / name
+        try:
+            path.mkdir()
+        except OSError:
+            continue
+        try:
+            (path / "memory.limit_in_bytes").write_text(str(limit_bytes))
+            if (path / "memory.memsw.limit_in_bytes").exists():
+                (path / "memory.memsw.limit_in_bytes").write_text(str(limit_bytes))
+            if _can_join([path]):
+                return path
+        except OSError:
+            pass
+        _remove(path)
     return None
 
 
@@ -142,22 +207,28 @@ def _remove_stale(parent):
                 pass
 
 
-def _can_join(path):
-    """Start a process in the cgroup as children will be: writing cgroup.procs can fail where creating
+def _can_join(paths):
+    """Start a process in the cgroups as children will be: writing cgroup.procs can fail where creating
     the cgroup did not."""
     try:
-        return subprocess.run(_joining(path, ["/bin/true"]), timeout=10).returncode == 0
+        return subprocess.run(_joining(paths, ["/bin/true"]), timeout=10).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
 
 
-def _joining(cgroup, argv):
-    """``argv`` run by a shell that first moves itself into ``cgroup``."""
-    return ["/bin/sh", "-c", 'echo $$ > "$1" && shift && exec "$@"', "sh", str(cgroup / "cgroup.procs"), *argv]
+def _joining(cgroups, argv):
+    """``argv`` run by a shell that first moves itself into each of ``cgroups``."""
+    joins = " && ".join(f'echo $$ > "${index + 1}"' for index in range(len(cgroups)))
+    script = f'{joins} && shift {len(cgroups)} && exec "$@"'
+    return ["/bin/sh", "-c", script, "sh", *(str(c / "cgroup.procs") for c in cgroups), *argv]
 
 
 def _pids_cgroup_dirs():
-    """Directories of the grader's own cgroup that have the pids controller: v2 first, then v1."""
+    return _controller_dirs("pids")
+
+
+def _controller_dirs(controller, v2=True):
+    """Directories of the grader's own cgroup that have ``controller``: v2 first, then v1."""
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
     except OSError:
@@ -166,9 +237,10 @@ def _pids_cgroup_dirs():
     for line in lines:
         hierarchy, controllers, path = (line.split(":", 2) + ["", ""])[:3]
         if hierarchy == "0" and controllers == "" and (CGROUP_ROOT / "cgroup.controllers").exists():
-            dirs.insert(0, CGROUP_ROOT / path.lstrip("/"))
-        elif "pids" in controllers.split(","):
-            dirs.extend(_v1_dirs("pids", path))
+            if v2:
+                dirs.insert(0, CGROUP_ROOT / path.lstrip("/"))
+        elif controller in controllers.split(","):
+            dirs.extend(_v1_dirs(controller, path))
     return [d for d in dirs if d.is_dir()]
 
 

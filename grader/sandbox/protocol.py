@@ -23,13 +23,14 @@ import struct
 
 import numpy as np
 
-MAX_HEADER_BYTES = 4 << 20  # JSON trees of a few arrays and parameters are kilobytes
+MAX_HEADER_BYTES = 1 << 20  # JSON trees of a few arrays and parameters, and 64 K characters of prints
 MAX_PAYLOAD_BYTES = 1 << 30  # the largest graded array set is a few MB; anything near 1 GiB is hostile
 MAX_DEPTH = 8  # (loss, {name: array}) is depth 3, a call's arguments with a nested cache about 6
 MAX_ITEMS = 10_000  # elements of one encoded tree
 MAX_ARRAYS = 256
 # How the encoder names what it cut: a value that contains one did not come back whole.
 TOO_LARGE, TOO_MANY_ARRAYS = "a structure nested too deeply or too large", "one array too many"
+NOT_SENT_DESCRIPTION = "an item the grader did not ask for"
 
 ALLOWED_DTYPES = frozenset(
     np.dtype(name).str
@@ -68,9 +69,12 @@ class _Encoder:
             return {"y": np.dtype(value).name}
         if value is None or type(value) in (bool, int, float, str):
             return {"v": value}
+        if value is NOT_SENT:
+            return {"o": NOT_SENT_DESCRIPTION}
         if isinstance(value, (tuple, list)):  # namedtuples travel as plain tuples
-            key = "t" if isinstance(value, tuple) else "l"
-            return {key: [self.encode(item, depth + 1) for item in value]}
+            # The base type's own iteration: a subclass's __iter__ or __len__ cannot change what is sent.
+            key, items = ("t", tuple.__iter__(value)) if isinstance(value, tuple) else ("l", list.__iter__(value))
+            return {key: [self.encode(item, depth + 1) for item in items]}
         if type(value) is dict and all(type(k) is str for k in value):
             return {"d": {k: self.encode(v, depth + 1) for k, v in value.items()}}
         return {"o": describe(value)}
@@ -82,6 +86,13 @@ class _Encoder:
             return {"o": TOO_MANY_ARRAYS}
         self.arrays.append(np.ascontiguousarray(array))
         return {"a": len(self.arrays) - 1}
+
+
+class _NotSent:
+    """Stands, in a reply, for a returned item the grader did not ask for (a cache kept in the child)."""
+
+
+NOT_SENT = _NotSent()
 
 
 class Ref:
@@ -105,36 +116,82 @@ def encode(value):
 
 
 def decode(tree, arrays, refs=None):
-    """Rebuild a value from its tree; ``refs`` maps handles to objects (child side only)."""
-    if not isinstance(tree, dict) or len(tree) not in (1, 2):
+    """Rebuild a value from its tree; ``refs`` maps handles to objects (child side only).
+
+    Bounded whatever the tree holds: at most MAX_ITEMS items and MAX_DEPTH levels; each array of the
+    frame is used at most once (so a few bytes of JSON cannot stand for a thousand copies of one large
+    array); integers beyond 64 bits and over-long strings become :class:`Opaque`.
+    """
+    return _Decoder(arrays, refs).decode(tree, 0)
+
+
+MAX_INT = 2**63  # integers the grader takes as numbers; larger ones no float or int64 holds
+MAX_STRING = 10_000  # characters of one string value: parameter names and modes are a few
+
+
+class _Decoder:
+    def __init__(self, arrays, refs):
+        self.arrays, self.refs, self.items, self.used = arrays, refs, 0, set()
+
+    def decode(self, tree, depth):
+        self.items += 1
+        if self.items > MAX_ITEMS or depth > MAX_DEPTH + 1:
+            raise ProtocolError("value too large or too deeply nested")
+        if type(tree) is not dict or len(tree) not in (1, 2):
+            raise ProtocolError(f"malformed value {str(tree)[:80]}")
+        if "a" in tree:
+            return self._array(tree["a"])
+        if "v" in tree:
+            return _plain(tree["v"])
+        if "s" in tree:
+            return _scalar(tree)
+        if "y" in tree:
+            if type(tree["y"]) is not str or tree["y"] not in _SCALAR_TYPE_NAMES:
+                raise ProtocolError("numpy scalar type of an unsupported kind")
+            return np.dtype(tree["y"]).type
+        if "t" in tree or "l" in tree:
+            items = tree.get("t", tree.get("l"))
+            if type(items) is not list:
+                raise ProtocolError("malformed sequence")
+            decoded = [self.decode(item, depth + 1) for item in items]
+            return tuple(decoded) if "t" in tree else decoded
+        if "d" in tree:
+            if type(tree["d"]) is not dict:
+                raise ProtocolError("malformed dict")
+            return {_key(key): self.decode(item, depth + 1) for key, item in tree["d"].items()}
+        if "r" in tree and self.refs is not None:
+            value = self.refs[tree["r"]]
+            for index in tree.get("i", []):
+                value = value[index]
+            return value
+        if "o" in tree:
+            return Opaque(str(tree["o"])[:200])
         raise ProtocolError(f"malformed value {str(tree)[:80]}")
-    if "a" in tree:
-        index = tree["a"]
-        if type(index) is not int or not 0 <= index < len(arrays):
+
+    def _array(self, index):
+        if type(index) is not int or not 0 <= index < len(self.arrays):
             raise ProtocolError("array index out of range")
-        return arrays[index]
-    if "v" in tree:
-        return tree["v"]
-    if "s" in tree:
-        return _scalar(tree)
-    if "y" in tree:
-        if type(tree["y"]) is not str or tree["y"] not in _SCALAR_TYPE_NAMES:
-            raise ProtocolError("numpy scalar type of an unsupported kind")
-        return np.dtype(tree["y"]).type
-    if "t" in tree:
-        return tuple(decode(item, arrays, refs) for item in tree["t"])
-    if "l" in tree:
-        return [decode(item, arrays, refs) for item in tree["l"]]
-    if "d" in tree:
-        return {key: decode(item, arrays, refs) for key, item in tree["d"].items()}
-    if "r" in tree and refs is not None:
-        value = refs[tree["r"]]
-        for index in tree.get("i", []):
-            value = value[index]
+        if index in self.used:
+            raise ProtocolError("one array used twice")
+        self.used.add(index)
+        return self.arrays[index]
+
+
+def _plain(value):
+    """A JSON scalar as the grader takes it: bool, bounded int, float, bounded str or None."""
+    if value is None or type(value) in (bool, float):
         return value
-    if "o" in tree:
-        return Opaque(str(tree["o"])[:200])
-    raise ProtocolError(f"malformed value {str(tree)[:80]}")
+    if type(value) is int:
+        return value if -MAX_INT < value < MAX_INT else Opaque("an integer too large for any numpy type")
+    if type(value) is str:
+        return value if len(value) <= MAX_STRING else Opaque(f"a string of {len(value)} characters")
+    raise ProtocolError("malformed scalar")
+
+
+def _key(key):
+    if len(key) > 200:
+        raise ProtocolError("dict key too long")
+    return key
 
 
 def _scalar(tree):
@@ -204,8 +261,9 @@ def arrays_from_body(specs, body):
         raise ProtocolError("body length does not match the arrays announced")
     arrays, offset = [], 0
     for dtype, shape, nbytes in specs:
-        chunk = body[offset:offset + nbytes]
-        arrays.append(np.frombuffer(chunk, dtype=dtype).reshape(shape).copy())
+        array = np.frombuffer(body, dtype=dtype, count=nbytes // dtype.itemsize, offset=offset).reshape(shape)
+        # Views of a writable buffer (a bytearray: the grader's) are fresh already; bytes must be copied.
+        arrays.append(array if array.flags.writeable else array.copy())
         offset += nbytes
     return arrays
 

@@ -1,11 +1,23 @@
-"""The child: loads a student's definitions and answers the grader's calls, one frame at a time.
+"""The child: a template process that never runs student code, and one fork of it per task.
 
-It runs in a sandbox directory holding only this file, ``protocol.py`` and the ``assignment`` package.
-The protocol travels on private copies of the original stdin/stdout; the student's prints go to a
-bounded buffer that is returned with each answer (and fd 1/2 to a file in the sandbox directory), so
-nothing a student prints can corrupt a frame.
+It runs in a sandbox holding this file, ``protocol.py``, a copy of the ``assignment`` package (without
+stored expectations) and numpy, started as ``python -I -S -B worker.py LIB [SCRATCH...]``: LIB is the
+folder holding numpy (and nothing else), SCRATCH the writable folders emptied after every task. No
+site-packages is on ``sys.path``.
 
-Requests (header fields):
+The template imports numpy and ``assignment``, makes itself non-dumpable (a process of the submission,
+same uid, cannot ptrace it or read its memory) and a child subreaper (every process a task starts stays
+its descendant, so the grader finds and kills them all), then answers the grader on its control socket
+(fd 0):
+
+- ``{"op": "ping"}``: answered with ``{"ok": true, "pid": ...}`` (its pid as it sees it);
+- ``{"op": "fork"}`` with a socket passed alongside (SCM_RIGHTS): it forks; the fork closes the control
+  socket and serves that task's requests on the new socket; the template answers
+  ``{"event": "started", "pid": ...}``, waits until the fork *and every process it started* are gone
+  (the grader kills them), empties the scratch folders and answers ``{"event": "ended", "status": ...}``.
+
+So no state a task's code leaves behind (patched modules, profilers, threads, signal handlers, atexit
+hooks, files) reaches another task. A fork's requests (header fields; every reply echoes ``id``):
 
 - ``{"op": "load", "cells": [{"filename", "source", "statements": [[first_line, last_line, names], ...]}]}``
   (``source`` may be left out once a cell's source has been sent)
@@ -13,23 +25,26 @@ Requests (header fields):
   "keep": handle or null, "send": "all" | "none" | [indices], "return_args": bool | "both", "seed": int}``
   (``return_args``: send the arguments back as they are after the call; "both": as they were before, too)
 - ``{"op": "getattr" | "setattr", "handle": h, "attr": a, "value": tree}``
-- ``{"op": "ping"}``: the first request, answered once the child is up (numpy imported, no student code yet)
 - ``{"op": "forget", "names": [...]}``: drop names (those of a statement the grader skips)
 - ``{"op": "train", "handle": h, "data": tree, "solver": tree, "seed": int}``
+
+Student code runs in the fork and can rewrite anything in it, this module included: the grader treats
+every reply as hostile bytes and believes nothing it says about itself.
 """
+import ctypes
 import io
 import linecache
 import os
 import random
+import shutil
+import socket
 import sys
-import time
 import traceback
 
-# Only the sandbox directory and the interpreter's own paths: never the grader's project.
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [_HERE] + [p for p in sys.path if p and "site-packages" in p or p.endswith((".zip", "lib-dynload"))
-                         or os.path.basename(p).startswith("python3")]
-sys.meta_path[:] = [finder for finder in sys.meta_path if "editable" not in type(finder).__module__.lower()]
+if __name__ == "__main__":
+    # The stage, the folder holding numpy, and the interpreter's standard library: never site-packages.
+    sys.path[:] = [_HERE, sys.argv[1]] + [p for p in sys.path if p and p != _HERE and "-packages" not in p]
 
 import numpy as np  # noqa: E402
 
@@ -64,41 +79,36 @@ class BoundedText(io.TextIOBase):
 
 
 class Worker:
-    def __init__(self, channel_in, channel_out):
-        self.channel_in, self.channel_out = channel_in, channel_out
+    """Serves one task's requests on its socket, in the fork."""
+
+    def __init__(self, channel):
+        self.channel = channel
         self.namespace = {"__name__": "submission", "__builtins__": __builtins__}
         self.handles = {}
         self.sources = {}  # cell filename -> source
         self.output = BoundedText()
 
     def serve(self):
+        sys.stdout = sys.stderr = self.output
+        reader = _SocketReader(self.channel)
         while True:
             try:
-                header, arrays = protocol.read_frame(self._read_exact)
+                header, arrays = protocol.read_frame(reader.read_exact)
             except EOFError:
                 return
             reply, reply_arrays = self.handle(header, arrays)
             reply["output"] = self.output.take()
-            self.channel_out.write(protocol.pack(reply, reply_arrays))
-            self.channel_out.flush()
-
-    def _read_exact(self, n):
-        data = self.channel_in.read(n)
-        if len(data) < n:
-            raise EOFError
-        return data
+            reply["id"] = header.get("id")
+            self.channel.sendall(protocol.pack(reply, reply_arrays))
 
     def handle(self, header, arrays):
         op = getattr(self, "op_" + str(header.get("op")), None)
         if op is None:
             return {"ok": False, "error": {"type": "ProtocolError", "message": "unknown op"}}, []
-        start = time.perf_counter()
         try:
-            reply, reply_arrays = op(header, arrays)
+            return op(header, arrays)
         except BaseException as exc:  # the student's code may raise anything, SystemExit included
-            reply, reply_arrays = {"ok": False, "error": describe_exception(exc)}, []
-        reply["elapsed"] = time.perf_counter() - start
-        return reply, reply_arrays
+            return {"ok": False, "error": describe_exception(exc)}, []
 
     # -- operations -------------------------------------------------------------------------------
 
@@ -148,8 +158,6 @@ class Worker:
         if header.get("keep"):
             self.handles[header["keep"]] = result
         reply = {"ok": True, "result_type": protocol.describe(result)}
-        if isinstance(result, (tuple, list)):
-            reply["arity"] = len(result)
         sent = select(result, header.get("send", "all"))
         values = {"result": sent, "args": args if header.get("return_args") else None, "args_before": before}
         tree, out_arrays = protocol.encode(values)
@@ -203,12 +211,16 @@ def snapshot(value, depth=0):
 
 
 def select(result, send):
-    """The part of a result to send back: all, none, or some items of a tuple/list."""
+    """The part of a result to send back: all, or a tuple/list of the same length whose items not asked
+    for (all of them for "none") are replaced by NOT_SENT. The grader counts the items it decodes; the
+    items are walked with the base types' own methods, not with whatever a subclass overrides."""
     if send == "all":
         return result
-    if send == "none" or not isinstance(result, (tuple, list)):
-        return None
-    return [result[i] if i < len(result) else None for i in send]
+    if not isinstance(result, (tuple, list)):
+        return None if send == "none" else result
+    items = list(tuple.__iter__(result) if isinstance(result, tuple) else list.__iter__(result))
+    wanted = () if send == "none" else send
+    return tuple(item if index in wanted else protocol.NOT_SENT for index, item in enumerate(items))
 
 
 def seed(value):
@@ -220,43 +232,154 @@ def describe_exception(exc):
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<")]
     lines = traceback.format_list(frames[-5:])
     return {
-        "type": type(exc).__name__,
+        "type": type(exc).__name__[:300],
         "message": str(exc)[:2000],
         "traceback": "".join(lines)[-4000:],
     }
 
 
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
+ANCILLARY_FDS = 4  # file descriptors taken from one control message at most (the grader sends one)
+
+
+class Template:
+    """Answers the grader's control requests; forks a Worker per task and outlives every one of them."""
+
+    def __init__(self, control, scratch):
+        self.control, self.scratch = control, scratch
+        self.reader = _SocketReader(control, keep_fds=True)
+
+    def serve(self):
+        while True:
+            try:
+                header, _ = protocol.read_frame(self.reader.read_exact)
+            except EOFError:
+                return
+            if header.get("op") == "fork" and self.reader.fds:
+                self.fork(self.reader.fds.pop(0))
+            else:
+                self.reply({"ok": True, "pid": os.getpid()})
+            for fd in self.reader.fds:  # nothing else travels with a request
+                os.close(fd)
+            self.reader.fds.clear()
+
+    def reply(self, header):
+        self.control.sendall(protocol.pack(header))
+
+    def fork(self, fd):
+        pid = os.fork()
+        if pid == 0:
+            self._become_worker(fd)
+        os.close(fd)
+        self.reply({"ok": True, "event": "started", "pid": pid})
+        status = _reap_every_descendant(pid)
+        for folder in self.scratch:
+            _empty(folder)
+        self.reply({"ok": True, "event": "ended", "status": status})
+
+    def _become_worker(self, fd):
+        code = 0
+        try:
+            self.control.close()  # the control channel stays the template's own
+            os.setsid()
+            _prctl(PR_SET_PDEATHSIG, 9)  # dies with the template (SIGKILL)
+            Worker(socket.socket(fileno=fd)).serve()
+        except BaseException:  # the student's code may have broken anything: end quietly
+            code = 1
+        finally:
+            os._exit(code)
+
+
+def _reap_every_descendant(pid):
+    """Wait until the fork and every process it started are gone (they are reparented to this
+    subreaper); the fork's exit status as waitstatus_to_exitcode gives it, or None if it was not seen."""
+    status = None
+    while True:
+        try:
+            reaped, raw = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return status
+        except InterruptedError:
+            continue
+        if reaped == pid:
+            status = os.waitstatus_to_exitcode(raw)
+
+
+def _empty(folder):
+    """Remove everything in ``folder`` (a file descriptor-relative walk would be safer still: the fork
+    that could swap the folder for a link is dead by now, and so is everything it started)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
+
+
+def _prctl(option, value):
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        return -1
+
+
+def _preload():
+    """Import what a task may use before any fork: a fork then starts with it loaded, and nothing a
+    task's code changes on disk (the fallback's stage is writable) reaches the template."""
+    import assignment.checks  # noqa: F401  (the notebook's own imports name it)
+    import assignment.data  # noqa: F401
+    import assignment.fast_layers  # noqa: F401
+    import assignment.gradient_check  # noqa: F401
+    import assignment.layer_utils  # noqa: F401
+    import assignment.layers  # noqa: F401
+    import assignment.optim  # noqa: F401
+    import assignment.solver  # noqa: F401
+
+
 def main():
-    # Keep private copies of the protocol channels, then point fd 0/1/2 away from them.
-    channel_in = os.fdopen(os.dup(0), "rb", buffering=0)
-    channel_out = os.fdopen(os.dup(1), "wb")
+    # The control socket is fd 0; fd 0, 1 and 2 are then pointed away from it: prints go to a file in
+    # the work directory (and, per call, to a bounded buffer that travels with the reply).
+    control = socket.socket(fileno=os.dup(0))
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     capture = os.open(os.path.join(os.getcwd(), "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(capture, 1)
     os.dup2(capture, 2)
-    worker = Worker(_BufferedReader(channel_in), channel_out)
-    sys.stdout = sys.stderr = worker.output
+    os.close(capture)
+    _preload()
+    _prctl(PR_SET_DUMPABLE, 0)
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    sys.stdout = sys.stderr = BoundedText()  # the template prints nothing; a fork swaps in its own
     sys.stdin = io.StringIO("")
     sys.setrecursionlimit(3000)
-    worker.serve()
+    Template(control, [os.getcwd()] + sys.argv[2:]).serve()
 
 
-class _BufferedReader:
-    """read(n) that returns exactly n bytes unless the stream ends."""
+class _SocketReader:
+    """read_exact(n) over a socket; with keep_fds, file descriptors passed alongside are collected."""
 
-    def __init__(self, raw):
-        self.raw = raw
+    def __init__(self, sock, keep_fds=False):
+        self.sock, self.keep_fds, self.buffer, self.fds = sock, keep_fds, bytearray(), []
 
-    def read(self, n):
-        chunks, remaining = [], n
-        while remaining:
-            chunk = self.raw.read(remaining)
+    def read_exact(self, n):
+        while len(self.buffer) < n:
+            if self.keep_fds:
+                chunk, fds, _, _ = socket.recv_fds(self.sock, 1 << 16, ANCILLARY_FDS)
+                self.fds.extend(fds)
+            else:
+                chunk = self.sock.recv(max(n - len(self.buffer), 1 << 16))
             if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        return b"".join(chunks)
+                raise EOFError
+            self.buffer.extend(chunk)
+        data = bytes(self.buffer[:n])
+        del self.buffer[:n]
+        return data
 
 
 if __name__ == "__main__":

@@ -1,10 +1,27 @@
-"""What every task module shares: outcomes, the context a task is graded in, and call failures."""
+"""What every task module shares: outcomes, the context a task is graded in, and call failures.
+
+Two rules every task applies through the helpers here:
+
+- **A public case earns its points only when every hidden case of the same task passes too**
+  (:func:`public_earned_only_with_hidden`). The public cases' expected values ship to students
+  (``assignment/public_expected.npz``, used by the notebook's checks), so an answer right on the public case
+  alone may have been looked up; otherwise the public case is "not awarded", and its message still says
+  whether the answer to it was right.
+- **A comparison fails closed.** Arguments, caches and parameter dicts are compared item by item, exactly
+  as many as were sent; a value of another type is a different value; a comparison of nothing, or of an
+  object the protocol could only name (an Opaque), fails.
+"""
 from dataclasses import dataclass
 
 import numpy as np
 
-from grader.compare import Verdict
+from grader.compare import Verdict, item_count
 from grader.sandbox.protocol import Opaque
+
+PUBLIC_CASE, HIDDEN_CASE = "public case", "hidden case"  # how the names of a task's case checks begin
+UNCOMPARABLE_CACHE = ("the grader cannot check that your backward leaves its cache unchanged: {where} came back "
+                      "as {what!r}, which the grader cannot see into; keep the cache to arrays, numbers, strings, "
+                      "None and tuples, lists and dicts of them")
 
 
 @dataclass(frozen=True)
@@ -56,22 +73,66 @@ def earned_only_if(correct, name, points, verdict, what="outputs"):
     return outcome(name, points, verdict)
 
 
+def public_earned_only_with_hidden(outcomes):
+    """``outcomes`` of a task, with its public case "not awarded" unless every hidden case passed too.
+
+    The public case's expected values ship with the notebook, so a right answer to it alone proves nothing.
+    A public case whose answer was wrong keeps its own message; a task without any hidden case awards no
+    public case (nothing backs it up).
+    """
+    outcomes = list(outcomes)
+    hidden = [o for o in outcomes if o.name.startswith(HIDDEN_CASE)]
+    failing = sum(not o.passed for o in hidden)
+    if hidden and not failing:
+        return outcomes
+    return [_withheld(o, failing, len(hidden)) if o.name.startswith(PUBLIC_CASE) and o.passed else o
+            for o in outcomes]
+
+
+def _withheld(public, failing, total):
+    why = f"{failing} of {total} hidden cases failed" if total else "no hidden case was graded"
+    return Outcome(public.name, public.points, False,
+                   f"not awarded: a public case earns its points only when every hidden case of the task passes "
+                   f"too, as its expected values ship with the notebook ({why}); your answer to the public case "
+                   f"itself was right ({public.message})")
+
+
 def inputs_unchanged(sent, received_after, names):
-    """Verdict on whether the student's function left its array inputs as they were."""
-    if not isinstance(received_after, tuple) or len(received_after) != len(sent):
+    """Verdict on whether the student's function left every input as it was: arrays by type, dtype, shape and
+    values, everything else (parameter dicts, numbers) by type and value. Exactly the arguments sent must
+    come back; no argument at all compares nothing and fails."""
+    if len(names) != len(sent):
+        raise ValueError(f"inputs_unchanged: {len(names)} names for {len(sent)} arguments")
+    if type(received_after) is not tuple or item_count(received_after) != len(sent):
         return Verdict(False, "the arguments did not come back from the call")
-    for name, before, after in zip(names, sent, received_after):
-        if isinstance(before, np.ndarray) and not _same_array(before, after):
+    if not sent:
+        return Verdict(False, "nothing was compared (no argument)")
+    for name, before, after in zip(names, sent, received_after, strict=True):
+        if _same_value(before, after):
+            continue
+        if isinstance(before, np.ndarray):
             return Verdict(False, f"your function modified its input {name}; work on a copy (np.pad returns one)")
-        if isinstance(before, dict) and not _same_dict(before, after):
+        if isinstance(before, dict):
             return Verdict(False, f"your function changed its input {name}; leave the parameter dict as given")
+        return Verdict(False, f"your function changed its input {name}; leave it as given")
     return Verdict(True, "inputs unchanged")
 
 
-def _same_dict(before, after):
-    if not isinstance(after, dict) or after.keys() != before.keys():
+def _same_value(before, after):
+    """Whether ``after`` is ``before`` as it was: the same type at every level, arrays compared by
+    :func:`_same_array`, tuples, lists and dicts item by item, scalars by value (NaN equal to NaN). An
+    array's truth value is never asked for, and values of different types are different."""
+    if type(after) is not type(before):
         return False
-    return all(np.array_equal(after[k], v) if isinstance(v, np.ndarray) else after[k] == v for k, v in before.items())
+    if type(before) is np.ndarray:
+        return _same_array(before, after)
+    if isinstance(before, (tuple, list)):
+        return len(before) == len(after) and all(_same_value(b, a) for b, a in zip(before, after))
+    if isinstance(before, dict):
+        return before.keys() == after.keys() and all(_same_value(v, after[k]) for k, v in before.items())
+    if isinstance(before, (float, np.floating)) and before != before:
+        return bool(after != after)  # NaN
+    return bool(before == after)
 
 
 def _same_array(before, after):
@@ -81,25 +142,51 @@ def _same_array(before, after):
 
 
 def cache_unchanged(before, after, item_names=()):
-    """Verdict on whether a backward left its cache as it was: every array in it unchanged, none removed.
+    """Verdict on whether a backward left its cache as it was: every array and number in it unchanged, none
+    removed (items added are not looked at).
 
     before, after: the cache before and after the call, as the protocol decodes them (tuples, lists and
-    dicts are walked; other objects arrive as Opaque and cannot be compared). item_names: the items of a
-    documented cache, e.g. ('x', 'w', 'b', 'conv_param'), so the message says "x" rather than "item [0]".
+    dicts are walked; other objects arrive as Opaque). An Opaque anywhere in either cannot be compared, so
+    the verdict fails (fail closed), as does a cache with nothing in it to compare. item_names: the items of
+    a documented cache, e.g. ('x', 'w', 'b', 'conv_param'), so the message says "x" rather than "item [0]".
     A modified cache gives another answer the next time backward runs on it.
     """
-    for path, array in _arrays_in(before):
+    for value in (before, after):
+        found = _first_opaque(value)
+        if found is not None:
+            path, opaque = found
+            where = f"the cache's {_item_name(path, item_names)}" if path else "the cache"
+            return Verdict(False, UNCOMPARABLE_CACHE.format(what=opaque.description, where=where))
+    leaves = list(_leaves(before))
+    if not leaves:
+        return Verdict(False, "nothing was compared: the cache holds no array or number")
+    for path, item in leaves:
         after_item = _item_at(after, path)
-        if isinstance(after_item, Opaque):
-            continue  # too large or deep for the protocol to send back after the call: nothing to compare
         if after_item is _MISSING:
             return Verdict(False, f"your backward removed {_item_name(path, item_names)} from the cache; "
                                   "leave the cache as your forward returned it")
-        if not _same_array(array, after_item):
+        if _same_value(item, after_item):
+            continue
+        if type(item) is np.ndarray:
             return Verdict(False, f"your backward modified the cache ({_item_name(path, item_names)}) in place; "
                                   "leave it as your forward returned it and write gradients into new arrays "
                                   "(dx = np.zeros_like(x), not dx = x)")
+        return Verdict(False, f"your backward changed the cache ({_item_name(path, item_names)}); "
+                              "leave it as your forward returned it")
     return Verdict(True, "cache unchanged")
+
+
+def _first_opaque(value, path=()):
+    """(path, Opaque) of the first object in a decoded value that the protocol could only name, or None."""
+    if isinstance(value, Opaque):
+        return path, value
+    items = (enumerate(value) if isinstance(value, (tuple, list))
+             else value.items() if isinstance(value, dict) else ())
+    for key, item in items:
+        found = _first_opaque(item, path + (key,))
+        if found is not None:
+            return found
+    return None
 
 
 _MISSING = object()  # an item the cache no longer has
@@ -118,16 +205,17 @@ def was_cut(value, depth=0):
     return False
 
 
-def _arrays_in(value, path=()):
-    """(path, array) for every array in a decoded value; a path is the keys and indices leading to it."""
-    if type(value) is np.ndarray:
-        yield path, value
-    elif isinstance(value, (tuple, list)):
+def _leaves(value, path=()):
+    """(path, item) for every array and scalar (number, string, None) in a decoded value; a path is the keys
+    and indices leading to it."""
+    if isinstance(value, (tuple, list)):
         for index, item in enumerate(value):
-            yield from _arrays_in(item, path + (index,))
+            yield from _leaves(item, path + (index,))
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _arrays_in(item, path + (key,))
+            yield from _leaves(item, path + (key,))
+    else:
+        yield path, value
 
 
 def _item_at(value, path):

@@ -1,16 +1,47 @@
 """Checks shared by the layer tasks: a forward case, a backward case through the student's own cache,
 unchanged inputs (the backward's cache included), and speed against the reference loops; and the whole
-grading of a naive layer with a documented cache (convolution, max pooling) from its :class:`Layer`."""
+grading of a naive layer with a documented cache (convolution, max pooling) from its :class:`Layer`.
+
+A public case earns its points only when every hidden case of its task passes too (its expected values
+ship with the notebook; see :func:`grader.tasks.base.public_earned_only_with_hidden`).
+
+Speed: every call of the naive function a task makes is made with one and the same request
+(FORWARD_REQUEST, or CACHE_REQUEST then BACKWARD_REQUEST), so nothing but the input tells the child which
+call is timed; and every call is timed: each graded case and each of the SPEED_ROUNDS rounds of the speed
+case, against the reference loops on the same input, timed in the grader with the submission paused,
+interleaved with the student's calls. The check fails when the student's time exceeds the budget times the
+reference's on the speed case (median of its rounds), on all calls together, on the graded cases together,
+or on any single graded case; the last two count only when their reference time is at least SPEED_FLOOR.
+"""
 import statistics
 import time
 from dataclasses import dataclass
 from typing import Callable
 
-from grader.compare import BACKWARD_THRESHOLD, FORWARD_THRESHOLD, Verdict, all_of, compare_array
+from grader.compare import BACKWARD_THRESHOLD, FORWARD_THRESHOLD, Verdict, compare_array, compare_arrays, item_count
 from grader.sandbox.protocol import Ref
-from grader.tasks.base import Outcome, cache_unchanged, call_failed, earned_only_if, inputs_unchanged, outcome, was_cut
+from grader.tasks.base import (
+    HIDDEN_CASE,
+    PUBLIC_CASE,
+    Outcome,
+    cache_unchanged,
+    call_failed,
+    earned_only_if,
+    inputs_unchanged,
+    outcome,
+    public_earned_only_with_hidden,
+    was_cut,
+)
 
-SPEED_ROUNDS = 3  # interleaved rounds; the median ratio is robust to one noisy round
+SPEED_ROUNDS = 3  # rounds of the speed case; the median ratio is robust to one noisy round
+# A round trip to the child takes ~0.3-1 ms; a call (or a set of calls) whose reference loops take less
+# than this measures that noise, not the student's code, so it counts only within the total of all calls.
+SPEED_FLOOR = 2e-3
+# The one request form of every call a layer task makes to its naive function (cases and speed rounds):
+# send, return_args and seed never tell the child which call is timed.
+FORWARD_REQUEST = {"send": [0], "return_args": True, "seed": 0}
+BACKWARD_REQUEST = {"send": "all", "return_args": "both", "seed": 0}
+CACHE_REQUEST = {"keep": "forward", "send": "none", "seed": 0}  # the student's forward, for a backward's cache
 NOT_RETURNED = Verdict(False, "the arguments did not come back from the call")
 UNVERIFIABLE_CACHE = Verdict(False, "your cache is too large or too deeply nested for the grader to check that "
                                     "your backward leaves it unchanged; keep it to the arrays and parameters "
@@ -47,9 +78,9 @@ class Layer:
 
     def cases(self, task_id):
         """(kind, parameters, points) of every graded case of a task: its public case, then the hidden ones."""
-        yield "public case", self.public_cases[task_id], self.public_points
+        yield PUBLIC_CASE, self.public_cases[task_id], self.public_points
         for case in self.hidden_cases:
-            yield "hidden case", case, self.hidden_points
+            yield HIDDEN_CASE, case, self.hidden_points
 
     def arguments(self, inputs):
         return tuple(inputs[name] for name in self.arg_names)
@@ -59,96 +90,180 @@ class Layer:
         return grads if len(self.grad_names) > 1 else (grads,)
 
 
+@dataclass(frozen=True)
+class Timing:
+    """One timed call: the student's function and the reference loops on the same input."""
+
+    label: str
+    """The call's case, e.g. 'hidden case: x (2, 3, 7, 7), ...'."""
+    student: float
+    """Seconds of the call on the grader's clock (CallResult.seconds: the round trip)."""
+    reference: float
+    """Seconds of the reference loops on the same input, in the grader, with the submission paused."""
+    graded_case: bool = True
+    """False for a round of the speed case."""
+
+
 def grade_layer_forward(ctx, layer):
-    """Outcomes of a layer's forward: every case, unchanged inputs, speed."""
-    outcomes, unchanged = [], []
+    """Outcomes of a layer's forward: every case, unchanged inputs, speed over every call."""
+    outcomes, unchanged, timings = [], [], []
     for kind, case, points in layer.cases(layer.forward):
+        label = f"{kind}: {layer.describe(case)}"
         args = layer.arguments(layer.inputs(case))
-        expected, _ = layer.reference[0](*args)
-        result, after = forward_case(ctx, layer.forward, args, expected, f"{kind}: {layer.describe(case)}", points)
+        reference_seconds, (expected, _) = timed_reference(ctx, layer.reference[0], *args)
+        result, call = forward_call(ctx, layer.forward, args, expected, label, points)
         outcomes.append(result)
-        unchanged.append(inputs_unchanged(args, after, layer.arg_names))
+        unchanged.append(inputs_unchanged(args, call.args_after if call.ok else None, layer.arg_names))
+        timings.append(Timing(label, call.seconds, reference_seconds))
+    outcomes = public_earned_only_with_hidden(outcomes)
     correct = all(o.passed for o in outcomes)
     outcomes.append(unchanged_check(correct, unchanged))
-    outcomes.append(layer_speed(ctx, layer, correct, backward=False))
+    outcomes.append(layer_speed(ctx, layer, correct, timings, backward=False))
     return outcomes
 
 
 def grade_layer_backward(ctx, layer):
     """Outcomes of a layer's backward through the cache of the student's own forward (the documented
     cache stands in when that forward fails); dout and the cache must come back unchanged."""
-    outcomes, unchanged = [], []
+    outcomes, unchanged, timings = [], [], []
     names = (layer.forward, layer.backward, layer.grad_names)
     for kind, case, points in layer.cases(layer.backward):
+        label = f"{kind}: {layer.describe(case)}"
         inputs = layer.inputs(case)
         args = layer.arguments(inputs)
-        expected = layer.reference_gradients(inputs["dout"], args)
-        result, inputs_verdict = backward_case(ctx, names, args, inputs["dout"], expected,
-                                               f"{kind}: {layer.describe(case)}", points, fallback=args,
-                                               cache_names=layer.arg_names)
+        reference_seconds, expected = timed_reference(ctx, layer.reference_gradients, inputs["dout"], args)
+        result, inputs_verdict, call = backward_call(ctx, names, args, inputs["dout"], expected, label, points,
+                                                     fallback=args, cache_names=layer.arg_names)
         outcomes.append(result)
         unchanged.append(inputs_verdict)
+        if call is not None:
+            timings.append(Timing(label, call.seconds, reference_seconds))
+    outcomes = public_earned_only_with_hidden(outcomes)
     correct = all(o.passed for o in outcomes)
     outcomes.append(unchanged_check(correct, unchanged))
-    outcomes.append(layer_speed(ctx, layer, correct, backward=True))
+    outcomes.append(layer_speed(ctx, layer, correct, timings, backward=True))
     return outcomes
 
 
-def layer_speed(ctx, layer, correct, backward):
-    """The speed check of a layer's forward or backward on its speed case."""
-    rounds = [layer.inputs(dict(layer.speed_case, seed=layer.speed_seed + i)) for i in range(SPEED_ROUNDS)]
-    args = [layer.arguments(inputs) for inputs in rounds]
-    (reference_forward, reference_backward), (fast_forward, fast_backward) = layer.reference, layer.fast
+def layer_speed(ctx, layer, correct, timings, backward, points=1.0):
+    """The speed check of a layer's forward or backward: the graded cases' ``timings``, then SPEED_ROUNDS
+    rounds of the speed case, each called exactly as a graded case is and timed the same way.
+
+    Only right answers are timed: a wrong output on the speed case fails the check (code that recognizes
+    the speed case could otherwise return anything at once).
+    """
+    name = f"speed (at most {ctx.config.speed_budget:g}x the reference loops)"
+    if not correct:
+        return earned_only_if(correct, name, points, Verdict(False, ""))
     case = layer.describe(layer.speed_case)
+    rounds, fast = [], []
+    for index in range(SPEED_ROUNDS):
+        inputs = layer.inputs(dict(layer.speed_case, seed=layer.speed_seed + index))
+        checked, call, reference_seconds = _speed_round(ctx, layer, inputs, backward, f"speed case: {case}")
+        if checked.failure:
+            return Outcome(name, points, False, checked.message, checked.failure)
+        if not checked.passed:
+            return Outcome(name, points, False, f"your output on the speed case ({case}) was wrong: "
+                                                f"{checked.message}; only right answers are timed")
+        rounds.append(Timing(checked.name, call.seconds, reference_seconds, graded_case=False))
+        fast.append(_fast_seconds(ctx, layer, inputs, backward))
+    return outcome(name, points, speed_verdict(timings, rounds, fast, ctx.config.speed_budget))
+
+
+def _speed_round(ctx, layer, inputs, backward, label):
+    """One round of the speed case, made by the very function a graded case uses (same request, same
+    checks). Returns (Outcome of its output, CallResult of the timed call or None, reference seconds)."""
+    args = layer.arguments(inputs)
+    if backward:
+        reference_seconds, expected = timed_reference(ctx, layer.reference_gradients, inputs["dout"], args)
+        checked, _, call = backward_call(ctx, (layer.forward, layer.backward, layer.grad_names), args,
+                                         inputs["dout"], expected, label, 1.0, fallback=args,
+                                         cache_names=layer.arg_names)
+        return checked, call, reference_seconds
+    reference_seconds, (expected, _) = timed_reference(ctx, layer.reference[0], *args)
+    checked, call = forward_call(ctx, layer.forward, args, expected, label, 1.0)
+    return checked, call, reference_seconds
+
+
+def _fast_seconds(ctx, layer, inputs, backward):
+    """Seconds the fast layer takes on a speed round's inputs (the message's comparison only)."""
+    fast_forward, fast_backward = layer.fast
+    args = layer.arguments(inputs)
     if not backward:
-        return speed_check(
-            ctx, correct,
-            run_student=lambda i: ctx.session.call(layer.forward, *args[i], send=[0]),
-            run_reference=lambda i: reference_forward(*args[i]),
-            run_fast=lambda i: fast_forward(*args[i]),
-            budget=ctx.config.speed_budget,
-            check_output=forward_output(layer.forward),
-            case=case,
-        )
-    fast_caches = [fast_forward(*args[i])[1] for i in range(SPEED_ROUNDS)]
-    return speed_check(
-        ctx, correct,
-        run_student=lambda i: timed_backward(ctx, layer.forward, layer.backward, args[i], rounds[i]["dout"], args[i]),
-        run_reference=lambda i: reference_backward(rounds[i]["dout"], args[i]),
-        run_fast=lambda i: fast_backward(rounds[i]["dout"], fast_caches[i]),
-        budget=ctx.config.speed_budget,
-        check_output=backward_output(layer.backward, layer.grad_names),
-        case=case,
-    )
+        return timed_reference(ctx, fast_forward, *args)[0]
+    _, cache = fast_forward(*args)
+    return timed_reference(ctx, fast_backward, inputs["dout"], cache)[0]
+
+
+def speed_verdict(cases, rounds, fast_seconds, budget):
+    """Verdict on the student's speed from every timed call (see the module docstring for the rule).
+
+    cases: the :class:`Timing` of each graded case; rounds: of each round of the speed case; fast_seconds:
+    the fast layer's time on each round. The message gives the speed case's median ratio and how much
+    faster the fast layer is, as the notebook does, and what went over the budget if anything did.
+    """
+    ratio = statistics.median(r.student / r.reference for r in rounds)
+    speedup = statistics.median(r.student / f for r, f in zip(rounds, fast_seconds, strict=True))
+    message = (f"your code took {ratio:.2f}x the reference loops' time; "
+               f"the fast layer is {speedup:.0f}x faster than yours")
+    if ratio > budget:
+        return Verdict(False, message)
+    groups = [(f"over all {len(cases) + len(rounds)} timed calls together", list(cases) + list(rounds), 0.0),
+              (f"over the {len(cases)} graded cases together", cases, SPEED_FLOOR)]
+    groups += [(f"on the {timing.label}", [timing], SPEED_FLOOR) for timing in cases]
+    for what, timings, floor in groups:
+        reference = sum(t.reference for t in timings)
+        student = sum(t.student for t in timings)
+        if timings and reference >= floor and student > budget * reference:
+            return Verdict(False, f"{message} on the speed case, but {what} it took {student / reference:.1f}x "
+                                  f"the reference loops' time (budget {budget:g}x)")
+    return Verdict(True, message)
+
+
+def timed_reference(ctx, function, *args):
+    """(seconds, return value) of the grader's own ``function(*args)``, run while every process of the
+    submission is stopped, so none can slow it down (and buy a speed point)."""
+    with ctx.session.paused():
+        start = time.perf_counter()
+        value = function(*args)
+        return max(time.perf_counter() - start, 1e-6), value
 
 
 def forward_case(ctx, function, args, expected_out, label, points, threshold=FORWARD_THRESHOLD):
-    """Call ``function(*args)`` expecting ``(out, cache)``; returns (Outcome, args after the call)."""
-    result = ctx.session.call(function, *args, send=[0], return_args=True)
+    """Call ``function(*args)`` expecting ``(out, cache)``; returns (Outcome, args after the call or None)."""
+    checked, result = forward_call(ctx, function, args, expected_out, label, points, threshold)
+    return checked, result.args_after if result.ok else None
+
+
+def forward_call(ctx, function, args, expected_out, label, points, threshold=FORWARD_THRESHOLD):
+    """Call ``function(*args)`` with FORWARD_REQUEST expecting ``(out, cache)``; returns (Outcome, CallResult)."""
+    result = ctx.session.call(function, *args, **FORWARD_REQUEST)
     if not result.ok:
-        return call_failed(label, points, result), None
-    return outcome(label, points, _out_verdict(result, function, expected_out, threshold)), result.args_after
+        return call_failed(label, points, result), result
+    return outcome(label, points, _out_verdict(result, function, expected_out, threshold)), result
 
 
 def _out_verdict(result, function, expected_out, threshold):
     """The ``out`` of a forward called with send=[0] (only out comes back) against the reference's."""
-    if result.arity != 2:
+    if item_count(result.value) != 2:
         return Verdict(False, f"{function} should return (out, cache), got {_returned(result)}")
     return compare_array("out", result.value[0], expected_out, threshold)
 
 
 def _returned(result):
-    return f"{result.arity} values" if result.arity is not None else result.result_type
+    """What a call returned, counted in what the grader decoded: 'N values', or the type of the value."""
+    count = item_count(result.value)
+    return f"{count} values" if count is not None else result.result_type
 
 
-def student_cache(ctx, forward, forward_args, fallback, handle="forward"):
+def student_cache(ctx, forward, forward_args, fallback):
     """The cache the student's forward returns (kept in the child), or the documented one if it fails.
 
     Returns (cache or None, note, failed CallResult or None).
     """
-    result = ctx.session.call(forward, *forward_args, keep=handle, send="none")
-    if result.ok and result.arity == 2:
-        return Ref(handle, 1), "", None
+    result = ctx.session.call(forward, *forward_args, **CACHE_REQUEST)
+    if result.ok and item_count(result.value) == 2:
+        return Ref(CACHE_REQUEST["keep"], 1), "", None
     if fallback is not None:
         return fallback, " (your forward failed, so the documented cache was used)", None
     if result.ok:
@@ -165,20 +280,29 @@ def backward_case(ctx, names, forward_args, dout, expected, label, points, fallb
     cache, e.g. ('x', 'w', 'b', 'conv_param'), to name the one a backward modifies.
     Returns (Outcome, Verdict on whether dout and the cache came back unchanged).
     """
+    checked, unchanged, _ = backward_call(ctx, names, forward_args, dout, expected, label, points, fallback,
+                                          threshold, cache_names)
+    return checked, unchanged
+
+
+def backward_call(ctx, names, forward_args, dout, expected, label, points, fallback=None,
+                  threshold=BACKWARD_THRESHOLD, cache_names=()):
+    """:func:`backward_case`, also returning the CallResult of the backward call (None if it was not made)."""
     forward, backward, grad_names = names
     cache, note, failed = student_cache(ctx, forward, forward_args, fallback)
     if failed is not None:
         failure = call_failed(label, points, failed)
         return Outcome(label, points, False, f"needs the cache of your {forward}, which failed: {failure.message}",
-                       failure.failure), NOT_RETURNED
-    result, retried = call_backward(ctx, backward, dout, cache, fallback, return_args="both")
+                       failure.failure), NOT_RETURNED, None
+    result, retried = call_backward(ctx, backward, dout, cache, fallback)
     note = note or retried
     if not result.ok:
-        return call_failed(label, points, result), NOT_RETURNED
+        return call_failed(label, points, result), NOT_RETURNED, result
     verdict = _gradients_verdict(result, backward, grad_names, expected, threshold)
     verdict = Verdict(verdict.passed, verdict.message + (note if verdict.passed else ""))
     before = fallback if retried else _cache_before(cache, result)
-    return outcome(label, points, verdict), _backward_inputs_unchanged(dout, before, result.args_after, cache_names)
+    unchanged = _backward_inputs_unchanged(dout, before, result.args_after, cache_names)
+    return outcome(label, points, verdict), unchanged, result
 
 
 def _cache_before(cache, result):
@@ -188,7 +312,7 @@ def _cache_before(cache, result):
     if not isinstance(cache, Ref):
         return cache
     before = result.args_before
-    return before[1] if isinstance(before, tuple) and len(before) == 2 else None
+    return before[1] if type(before) is tuple and item_count(before) == 2 else None
 
 
 def _backward_inputs_unchanged(dout, cache, args_after, cache_names):
@@ -197,7 +321,7 @@ def _backward_inputs_unchanged(dout, cache, args_after, cache_names):
     cache: the cache as it was before the call (None: it did not come back). A cache that did not come
     back whole cannot be shown unchanged: the point is not given (fail closed).
     """
-    if not isinstance(args_after, tuple) or len(args_after) != 2:
+    if type(args_after) is not tuple or item_count(args_after) != 2:
         return NOT_RETURNED
     verdict = inputs_unchanged((dout,), args_after[:1], ("dout",))
     if not verdict.passed:
@@ -208,17 +332,18 @@ def _backward_inputs_unchanged(dout, cache, args_after, cache_names):
 
 
 def _gradients_verdict(result, backward, grad_names, expected, threshold):
-    """The gradients a backward returned against the reference's ``expected`` (same order as grad_names)."""
+    """The gradients a backward returned against the reference's ``expected`` (same order as grad_names):
+    exactly as many as grad_names, counted in what the grader decoded (not the child's arity or len())."""
     grads = _as_gradients(result, len(grad_names), backward)
     if isinstance(grads, Verdict):
         return grads
-    return all_of([compare_array(n, g, e, threshold) for n, g, e in zip(grad_names, grads, expected)])
+    return compare_arrays(grad_names, grads, expected, threshold)
 
 
 def _as_gradients(result, count, backward):
     if count == 1:
         return (result.value,)
-    if result.arity != count:
+    if item_count(result.value) != count:
         return Verdict(False, f"{backward} should return {count} gradients, got {_returned(result)}")
     return tuple(result.value)
 
@@ -226,81 +351,22 @@ def _as_gradients(result, count, backward):
 def unchanged_check(correct, verdicts, points=1.0):
     """One check over all cases: each case's Verdict on whether its inputs came back unmodified."""
     failing = next((verdict for verdict in verdicts if not verdict.passed), None)
-    verdict = failing or Verdict(True, "your function left its inputs unchanged")
+    verdict = failing or Verdict(bool(verdicts), "your function left its inputs unchanged" if verdicts
+                                 else "nothing was compared (no case was graded)")
     return earned_only_if(correct, "inputs unchanged", points, verdict)
 
 
-def speed_check(ctx, correct, run_student, run_reference, run_fast, budget, check_output, case, points=1.0):
-    """Time the student's call against the reference loops on the same inputs, interleaved.
-
-    run_student(round) -> CallResult (its ``seconds`` is the grader's wall clock) that sends the outputs
-    back; run_reference(round) and run_fast(round) run in the grader's process on that round's inputs.
-    check_output(CallResult, the reference's return value) -> Verdict: a fast answer counts only if it is
-    right, or code that recognizes the speed case could return anything at once. case: its description.
-    """
-    name = f"speed (at most {budget:g}x the reference loops)"
-    if not correct:
-        return earned_only_if(correct, name, points, Verdict(False, ""))
-    ratios, fast_speedups = [], []
-    for round_index in range(SPEED_ROUNDS):
-        with ctx.session.paused():  # the submission's processes must not slow the reference down
-            reference_seconds, reference = _timed(run_reference, round_index)
-        result = run_student(round_index)
-        if not result.ok:
-            return call_failed(name, points, result)
-        verdict = check_output(result, reference)
-        if not verdict.passed:
-            return Outcome(name, points, False, f"your output on the speed case ({case}) was wrong: "
-                                                f"{verdict.message}; only right answers are timed")
-        with ctx.session.paused():
-            fast_seconds, _ = _timed(run_fast, round_index)
-        ratios.append(result.seconds / reference_seconds)
-        fast_speedups.append(result.seconds / fast_seconds)
-    ratio, speedup = statistics.median(ratios), statistics.median(fast_speedups)
-    message = f"your code took {ratio:.2f}x the reference loops' time; the fast layer is {speedup:.0f}x faster than yours"
-    return outcome(name, points, Verdict(ratio <= budget, message))
-
-
-def forward_output(forward, threshold=FORWARD_THRESHOLD):
-    """A speed round's ``check_output`` for ``forward`` called with send=[0]: its out against the reference's."""
-    return lambda result, reference: _out_verdict(result, forward, reference[0], threshold)
-
-
-def backward_output(backward, grad_names, threshold=BACKWARD_THRESHOLD):
-    """A speed round's ``check_output`` for ``backward``: every gradient against the reference's return value."""
-
-    def check(result, reference):
-        expected = reference if len(grad_names) > 1 else (reference,)
-        return _gradients_verdict(result, backward, grad_names, expected, threshold)
-
-    return check
-
-
-def timed_backward(ctx, forward, backward, forward_args, dout, fallback):
-    """Run the student's forward (untimed), then return the CallResult of the backward call, gradients sent back."""
-    cache, _, failed = student_cache(ctx, forward, forward_args, fallback, handle="speed")
-    if failed is not None:
-        return failed
-    return call_backward(ctx, backward, dout, cache, fallback)[0]
-
-
-def call_backward(ctx, backward, dout, cache, fallback, **options):
-    """Call backward with the student's cache; if it raises and the cache format is documented (conv, pool),
-    retry with the documented cache, so a forward that returns a bad cache costs only the forward task.
+def call_backward(ctx, backward, dout, cache, fallback):
+    """Call backward (BACKWARD_REQUEST) with the student's cache; if it raises and the cache format is
+    documented (conv, pool), retry with the documented cache, so a forward that returns a bad cache costs
+    only the forward task.
 
     Returns (CallResult, note for the message).
     """
-    result = ctx.session.call(backward, dout, cache, **options)
+    result = ctx.session.call(backward, dout, cache, **BACKWARD_REQUEST)
     if result.ok or result.error_kind != "exception" or fallback is None or cache is fallback:
         return result, ""
-    retry = ctx.session.call(backward, dout, fallback, **options)
+    retry = ctx.session.call(backward, dout, fallback, **BACKWARD_REQUEST)
     if retry.ok:
         return retry, " (with the cache your forward returned it raised; graded with the documented cache)"
     return result, ""
-
-
-def _timed(function, round_index):
-    """(seconds, return value) of ``function(round_index)``."""
-    start = time.perf_counter()
-    value = function(round_index)
-    return max(time.perf_counter() - start, 1e-6), value

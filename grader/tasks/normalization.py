@@ -4,6 +4,12 @@ Each task has its public case (2 points) and hidden cases (1 point each); batchn
 running-statistics check and a test-mode check; every task ends with properties that hypothesis checks
 on generated inputs (SPEC section 4), 1 point each.
 
+No point for an answer that could be copied or that holds for nothing: the public case earns its points
+only when every hidden case of the task passes too (its expected values ship with the notebook; see
+:func:`grader.tasks.base.public_earned_only_with_hidden`); a property that wrong values can satisfy too
+("dx sums to zero" holds for all-zero gradients) earns its point only when the task's property comparing
+with the reference passes as well (it still runs, so its message still points at the bug).
+
 How a property runs: hypothesis draws an :class:`Example` (shapes, G, eps, and the seed of the values),
 the check calls the student's code and returns a Verdict. A wrong value or an exception raised by the
 student's code fails the example and hypothesis shrinks it; the message reports the shrunk minimal
@@ -28,10 +34,21 @@ from grader.compare import (
     Verdict,
     all_of,
     check_array,
+    check_arrays,
     compare_array,
+    compare_arrays,
+    item_count,
 )
 from grader.sandbox.protocol import Ref
-from grader.tasks.base import Outcome, call_failed, case_rng, outcome
+from grader.tasks.base import (
+    HIDDEN_CASE,
+    PUBLIC_CASE,
+    Outcome,
+    call_failed,
+    case_rng,
+    outcome,
+    public_earned_only_with_hidden,
+)
 from grader.tasks.layer_checks import backward_case, forward_case
 
 BN_FORWARD, BN_BACKWARD = "spatial_batchnorm_forward", "spatial_batchnorm_backward"
@@ -88,6 +105,7 @@ PROPERTY_SCALE, PROPERTY_SHIFT = 4.0, 1.0  # values spread over [-1, 3): a mean 
 SHOWN_VALUES = 8  # a shrunk x this small is shown in full, so the student can rerun it by hand
 NEGLIGIBLE_GRADIENT = 1e-12  # a dx this small in a whole set sums to ~0 anyway; keeps the ratio finite
 SHRINK_BUDGET = 150  # examples one failing property may spend shrinking: ~0.1-0.5 s, counted, never timed
+GRADIENT_NAMES = ("dx", "dgamma", "dbeta")  # what both normalization backward passes return, in order
 
 
 def _describe(case, mode="train"):
@@ -104,9 +122,9 @@ def _generated(generator, case):
 
 
 def _cases(task_id, hidden):
-    yield "public case", PUBLIC_CASES[task_id], PUBLIC_POINTS
+    yield PUBLIC_CASE, PUBLIC_CASES[task_id], PUBLIC_POINTS
     for case in hidden:
-        yield "hidden case", case, HIDDEN_POINTS
+        yield HIDDEN_CASE, case, HIDDEN_POINTS
 
 
 def _copied(param):
@@ -132,8 +150,8 @@ def grade_batchnorm_forward(ctx):
         outcomes.append(result)
     outcomes.append(_running_stats_check(ctx, RUNNING_STATS_CASE))
     outcomes.append(_test_mode_check(ctx, TEST_MODE_CASE))
-    outcomes.extend(_property_outcome(ctx, prop) for prop in BN_FORWARD_PROPERTIES)
-    return outcomes
+    outcomes.extend(_property_outcomes(ctx, BN_FORWARD_PROPERTIES))
+    return public_earned_only_with_hidden(outcomes)
 
 
 def grade_batchnorm_backward(ctx):
@@ -147,8 +165,8 @@ def grade_batchnorm_backward(ctx):
         expected = solutions.spatial_batchnorm_backward(inputs["dout"], cache)
         result, _ = backward_case(ctx, names, args, inputs["dout"], expected, f"{kind}: {_describe(case)}", points)
         outcomes.append(result)
-    outcomes.extend(_property_outcome(ctx, prop) for prop in BN_BACKWARD_PROPERTIES)
-    return outcomes
+    outcomes.extend(_property_outcomes(ctx, BN_BACKWARD_PROPERTIES))
+    return public_earned_only_with_hidden(outcomes)
 
 
 def _running_stats_check(ctx, case):
@@ -168,7 +186,7 @@ def _running_stats_check(ctx, case):
                               send="none", return_args=True)
     if not result.ok:
         return call_failed(label, CHECK_POINTS, result)
-    after = result.args_after[3] if isinstance(result.args_after, tuple) and len(result.args_after) == 4 else None
+    after = result.args_after[3] if item_count(result.args_after) == 4 else None
     if not isinstance(after, dict):
         return Outcome(label, CHECK_POINTS, False, "bn_param did not come back as a dict")
     verdicts = [_running_stat_verdict(key, after.get(key), bn_param[key], expected[key])
@@ -223,8 +241,8 @@ def grade_groupnorm_forward(ctx):
         expected, _ = solutions.spatial_groupnorm_forward(*args)
         result, _ = forward_case(ctx, GN_FORWARD, args, expected, f"{kind}: {_describe(case, mode='')}", points)
         outcomes.append(result)
-    outcomes.extend(_property_outcome(ctx, prop) for prop in GN_FORWARD_PROPERTIES)
-    return outcomes
+    outcomes.extend(_property_outcomes(ctx, GN_FORWARD_PROPERTIES))
+    return public_earned_only_with_hidden(outcomes)
 
 
 def grade_groupnorm_backward(ctx):
@@ -240,8 +258,8 @@ def grade_groupnorm_backward(ctx):
         result, _ = backward_case(ctx, names, args, inputs["dout"], expected,
                                   f"{kind}: {_describe(case, mode='')}", points)
         outcomes.append(result)
-    outcomes.extend(_property_outcome(ctx, prop) for prop in GN_BACKWARD_PROPERTIES)
-    return outcomes
+    outcomes.extend(_property_outcomes(ctx, GN_BACKWARD_PROPERTIES))
+    return public_earned_only_with_hidden(outcomes)
 
 
 # -- generated examples -------------------------------------------------------------------------------
@@ -339,6 +357,9 @@ class Property:
     groups: str
     """Which examples (see :func:`_examples`)."""
     check: object
+    role: str = ""
+    """'reference' for the property that compares with the reference; 'needs reference' for one that wrong
+    values can satisfy too (all-zero gradients sum to zero): it earns only when the 'reference' one passes."""
 
 
 class _StudentCallFailed(Exception):
@@ -384,6 +405,22 @@ def _student(ctx, target, *args, keep=None, send="all"):
     # Shrinking helps only an exception that depends on the input; anything else stops the property.
     stop = result.error_kind != "exception" or result.error_type in ("NotImplementedError", "NameError")
     raise _StudentCallFailed(call_failed("", PROPERTY_POINTS, result), stop)
+
+
+def _property_outcomes(ctx, properties):
+    """The Outcome of each property; one whose role is 'needs reference' earns its point only alongside a
+    passing 'reference' property of the same task (none at all, and it earns nothing)."""
+    outcomes = [_property_outcome(ctx, prop) for prop in properties]
+    agreeing = [o.passed for prop, o in zip(properties, outcomes) if prop.role == "reference"]
+    right = bool(agreeing) and all(agreeing)
+    return [_alongside_reference(o) if prop.role == "needs reference" and o.passed and not right else o
+            for prop, o in zip(properties, outcomes)]
+
+
+def _alongside_reference(held):
+    return Outcome(held.name, held.points, False,
+                   f"not awarded: {held.message}, but this property also holds for wrong gradients (all zeros "
+                   "sum to zero), so it earns its point only when dx, dgamma, dbeta agree with the reference")
 
 
 def _property_outcome(ctx, prop):
@@ -448,7 +485,7 @@ def _property_result(name, record):
 def _forward_out(ctx, target, args, shape):
     """The student's ``out`` for ``args``, validated as a finite float array of ``shape``; (out or None, Verdict)."""
     result = _student(ctx, target, *args, send=[0])
-    if result.arity != 2:
+    if item_count(result.value) != 2:
         return None, Verdict(False, f"{target} should return (out, cache), got {_returned(result)}")
     verdict = check_array("out", result.value[0], shape)
     return (result.value[0] if verdict.passed else None), verdict
@@ -457,18 +494,19 @@ def _forward_out(ctx, target, args, shape):
 def _backward_grads(ctx, forward, backward, forward_args, dout, shapes):
     """The student's gradients through the cache of their own forward, each validated; (grads or None, Verdict)."""
     result = _student(ctx, forward, *forward_args, keep="property", send="none")
-    if result.arity != 2:
+    if item_count(result.value) != 2:
         return None, Verdict(False, f"{forward} should return (out, cache), got {_returned(result)}")
     result = _student(ctx, backward, dout, Ref("property", 1))
-    if result.arity != len(shapes):
+    if item_count(result.value) != len(shapes):
         return None, Verdict(False, f"{backward} should return {len(shapes)} gradients, got {_returned(result)}")
-    names = ("dx", "dgamma", "dbeta")
-    verdict = all_of([check_array(n, g, s) for n, g, s in zip(names, result.value, shapes)])
+    verdict = check_arrays(GRADIENT_NAMES, result.value, shapes)
     return (tuple(result.value) if verdict.passed else None), verdict
 
 
 def _returned(result):
-    return f"{result.arity} values" if result.arity is not None else result.result_type
+    """What a call returned, counted in what the grader decoded: 'N values', or the type of the value."""
+    count = item_count(result.value)
+    return f"{count} values" if count is not None else result.result_type
 
 
 def _group_sets(a, G):
@@ -620,8 +658,7 @@ def _gradients_agree(ctx, functions, args, dout, expected):
     grads, verdict = _backward_grads(ctx, *functions, args, dout, [e.shape for e in expected])
     if grads is None:
         return verdict
-    names = ("dx", "dgamma", "dbeta")
-    return all_of([compare_array(n, g, e, BACKWARD_THRESHOLD) for n, g, e in zip(names, grads, expected)])
+    return compare_arrays(GRADIENT_NAMES, grads, expected, BACKWARD_THRESHOLD)
 
 
 BN_FORWARD_PROPERTIES = (
@@ -630,9 +667,9 @@ BN_FORWARD_PROPERTIES = (
     Property("property: train-mode output agrees with the reference", "batch", _bn_forward_agrees),
 )
 BN_BACKWARD_PROPERTIES = (
-    Property("property: dx, dgamma, dbeta agree with the reference", "batch", _bn_backward_agrees),
+    Property("property: dx, dgamma, dbeta agree with the reference", "batch", _bn_backward_agrees, "reference"),
     Property("property: with gamma = 1, dx sums to zero over (N, H, W) for every channel", "batch",
-             _bn_dx_sums_to_zero),
+             _bn_dx_sums_to_zero, "needs reference"),
 )
 GN_FORWARD_PROPERTIES = (
     Property("property: output has the input's shape; with gamma = 1, beta = 0 every (sample, group) has "
@@ -642,6 +679,7 @@ GN_FORWARD_PROPERTIES = (
     Property("property: output agrees with the reference", "divisor", _gn_forward_agrees),
 )
 GN_BACKWARD_PROPERTIES = (
-    Property("property: dx, dgamma, dbeta agree with the reference", "divisor", _gn_backward_agrees),
-    Property("property: with gamma = 1, dx sums to zero over every (sample, group)", "divisor", _gn_dx_sums_to_zero),
+    Property("property: dx, dgamma, dbeta agree with the reference", "divisor", _gn_backward_agrees, "reference"),
+    Property("property: with gamma = 1, dx sums to zero over every (sample, group)", "divisor", _gn_dx_sums_to_zero,
+             "needs reference"),
 )

@@ -1,0 +1,240 @@
+"""The trust boundary: everything that comes out of the sandbox is made safe here (SPEC section 7).
+
+The child running student code is hostile: what it sends back is bytes chosen to fool the grader or
+whoever reads its reports. Nothing it says reaches a check, a terminal, the JSON report or Gradescope's
+results.json without passing through this module.
+"""
+
+# -- Student text made printable ----------------------------------------------------------------------
+#
+# Student text (exception messages and type names, returned types, prints, load notes) can carry
+# terminal escapes that rewrite the score line, carriage returns and newlines that forge report lines,
+# bidi overrides that reorder what a reader sees, lone surrogates that no UTF-8 file can hold, and
+# megabytes. Every character that str.isprintable() rejects (the Unicode categories Cc Cf Cs Co Cn Zl Zp
+# and Zs but the space: C0 and C1 controls, DEL, bidi and other format controls, surrogates, private use,
+# unassigned code points, line and paragraph separators) is shown as a Python-style escape (\n, \x1b,
+# \u202e, \udc80, \U000f0000), and lengths are bounded with a marker saying how much was left out. A
+# result fits its limit, marker included, so sanitizing twice gives the same text.
+
+TEXT_LIMIT = 2000  # characters of one message or note: a case, expected vs received, the student's error
+FRAGMENT_LIMIT = 300  # one piece of student text inside a grader sentence: an exception type, a file name
+BLOCK_LIMIT = 16 * 1024  # characters of one block of prints or a traceback: enough to debug, not a flood
+BLOCK_LINES = 200  # lines of one block: a few screens
+MAX_ITEMS = 20  # entries of one list (notes), the "... and N more" entry included: the pattern, not a flood
+MIN_LIMIT = 40  # the smallest limit: the cut marker of any text fits in it
+
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def printable(text, limit=TEXT_LIMIT):
+    """``text`` (any object) as one line of at most ``limit`` characters, safe for a terminal and a UTF-8 file.
+
+    Characters that are not safely printable are escaped (newlines too); a longer text is cut and ends
+    with a marker counting the characters left out. ``str()`` of an object that raises is described.
+    """
+    _check_limit("limit", limit, MIN_LIMIT)
+    text = _as_text(text)
+    shown, taken = _escape(text, limit)
+    if taken == len(text):
+        return shown
+    shown, taken = _escape(text, limit - len(_cut_marker(len(text))))
+    return shown + _cut_marker(len(text) - taken)
+
+
+def printable_block(text, limit=BLOCK_LIMIT, max_lines=BLOCK_LINES):
+    """``text`` (any object) as lines safe for a terminal and a UTF-8 file: what :func:`printable` does,
+    but newlines are kept (a ``\\r\\n`` counts as one). At most ``max_lines`` lines and ``limit``
+    characters in all; when more was printed, the last line says how much was left out.
+    """
+    _check_limit("limit", limit, MIN_LIMIT)
+    _check_limit("max_lines", max_lines, 2)
+    text = _as_text(text)
+    lines, taken, cut_in_line = _lay_out(text, limit, max_lines)
+    if taken == len(text):
+        return "\n".join(lines)
+    reserve = 1 + len(_more_characters(len(text)))  # the marker line and its newline, at their longest
+    lines, taken, cut_in_line = _lay_out(text, limit - reserve, max_lines - 1)
+    if cut_in_line:
+        marker = _more_characters(len(text) - taken)
+    else:  # the empty piece after a final newline is no line
+        marker = _more_lines(text.count("\n", taken) + (0 if text.endswith("\n") else 1))
+    return "\n".join(lines + [marker])
+
+
+def printable_items(items, limit=TEXT_LIMIT, max_items=MAX_ITEMS, more="more"):
+    """A tuple of at most ``max_items`` printable strings, one per item of the sequence ``items``; when there
+    are more, the last entry counts the rest: "... and N more" (or "... and N {more}"). Only the entries
+    shown are converted."""
+    _check_limit("max_items", max_items, 2)
+    if len(items) <= max_items:
+        return tuple(printable(item, limit) for item in items)
+    shown = tuple(printable(item, limit) for item in items[: max_items - 1])
+    return shown + (printable(f"... and {len(items) - len(shown)} {more}"),)
+
+
+def _check_limit(name, value, least):
+    if type(value) is not int or value < least:
+        raise ValueError(f"{name} must be an int of at least {least}, got {value!r}")
+
+
+def _as_text(value):
+    """``value`` as a plain str; never raises (a failing ``__str__`` is described instead)."""
+    if type(value) is str:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)  # a str subclass's own __str__ is not called
+    try:
+        text = str(value)
+        return text if type(text) is str else str.__str__(text)
+    except Exception as exc:  # an object whose __str__ raises, or returns something odd
+        return f"<unprintable {_type_name(value)} object: str() raised {_type_name(exc)}>"
+
+
+def _type_name(value):
+    try:
+        return type.__dict__["__name__"].__get__(type(value))  # not the metaclass's idea of the name
+    except Exception:
+        return "?"
+
+
+def _escape(text, budget):
+    """(escaped text of at most ``budget`` characters, how many characters of ``text`` it shows)."""
+    head = text[:budget]  # an escape is never shorter than its character: no more can be shown
+    if head.isprintable():
+        return head, len(head)
+    pieces, used = [], 0
+    for char in head:
+        piece = char if char.isprintable() else _escape_char(char)
+        if used + len(piece) > budget:
+            break
+        pieces.append(piece)
+        used += len(piece)
+    return "".join(pieces), len(pieces)
+
+
+def _escape_char(char):
+    code = ord(char)
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _lay_out(text, budget, max_lines):
+    """The escaped lines of ``text`` within ``budget`` characters (the newlines between them included) and
+    ``max_lines`` lines: (lines, how many characters of text they show, whether the budget ran out)."""
+    lines, used, start = [], 0, 0
+    while len(lines) < max_lines:
+        room = budget - used - (1 if lines else 0)  # a newline separates this line from the one before
+        if room < 0:
+            return lines, start, True
+        end = text.find("\n", start, start + room + 2)  # no line longer than the room needs reading whole
+        line = text[start:end] if end >= 0 else text[start:start + room + 1]
+        if end >= 0 and line.endswith("\r"):
+            line = line[:-1]  # "\r\n" is one newline
+        shown, taken = _escape(line, room)
+        if taken < len(line):
+            return lines + [shown] if shown else lines, start + taken, True
+        lines.append(shown)
+        used += len(shown) + (1 if len(lines) > 1 else 0)
+        if end < 0:
+            return lines, len(text), False
+        start = end + 1
+    return lines, start, False
+
+
+def _cut_marker(left_out):
+    return f"... [{left_out} more characters]"
+
+
+def _more_characters(left_out):
+    return f"... {left_out} more characters left out"
+
+
+def _more_lines(left_out):
+    return f"... {left_out} more lines left out"
+
+
+# -- Replies decoded into what the checks see ----------------------------------------------------------
+#
+# A reply's header and arrays were read within the sizes the channel allows (grader.sandbox.child); the
+# protocol decoder has turned the trees into plain values, checked item by item. What is left is the
+# reply's own fields, which the child chose: nothing in them is believed but as data. The arity of a
+# returned tuple is the number of items decoded; every string is made printable; an error's fields are
+# strings or nothing.
+
+IMPORT_ERRORS = ("ModuleNotFoundError", "ImportError")  # a module the sandbox does not hold: numpy and assignment only
+MAX_LOAD_ERRORS = 200  # load errors kept from one statement's reply (a statement defines a few names)
+
+
+def call_result(result_class, reply, arrays, seconds, wrapped, load_errors=()):
+    """The ``result_class`` (grader.sandbox.CallResult) of one reply to a call, getattr, setattr or train.
+
+    wrapped: the reply of a call, whose values are {"result", "args", "args_before"}. load_errors: the
+    session's, so that a NameError on a name whose import failed while loading says so.
+    """
+    output = printable_block(reply.get("output", ""))
+    if reply.get("ok") is not True:
+        error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+        name = printable(error.get("type", "Exception"), FRAGMENT_LIMIT)
+        message = f"{name}: {printable(error.get('message', ''), FRAGMENT_LIMIT)}".rstrip(": ")
+        return result_class(ok=False, error_kind="exception", error_type=name,
+                            message=message + _import_hint(name, error.get("message"), load_errors),
+                            traceback=printable_block(error.get("traceback", ""), limit=4000, max_lines=40),
+                            output=output, seconds=seconds)
+    from grader.sandbox import protocol
+
+    try:
+        values = protocol.decode(reply.get("values", {"v": None}), arrays)
+    except (protocol.ProtocolError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        return result_class(ok=False, error_kind="protocol", message=printable(f"unreadable answer ({exc})"),
+                            seconds=seconds)
+    value, args_after, args_before = values, None, None
+    if wrapped:
+        if not isinstance(values, dict):
+            return result_class(ok=False, error_kind="protocol", message="unreadable answer", seconds=seconds)
+        value, args_after, args_before = values.get("result"), values.get("args"), values.get("args_before")
+    arity = len(value) if isinstance(value, (tuple, list)) else None
+    return result_class(ok=True, value=value, args_after=args_after, args_before=args_before, arity=arity,
+                        result_type=printable(reply.get("result_type", ""), FRAGMENT_LIMIT), output=output,
+                        seconds=seconds)
+
+
+def _import_hint(error_type, message, load_errors):
+    """For "NameError: name 'plt' is not defined" where the import of plt failed while loading."""
+    if error_type != "NameError" or not isinstance(message, str) or message.count("'") < 2:
+        return ""
+    name = message.split("'")[1]
+    for error in load_errors:
+        if error.get("type") in IMPORT_ERRORS and name in error.get("defines", ()):
+            return (f" ({name} was not imported: {error['filename']} line {error['line']}: {error['message']}; "
+                    f"graded code can import only numpy, the standard library and the assignment package)")
+    return ""
+
+
+def load_errors(errors, cell, statement):
+    """The load errors a fork reported for one statement, as plain printable dicts (at most MAX_LOAD_ERRORS).
+
+    Only what the grader sent is believed about where the error is: the cell's filename, the statement's
+    first line and the names it defines; the child says only the error's type and message.
+    """
+    if not isinstance(errors, list):
+        return []
+    defines = [name for name in statement[2]] if len(statement) > 2 and isinstance(statement[2], list) else []
+    kept = []
+    for error in errors[:MAX_LOAD_ERRORS]:
+        if not isinstance(error, dict):
+            continue
+        kind = printable(error.get("type", "Exception"), FRAGMENT_LIMIT)
+        kept.append({"filename": cell["filename"], "line": statement[0], "defines": defines, "type": kind,
+                     "kind": "exception", "message": printable(error.get("message", ""), FRAGMENT_LIMIT),
+                     "quiet": kind in IMPORT_ERRORS})
+    return kept[:1]  # one statement, one error
+
+
+def names(defined):
+    """The names a fork says it defines: strings only, printable; anything else defines nothing."""
+    if not isinstance(defined, list):
+        return set()
+    return {name for name in defined[:100_000] if type(name) is str and name.isidentifier()}

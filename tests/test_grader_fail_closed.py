@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import solutions
-from grader.compare import Verdict, all_of, check_scalar
+from grader.compare import all_of, check_scalar
 from grader.config import Config
 from grader.sandbox import CallResult, Session
 from grader.sandbox.protocol import Opaque
@@ -17,6 +17,7 @@ from grader.tasks import conv, normalization, pool
 from grader.tasks.base import Outcome, TaskContext, cache_unchanged, inputs_unchanged, public_earned_only_with_hidden
 from grader.tasks.layer_checks import SPEED_FLOOR, Timing, _gradients_verdict, speed_verdict
 from notebooks import solution_cells
+from test_grader_pool_convnet import cells_of
 
 GRAD_NAMES = ("dx", "dw", "db")
 
@@ -192,8 +193,8 @@ def test_public_case_without_hidden_cases_is_not_awarded():
 
 
 def timings(case_ratio, speed_ratio, case_reference=0.4e-3, speed_reference=7e-3, cases=9):
-    graded = [Timing(f"case {i}", case_reference * case_ratio, case_reference, graded_case=True) for i in range(cases)]
-    rounds = [Timing("speed case", speed_reference * speed_ratio, speed_reference, graded_case=False)] * 3
+    graded = [Timing(f"case {i}", case_reference * case_ratio, case_reference) for i in range(cases)]
+    rounds = [Timing("speed case", speed_reference * speed_ratio, speed_reference)] * 3
     return graded, rounds
 
 
@@ -207,15 +208,23 @@ def test_speed_fails_code_slow_on_every_case_but_the_speed_case():
 
 def test_speed_fails_one_slow_call_long_enough_to_time():
     graded, rounds = timings(case_ratio=1, speed_ratio=1)
-    graded[3] = Timing("hidden case: big", 30 * SPEED_FLOOR, SPEED_FLOOR, graded_case=True)
+    graded[3] = Timing("hidden case: big", 30 * SPEED_FLOOR, SPEED_FLOOR)
     verdict = speed_verdict(graded, rounds, [1e-4] * 3, budget=25)
     assert not verdict.passed and "hidden case: big" in verdict.message
 
 
 def test_speed_ignores_a_slow_call_too_short_to_time_alone():
     graded, rounds = timings(case_ratio=1, speed_ratio=1)
-    graded[3] = Timing("hidden case: tiny", 0.05 * SPEED_FLOOR, 0.001 * SPEED_FLOOR, graded_case=True)
+    graded[3] = Timing("hidden case: tiny", 0.05 * SPEED_FLOOR, 0.001 * SPEED_FLOOR)
     assert speed_verdict(graded, rounds, [1e-4] * 3, budget=25).passed
+
+
+def test_speed_counts_the_first_call_into_a_fresh_fork_only_in_the_total():
+    graded, rounds = timings(case_ratio=1, speed_ratio=1)
+    graded[0] = Timing("public case", 15e-3 + SPEED_FLOOR, SPEED_FLOOR, alone=False)
+    assert speed_verdict(graded, rounds, [1e-4] * 3, budget=5).passed
+    graded[0] = Timing("public case", 15e-3 + SPEED_FLOOR, SPEED_FLOOR)
+    assert not speed_verdict(graded, rounds, [1e-4] * 3, budget=5).passed
 
 
 def test_speed_passes_code_as_fast_as_the_loops():
@@ -242,8 +251,6 @@ class RecordingSession:
                                             (pool.LAYER, pool.grade_backward)],
                          ids=["conv-forward", "conv-backward", "pool-backward"])
 def test_every_call_of_a_layer_task_uses_one_request_form_so_the_timed_call_looks_like_the_others(layer, grader):
-    from test_grader_pool_convnet import cells_of
-
     source = "\n".join(solution_cells())
     with Session(cells_of(source), timeout=20.0) as session:
         recording = RecordingSession(session)

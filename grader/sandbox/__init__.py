@@ -89,6 +89,7 @@ class Session:
         self.budget_seconds = budget_seconds
         self.spent_seconds = 0.0
         self.load_spent = 0.0  # seconds spent loading definitions, in all forks
+        self.last_call = None  # the target of the last call the fork answered
 
     @property
     def isolation_used(self):
@@ -98,7 +99,7 @@ class Session:
     def begin_task(self, task_id):
         """Grade ``task_id`` next: its calls go to a fresh fork, with nothing an earlier task left behind."""
         self._end_fork()
-        self.task, self.fresh_fork = task_id, True
+        self.task, self.fresh_fork, self.last_call = task_id, True, None
         self.output_log, self.output_kept = [], 0
 
     def ensure_loaded(self):
@@ -121,6 +122,7 @@ class Session:
         if self.channel is not None and not self.channel.closed:
             if self.channel.idle():
                 return self.channel
+            self._blame_last_call()
             self.channel.close()  # it died between calls, or wrote what nobody asked for: replace it
         # One budget for the whole load, restarts after a skipped statement included; starting a new
         # sandbox is not the submission's time and is added back.
@@ -139,6 +141,18 @@ class Session:
                     return self.channel
         finally:
             self.load_spent += time.monotonic() - began - starting
+
+    def _blame_last_call(self):
+        """The fork died after its last answer or sent bytes nobody asked for: what the last call started
+        did it (a thread, a process). That function is not called again, so it cannot spend the
+        submission's restarts, and neighbouring tasks, one call at a time."""
+        key, self.last_call = self.last_call, None
+        if key is not None and key not in self.failed_targets:
+            name = key if isinstance(key, str) else key[1]
+            self.failed_targets[key] = CallResult(
+                ok=False, error_kind="crash",
+                message=f"not run: after {name} returned in an earlier check, the process running it died or sent "
+                        f"data nobody asked for (a thread or process your code started?)")
 
     def _count_restart(self):
         self.restarts += 1
@@ -278,6 +292,7 @@ class Session:
             "keep": keep, "send": send, "return_args": return_args, "seed": seed,
         }
         result = self._request(header, arrays, timeout, wrapped=True)
+        self.last_call = key if result.ok or result.error_kind == "exception" else None
         if result.error_kind in ("timeout", "crash", "protocol"):
             # It would hang, crash or break the protocol again: later calls of the same function fail at
             # once with the same message (and cost no restart).
@@ -306,7 +321,7 @@ class Session:
         if self.load_failure is not None:
             return self.load_failure
         try:
-            channel = self._ensure_fork()
+            self._ensure_fork()
         except ChildFailure as failure:
             self._record_load_failure(failure)
             return self.load_failure

@@ -13,6 +13,7 @@ import ctypes
 import functools
 import os
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -26,7 +27,7 @@ from pathlib import Path
 import assignment
 from grader.sandbox import protocol
 from grader.sandbox.launcher import build_command, library_folder
-from grader.sandbox.pids import NOT_ENFORCED, ProcessLimit
+from grader.sandbox.pids import ProcessLimit
 
 _WORKER_FILES = ("worker.py", "protocol.py")
 # What the sandbox's copy of ``assignment`` leaves out: the public cases' expected values (the notebook's
@@ -356,8 +357,6 @@ class Sandbox:
 
 
 def _select_readable(sock, timeout):
-    import select
-
     return select.select([sock], [], [], timeout)
 
 

@@ -6,6 +6,8 @@ conv_backward_naive, under bubblewrap (when it works here) and in the plain-proc
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -117,4 +119,42 @@ def test_busy_processes_cannot_buy_the_speed_point(tmp_path, attack, use_bwrap):
         pytest.skip("without bubblewrap and a cgroup the busy processes can escape the pause (see README)")
     failing = [check for check in report.tasks[0].checks if not check.passed]
     assert [check.name.split(" ")[0] for check in failing] == ["speed"], [c.message for c in failing]
+    assert wait_for_no_marked_processes() == []
+
+
+FORGED = sorted((Path(__file__).parent / "attacks").glob("forged_*.py"))
+# Grades one attack in a fresh interpreter and prints its wall time and how far the grader's peak memory rose
+# (ru_maxrss: the pytest process's own earlier peak would hide the growth).
+MEASURE = """
+import json, resource, sys, time
+from pathlib import Path
+sys.path.insert(0, str(Path.cwd() / "tests"))
+import grader
+from grader.config import Config
+from grader.pipeline import grade
+from notebooks import solution_cells, write_notebook
+notebook = write_notebook(sys.argv[1], *solution_cells(), Path(sys.argv[2]).read_text())
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.monotonic()
+report = grade(notebook, Config(tasks=tuple(sys.argv[4].split(",")), timeout=float(sys.argv[5]), use_bwrap=sys.argv[3] == "1"))
+seconds = time.monotonic() - started
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(json.dumps({"seconds": seconds, "grown_mib": grown / 1024, "grader": grader.__file__,
+                  "scores": [[t.score, t.max_score] for t in report.tasks]}))
+"""
+
+
+@pytest.mark.parametrize("use_bwrap", MODES)
+@pytest.mark.parametrize("attack", FORGED, ids=lambda p: p.stem)
+def test_forged_replies_cost_the_grader_bounded_time_and_memory(tmp_path, attack, use_bwrap):
+    root = Path(__file__).parent.parent
+    command = [sys.executable, "-c", MEASURE, str(tmp_path), str(attack), "1" if use_bwrap else "0",
+               ",".join(TASKS), str(ATTACK_TIMEOUT)]
+    finished = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    measured = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert Path(measured["grader"]).resolve().is_relative_to(root.resolve())  # this project's grader, not another
+    assert measured["seconds"] < 60
+    assert measured["grown_mib"] < 300, measured
+    assert measured["scores"][0][0] == 0.0  # the neighbour's marks: test_attack_is_contained
     assert wait_for_no_marked_processes() == []

@@ -321,3 +321,147 @@ def test_a_submission_that_breaks_the_stage_cannot_stop_its_own_grading(tmp_path
     report = grade(notebook, Config(tasks=("conv_forward_naive",), use_bwrap=False))
     assert report.tasks[0].status == "passed"
     assert any("BROKEN" in note or "line 4" in note for note in report.notes)
+
+
+SPILL = """
+import os
+
+def places():
+    return {"/": "/", "/dev": "/dev", "/dev/shm": "/dev/shm", "/root": "/root", "/sandbox": "/sandbox",
+            "/sandbox/lib": "/sandbox/lib", "/sandbox/stage": "/sandbox/stage", "$HOME": os.environ.get("HOME", "/"),
+            "/tmp": "/tmp", "cwd": os.getcwd()}
+
+def spill(per_place, stop_after):
+    # per_place bytes into each place, in 1 MiB files; stops everything once stop_after bytes are written in
+    # all (containment has failed by then: writing on would only fill the machine).
+    written, block, total = {}, b"x" * (1 << 20), 0
+    for number, (label, folder) in enumerate(places().items()):
+        written[label] = 0
+        try:
+            os.makedirs(folder, exist_ok=True)
+            for index in range(per_place >> 20):
+                if total >= stop_after:
+                    break
+                with open(os.path.join(folder, f"spill-{number}-{index}"), "wb") as handle:
+                    handle.write(block)
+                written[label] += len(block)
+                total += len(block)
+        except OSError:
+            pass
+    return written
+"""
+
+
+def _shm_used():
+    stats = os.statvfs("/dev/shm")
+    return (stats.f_blocks - stats.f_bfree) * stats.f_frsize
+
+
+@pytest.mark.skipif(not (BWRAP and bwrap_works(BWRAP) and launcher.supports_size(BWRAP)),
+                    reason="needs bubblewrap with --size")
+def test_under_bubblewrap_only_the_work_dir_and_tmp_take_data_and_only_up_to_their_sizes():
+    shm_before = _shm_used()
+    with Session((cell(SPILL),), timeout=30.0, use_bwrap=True) as session:
+        result = session.call("spill", 1 << 30, 512 << 20)  # 1 GiB tried in each place
+        shm_after = _shm_used()
+    assert result.ok, result.message
+    written = result.value
+    assert {label for label, count in written.items() if count} <= {"$HOME", "cwd", "/tmp"}, written
+    assert written["/tmp"] > 0 and written["cwd"] + written["$HOME"] > 0, written
+    assert sum(written.values()) <= launcher.WORK_BYTES + launcher.TMP_BYTES, written
+    assert shm_after - shm_before < 16 << 20  # the machine's /dev/shm took none of it
+
+
+HOLD = """
+import os
+import time
+
+import numpy as np
+
+def hold_together(count, megabytes):
+    # count processes, each allocating and touching megabytes and holding them for a second; each that
+    # held its memory to the end says so through a pipe.
+    read_end, write_end = os.pipe()
+    children = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                block = np.ones(megabytes << 17)  # float64: 8 bytes each, all touched
+                time.sleep(1.0)
+                os.write(write_end, b"1" if block[-1] == 1.0 else b"")
+            finally:
+                os._exit(0)
+        children.append(pid)
+    os.close(write_end)
+    for pid in children:
+        os.waitpid(pid, 0)
+    held = b""
+    while chunk := os.read(read_end, 64):
+        held += chunk
+    return len(held)
+
+def double(x):
+    return 2 * x
+"""
+
+
+@pytest.mark.parametrize("use_bwrap", MODES)
+def test_a_memory_cgroup_bounds_all_processes_of_a_submission_together(use_bwrap):
+    with Session((cell(HOLD),), limits=Limits(memory_bytes=600 << 20), timeout=20.0, use_bwrap=use_bwrap) as session:
+        result = session.call("hold_together", 4, 300)  # 1200 MB in all, 300 MB each: each under the limit
+        if "memory limited per process only" in session.isolation_used:
+            pytest.skip(session.isolation_used)
+        # Either some of them were refused or killed, or the function's own process was.
+        assert (result.ok and result.value < 4) or result.error_kind == "crash", (result.value, result.message)
+        after = session.call("double", np.ones(2))  # the grader survived; a fresh fork answers
+        assert after.ok and after.value.tolist() == [2.0, 2.0], after.message
+
+
+SUICIDES = "import os\n\n" + "".join(f"def die{i}():\n    os.kill(os.getpid(), 9)\n\n" for i in range(40))
+
+
+@pytest.mark.parametrize("use_bwrap", MODES)
+def test_after_16_restarts_nothing_more_of_a_submission_runs_and_a_crashed_function_is_not_called_again(use_bwrap):
+    with Session((cell(SUICIDES),), timeout=2.0, use_bwrap=use_bwrap) as session:
+        started = time.monotonic()
+        results, seconds = [], []
+        for index in range(40):
+            call_started = time.monotonic()
+            results.append(session.call(f"die{index}"))
+            seconds.append(time.monotonic() - call_started)
+            if index == 0:
+                again_started = time.monotonic()
+                again = session.call("die0")  # the function that crashed: not run again, no restart spent
+                again_seconds = time.monotonic() - again_started
+        elapsed = time.monotonic() - started
+        final = session.call("die0")
+    assert again.error_kind == "crash" and "already crashed" in again.message and again_seconds < 0.1, again
+    assert "already crashed" in final.message
+    crashed = [index for index, r in enumerate(results) if r.error_kind == "crash" and "SIGKILL" in r.message]
+    refused = [index for index, r in enumerate(results) if "nothing more of it is run" in r.message]
+    assert crashed + refused == list(range(40)), [r.message for r in results]
+    assert all(seconds[index] < 0.1 for index in refused), seconds
+    assert elapsed < 15
+    from grader.sandbox import MAX_RESTARTS
+
+    assert len(crashed) == MAX_RESTARTS + 1  # the first fork, then 16 replacements
+    assert f"{MAX_RESTARTS} times" in results[refused[0]].message
+
+
+SLOW_CLASS = "import time\n\nclass Slow:\n    time.sleep(0.4)\n\ndef double(x):\n    return 2 * x\n"
+
+
+@pytest.mark.parametrize("use_bwrap", MODES)
+def test_the_loading_budget_is_one_for_the_whole_submission_not_one_per_task(use_bwrap):
+    with Session((cell(SLOW_CLASS),), timeout=0.5, use_bwrap=use_bwrap) as session:  # 1.5 s of loading in all
+        started = time.monotonic()
+        failures = []
+        for task in range(9):
+            session.begin_task(f"task{task}")
+            failures.append(session.ensure_loaded())
+        elapsed = time.monotonic() - started
+    loaded = sum(failure is None for failure in failures)
+    assert 1 <= loaded <= 3 and all(failure is None for failure in failures[:loaded]), failures
+    assert all(f is not None and "longer than 1.5 s to load in all" in f.message for f in failures[loaded:]), failures
+    assert elapsed < 1.5 + 1.0  # the budget and the forks, far from 9 x 0.4 s

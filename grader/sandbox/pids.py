@@ -61,7 +61,11 @@ class ProcessLimit:
             if (self.memory_cgroup / "memory.events").exists():  # v2: oom and oom_kill counters
                 fields = dict(line.split() for line in (self.memory_cgroup / "memory.events").read_text().splitlines())
                 return int(fields.get("oom_kill", 0)) + int(fields.get("oom", 0))
-            return int((self.memory_cgroup / "memory.failcnt").read_text())
+            # v1: failcnt counts refused charges, oom_control's oom_kill the processes killed (some
+            # kernels count only the latter).
+            control = dict(line.split() for line in (self.memory_cgroup / "memory.oom_control").read_text().splitlines()
+                           if len(line.split()) == 2)
+            return int((self.memory_cgroup / "memory.failcnt").read_text()) + int(control.get("oom_kill", 0))
         except (OSError, ValueError):
             return 0
 

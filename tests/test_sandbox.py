@@ -55,6 +55,7 @@ def test_a_statement_that_hangs_while_loading_costs_only_what_it_defines(use_bwr
         assert {"double", "triple"} <= session.defined and "Helper" not in session.defined
         [error] = [e for e in session.load_errors if e["defines"] == ["Helper"]]
         assert error["kind"] == "timeout" and "skipped" in error["message"]
+        assert "within 1 s" in error["message"]  # the statement's own deadline
         assert session.call("triple", np.ones(2)).value.tolist() == [3.0, 3.0]
         # The statement stays skipped when the child is replaced after a failure.
         assert session.call("double", "not an array", timeout=1.0).ok

@@ -250,7 +250,8 @@ class Session:
                     if len(self.skipped) >= MAX_SKIPPED_STATEMENTS:
                         raise ChildFailure(failure.kind, f"{MAX_SKIPPED_STATEMENTS} statements hung or killed the "
                                                          f"process while loading; giving up") from None
-                    self.skipped[key] = _skipped_statement(cell, statement, failure.kind, self._describe(failure))
+                    message = self._describe(failure, self.timeout)  # a statement's own deadline: it was not the budget
+                    self.skipped[key] = _skipped_statement(cell, statement, failure.kind, message)
                     return False
                 errors.extend(boundary.load_errors(header.get("errors"), cell, statement))
                 defined = header.get("defined", defined)
@@ -266,17 +267,16 @@ class Session:
         finally:
             self.spent_seconds += time.monotonic() - start
 
-    def _describe(self, failure):
-        """The student's message for a ChildFailure. The fork is ended at once (a hung one must not run on
-        while the grader works); a dead fork's exit status comes from the template."""
+    def _describe(self, failure, timeout):
+        """The student's message for a ChildFailure of a request given ``timeout`` seconds. The fork is ended
+        at once (a hung one must not run on while the grader works); a dead fork's exit status comes from
+        the template."""
         code = self._end_fork()
         if failure.kind == "timeout":
-            return f"your code did not finish within {self._last_timeout:g} s (infinite loop?)"
+            return f"your code did not finish within {timeout:g} s (infinite loop?)"
         if failure.kind == "crash" and not failure.message:
             return death_message(code, self.sandbox is not None and self.sandbox.memory_limit_hit())
         return failure.message
-
-    _last_timeout = 0.0
 
     # -- calls --------------------------------------------------------------------------------------
 
@@ -330,13 +330,12 @@ class Session:
             return CallResult(ok=False, error_kind="timeout",
                               message=f"not run: your code used up the {self.budget_seconds:g} s it may take in all")
         timeout = min(self.timeout if timeout is None else timeout, remaining)
-        self._last_timeout = timeout
         start = time.perf_counter()  # after a restart: the call's time is the call's own, as speed checks need
         try:
             reply, reply_arrays = self._timed_request(header, arrays, timeout)
         except ChildFailure as failure:
             seconds = time.perf_counter() - start
-            return CallResult(ok=False, error_kind=failure.kind, message=self._describe(failure), seconds=seconds)
+            return CallResult(ok=False, error_kind=failure.kind, message=self._describe(failure, timeout), seconds=seconds)
         seconds = time.perf_counter() - start
         result = boundary.call_result(CallResult, reply, reply_arrays, seconds, wrapped, self.load_errors)
         self._keep_output(result.output)

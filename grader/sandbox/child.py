@@ -95,8 +95,9 @@ class ReplyBudget:
 class Channel:
     """The socket to one task's fork: one request, one reply, each with a deadline."""
 
-    def __init__(self, sock, budget):
-        self.sock, self.budget, self.closed = sock, budget, False
+    def __init__(self, sock, budget, owned=True):
+        """owned: whether a failure closes the socket (the control socket is closed by Sandbox.kill only)."""
+        self.sock, self.budget, self.owned, self.closed = sock, budget, owned, False
 
     def request(self, header, arrays=(), timeout=10.0):
         """Send one frame and wait for its answer; raises :class:`ChildFailure` (the channel is then closed)."""
@@ -172,7 +173,7 @@ class Channel:
         return not ready
 
     def close(self):
-        if not self.closed:
+        if self.owned and not self.closed:
             self.closed = True
             with contextlib.suppress(OSError):
                 self.sock.close()
@@ -228,8 +229,7 @@ class Sandbox:
     def _control_reply(self, header, timeout, fds=()):
         """Send a control request (with ``fds`` passed alongside) and read one answer; the template runs no
         student code, but a task's processes can stop or kill it, so the answer still has a deadline."""
-        channel = Channel(self.control, ReplyBudget())
-        channel.closed = True  # the control socket is closed by cleanup(), never by a failed read
+        channel = Channel(self.control, ReplyBudget(), owned=False)
         deadline = time.monotonic() + timeout
         if fds:
             socket.send_fds(self.control, [protocol.pack(header)], list(fds))
@@ -286,12 +286,10 @@ class Sandbox:
 
     def _ended(self, timeout):
         """The template's 'ended' answer, if it comes within ``timeout``."""
-        channel = Channel(self.control, ReplyBudget())
-        channel.closed = True
         ready, _, _ = _select_readable(self.control, timeout)
         if not ready:
             raise ChildFailure("timeout", "timed out")
-        reply, _ = channel._read_frame(time.monotonic() + END_TIMEOUT)
+        reply, _ = Channel(self.control, ReplyBudget(), owned=False)._read_frame(time.monotonic() + END_TIMEOUT)
         if reply.get("event") != "ended":
             raise ChildFailure("protocol", "unexpected answer from the template")
         return reply

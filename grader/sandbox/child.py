@@ -129,17 +129,9 @@ class Channel:
             raise ChildFailure("crash", "") from None
 
     def _read_frame(self, deadline):
-        """One frame, every size checked before it is read; arrays are views of one buffer (no copies)."""
-        (head_len,) = struct.unpack(">I", self._read_exact(4, deadline))
-        if head_len > protocol.MAX_HEADER_BYTES:
-            raise protocol.ProtocolError(f"header of {head_len} bytes is too large")
-        self.budget.take(head_len)
-        header, specs = protocol.unpack_header(bytes(self._read_exact(head_len, deadline)))
-        (body_len,) = struct.unpack(">Q", self._read_exact(8, deadline))
-        if body_len > MAX_REPLY_BYTES or body_len != sum(nbytes for _, _, nbytes in specs):
-            raise protocol.ProtocolError(f"body of {body_len} bytes is too large or does not match its header")
-        self.budget.take(body_len)
-        return header, protocol.arrays_from_body(specs, self._read_exact(body_len, deadline))
+        """One frame, every size checked (and charged to the budget) before it is read; arrays are views of
+        one buffer (no copies)."""
+        return protocol.read_frame(lambda n: self._read_exact(n, deadline), MAX_REPLY_BYTES, self.budget.take)
 
     def _read_exact(self, n, deadline):
         buffer = bytearray(n)

@@ -268,13 +268,22 @@ def arrays_from_body(specs, body):
     return arrays
 
 
-def read_frame(read_exact):
-    """Read one frame with ``read_exact(n) -> bytes``; returns (header, arrays)."""
+def read_frame(read_exact, max_body=MAX_PAYLOAD_BYTES, charge=None):
+    """Read one frame with ``read_exact(n) -> bytes``; returns (header, arrays).
+
+    Every size is checked before that many bytes are read: the header against MAX_HEADER_BYTES, the body
+    against ``max_body`` and its header's arrays; ``charge(n)``, if given, is told each size first (the
+    grader's budget of bytes per submission, which raises ProtocolError when spent).
+    """
     (head_len,) = struct.unpack(">I", read_exact(4))
     if head_len > MAX_HEADER_BYTES:
         raise ProtocolError(f"header of {head_len} bytes is too large")
+    if charge is not None:
+        charge(head_len)
     header, specs = unpack_header(read_exact(head_len))
     (body_len,) = struct.unpack(">Q", read_exact(8))
-    if body_len > MAX_PAYLOAD_BYTES or body_len != sum(nbytes for _, _, nbytes in specs):
-        raise ProtocolError(f"body of {body_len} bytes does not match its header")
+    if body_len > max_body or body_len != sum(nbytes for _, _, nbytes in specs):
+        raise ProtocolError(f"body of {body_len} bytes is too large or does not match its header")
+    if charge is not None:
+        charge(body_len)
     return header, arrays_from_body(specs, read_exact(body_len))

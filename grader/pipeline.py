@@ -8,12 +8,10 @@ from grader.config import Config
 from grader.discover import load_submission
 from grader.extract import extract
 from grader.report import Report
-from grader.sandbox import Limits, SandboxUnavailable, Session
+from grader.sandbox import OUTPUT_PER_TASK, Limits, SandboxUnavailable, Session
 from grader.scoring import task_result, unavailable
 from grader.tasks import TASKS
 from grader.tasks.base import TaskContext
-
-OUTPUT_PER_TASK = 16 * 1024  # characters of student prints kept per task in the report
 
 
 def grade(path, config=None):

@@ -165,7 +165,6 @@ def _more_lines(left_out):
 # strings or nothing.
 
 IMPORT_ERRORS = ("ModuleNotFoundError", "ImportError")  # a module the sandbox does not hold: numpy and assignment only
-MAX_LOAD_ERRORS = 200  # load errors kept from one statement's reply (a statement defines a few names)
 
 
 def call_result(result_class, reply, arrays, seconds, wrapped, load_errors=()):
@@ -214,23 +213,20 @@ def _import_hint(error_type, message, load_errors):
 
 
 def load_errors(errors, cell, statement):
-    """The load errors a fork reported for one statement, as plain printable dicts (at most MAX_LOAD_ERRORS).
+    """The load error a fork reported for one statement (the first dict of ``errors``), as a list of at most
+    one plain printable dict.
 
     Only what the grader sent is believed about where the error is: the cell's filename, the statement's
     first line and the names it defines; the child says only the error's type and message.
     """
-    if not isinstance(errors, list):
+    error = next((e for e in errors if isinstance(e, dict)), None) if isinstance(errors, list) else None
+    if error is None:
         return []
-    defines = [name for name in statement[2]] if len(statement) > 2 and isinstance(statement[2], list) else []
-    kept = []
-    for error in errors[:MAX_LOAD_ERRORS]:
-        if not isinstance(error, dict):
-            continue
-        kind = printable(error.get("type", "Exception"), FRAGMENT_LIMIT)
-        kept.append({"filename": cell["filename"], "line": statement[0], "defines": defines, "type": kind,
-                     "kind": "exception", "message": printable(error.get("message", ""), FRAGMENT_LIMIT),
-                     "quiet": kind in IMPORT_ERRORS})
-    return kept[:1]  # one statement, one error
+    defines = list(statement[2]) if len(statement) > 2 and isinstance(statement[2], list) else []
+    kind = printable(error.get("type", "Exception"), FRAGMENT_LIMIT)
+    return [{"filename": cell["filename"], "line": statement[0], "defines": defines, "type": kind,
+             "kind": "exception", "message": printable(error.get("message", ""), FRAGMENT_LIMIT),
+             "quiet": kind in IMPORT_ERRORS}]
 
 
 def names(defined):

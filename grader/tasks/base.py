@@ -53,6 +53,12 @@ def outcome(name, points, verdict, failure=""):
     return Outcome(name=name, points=points, passed=verdict.passed, message=verdict.message, failure=failure)
 
 
+def returned(result):
+    """What a call returned, counted in what the grader decoded: 'N values', or the type of the value."""
+    count = item_count(result.value)
+    return f"{count} values" if count is not None else result.result_type
+
+
 def call_failed(name, points, result):
     """The outcome of a check whose call into student code did not return."""
     failure = "timeout" if result.error_kind == "timeout" else "error"

@@ -31,6 +31,7 @@ from grader.tasks.base import (
     inputs_unchanged,
     outcome,
     public_earned_only_with_hidden,
+    returned,
     was_cut,
 )
 
@@ -250,14 +251,8 @@ def forward_call(ctx, function, args, expected_out, label, points, threshold=FOR
 def _out_verdict(result, function, expected_out, threshold):
     """The ``out`` of a forward called with send=[0] (only out comes back) against the reference's."""
     if item_count(result.value) != 2:
-        return Verdict(False, f"{function} should return (out, cache), got {_returned(result)}")
+        return Verdict(False, f"{function} should return (out, cache), got {returned(result)}")
     return compare_array("out", result.value[0], expected_out, threshold)
-
-
-def _returned(result):
-    """What a call returned, counted in what the grader decoded: 'N values', or the type of the value."""
-    count = item_count(result.value)
-    return f"{count} values" if count is not None else result.result_type
 
 
 def student_cache(ctx, forward, forward_args, fallback):
@@ -348,7 +343,7 @@ def _as_gradients(result, count, backward):
     if count == 1:
         return (result.value,)
     if item_count(result.value) != count:
-        return Verdict(False, f"{backward} should return {count} gradients, got {_returned(result)}")
+        return Verdict(False, f"{backward} should return {count} gradients, got {returned(result)}")
     return tuple(result.value)
 
 

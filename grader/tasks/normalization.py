@@ -48,6 +48,7 @@ from grader.tasks.base import (
     case_rng,
     outcome,
     public_earned_only_with_hidden,
+    returned,
 )
 from grader.tasks.layer_checks import backward_case, forward_case
 
@@ -486,7 +487,7 @@ def _forward_out(ctx, target, args, shape):
     """The student's ``out`` for ``args``, validated as a finite float array of ``shape``; (out or None, Verdict)."""
     result = _student(ctx, target, *args, send=[0])
     if item_count(result.value) != 2:
-        return None, Verdict(False, f"{target} should return (out, cache), got {_returned(result)}")
+        return None, Verdict(False, f"{target} should return (out, cache), got {returned(result)}")
     verdict = check_array("out", result.value[0], shape)
     return (result.value[0] if verdict.passed else None), verdict
 
@@ -495,18 +496,12 @@ def _backward_grads(ctx, forward, backward, forward_args, dout, shapes):
     """The student's gradients through the cache of their own forward, each validated; (grads or None, Verdict)."""
     result = _student(ctx, forward, *forward_args, keep="property", send="none")
     if item_count(result.value) != 2:
-        return None, Verdict(False, f"{forward} should return (out, cache), got {_returned(result)}")
+        return None, Verdict(False, f"{forward} should return (out, cache), got {returned(result)}")
     result = _student(ctx, backward, dout, Ref("property", 1))
     if item_count(result.value) != len(shapes):
-        return None, Verdict(False, f"{backward} should return {len(shapes)} gradients, got {_returned(result)}")
+        return None, Verdict(False, f"{backward} should return {len(shapes)} gradients, got {returned(result)}")
     verdict = check_arrays(GRADIENT_NAMES, result.value, shapes)
     return (tuple(result.value) if verdict.passed else None), verdict
-
-
-def _returned(result):
-    """What a call returned, counted in what the grader decoded: 'N values', or the type of the value."""
-    count = item_count(result.value)
-    return f"{count} values" if count is not None else result.result_type
 
 
 def _group_sets(a, G):

@@ -16,6 +16,8 @@ class CheckResult:
     """Whether the check passed (score == max_score)."""
     message: str
     """What a student needs to act on: the case, expected vs received, the error against the threshold."""
+    diagnosis: str = ""
+    """The classic mistake the evidence shows, in one sentence with its fix; empty when none is shown."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ def task_result(task_id, weight, outcomes, output=""):
     total = sum(o.points for o in outcomes) or 1.0
     checks = tuple(
         CheckResult(name=o.name, score=weight * o.points / total if o.passed else 0.0,
-                    max_score=weight * o.points / total, passed=o.passed, message=o.message)
+                    max_score=weight * o.points / total, passed=o.passed, message=o.message,
+                    diagnosis=o.diagnosis)
         for o in outcomes
     )
     return TaskResult(id=task_id, status=_status(outcomes), checks=checks, max_score=weight, output=output)

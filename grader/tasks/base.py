@@ -37,6 +37,8 @@ class Outcome:
     """For the student: what was expected, what came back, the error against the threshold."""
     failure: str = ""
     """'error' or 'timeout' when the student's code raised, crashed or hung in this check."""
+    diagnosis: str = ""
+    """The classic mistake the evidence shows (one sentence with its fix), or empty."""
 
 
 @dataclass

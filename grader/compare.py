@@ -40,6 +40,8 @@ class Verdict:
 
     passed: bool
     message: str
+    diagnosis: str = ""
+    """The classic mistake the evidence shows (grader.tasks.catalogue), or empty."""
 
 
 def check_array(name, value, expected_shape):

@@ -52,7 +52,8 @@ class TaskContext:
 
 
 def outcome(name, points, verdict, failure=""):
-    return Outcome(name=name, points=points, passed=verdict.passed, message=verdict.message, failure=failure)
+    return Outcome(name=name, points=points, passed=verdict.passed, message=verdict.message, failure=failure,
+                   diagnosis=verdict.diagnosis)
 
 
 def returned(result):

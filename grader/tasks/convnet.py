@@ -10,6 +10,7 @@ loss and gradients with reg = 0 2, with reg > 0 2, on a non-square input 2, over
 weigh most: they are what a student must get right for the network to learn.
 """
 import functools
+from dataclasses import replace
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from grader.compare import (
     check_tuple,
     compare_array,
 )
+from grader.tasks import catalogue
 from grader.tasks.base import Outcome, call_failed, case_rng, outcome
 
 CLASS = "ThreeLayerConvNet"
@@ -187,7 +189,10 @@ def _shapes_verdict(params, net, what):
         return verdict
     shapes = expected_shapes(**net)
     verdict = all_of([check_array(f"{what}: {name}", params[name], shape) for name, shape in shapes.items()])
-    return verdict if not verdict.passed else Verdict(True, f"{what}: every parameter has the contract's shape")
+    if not verdict.passed:
+        return replace(verdict, diagnosis=catalogue.diagnose_w2(params, net["input_dim"], net["num_filters"],
+                                                                net["hidden_dim"], shapes))
+    return Verdict(True, f"{what}: every parameter has the contract's shape")
 
 
 def _arrays_verdict(params, what):
@@ -233,7 +238,12 @@ def check_scores(ctx):
     _model_holding(ctx, SQUARE_NET, 0.0, params)
     scores = _call(ctx.session.call((MODEL, "loss"), X), "calling model.loss(X)")
     expected = _reference_model(SQUARE_NET, 0.0, params).loss(X)
-    return compare_array("scores", scores, expected, FORWARD_THRESHOLD)
+    verdict = compare_array("scores", scores, expected, FORWARD_THRESHOLD)
+    if verdict.passed:
+        return verdict
+    return replace(verdict, diagnosis=catalogue.diagnose(
+        "three_layer_convnet", (params, X, None, 0.0),
+        lambda candidate: compare_array("scores", scores, candidate, FORWARD_THRESHOLD).passed))
 
 
 def check_loss_no_reg(ctx):
@@ -274,8 +284,17 @@ def _loss_verdict(ctx, net, reg, seed):
         return verdict
     expected_loss, expected_grads = _reference_model(net, reg, params).loss(X, y)
     loss, grads = value
-    return all_of([check_scalar("loss", loss, expected_loss, LOSS_THRESHOLD),
-                   _gradients_verdict(grads, expected_grads)])
+
+    def against(candidate_loss, candidate_grads):
+        return all_of([check_scalar("loss", loss, candidate_loss, LOSS_THRESHOLD),
+                       _gradients_verdict(grads, candidate_grads)])
+
+    verdict = against(expected_loss, expected_grads)
+    if verdict.passed:
+        return verdict
+    return replace(verdict, diagnosis=catalogue.diagnose(
+        "three_layer_convnet", (params, X, y, reg),
+        lambda candidate: type(candidate) is tuple and against(*candidate).passed))
 
 
 def _gradients_verdict(grads, expected):

@@ -16,11 +16,12 @@ and without a forward task's first call (see Timing.alone).
 """
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from grader.compare import BACKWARD_THRESHOLD, FORWARD_THRESHOLD, Verdict, compare_array, compare_arrays, item_count
 from grader.sandbox.protocol import Ref
+from grader.tasks import catalogue
 from grader.tasks.base import (
     HIDDEN_CASE,
     PUBLIC_CASE,
@@ -110,16 +111,17 @@ class Timing:
 
 def grade_layer_forward(ctx, layer):
     """Outcomes of a layer's forward: every case, unchanged inputs, speed over every call."""
-    outcomes, unchanged, timings = [], [], []
+    outcomes, unchanged, timings, calls = [], [], [], []
     for kind, case, points in layer.cases(layer.forward):
         label = f"{kind}: {layer.describe(case)}"
         args = layer.arguments(layer.inputs(case))
         reference_seconds, (expected, _) = timed_reference(ctx, layer.reference[0], *args)
         result, call = forward_call(ctx, layer.forward, args, expected, label, points)
         outcomes.append(result)
+        calls.append((args, call))
         unchanged.append(inputs_unchanged(args, call.args_after if call.ok else None, layer.arg_names))
         timings.append(Timing(label, call.seconds, reference_seconds, alone=bool(timings)))
-    outcomes = public_earned_only_with_hidden(outcomes)
+    outcomes = public_earned_only_with_hidden(catalogue.settled(layer.forward, outcomes, calls))
     correct = all(o.passed for o in outcomes)
     outcomes.append(unchanged_check(correct, unchanged))
     outcomes.append(layer_speed(ctx, layer, correct, timings, backward=False))
@@ -129,7 +131,7 @@ def grade_layer_forward(ctx, layer):
 def grade_layer_backward(ctx, layer):
     """Outcomes of a layer's backward through the cache of the student's own forward (the documented
     cache stands in when that forward fails); dout and the cache must come back unchanged."""
-    outcomes, unchanged, timings = [], [], []
+    outcomes, unchanged, timings, calls = [], [], [], []
     names = (layer.forward, layer.backward, layer.grad_names)
     for kind, case, points in layer.cases(layer.backward):
         label = f"{kind}: {layer.describe(case)}"
@@ -139,10 +141,11 @@ def grade_layer_backward(ctx, layer):
         result, inputs_verdict, call = backward_call(ctx, names, args, inputs["dout"], expected, label, points,
                                                      fallback=args, cache_names=layer.arg_names)
         outcomes.append(result)
+        calls.append((args, call))
         unchanged.append(inputs_verdict)
         if call is not None:
             timings.append(Timing(label, call.seconds, reference_seconds))
-    outcomes = public_earned_only_with_hidden(outcomes)
+    outcomes = public_earned_only_with_hidden(catalogue.settled(layer.backward, outcomes, calls))
     correct = all(o.passed for o in outcomes)
     outcomes.append(unchanged_check(correct, unchanged))
     outcomes.append(layer_speed(ctx, layer, correct, timings, backward=True))
@@ -244,8 +247,14 @@ def forward_call(ctx, function, args, expected_out, label, points, threshold=FOR
     """Call ``function(*args)`` with FORWARD_REQUEST expecting ``(out, cache)``; returns (Outcome, CallResult)."""
     result = ctx.session.call(function, *args, **FORWARD_REQUEST)
     if not result.ok:
-        return call_failed(label, points, result), result
-    return outcome(label, points, _out_verdict(result, function, expected_out, threshold)), result
+        failed = call_failed(label, points, result)
+        return replace(failed, diagnosis=catalogue.diagnose_raised(function, args, result)), result
+    verdict = _out_verdict(result, function, expected_out, threshold)
+    if not verdict.passed and item_count(result.value) == 2:
+        out = result.value[0]
+        verdict = replace(verdict, diagnosis=catalogue.diagnose(
+            function, args, lambda candidate: compare_array("out", out, candidate, threshold).passed))
+    return outcome(label, points, verdict), result
 
 
 def _out_verdict(result, function, expected_out, threshold):
@@ -296,9 +305,13 @@ def backward_call(ctx, names, forward_args, dout, expected, label, points, fallb
     result, retried = call_backward(ctx, backward, dout, cache, fallback)
     note = note or retried
     if not result.ok:
-        return call_failed(label, points, result), NOT_RETURNED, result
+        failed = call_failed(label, points, result)
+        return (replace(failed, diagnosis=catalogue.diagnose_raised(backward, forward_args, result)),
+                NOT_RETURNED, result)
     verdict = _gradients_verdict(result, backward, grad_names, expected, threshold)
     verdict = Verdict(verdict.passed, verdict.message + (note if verdict.passed else ""))
+    if not verdict.passed:
+        verdict = replace(verdict, diagnosis=_diagnosed_gradients(result, names, dout, forward_args, threshold))
     before = fallback if retried else _cache_before(cache, result)
     unchanged = _backward_inputs_unchanged(dout, before, result.args_after, cache_names)
     return outcome(label, points, verdict), unchanged, result
@@ -337,6 +350,18 @@ def _gradients_verdict(result, backward, grad_names, expected, threshold):
     if isinstance(grads, Verdict):
         return grads
     return compare_arrays(grad_names, grads, expected, threshold)
+
+
+def _diagnosed_gradients(result, names, dout, forward_args, threshold):
+    """The catalogued mistake whose gradients the backward's failed reply equals, or ""."""
+    _, backward, grad_names = names
+
+    def fits(candidate):
+        expected = candidate if isinstance(candidate, tuple) else (candidate,)
+        return len(expected) == len(grad_names) and _gradients_verdict(result, backward, grad_names, expected,
+                                                                       threshold).passed
+
+    return catalogue.diagnose(backward, (dout, forward_args), fits)
 
 
 def _as_gradients(result, count, backward):

@@ -1,4 +1,5 @@
 # tasks: conv_backward_naive
+# diagnosis: none
 import numpy as np
 
 

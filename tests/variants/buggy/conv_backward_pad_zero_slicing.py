@@ -1,4 +1,5 @@
 # tasks: conv_backward_naive
+# diagnosis: pad_zero_slicing
 import numpy as np
 
 

@@ -1,4 +1,5 @@
 # tasks: conv_backward_naive
+# diagnosis: padding_not_cropped
 import numpy as np
 
 

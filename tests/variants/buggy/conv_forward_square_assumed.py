@@ -1,4 +1,5 @@
 # tasks: conv_forward_naive
+# diagnosis: sizes_swapped
 import numpy as np
 
 

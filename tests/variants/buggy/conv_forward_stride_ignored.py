@@ -1,4 +1,5 @@
 # tasks: conv_forward_naive
+# diagnosis: stride_ignored
 import numpy as np
 
 

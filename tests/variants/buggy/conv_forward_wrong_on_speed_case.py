@@ -1,5 +1,6 @@
 # tasks: conv_forward_naive
 # fails: speed
+# diagnosis: none
 import numpy as np
 
 

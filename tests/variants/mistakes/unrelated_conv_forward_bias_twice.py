@@ -1,0 +1,18 @@
+# tasks: conv_forward_naive
+# diagnosis: none
+import numpy as np
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    s, p = conv_param["stride"], conv_param["pad"]
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    Ho, Wo = 1 + (H + 2 * p - HH) // s, 1 + (W + 2 * p - WW) // s
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    out = np.zeros((N, F, Ho, Wo))
+    for n in range(N):
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    out[n, f, i, j] = np.sum(xp[n, :, i * s:i * s + HH, j * s:j * s + WW] * w[f] + b[f] / C) + b[f]
+    return out, (x, w, b, conv_param)

@@ -34,6 +34,7 @@ from assignment.cases import (
     pool_inputs,
 )
 from assignment.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array
+from assignment.mistakes import text as mistake_text
 
 __all__ = ["check", "skip_until_implemented", "CheckResult", "Measurement", "TASK_IDS",
            "public_values", "render"]
@@ -379,14 +380,13 @@ class Case:
     """Why this case exists: shown when it fails."""
 
 
-PAD_ZERO_HINT = ("pad = 0: x_pad[:, :, p:-p] is empty when p = 0; crop with "
-                 "x_pad[:, :, p:p + H, p:p + W] instead")
+# Hints that name a classic mistake come from the one catalogue the grader's report shares (assignment.mistakes).
+PAD_ZERO_HINT = mistake_text("pad_zero_slicing")
 CONV_EDGE_HINT = ("this case has pad = 0, H != W and HH != WW: pair H with HH and W with WW, and "
                   "make sure pad = 0 works")
 POOL_EDGE_HINT = ("this case has a non-square window and overlapping windows (stride < window): "
                   "rows go with pool_height, columns with pool_width")
-OVERLAP_HINT = ("overlapping windows must accumulate (+=): one input can be the maximum of several "
-                "windows, and each of them sends it a gradient")
+OVERLAP_HINT = mistake_text("pool_backward_assigns")
 
 CASES = {
     "conv_forward_naive": (
@@ -727,33 +727,25 @@ POOL_BACKWARD_HINTS = {
     "dx": "each dout[n, c, i, j] goes only to the position of its window's maximum "
           "(np.argmax, then np.unravel_index); every other position gets 0",
 }
-TRANSPOSE_HINT = ("move C last with transpose before reshape: x.transpose(0, 2, 3, 1).reshape(-1, C) "
-                  "gives one row per pixel; a bare reshape mixes the channels")
+TRANSPOSE_HINT = mistake_text("reshape_without_transpose")
 BATCHNORM_FORWARD_HINTS = {
-    "train_out": TRANSPOSE_HINT + "; undo both steps in reverse order on the way out",
-    "running_mean": "pass bn_param itself to batchnorm_forward: it updates running_mean and "
-                    "running_var in place, as momentum * running + (1 - momentum) * batch statistic",
-    "test_out": "test mode normalizes with bn_param's running_mean and running_var, not with the "
-                "batch statistics",
+    "train_out": TRANSPOSE_HINT,
+    "running_mean": mistake_text("running_stats_not_updated"),
+    "test_out": mistake_text("test_mode_batch_stats"),
 }
 BATCHNORM_FORWARD_HINTS["running_var"] = BATCHNORM_FORWARD_HINTS["running_mean"]
 BATCHNORM_BACKWARD_HINTS = {
-    "dx": "reshape dout exactly as x was reshaped in the forward pass (" + TRANSPOSE_HINT
-          + "), call batchnorm_backward, then reshape to (N, H, W, C) and transpose(0, 3, 1, 2)",
+    "dx": TRANSPOSE_HINT,
     "dgamma": "dgamma and dbeta have shape (C,): sums over N, H and W",
     "dbeta": "dgamma and dbeta have shape (C,): sums over N, H and W",
 }
-GROUPS_HINT = ("G is the number of groups, C // G the group size: x.reshape(N, G, -1) puts each "
-               "(sample, group) in one row; normalize the rows, reshape back, then apply the "
-               "per-channel gamma and beta")
+GROUPS_HINT = mistake_text("groups_as_group_size")
 GROUPNORM_FORWARD_HINTS = {"out": GROUPS_HINT}
 GROUPNORM_BACKWARD_HINTS = {
     "dx": "per (sample, group) of M values, with dx_hat = dout * gamma: dx = (dx_hat - mean(dx_hat) "
           "- x_hat * mean(dx_hat * x_hat)) / sqrt(var + eps); the means are over the group",
-    "dgamma": "dgamma and dbeta have gamma's shape (1, C, 1, 1): sum over axes (0, 2, 3) with "
-              "keepdims=True",
-    "dbeta": "dgamma and dbeta have gamma's shape (1, C, 1, 1): sum over axes (0, 2, 3) with "
-             "keepdims=True",
+    "dgamma": mistake_text("gamma_shape_c"),
+    "dbeta": mistake_text("gamma_shape_c"),
 }
 NUMERIC_HINT = ("your backward pass disagrees with the numeric gradient of your own forward pass: "
                 "differentiate the forward you wrote, term by term")
@@ -764,11 +756,10 @@ NETWORK_HINTS = {
               "relu - affine: conv_relu_pool_forward, affine_relu_forward and affine_forward do it; "
               "return the scores when y is None",
     "reg0.loss": "the data loss is softmax_loss(scores, y)[0]",
-    "reg.loss": "the loss adds 0.5 * reg * (sum(W1**2) + sum(W2**2) + sum(W3**2)); biases are not "
-                "regularized",
+    "reg.loss": mistake_text("reg_missing_half"),
     "reg0.grads": "go back through the same layers in reverse order: affine_backward, "
                   "affine_relu_backward, conv_relu_pool_backward",
-    "reg.grads": "add reg * W to the gradients of W1, W2 and W3 (not to the biases)",
+    "reg.grads": mistake_text("reg_gradient_missing"),
 }
 SHAPES_HINT = ("W1 (F, C, fs, fs), b1 (F,), W2 (F * (H // 2) * (W // 2), hidden_dim), b2 (hidden_dim,), "
                "W3 (hidden_dim, num_classes), b3 (num_classes,); H and W may differ")

@@ -52,8 +52,9 @@ _ALL = (
             "so each row is one pixel's C channels (a bare reshape mixes channels), and undo both steps in "
             "reverse order on the way out"),
     Mistake("running_stats_not_updated", ("spatial_batchnorm_forward",),
-            "running statistics not updated: pass bn_param itself to batchnorm_forward (it updates "
-            "running_mean and running_var in place), or store the new ones back into bn_param"),
+            "running statistics not updated: pass bn_param itself to batchnorm_forward, which updates "
+            "running_mean and running_var in place as momentum * running + (1 - momentum) * batch statistic, "
+            "or store the new ones back into bn_param"),
     Mistake("running_stats_wrong_shape", ("spatial_batchnorm_forward",),
             "running statistics of the wrong shape: running_mean and running_var hold one value per channel, "
             "shape (C,), averaged over N, H and W"),

@@ -6,6 +6,7 @@ was done upstream, so no rendering can carry a control character, a lone surroga
 import json
 
 from grader.boundary import FRAGMENT_LIMIT, MAX_ITEMS, TEXT_LIMIT, printable, printable_block, printable_items
+from grader.tasks.base import HIDDEN_CASE
 
 _STATUS_WIDTH = 8
 MESSAGE_WIDTH = 100  # characters of a task's message in its table row: the row stays on one screen line
@@ -17,7 +18,7 @@ NOTES_SHOWN = 2 * MAX_ITEMS  # the pipeline's two kinds of notes (notebooks skip
 
 def table(report, verbose=True):
     """The per-task table and the total, as text."""
-    rows = [(_cell(t.id), f"{t.score:.1f} / {t.max_score:.1f}", _cell(t.status), t.message) for t in report.tasks]
+    rows = [(_cell(t.id), f"{t.score:.1f} / {t.max_score:.1f}", _cell(t.status), _leading(t)) for t in report.tasks]
     id_width = max([len("task")] + [len(r[0]) for r in rows])
     score_width = max([len("score")] + [len(r[1]) for r in rows])
     lines = [f"{'task':<{id_width}}  {'score':>{score_width}}  {'status':<{_STATUS_WIDTH}}  message"]
@@ -37,9 +38,10 @@ def _details(report):
     for note in _notes(report, NOTE_WIDTH):
         yield f"note: {note}"
     for task in report.tasks:
-        for check in task.checks:
-            if not check.passed:
-                yield f"  {_cell(task.id)} / {_cell(check.name)}: {printable(check.message, DETAIL_WIDTH)}"
+        if _diagnosis(task):
+            yield f"  {_cell(task.id)} / diagnosis: {printable(_diagnosis(task), DETAIL_WIDTH)}"
+        for line in _failures(task, DETAIL_WIDTH):
+            yield f"  {_cell(task.id)} / {line}"
 
 
 def _cell(text):
@@ -68,7 +70,7 @@ def to_json(report):
                 "status": _cell(task.status),
                 "checks": [
                     {"name": _cell(c.name), "score": round(c.score, 4), "max_score": round(c.max_score, 4), "passed": c.passed,
-                     "message": printable(c.message)}
+                     "message": printable(c.message), "diagnosis": printable(c.diagnosis)}
                     for c in task.checks
                 ],
             }
@@ -81,8 +83,7 @@ def to_gradescope(report):
     """Gradescope's results.json: one test per task, its checks listed in the output."""
     tests = []
     for task in report.tasks:
-        lines = [f"{'PASS' if c.passed else 'FAIL'} {_cell(c.name)} ({c.score:g}/{c.max_score:g}): {printable(c.message)}"
-                 for c in task.checks]
+        lines = _gradescope_lines(task)
         if task.output:
             lines.append("\nYour code printed:\n" + _indented(printable_block(task.output)))
         tests.append({
@@ -104,6 +105,56 @@ def to_gradescope(report):
 def _indented(block):
     """A block of student text set off from the grader's lines: none of its lines can pass for a check's."""
     return "\n".join(PRINTED_INDENT + line for line in block.split("\n"))
+
+
+def _diagnosis(task):
+    """The diagnosis of the task's first failed check that has one (the mistake the evidence names), or ""."""
+    return next((c.diagnosis for c in task.checks if not c.passed and c.diagnosis), "")
+
+
+def _leading(task):
+    """A task's one-line message for the table: its diagnosis when there is one, else the first failure."""
+    return _diagnosis(task) or task.message
+
+
+def _failing_hidden(task):
+    """The task's failing hidden cases: the first is shown in full, the rest (see :func:`_folded`) on one line."""
+    return [c for c in task.checks if not c.passed and c.name.startswith(HIDDEN_CASE)]
+
+
+def _failures(task, width=TEXT_LIMIT):
+    """A line per failed check, except that the failing hidden cases after the first are folded into one
+    line that counts them and names their cases: a task failing ten hidden cases shows the first in full,
+    then one line, not nine."""
+    hidden = _failing_hidden(task)
+    for check in task.checks:
+        if check.passed or any(check is other for other in hidden[1:]):
+            continue
+        yield f"{_cell(check.name)}: {printable(check.message, width)}"
+        if hidden and check is hidden[0] and len(hidden) > 1:
+            yield _folded(hidden[1:], width)
+
+
+def _folded(checks, width):
+    """One line for failing hidden cases: how many, and their cases."""
+    cases = "; ".join(c.name.removeprefix(HIDDEN_CASE).lstrip(": ") for c in checks)
+    return printable(f"{len(checks)} more {HIDDEN_CASE}s failed too: {cases}", width)
+
+
+def _gradescope_lines(task):
+    """A task's output on Gradescope: its diagnosis first, then a PASS or FAIL line per check, the failing
+    hidden cases after the first folded into one FAIL line."""
+    lines = [f"Diagnosis: {printable(_diagnosis(task))}", ""] if _diagnosis(task) else []
+    hidden = _failing_hidden(task)
+    for check in task.checks:
+        if any(check is other for other in hidden[1:]):
+            continue
+        lines.append(f"{'PASS' if check.passed else 'FAIL'} {_cell(check.name)} ({check.score:g}/{check.max_score:g}): "
+                     f"{printable(check.message)}")
+        if hidden and check is hidden[0] and len(hidden) > 1:
+            points = sum(c.max_score for c in hidden[1:])
+            lines.append(f"FAIL (0/{points:g}) {_folded(hidden[1:], TEXT_LIMIT)}")
+    return lines
 
 
 def write_json(data, path):

@@ -263,19 +263,27 @@ def grade_with(tmp_path, attack, timeout=3.0):
     return grade(notebook, Config(tasks=TASKS, timeout=timeout, use_bwrap=False))
 
 
+def folded_lines(task):
+    """Lines a task's failing hidden cases after the first save: they are folded into one."""
+    hidden = sum(not c.passed and c.name.startswith("hidden case") for c in task.checks)
+    return max(0, hidden - 2)
+
+
 def assert_renderings_safe(report):
-    """The table, JSON and Gradescope renderings hold no control character and one line per check."""
+    """The table, JSON and Gradescope renderings hold no control character and one line per check (the
+    failing hidden cases after a task's first on one line; a diagnosis on one more)."""
     table = render.table(report)
     assert_safe_block(table)
     assert len(table.split("\n")) == 4 + len(report.tasks) + bool(report.isolation) + len(report.notes) + sum(
-        not check.passed for task in report.tasks for check in task.checks)
+        (not check.passed) for task in report.tasks for check in task.checks) - sum(
+        folded_lines(task) - any(c.diagnosis for c in task.checks) for task in report.tasks)
     json.dumps(render.to_json(report), ensure_ascii=False).encode("utf-8")
     results = render.to_gradescope(report)
     json.dumps(results, ensure_ascii=False).encode("utf-8")
     for task, test in zip(report.tasks, results["tests"]):
         assert_safe_block(test["output"])
         verdicts = [line for line in test["output"].split("\n") if line.startswith(("PASS", "FAIL"))]
-        assert len(verdicts) == len(task.checks)
+        assert len(verdicts) == len(task.checks) - folded_lines(task)
 
 
 @pytest.mark.parametrize("text", [FORGED_SOURCE, HOSTILE_SOURCE], ids=["escapes", "escapes-and-surrogate"])

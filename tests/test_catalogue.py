@@ -1,0 +1,249 @@
+"""The catalogue of classic mistakes: one set of texts for the notebook and the grader, fingerprints that
+name a mistake only on evidence, and the renderings that lead with it (no grading here: cheap)."""
+import ast
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import solutions
+from assignment import checks, mistakes
+from assignment.cases import conv_inputs, pool_inputs
+from grader import render
+from grader.compare import Verdict, compare_array
+from grader.report import CheckResult, Report, TaskResult
+from grader.sandbox.child import stage_directory
+from grader.sandbox.protocol import Opaque
+from grader.tasks import catalogue
+from grader.tasks.base import Outcome, outcome
+from grader.tasks.mistakes import NotShown
+
+
+def conv_case(**changes):
+    params = dict(N=2, C=2, H=7, W=6, F=2, HH=3, WW=3, stride=2, pad=1, seed=5) | changes
+    inputs = conv_inputs(**params)
+    return (inputs["x"], inputs["w"], inputs["b"], inputs["conv_param"]), inputs["dout"]
+
+
+def fits_value(value, threshold=1e-7):
+    return lambda candidate: compare_array("out", value, candidate, threshold).passed
+
+
+# -- one catalogue ------------------------------------------------------------------------------------
+
+
+def test_every_mistake_the_grader_names_is_in_the_shared_catalogue():
+    assert catalogue.fingerprinted() <= set(mistakes.MISTAKES)
+
+
+def test_every_mistake_is_one_sentence_naming_a_task():
+    for mistake in mistakes.MISTAKES.values():
+        assert mistake.text and "\n" not in mistake.text and not mistake.text.endswith("."), mistake.id
+        assert mistake.tasks and set(mistake.tasks) <= set(checks.TASK_IDS), mistake.id
+
+
+def test_the_notebooks_hints_for_classic_mistakes_are_the_catalogues_texts():
+    assert checks.PAD_ZERO_HINT == mistakes.text("pad_zero_slicing")
+    assert checks.OVERLAP_HINT == mistakes.text("pool_backward_assigns")
+    assert checks.BATCHNORM_FORWARD_HINTS["train_out"] == mistakes.text("reshape_without_transpose")
+    assert checks.GROUPS_HINT == mistakes.text("groups_as_group_size")
+    assert checks.NETWORK_HINTS["reg.grads"] == mistakes.text("reg_gradient_missing")
+
+
+def test_the_shared_catalogue_holds_texts_only_no_reference_code():
+    tree = ast.parse(Path(mistakes.__file__).read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                for alias in node.names} | {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported <= {"dataclasses", "dataclass"}
+
+
+def test_the_sandbox_stage_holds_the_texts_but_no_fingerprint_variant():
+    stage = stage_directory()
+    try:
+        names = {path.name for path in stage.rglob("*.py")}
+        assert "mistakes.py" in names  # assignment/mistakes.py, the texts the notebook's checks import
+        staged = "\n".join(path.read_text() for path in stage.rglob("*.py"))
+        assert "NotShown" not in staged and "def conv_stride_ignored" not in staged
+        assert not (stage / "grader").exists() and not (stage / "solutions").exists()
+    finally:
+        import shutil
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+# -- naming a mistake only on evidence ---------------------------------------------------------------
+
+
+def test_the_output_of_a_mistake_is_named_with_it():
+    args, _ = conv_case()
+    mistaken = catalogue.FINGERPRINTS["conv_forward_naive"][0].variant(*args)
+    assert catalogue.diagnose("conv_forward_naive", args, fits_value(mistaken)) == mistakes.text("stride_ignored")
+
+
+def test_the_right_output_and_an_unrelated_wrong_one_are_named_nothing():
+    args, _ = conv_case()
+    right, _ = solutions.conv_forward_naive(*args)
+    assert catalogue.diagnose("conv_forward_naive", args, fits_value(right)) == ""
+    assert catalogue.diagnose("conv_forward_naive", args, fits_value(right + 1.0)) == ""
+
+
+def test_two_mistakes_that_fit_alike_are_named_neither(monkeypatch):
+    args, _ = conv_case()
+    same = np.ones((2, 2, 4, 3))
+    monkeypatch.setitem(catalogue.FINGERPRINTS, "conv_forward_naive", (
+        catalogue.Fingerprint("stride_ignored", lambda *a: same), catalogue.Fingerprint("sizes_swapped", lambda *a: same)))
+    assert catalogue.diagnose("conv_forward_naive", args, fits_value(same)) == ""
+
+
+def test_a_variant_that_raises_or_does_not_apply_fits_nothing(monkeypatch):
+    def raises(*args):
+        raise NotShown("here")
+
+    def broken(*args):
+        return 1 / 0
+
+    monkeypatch.setitem(catalogue.FINGERPRINTS, "conv_forward_naive", (
+        catalogue.Fingerprint("stride_ignored", raises), catalogue.Fingerprint("sizes_swapped", broken)))
+    args, _ = conv_case()
+    assert catalogue.diagnose("conv_forward_naive", args, lambda candidate: True) == ""
+
+
+class _Sub(np.ndarray):
+    """A subclass with a clever __eq__: validation refuses it, whatever its values."""
+
+    def __eq__(self, other):
+        return True
+
+
+@pytest.mark.parametrize("disguise", [lambda out: out.view(_Sub), lambda out: out.tolist(),
+                                      lambda out: out.astype(np.float32).astype(np.int64), lambda out: out[..., :-1],
+                                      lambda out: np.where(out > 0, np.nan, out), lambda out: Opaque("ndarray")],
+                         ids=["subclass", "list", "integers", "other-shape", "nan", "opaque"])
+def test_the_mistakes_output_in_disguise_is_named_nothing(disguise):
+    """Only a value the check itself would accept (a plain float ndarray of the shape, finite) can fit."""
+    args, _ = conv_case()
+    mistaken = catalogue.FINGERPRINTS["conv_forward_naive"][0].variant(*args)
+    assert catalogue.diagnose("conv_forward_naive", args, fits_value(disguise(mistaken))) == ""
+
+
+def test_variants_run_on_copies_and_leave_the_graders_inputs_unchanged():
+    args, dout = conv_case(pad=0, stride=1)
+    before = [a.copy() if isinstance(a, np.ndarray) else dict(a) for a in args]
+    catalogue.diagnose("conv_backward_naive", (dout, args), lambda candidate: False)
+    for original, after in zip(before, args):
+        assert (np.array_equal(original, after) if isinstance(after, np.ndarray) else original == after)
+
+
+# -- divisibility: an exception on a geometry, confirmed over the task --------------------------------
+
+
+class Raised:
+    """A failed call as the sandbox reports one."""
+
+    def __init__(self, error_type="AssertionError", ok=False):
+        self.ok, self.error_kind, self.error_type = ok, "exception", error_type
+
+
+def test_an_assertion_on_sizes_the_stride_does_not_divide_is_divisibility_assumed():
+    dividing, _ = conv_case(H=7, W=7, stride=2, pad=1)  # 7 + 2 - 3 = 6
+    odd, _ = conv_case(H=8, W=7, stride=2, pad=1)  # 8 + 2 - 3 = 7
+    assert catalogue.diagnose_raised("conv_forward_naive", odd, Raised()) == mistakes.text("divisibility_assumed")
+    assert catalogue.diagnose_raised("conv_forward_naive", dividing, Raised()) == ""
+    assert catalogue.diagnose_raised("conv_forward_naive", odd, Raised("ValueError")) == ""
+
+
+def test_divisibility_is_withdrawn_when_a_case_whose_sizes_divide_raised_too():
+    dividing, _ = conv_case(H=7, W=7, stride=2, pad=1)
+    odd, _ = conv_case(H=8, W=7, stride=2, pad=1)
+    named = Outcome("hidden case", 1.0, False, "AssertionError", "error", mistakes.text("divisibility_assumed"))
+    kept = catalogue.settled("conv_forward_naive", [named], [(dividing, Raised(ok=True)), (odd, Raised())])
+    withdrawn = catalogue.settled("conv_forward_naive", [named], [(dividing, Raised()), (odd, Raised())])
+    unconfirmed = catalogue.settled("conv_forward_naive", [named], [(odd, Raised())])
+    assert kept[0].diagnosis and not withdrawn[0].diagnosis and not unconfirmed[0].diagnosis
+
+
+def test_pool_divisibility_reads_the_window_and_stride():
+    inputs = pool_inputs(N=1, C=1, H=7, W=6, pool_height=2, pool_width=2, stride=2, seed=0)
+    assert catalogue.divides("max_pool_forward_naive", (inputs["x"], inputs["pool_param"])) is False
+
+
+# -- W2's shape --------------------------------------------------------------------------------------
+
+
+def network_params(W2_rows):
+    shapes = {"W1": (5, 2, 5, 5), "b1": (5,), "W2": (60, 12), "b2": (12,), "W3": (12, 4), "b3": (4,)}
+    params = {name: np.zeros(shape) for name, shape in shapes.items()}
+    params["W2"] = np.zeros((W2_rows, 12))
+    return params, shapes
+
+
+@pytest.mark.parametrize("rows, named", [(78, True), (80, True), (45, True), (61, False), (60, False)],
+                         ids=["F*H*W//4", "H twice", "W twice", "other", "right"])
+def test_w2_sized_for_even_or_square_inputs_is_named_from_its_rows(rows, named):
+    params, shapes = network_params(rows)
+    found = catalogue.diagnose_w2(params, (2, 9, 7), 5, 12, shapes)
+    assert found == (mistakes.text("w2_square_or_even") if named else "")
+
+
+def test_w2_is_not_named_when_another_parameter_is_wrong_too():
+    params, shapes = network_params(78)
+    params["W1"] = np.zeros((5, 2, 3, 3))
+    assert catalogue.diagnose_w2(params, (2, 9, 7), 5, 12, shapes) == ""
+
+
+def test_an_outcome_carries_its_verdicts_diagnosis():
+    assert outcome("case", 1.0, Verdict(False, "wrong", diagnosis="named")).diagnosis == "named"
+
+
+# -- what a student reads ---------------------------------------------------------------------------
+
+DIAGNOSIS = mistakes.text("stride_ignored")
+
+
+def failing_task(hidden=10, diagnosis=DIAGNOSIS):
+    checks_ = (CheckResult("public case: x (2, 3, 4, 4)", 0.0, 2.0, False, "not awarded: 10 of 10 hidden cases failed"),)
+    checks_ += tuple(CheckResult(f"hidden case: x (2, {i}, 7, 7), stride 2", 0.0, 1.0, False,
+                                 f"out: relative error 1e+00 > 1e-07 (case {i})", diagnosis if i == 0 else "")
+                     for i in range(hidden))
+    checks_ += (CheckResult("speed", 0.0, 1.0, False, "not awarded"),)
+    return TaskResult(id="conv_forward_naive", status="failed", checks=checks_, max_score=13.0)
+
+
+def test_the_tables_task_line_leads_with_the_diagnosis():
+    report = Report(submission="s", tasks=(failing_task(),), grader_version="0")
+    row = render.table(report, verbose=False).split("\n")[2]
+    assert row.split("failed", 1)[1].strip().startswith(DIAGNOSIS[:40])
+
+
+def test_ten_failing_hidden_cases_show_the_first_in_full_and_the_rest_in_one_line():
+    report = Report(submission="s", tasks=(failing_task(),), grader_version="0")
+    details = render.table(report).split("\n")[5:]
+    assert details[0].endswith(f"diagnosis: {DIAGNOSIS}")
+    assert "(case 0)" in details[2] and details[3].startswith("  conv_forward_naive / 9 more hidden cases failed too")
+    assert len(details) == 1 + 1 + 1 + 1 + 1  # diagnosis, public case, first hidden case, the other nine, speed
+    assert "(case 5)" not in "\n".join(details)
+
+
+def test_gradescope_output_leads_with_the_diagnosis_and_folds_the_failing_hidden_cases():
+    [test] = render.to_gradescope(Report(submission="s", tasks=(failing_task(),), grader_version="0"))["tests"]
+    lines = test["output"].split("\n")
+    assert lines[0] == f"Diagnosis: {DIAGNOSIS}"
+    verdicts = [line for line in lines if line.startswith(("PASS", "FAIL"))]
+    assert len(verdicts) == 4 and verdicts[2].startswith("FAIL (0/9) 9 more hidden cases failed too: x (2, 1, 7, 7)")
+
+
+def test_without_a_diagnosis_the_line_is_the_first_failure_and_one_hidden_case_is_not_folded():
+    task = failing_task(hidden=1, diagnosis="")
+    report = Report(submission="s", tasks=(task,), grader_version="0")
+    assert render.table(report, verbose=False).split("\n")[2].endswith(task.message[:40]) or task.message[:40] in \
+        render.table(report, verbose=False)
+    assert "more hidden case" not in render.table(report)
+    assert not render.to_gradescope(report)["tests"][0]["output"].startswith("Diagnosis")
+
+
+def test_the_json_report_has_a_diagnosis_per_check_made_printable():
+    task = failing_task(diagnosis="named \x1b[2J")
+    data = render.to_json(Report(submission="s", tasks=(task,), grader_version="0"))
+    diagnoses = [check["diagnosis"] for check in data["tasks"][0]["checks"]]
+    assert diagnoses[1] == "named \\x1b[2J" and diagnoses[0] == "" and len(diagnoses) == len(task.checks)
+    json.dumps(data)

@@ -38,8 +38,8 @@ def _details(report):
     for note in _notes(report, NOTE_WIDTH):
         yield f"note: {note}"
     for task in report.tasks:
-        if _diagnosis(task):
-            yield f"  {_cell(task.id)} / diagnosis: {printable(_diagnosis(task), DETAIL_WIDTH)}"
+        for diagnosis in _diagnoses(task):
+            yield f"  {_cell(task.id)} / diagnosis: {printable(diagnosis, DETAIL_WIDTH)}"
         for line in _failures(task, DETAIL_WIDTH):
             yield f"  {_cell(task.id)} / {line}"
 
@@ -107,14 +107,14 @@ def _indented(block):
     return "\n".join(PRINTED_INDENT + line for line in block.split("\n"))
 
 
-def _diagnosis(task):
-    """The diagnosis of the task's first failed check that has one (the mistake the evidence names), or ""."""
-    return next((c.diagnosis for c in task.checks if not c.passed and c.diagnosis), "")
+def _diagnoses(task):
+    """The mistakes the evidence names in the task's failed checks, each once, in the order of the checks."""
+    return tuple(dict.fromkeys(c.diagnosis for c in task.checks if not c.passed and c.diagnosis))
 
 
 def _leading(task):
-    """A task's one-line message for the table: its diagnosis when there is one, else the first failure."""
-    return _diagnosis(task) or task.message
+    """A task's one-line message for the table: its (first) diagnosis when there is one, else the first failure."""
+    return next(iter(_diagnoses(task)), "") or task.message
 
 
 def _failing_hidden(task):
@@ -144,7 +144,8 @@ def _folded(checks, width):
 def _gradescope_lines(task):
     """A task's output on Gradescope: its diagnosis first, then a PASS or FAIL line per check, the failing
     hidden cases after the first folded into one FAIL line."""
-    lines = [f"Diagnosis: {printable(_diagnosis(task))}", ""] if _diagnosis(task) else []
+    lines = [f"Diagnosis: {printable(diagnosis)}" for diagnosis in _diagnoses(task)]
+    lines += [""] if lines else []
     hidden = _failing_hidden(task)
     for check in task.checks:
         if any(check is other for other in hidden[1:]):

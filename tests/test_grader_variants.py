@@ -51,6 +51,7 @@ def test_correct_variant_gets_full_marks(tmp_path, path):
     for task in results.values():
         assert task.score == pytest.approx(task.max_score), f"{task.id}: {task.message}"
         assert task.status == "passed"
+        assert not any(check.diagnosis for check in task.checks), f"{task.id} was named a mistake"
 
 
 @pytest.mark.parametrize("path", sorted((VARIANTS / "buggy").glob("*.py")), ids=lambda p: p.stem)

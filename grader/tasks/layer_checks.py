@@ -185,10 +185,10 @@ def _speed_round(ctx, layer, inputs, backward, label):
         reference_seconds, expected = timed_reference(ctx, layer.reference_gradients, inputs["dout"], args)
         checked, _, call = backward_call(ctx, (layer.forward, layer.backward, layer.grad_names), args,
                                          inputs["dout"], expected, label, 1.0, fallback=args,
-                                         cache_names=layer.arg_names)
+                                         cache_names=layer.arg_names, diagnosed=False)
         return checked, call, reference_seconds
     reference_seconds, (expected, _) = timed_reference(ctx, layer.reference[0], *args)
-    checked, call = forward_call(ctx, layer.forward, args, expected, label, 1.0)
+    checked, call = forward_call(ctx, layer.forward, args, expected, label, 1.0, diagnosed=False)
     return checked, call, reference_seconds
 
 
@@ -243,14 +243,19 @@ def forward_case(ctx, function, args, expected_out, label, points, threshold=FOR
     return checked, result.args_after if result.ok else None
 
 
-def forward_call(ctx, function, args, expected_out, label, points, threshold=FORWARD_THRESHOLD):
-    """Call ``function(*args)`` with FORWARD_REQUEST expecting ``(out, cache)``; returns (Outcome, CallResult)."""
+def forward_call(ctx, function, args, expected_out, label, points, threshold=FORWARD_THRESHOLD, diagnosed=True):
+    """Call ``function(*args)`` with FORWARD_REQUEST expecting ``(out, cache)``; returns (Outcome, CallResult).
+
+    A failed outcome names the classic mistake the evidence shows (grader.tasks.catalogue) unless not
+    ``diagnosed`` (the speed rounds: their outcome only says the output was wrong).
+    """
     result = ctx.session.call(function, *args, **FORWARD_REQUEST)
     if not result.ok:
         failed = call_failed(label, points, result)
-        return replace(failed, diagnosis=catalogue.diagnose_raised(function, args, result)), result
+        diagnosis = catalogue.diagnose_raised(function, args, result) if diagnosed else ""
+        return replace(failed, diagnosis=diagnosis), result
     verdict = _out_verdict(result, function, expected_out, threshold)
-    if not verdict.passed and item_count(result.value) == 2:
+    if diagnosed and not verdict.passed and item_count(result.value) == 2:
         out = result.value[0]
         verdict = replace(verdict, diagnosis=catalogue.diagnose(
             function, args, lambda candidate: compare_array("out", out, candidate, threshold).passed))
@@ -294,8 +299,9 @@ def backward_case(ctx, names, forward_args, dout, expected, label, points, fallb
 
 
 def backward_call(ctx, names, forward_args, dout, expected, label, points, fallback=None,
-                  threshold=BACKWARD_THRESHOLD, cache_names=()):
-    """:func:`backward_case`, also returning the CallResult of the backward call (None if it was not made)."""
+                  threshold=BACKWARD_THRESHOLD, cache_names=(), diagnosed=True):
+    """:func:`backward_case`, also returning the CallResult of the backward call (None if it was not made);
+    a failed outcome names the mistake the evidence shows unless not ``diagnosed`` (see :func:`forward_call`)."""
     forward, backward, grad_names = names
     cache, note, failed = student_cache(ctx, forward, forward_args, fallback)
     if failed is not None:
@@ -306,11 +312,11 @@ def backward_call(ctx, names, forward_args, dout, expected, label, points, fallb
     note = note or retried
     if not result.ok:
         failed = call_failed(label, points, result)
-        return (replace(failed, diagnosis=catalogue.diagnose_raised(backward, forward_args, result)),
-                NOT_RETURNED, result)
+        diagnosis = catalogue.diagnose_raised(backward, forward_args, result) if diagnosed else ""
+        return replace(failed, diagnosis=diagnosis), NOT_RETURNED, result
     verdict = _gradients_verdict(result, backward, grad_names, expected, threshold)
     verdict = Verdict(verdict.passed, verdict.message + (note if verdict.passed else ""))
-    if not verdict.passed:
+    if diagnosed and not verdict.passed:
         verdict = replace(verdict, diagnosis=_diagnosed_gradients(result, names, dout, forward_args, threshold))
     before = fallback if retried else _cache_before(cache, result)
     unchanged = _backward_inputs_unchanged(dout, before, result.args_after, cache_names)

@@ -90,15 +90,13 @@ def _eps_variants(eps):
 
 
 def bn_reshape_without_transpose(x, gamma, beta, bn_param):
-    """x.reshape(-1, C) into the 1-D batchnorm and out.reshape(x.shape) back."""
-    _train_only(bn_param)
+    """x.reshape(-1, C) into the 1-D batchnorm and out.reshape(x.shape) back (either mode)."""
     rows, _ = batchnorm_forward(x.reshape(-1, x.shape[1]), gamma, beta, _copied(bn_param))
     return rows.reshape(x.shape)
 
 
 def bn_transpose_in_only(x, gamma, beta, bn_param):
-    """Channels moved last on the way in, but the rows reshaped straight back to (N, C, H, W)."""
-    _train_only(bn_param)
+    """Channels moved last on the way in, but the rows reshaped straight back to (N, C, H, W) (either mode)."""
     rows, _ = batchnorm_forward(x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1]), gamma, beta, _copied(bn_param))
     return rows.reshape(x.shape)
 

@@ -247,3 +247,80 @@ def test_the_json_report_has_a_diagnosis_per_check_made_printable():
     diagnoses = [check["diagnosis"] for check in data["tasks"][0]["checks"]]
     assert diagnoses[1] == "named \\x1b[2J" and diagnoses[0] == "" and len(diagnoses) == len(task.checks)
     json.dumps(data)
+
+
+# -- every fingerprint shows on the graded cases --------------------------------------------------
+
+
+def _graded_calls(key):
+    """(args, reference value) of every graded call the fingerprints of ``key`` are tried on, built as the
+    grader builds them."""
+    from assignment.cases import PUBLIC_CASES, batchnorm_inputs, groupnorm_inputs
+    from grader.tasks import conv, convnet, normalization as norm, pool
+
+    if key in ("conv_forward_naive", "max_pool_forward_naive", "conv_backward_naive", "max_pool_backward_naive"):
+        layer = conv.LAYER if key.startswith("conv") else pool.LAYER
+        for _, case, _ in layer.cases(key):
+            inputs = layer.inputs(case)
+            args = layer.arguments(inputs)
+            if key.endswith("forward_naive"):
+                yield args, layer.reference[0](*args)[0]
+            else:
+                yield (inputs["dout"], args), layer.reference_gradients(inputs["dout"], args)
+    elif key.startswith("spatial_batchnorm") or key == catalogue.RUNNING_STATS:
+        cases = ([PUBLIC_CASES[key]] if key in PUBLIC_CASES else []) + list(
+            norm.BN_FORWARD_CASES if key != "spatial_batchnorm_backward" else norm.BN_BACKWARD_CASES)
+        for case in cases:
+            inputs = norm._generated(batchnorm_inputs, case)
+            args = (inputs["x"], inputs["gamma"], inputs["beta"], norm._bn_train_param(case))
+            out, cache = solutions.spatial_batchnorm_forward(*args[:3], norm._copied(args[3]))
+            if key == "spatial_batchnorm_backward":
+                yield (inputs["dout"], args), solutions.spatial_batchnorm_backward(inputs["dout"], cache)
+            else:
+                yield args, out
+        if key != "spatial_batchnorm_backward":
+            for case, mode in ((norm.TEST_MODE_CASE, "test"), (norm.RUNNING_STATS_CASE, "train")):
+                inputs = norm._generated(batchnorm_inputs, case)
+                rng = np.random.default_rng(case["seed"] + 1)
+                param = {"mode": mode, "momentum": case.get("momentum", 0.9), "running_mean": rng.standard_normal(case["C"]),
+                         "running_var": 0.5 + rng.random(case["C"])}
+                after = norm._copied(param)
+                out, _ = solutions.spatial_batchnorm_forward(inputs["x"], inputs["gamma"], inputs["beta"], after)
+                args = (inputs["x"], inputs["gamma"], inputs["beta"], param)
+                yield args, ((after["running_mean"], after["running_var"]) if key == catalogue.RUNNING_STATS else out)
+    elif key.startswith("spatial_groupnorm"):
+        forward = key == "spatial_groupnorm_forward"
+        for case in [PUBLIC_CASES[key]] + list(norm.GN_FORWARD_CASES if forward else norm.GN_BACKWARD_CASES):
+            case = norm._with_groups(case)
+            inputs = norm._generated(groupnorm_inputs, case)
+            args = norm._gn_case_args(case, inputs)
+            out, cache = solutions.spatial_groupnorm_forward(*args)
+            yield (args, out) if forward else ((inputs["dout"], args), solutions.spatial_groupnorm_backward(inputs["dout"], cache))
+    else:
+        for net, reg, seed in ((convnet.SQUARE_NET, 0.0, 502), (convnet.SQUARE_NET, convnet.REG, 503),
+                               (convnet.NON_SQUARE_NET, convnet.REG, 504)):
+            params, X, y = convnet.loss_case(net, seed)
+            yield (params, X, y, reg), convnet._reference_model(net, reg, params).loss(X, y)
+
+
+def _differs(value, reference):
+    """Whether a variant's value differs from the reference's beyond the loosest threshold (1e-6)."""
+    if isinstance(reference, tuple) and len(reference) == 1 and not isinstance(value, tuple):
+        value = (value,)  # a pool's dx
+    if isinstance(reference, tuple) and len(reference) == 2 and isinstance(reference[1], dict):  # (loss, grads)
+        return abs(value[0] - reference[0]) > 1e-6 * abs(reference[0]) or any(
+            _differs(value[1][k], reference[1][k]) for k in reference[1])
+    if isinstance(reference, tuple):
+        return any(_differs(v, r) for v, r in zip(value, reference, strict=True))
+    return value.shape != reference.shape or not np.allclose(value, reference, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("key, fingerprint", [(key, f) for key, prints in catalogue.FINGERPRINTS.items() for f in prints],
+                         ids=lambda v: v if isinstance(v, str) else v.variant.__name__)
+def test_every_fingerprint_shows_on_some_graded_case(key, fingerprint):
+    """A variant that never differs from the reference on the graded inputs could never name its mistake."""
+    shown = 0
+    for args, reference in _graded_calls(key):
+        for candidate in catalogue._candidates(fingerprint, args):
+            shown += _differs(candidate, reference)
+    assert shown, f"{fingerprint.variant.__name__} never differs from the reference on the graded cases"

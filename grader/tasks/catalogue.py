@@ -44,7 +44,7 @@ def _prints(mistake, *variants):
 FINGERPRINTS = {
     "conv_forward_naive": (
         _prints("stride_ignored", L.conv_stride_ignored, L.conv_stride_ignored_everywhere)
-        + _prints("sizes_swapped", L.conv_sizes_crossed, L.conv_square_from_height, L.conv_square_from_width)),
+        + _prints("sizes_swapped", L.conv_square_from_height, L.conv_square_from_width)),
     "conv_backward_naive": (
         _prints("pad_zero_slicing", L.conv_backward_pad_zero_slicing)
         + _prints("padding_not_cropped", L.conv_backward_not_cropped)

@@ -66,14 +66,6 @@ def conv_stride_ignored_everywhere(x, w, b, conv_param):
     return _conv(x, w, b, pad, (1 + height - fh, 1 + width - fw), 1)
 
 
-def conv_sizes_crossed(x, w, b, conv_param):
-    """H' from W and WW, W' from H and HH (windows right)."""
-    stride, pad, height, width, fh, fw = _conv_sizes(x, w, conv_param)
-    if (height, fh) == (width, fw):
-        raise NotShown("square")
-    return _conv(x, w, b, pad, (1 + (width - fw) // stride, 1 + (height - fh) // stride), stride)
-
-
 def conv_square_from_height(x, w, b, conv_param):
     """H and HH used for both axes: W' = H'."""
     stride, pad, height, width, fh, fw = _conv_sizes(x, w, conv_param)

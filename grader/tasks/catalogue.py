@@ -12,6 +12,12 @@ A mistake is named on a failed check only by evidence:
 Exactly one mistake must fit: when none or several do, nothing is said. Variants run in the grader's
 process on copies of the grader's own inputs; the student's value is only compared, through the same
 validating comparisons as the check (grader.compare), so a hostile value can fit nothing but what it equals.
+
+Left out on purpose: routing a pooling gradient to every tied maximum. Graded inputs have no ties (SPEC
+section 4), so such code returns exactly what the reference does on every graded case and earns every
+point; no evidence could tell it apart, and a probe with ties would name a "mistake" in code that passes.
+Also silent: sizes swapped in a convolution where the swap makes a window run past the edge (the code
+raises, and an exception alone does not tell this mistake from others).
 """
 import copy
 from dataclasses import dataclass, replace

@@ -50,3 +50,22 @@ class Config:
 
     def weight(self, task_id):
         return float(self.weights.get(task_id, DEFAULT_WEIGHTS[task_id]))
+
+
+def check_data_dir(folder):
+    """``folder`` as a Path, once checked to hold the CIFAR-10 batches the overfit check trains on.
+
+    Every command that takes a data folder (``--data``, a config file's data folder, a class run)
+    calls this before any student code runs: a wrong folder is then one line for the instructor, not
+    an error in every student's convnet task.
+
+    Raises
+    ------
+    assignment.data.CIFAR10FolderError
+        With a one-line message (and "did you mean .../cifar-10-batches-py?" where it fits).
+    """
+    from assignment.data import check_cifar10_folder
+    from grader.tasks.convnet import OVERFIT_EXAMPLES  # on use: it imports every task module
+
+    check_cifar10_folder(folder, min_training=OVERFIT_EXAMPLES)
+    return Path(folder)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from grader import __version__
 from grader.boundary import printable
-from grader.config import TASK_IDS, Config
+from grader.config import TASK_IDS, Config, check_data_dir
 from grader.discover import SubmissionError
 from grader.sandbox.child import SandboxUnavailable
 
@@ -46,8 +46,10 @@ def build_parser():
 
 def config_from(args):
     tasks = TASK_IDS
-    if args.tasks:
+    if args.tasks is not None:
         tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
+        if not tasks:
+            raise UsageError(f"--tasks {args.tasks!r} names no task; known: {', '.join(TASK_IDS)}")
         unknown = [t for t in tasks if t not in TASK_IDS]
         if unknown:
             raise UsageError(f"unknown task id(s) {', '.join(unknown)}; known: {', '.join(TASK_IDS)}")
@@ -56,23 +58,34 @@ def config_from(args):
         raise UsageError(f"--timeout must be positive, got {args.timeout}")
     if args.memory < 256 or args.processes < MIN_PROCESSES:
         raise UsageError(f"--memory must be at least 256 (MiB) and --processes at least {MIN_PROCESSES}")
-    data_dir = Path(args.data) if args.data else None
-    if data_dir is not None and not data_dir.is_dir():
-        raise UsageError(f"--data {args.data}: not a folder")
-    return Config(tasks=tasks, timeout=args.timeout, data_dir=data_dir, memory_bytes=args.memory << 20,
+    return Config(tasks=tasks, timeout=args.timeout, data_dir=_data_dir(args.data), memory_bytes=args.memory << 20,
                   processes=args.processes)
+
+
+def _data_dir(folder):
+    """The checked CIFAR-10 folder of ``--data``, or None: checked before any student code runs."""
+    from assignment.data import CIFAR10FolderError
+
+    if folder is None:
+        return None
+    try:
+        return check_data_dir(folder)
+    except CIFAR10FolderError as exc:
+        raise UsageError(f"--data: {exc}") from None
 
 
 def run_grade(args):
     from grader import render
     from grader.pipeline import grade
 
+    outputs = {option: path for option, path in (("--json", args.json), ("--gradescope", args.gradescope)) if path}
+    _check_outputs(outputs)  # before grading: a report that cannot be written must not cost a grading run
     report = grade(args.path, config_from(args))
     # The reports before the table: whatever happens to the terminal, they are written.
     if args.json:
-        render.write_json(render.to_json(report), args.json)
+        _write(render.write_json, render.to_json(report), "--json", args.json)
     if args.gradescope:
-        render.write_json(render.to_gradescope(report), args.gradescope)
+        _write(render.write_json, render.to_gradescope(report), "--gradescope", args.gradescope)
     _print(render.table(report, verbose=not args.quiet))
     if args.fail_under is not None and report.score < args.fail_under:
         return EXIT_BELOW_BAR
@@ -80,16 +93,55 @@ def run_grade(args):
 
 
 def run_solve(args):
-    from grader.solve import StubCellNotFound, solve
+    from grader.solve import StubCellNotFound, UnreadableNotebook, solve
 
     if not Path(args.notebook).is_file():
         raise UsageError(f"{args.notebook}: no such notebook")
+    _check_outputs({"-o": args.output})
     try:
         path = solve(args.notebook, args.output)
-    except StubCellNotFound as exc:
+    except (StubCellNotFound, UnreadableNotebook) as exc:
         raise UsageError(str(exc)) from None
     _print(f"wrote {printable(path)}")
     return EXIT_OK
+
+
+def _check_outputs(outputs):
+    """UsageError unless every path of ``outputs`` (option -> path) names a distinct file that can be written."""
+    seen = {}
+    for option, path in outputs.items():
+        problem = _unwritable(Path(path))
+        if problem:
+            raise UsageError(f"{option} {path}: {problem}")
+        other = seen.setdefault(Path(path).resolve(), option)
+        if other != option:
+            raise UsageError(f"{other} and {option} name the same file {path}")
+
+
+def _unwritable(path):
+    """Why no file can be written at ``path``, or '': tried by opening it for appending (nothing is
+    truncated; a file that did not exist is removed again)."""
+    if path.is_dir():
+        return "is a folder; name a file"
+    if not path.parent.is_dir():
+        return f"the folder {path.parent} does not exist"
+    existed = os.path.lexists(path)
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        return f"cannot be written ({exc.strerror or exc})"
+    if not existed:
+        path.unlink(missing_ok=True)
+    return ""
+
+
+def _write(write, data, option, path):
+    """``write(data, path)``; a failure (the disk filled up since the check) is a one-line UsageError."""
+    try:
+        write(data, path)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: could not write the report ({exc.strerror or exc})") from None
 
 
 def _print(text, stream=None):

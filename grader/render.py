@@ -13,6 +13,10 @@ NOTE_WIDTH = 200  # characters of a note in the table's details
 DETAIL_WIDTH = 300  # characters of a failed check's message in the table's details
 PRINTED_INDENT = "    "  # starts every line a student's code printed, so no print can pass for a PASS/FAIL line
 NOTES_SHOWN = 2 * MAX_ITEMS  # the pipeline's two kinds of notes (notebooks skipped, statements that failed), each bounded
+# How a check says the student's code is still the stub (grader/tasks/base.py: call_failed, and the checks "not
+# awarded" because the outputs failed): a task whose every check says so gets one line of details, not one per check.
+STUB_MESSAGE = "not implemented yet (raises NotImplementedError)"
+NOT_AWARDED = "not awarded"
 
 
 def table(report, verbose=True):
@@ -28,18 +32,35 @@ def table(report, verbose=True):
     lines.append(f"{'total':<{id_width}}  {f'{report.score:.1f} / {report.max_score:.1f}':>{score_width}}")
     if verbose:
         lines.extend(_details(report))
+    else:  # the notes say what was and was not graded (a notebook skipped, a definition that failed): kept
+        lines.extend(_note_lines(report))
     return "\n".join(lines)
 
 
 def _details(report):
     if report.isolation:
         yield f"isolation: {printable(report.isolation)}"
-    for note in _notes(report, NOTE_WIDTH):
-        yield f"note: {note}"
+    yield from _note_lines(report)
     for task in report.tasks:
+        if _untouched(task):
+            yield (f"  {_cell(task.id)}: {printable(task.checks[0].message, DETAIL_WIDTH)}; "
+                   f"all {len(task.checks)} checks failed")
+            continue
         for check in task.checks:
             if not check.passed:
                 yield f"  {_cell(task.id)} / {_cell(check.name)}: {printable(check.message, DETAIL_WIDTH)}"
+
+
+def _note_lines(report):
+    return (f"note: {note}" for note in _notes(report, NOTE_WIDTH))
+
+
+def _untouched(task):
+    """Whether ``task`` is still the stub: no check passed, and each failed because the code raised
+    NotImplementedError or was not awarded for it (one line says that better than one per check)."""
+    messages = [check.message for check in task.checks]
+    return (not any(check.passed for check in task.checks) and any(STUB_MESSAGE in m for m in messages)
+            and all(STUB_MESSAGE in m or m.startswith(NOT_AWARDED) for m in messages))
 
 
 def _cell(text):

@@ -168,6 +168,14 @@ def test_a_broken_notebook_beside_a_good_one_is_skipped_with_a_note(tmp_path, ca
     assert any("broken.ipynb" in note for note in report.get("notes", []))
 
 
+def test_quiet_still_prints_the_note_that_a_notebook_was_skipped(tmp_path, capsys):
+    write_notebook(tmp_path, solution_cells()[0], name="good.ipynb")
+    (tmp_path / "broken.ipynb").write_text('{"cells": [')
+    status, out, _ = run(capsys, "grade", str(tmp_path), "--tasks", "conv_forward_naive", "-q")
+    notes = [line for line in out.split("\n") if line.startswith("note: ")]
+    assert status == 0 and len(notes) == 1 and "broken.ipynb" in notes[0]
+
+
 def test_cells_with_null_bytes_odd_sources_and_unknown_cell_types_still_grade(tmp_path, capsys):
     notebook = make_notebook("x = 1\0\n", solution_cells()[0])
     notebook.cells.append(nbformat.v4.new_raw_cell("def conv_forward_naive(): pass"))

@@ -279,6 +279,7 @@ def assert_renderings_safe(report):
         assert len(verdicts) == len(task.checks)
 
 
+@pytest.mark.slow  # grades in the sandbox
 @pytest.mark.parametrize("text", [FORGED_SOURCE, HOSTILE_SOURCE], ids=["escapes", "escapes-and-surrogate"])
 def test_an_exception_message_with_escapes_and_a_lone_surrogate_is_reported_escaped(tmp_path, text):
     report = grade_with(tmp_path, RAISES_HOSTILE.replace("HOSTILE", text))
@@ -288,6 +289,7 @@ def test_an_exception_message_with_escapes_and_a_lone_surrogate_is_reported_esca
     assert "\\x1b[2K\\r18.0 / 18.0 passed" in render.table(report)  # shown, escaped, not hidden
 
 
+@pytest.mark.slow  # grades in the sandbox
 @pytest.mark.parametrize("mib", [3, 27], ids=["fits-a-reply", "27-mib"])
 def test_an_exception_class_with_a_name_of_megabytes_makes_a_small_report(tmp_path, mib):
     attack = RAISES_HUGE_NAME.replace("MIB", f"({mib} << 20)").replace("FORGED", FORGED_SOURCE)
@@ -299,6 +301,7 @@ def test_an_exception_class_with_a_name_of_megabytes_makes_a_small_report(tmp_pa
         assert len(text) < 100_000
 
 
+@pytest.mark.slow  # grades in the sandbox
 def test_thousands_of_statements_that_fail_to_load_make_a_bounded_list_of_notes(tmp_path):
     # Each task's fork loads the 3,000 statements one at a time (~1 ms each): the submission's one loading
     # budget, three call timeouts, must hold two such loads on a busy machine.

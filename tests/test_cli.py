@@ -10,6 +10,8 @@ from grader.cli import main
 from grader.config import TASK_IDS
 from notebooks import make_notebook, solution_cells, write_notebook
 
+pytestmark = pytest.mark.slow  # most tests here grade in the sandbox (a second or more each): not in the quick run
+
 FAST_TASKS = "conv_forward_naive,conv_backward_naive"
 
 

@@ -8,6 +8,8 @@ from grader.config import TASK_IDS
 from grader.pipeline import grade
 from grader.solve import solve
 
+pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a second or more each): not in the quick run
+
 NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "ConvolutionalNetworks.ipynb"
 
 

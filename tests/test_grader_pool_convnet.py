@@ -16,6 +16,8 @@ from grader.sandbox.protocol import Opaque
 from grader.tasks import convnet, pool
 from grader.tasks.base import TaskContext, cache_unchanged
 
+pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a second or more each): not in the quick run
+
 CONFIG = Config()
 
 

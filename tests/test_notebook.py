@@ -367,6 +367,7 @@ def assert_checks_show_only_their_report(notebook):
         assert [o.output_type for o in check_cell.outputs] == ["stream"], check_cell.id
 
 
+@pytest.mark.slow  # runs the notebook in a kernel
 def test_stub_notebook_runs_clean_and_every_check_reports_not_implemented(tmp_path):
     notebook = execute(nbformat.read(NOTEBOOK, as_version=4), tmp_path)
     for check_cell in check_cells(notebook):

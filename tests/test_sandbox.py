@@ -12,6 +12,8 @@ from grader.sandbox.launcher import bwrap_works
 from grader.sandbox import pids
 from grader.sandbox.pids import NOT_ENFORCED
 
+pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a second or more each): not in the quick run
+
 BWRAP = shutil.which("bwrap")
 MODES = [
     pytest.param(True, id="bwrap", marks=pytest.mark.skipif(not (BWRAP and bwrap_works(BWRAP)), reason="no bubblewrap")),

@@ -213,7 +213,7 @@ def _load_cifar10_batch(path):
     try:
         with open(path, "rb") as f:
             batch = pickle.load(f, encoding="bytes")
-    except OSError:
+    except OSError:  # the disk's or the file system's fault, not the file's: as it is
         raise
     except Exception as exc:  # a truncated or foreign file: unpickling fails in many ways
         raise ValueError(f"{path} is not a CIFAR-10 python batch: it does not unpickle "
@@ -254,10 +254,12 @@ def _missing_cifar10_message(path):
     """Say which CIFAR-10 file is missing and how to get the data set."""
     where = (f"the folder {path.parent} does not exist" if not path.parent.is_dir()
              else f"no file {path.name} in {path.parent}")
+    inside = _inner_folder(path.parent)
+    suggestion = f" Did you mean {inside}?" if inside else ""
     return (f"CIFAR-10 batch file {path} not found ({where}). Download the "
             f"\"CIFAR-10 python version\" from {CIFAR10_URL}, unpack it, and pass the "
             f"folder cifar-10-batches-py that holds {', '.join(CIFAR10_TRAIN_FILES)} and "
-            f"{CIFAR10_TEST_FILE}; or pass no folder to use the embedded digits.")
+            f"{CIFAR10_TEST_FILE}; or pass no folder to use the embedded digits.{suggestion}")
 
 
 class CIFAR10FolderError(ValueError):
@@ -322,8 +324,14 @@ def _batch_size(folder, name):
 
 def _did_you_mean(folder):
     """'; did you mean <folder>/cifar-10-batches-py?' when that folder exists, else ''."""
+    inside = _inner_folder(folder)
+    return f"; did you mean {inside}?" if inside else ""
+
+
+def _inner_folder(folder):
+    """``folder``/cifar-10-batches-py if it exists (the usual slip: naming the folder above it), else None."""
     inside = folder / CIFAR10_FOLDER
-    return f"; did you mean {inside}?" if inside.is_dir() and folder.name != CIFAR10_FOLDER else ""
+    return inside if inside.is_dir() and folder.name != CIFAR10_FOLDER else None
 
 
 def _one_line(text):

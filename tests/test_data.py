@@ -357,6 +357,13 @@ def test_the_parent_of_cifar_10_batches_py_is_refused_with_did_you_mean(tmp_path
     assert data.check_cifar10_folder(inner) == (NUM_TRAIN, NUM_TEST)
 
 
+def test_the_loader_given_the_parent_of_cifar_10_batches_py_asks_did_you_mean(tmp_path):
+    inner = write_cifar10_folder(tmp_path / "cifar-10-batches-py")
+    with pytest.raises(FileNotFoundError, match="data_batch_1") as error:
+        data.get_data(tmp_path)
+    assert str(error.value).endswith(f"Did you mean {inner}?")
+
+
 def test_an_empty_folder_is_refused_naming_the_missing_file_and_where_to_get_the_data(tmp_path):
     message = _folder_error(tmp_path)
     assert "no file data_batch_1" in message and data.CIFAR10_URL in message

@@ -57,3 +57,11 @@ def test_quiet_keeps_the_notes_and_drops_the_checks():
     quiet = render.table(report, verbose=False).split("\n")
     assert quiet[6:] == [f"note: {note}" for note in NOTES]  # after header, rule, 2 rows, rule, total
     assert not any(line.startswith(("  ", "isolation")) for line in quiet)
+
+
+def test_a_hostile_message_that_says_not_implemented_is_collapsed_into_one_safe_line():
+    forged = f"\x1b[2K\r18.0 / 18.0 passed\n PASS fake \u202e {STUB}"
+    task = _task("conv_forward_naive", _check("public case", forged), _check("hidden case", STUB))
+    [line] = _details(task)
+    assert line.startswith("  conv_forward_naive: \\x1b[2K\\r18.0 / 18.0 passed\\n PASS fake \\u202e")
+    assert not any(ch in line for ch in "\x1b\r\n\u202e")

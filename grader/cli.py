@@ -32,6 +32,10 @@ def build_parser():
     solve = commands.add_parser("solve", help="write the reference solutions into a stub notebook's task cells")
     solve.add_argument("notebook", help="the stub notebook, e.g. notebooks/ConvolutionalNetworks.ipynb")
     solve.add_argument("-o", "--output", required=True, metavar="OUT", help="where to write the solved notebook")
+    release = commands.add_parser("release", help="write the student bundle (notebook, assignment package, README, "
+                                                  "pinned requirements) and a .zip of it; no solutions, no grader")
+    release.add_argument("out_dir", metavar="OUT_DIR", help="a new or empty folder; the zip goes beside it as OUT_DIR.zip")
+    release.add_argument("--notebook", metavar="NOTEBOOK", help="the stub notebook (default: notebooks/ConvolutionalNetworks.ipynb)")
     config = commands.add_parser("config", help="write a configuration file: the defaults, or FILE checked and completed")
     config.add_argument("file", nargs="?", metavar="FILE", help="a TOML file to check (default: none, the defaults)")
     config.add_argument("--print", action="store_true", help="print the file (the default action)")
@@ -114,6 +118,19 @@ def run_solve(args):
     return EXIT_OK
 
 
+def run_release(args):
+    from grader.build import BuildError
+    from grader.build.release import build_release
+
+    try:
+        bundle = build_release(args.out_dir, args.notebook)
+    except BuildError as exc:
+        raise UsageError(str(exc)) from None
+    _print(f"wrote {printable(bundle.folder)} and {printable(bundle.zip_path)} ({bundle.zip_path.stat().st_size >> 10} KiB); "
+           f"pinned {', '.join(bundle.pins)}")
+    return EXIT_OK
+
+
 def run_config(args):
     try:
         config = read_config_file(args.file) if args.file else Config()
@@ -160,7 +177,7 @@ def main(argv=None):
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"grade": run_grade, "solve": run_solve, "config": run_config}[args.command](args)
+        return {"grade": run_grade, "solve": run_solve, "config": run_config, "release": run_release}[args.command](args)
     except (UsageError, SubmissionError) as exc:
         _print(f"grader: {printable(exc)}", sys.stderr)
         return EXIT_USAGE

@@ -36,6 +36,10 @@ def build_parser():
                                                   "pinned requirements) and a .zip of it; no solutions, no grader")
     release.add_argument("out_dir", metavar="OUT_DIR", help="a new or empty folder; the zip goes beside it as OUT_DIR.zip")
     release.add_argument("--notebook", metavar="NOTEBOOK", help="the stub notebook (default: notebooks/ConvolutionalNetworks.ipynb)")
+    autograder = commands.add_parser("autograder", help="write a Gradescope autograder zip (setup.sh, run_autograder, "
+                                                        "the grader's wheel, exact pins, the config)")
+    autograder.add_argument("zip_path", metavar="OUT.zip", help="where to write the zip")
+    autograder.add_argument("--config", metavar="FILE", help="the TOML configuration to grade with (default: the defaults)")
     config = commands.add_parser("config", help="write a configuration file: the defaults, or FILE checked and completed")
     config.add_argument("file", nargs="?", metavar="FILE", help="a TOML file to check (default: none, the defaults)")
     config.add_argument("--print", action="store_true", help="print the file (the default action)")
@@ -131,6 +135,21 @@ def run_release(args):
     return EXIT_OK
 
 
+def run_autograder(args):
+    from grader.build import BuildError
+    from grader.build.autograder import build_autograder
+
+    try:
+        config = read_config_file(args.config) if args.config else Config()
+        built = build_autograder(args.zip_path, config)
+    except (BuildError, ConfigError) as exc:
+        raise UsageError(str(exc)) from None
+    numpy_pin = next(pin for pin in built.pins if pin.startswith("numpy=="))
+    _print(f"wrote {printable(built.zip_path)} ({built.zip_path.stat().st_size >> 10} KiB): {built.wheel}, "
+           f"{len(built.pins)} exact pins ({numpy_pin}, ...)")
+    return EXIT_OK
+
+
 def run_config(args):
     try:
         config = read_config_file(args.file) if args.file else Config()
@@ -177,7 +196,7 @@ def main(argv=None):
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"grade": run_grade, "solve": run_solve, "config": run_config, "release": run_release}[args.command](args)
+        return {"grade": run_grade, "solve": run_solve, "config": run_config, "release": run_release, "autograder": run_autograder}[args.command](args)
     except (UsageError, SubmissionError) as exc:
         _print(f"grader: {printable(exc)}", sys.stderr)
         return EXIT_USAGE

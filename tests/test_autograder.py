@@ -137,3 +137,152 @@ def test_the_json_report_records_the_versions_graded_under(tmp_path, capsys):
     results = json.loads((tmp_path / "results.json").read_text())
     assert_gradescope_schema(results)
     assert results["extra_data"]["runtime"] == runtime
+
+
+# -- the autograder zip ------------------------------------------------------------------------------------
+
+import os  # noqa: E402
+import stat  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import zipfile  # noqa: E402
+from importlib import metadata  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from grader.build import STUB_NOTEBOOK  # noqa: E402
+from grader.build.autograder import build_autograder  # noqa: E402
+from grader.config import read_config_file  # noqa: E402
+from grader.runtime import exact_pins, runtime_requirements  # noqa: E402
+from grader.solve import solve  # noqa: E402
+
+CUSTOM = Config(weights={**Config().weights, "conv_forward_naive": 12.0}, timeout=15.0, hidden_visibility="hidden")
+GRADER_BIN = Path(sys.executable).parent  # where this environment's `grader` command is
+
+
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory):
+    return build_autograder(tmp_path_factory.mktemp("autograder") / "autograder.zip", CUSTOM)
+
+
+def test_zip_has_gradescopes_layout_the_wheel_the_exact_pins_and_the_config(autograder_zip, tmp_path):
+    with zipfile.ZipFile(autograder_zip.zip_path) as archive:
+        names = set(archive.namelist())
+        modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
+        archive.extractall(tmp_path)
+    assert names == {"setup.sh", "run_autograder", "grader.toml", "requirements.txt", f"dist/{autograder_zip.wheel}"}
+    assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
+    assert read_config_file(tmp_path / "grader.toml") == CUSTOM
+    pins = (tmp_path / "requirements.txt").read_text().split()
+    assert pins == exact_pins(runtime_requirements()) and f"numpy=={metadata.version('numpy')}" in pins
+    assert all("==" in pin for pin in pins)
+    with zipfile.ZipFile(tmp_path / "dist" / autograder_zip.wheel) as wheel:
+        packaged = set(wheel.namelist())
+    assert {"grader/cli.py", "solutions/conv.py", "assignment/public_expected.npz",
+            "grader/build/run_autograder.py"} <= packaged
+    setup = (tmp_path / "setup.sh").read_text()
+    assert "bubblewrap" in setup and "requirements.txt" in setup and "dist/*.whl" in setup
+    assert "/usr/local/bin/grader" in setup
+
+
+def test_an_autograder_with_a_data_folder_is_refused_in_one_line(tmp_path, capsys):
+    config = tmp_path / "grader.toml"
+    config.write_text(f'data_dir = "{tmp_path}"\n')
+    assert main(["autograder", str(tmp_path / "a.zip"), "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "data_dir" in err and err.count("\n") == 1 and not (tmp_path / "a.zip").exists()
+
+
+def run_autograder(zip_path, tmp_path, submission, bin_folder=GRADER_BIN):
+    """Gradescope's run without setup.sh: the zip in $AUTOGRADER_ROOT/source, ``submission`` (relative path
+    as bytes -> content) in $AUTOGRADER_ROOT/submission, `grader` found on PATH in ``bin_folder``."""
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(root / "source")
+    script = root / "source" / "run_autograder"
+    script.chmod(0o755)
+    for relative, content in submission.items():
+        path = os.path.join(os.fsencode(root / "submission"), relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(content)
+    (root / "submission").mkdir(parents=True, exist_ok=True)
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(AUTOGRADER_ROOT=str(root), PATH=f"{bin_folder}:/usr/local/bin:/usr/bin:/bin")
+    finished = subprocess.run([str(script)], env=env, cwd=root, capture_output=True, timeout=900)
+    assert finished.returncode == 0, finished.stderr.decode(errors="replace")[-2000:]
+    results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    assert_gradescope_schema(results)
+    return results
+
+
+def one_line_reason(results):
+    assert results["score"] == 0 and results["tests"] == [] and results["visibility"] == "visible"
+    reason = results["output"]
+    assert "\n" not in reason and reason.isprintable(), reason
+    return reason
+
+
+@pytest.fixture(scope="module")
+def solved_notebook(tmp_path_factory):
+    return solve(STUB_NOTEBOOK, tmp_path_factory.mktemp("solved") / "solved.ipynb").read_bytes()
+
+
+@pytest.mark.slow
+def test_a_solved_notebook_scores_100_with_the_built_in_config(autograder_zip, tmp_path, solved_notebook):
+    results = run_autograder(autograder_zip.zip_path, tmp_path, {b"ConvolutionalNetworks.ipynb": solved_notebook})
+    assert results["score"] == pytest.approx(100 - 10 + 12)  # the zip's config weighs conv_forward_naive 12
+    hidden = [t for t in results["tests"] if not t["name"].endswith("public case")]
+    assert hidden and {t["visibility"] for t in hidden} == {"hidden"}
+    assert results["extra_data"]["runtime"]["numpy"] == metadata.version("numpy")
+
+
+@pytest.mark.slow
+def test_a_solved_notebook_in_a_subfolder_is_found_and_graded(autograder_zip, tmp_path, solved_notebook):
+    results = run_autograder(autograder_zip.zip_path, tmp_path, {b"hw2/work/ConvolutionalNetworks.ipynb": solved_notebook,
+                                                                 b"hw2/.ipynb_checkpoints/old-checkpoint.ipynb": b"{"})
+    assert results["score"] == pytest.approx(102)
+
+
+def test_the_stub_notebook_scores_0_with_every_task_graded(autograder_zip, tmp_path):
+    results = run_autograder(autograder_zip.zip_path, tmp_path, {b"ConvolutionalNetworks.ipynb": STUB_NOTEBOOK.read_bytes()})
+    assert results["score"] == 0 and results["tests"]
+    assert all(t["status"] == "failed" for t in results["tests"])
+
+
+@pytest.mark.parametrize("content", [b"not a notebook", bytes(range(256)), b'{"cells": ['], ids=["text", "bytes", "truncated"])
+def test_a_broken_notebook_scores_0_with_a_one_line_reason(autograder_zip, tmp_path, content):
+    results = run_autograder(autograder_zip.zip_path, tmp_path, {b"ConvolutionalNetworks.ipynb": content})
+    assert "could not be graded" in one_line_reason(results)
+
+
+def test_a_hostile_file_name_and_content_still_make_a_valid_printable_results_file(autograder_zip, tmp_path):
+    name = b"\x1b[2J\xff\xfe\r\n\xe2\x80\xae evil.ipynb"
+    content = b'{"cells": "\x1b]0;owned\x07\xff\xd8\x00' + b"\x9b" * 5000
+    results = run_autograder(autograder_zip.zip_path, tmp_path, {name: content})
+    reason = one_line_reason(results)
+    assert "could not be graded" in reason and "\x1b" not in reason and "\u202e" not in reason
+    assert len(reason) <= 520
+
+
+def test_a_submission_without_a_notebook_scores_0_saying_so(autograder_zip, tmp_path):
+    results = run_autograder(autograder_zip.zip_path, tmp_path, {b"solution.py": b"print(1)\n"})
+    assert "no notebook" in one_line_reason(results)
+
+
+def test_without_grader_on_path_the_results_file_says_so(autograder_zip, tmp_path):
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    results = run_autograder(autograder_zip.zip_path, tmp_path, {b"a.ipynb": STUB_NOTEBOOK.read_bytes()}, empty_bin)
+    assert "not installed" in one_line_reason(results)
+
+
+def test_a_sandbox_that_cannot_start_is_said_in_the_results_file(autograder_zip, tmp_path):
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    fake = fake_bin / "grader"  # exits as `grader grade` does when its sandbox cannot start (exit status 3)
+    fake.write_text("#!/bin/sh\nprintf 'grader: no grade given: bubblewrap: \\033[2J setting up uid map: Permission denied\\n' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    results = run_autograder(autograder_zip.zip_path, tmp_path, {b"a.ipynb": STUB_NOTEBOOK.read_bytes()}, fake_bin)
+    reason = one_line_reason(results)
+    assert "sandbox" in reason and "could not start" in reason and "Permission denied" in reason
+    assert "\x1b" not in reason

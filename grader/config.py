@@ -106,8 +106,8 @@ class Setting:
     """The Config field it sets."""
     kind: type
     """float (an int is accepted too), int or str; a bool is never a number."""
-    problem: Callable = lambda value: ""
-    """value -> what is wrong with it ('must be positive'), or '' when it is usable."""
+    problem: Callable = lambda value, folder: ""
+    """(value, the file's folder or None) -> what is wrong with it ('must be positive'), or '' when usable."""
     to_field: Callable = lambda value, folder: value
     """(file value, the file's folder or None) -> the Config field's value."""
     from_field: Callable = lambda value: value
@@ -116,11 +116,11 @@ class Setting:
     """Written after the key by ``grader config --print``."""
 
 
-def _positive(value):
+def _positive(value, folder):
     return "" if value > 0 and math.isfinite(value) else "must be a positive number"
 
 
-def _visibility(value):
+def _visibility(value, folder):
     return "" if value in VISIBILITIES else f"must be one of {', '.join(VISIBILITIES)}"
 
 
@@ -132,8 +132,8 @@ def _folder(value, base):
     return path if path.is_absolute() or base is None else base / path
 
 
-def _data_problem(value):
-    return "" if value == "" or Path(value).expanduser().is_dir() else f"{value!r} is not a folder"
+def _data_problem(value, folder):
+    return "" if value == "" or _folder(value, folder).is_dir() else f"{value!r} is not a folder"
 
 
 SETTINGS = (
@@ -143,10 +143,10 @@ SETTINGS = (
     Setting("limits.train_timeout", "train_timeout", float, _positive,
             comment="seconds the overfit-small-data training may take"),
     Setting("limits.memory_mib", "memory_bytes", int,
-            lambda v: "" if v >= MIN_MEMORY_MIB else f"must be at least {MIN_MEMORY_MIB} (MiB)",
+            lambda v, _: "" if v >= MIN_MEMORY_MIB else f"must be at least {MIN_MEMORY_MIB} (MiB)",
             lambda v, _: v << 20, lambda b: b >> 20, "MiB of memory for the process running student code"),
     Setting("limits.processes", "processes", int,
-            lambda v: "" if v >= MIN_PROCESSES else f"must be at least {MIN_PROCESSES}",
+            lambda v, _: "" if v >= MIN_PROCESSES else f"must be at least {MIN_PROCESSES}",
             comment="processes student code may run at once"),
     Setting("limits.speed_budget", "speed_budget", float, _positive,
             comment="a naive conv/pool function this many times slower than the reference loops loses its speed point"),
@@ -231,10 +231,7 @@ def _with_setting(config, setting, value, name, folder):
     """``config`` with ``setting`` set from ``value``; ``name`` says where the value came from, for errors."""
     if not _has_kind(value, setting.kind):
         raise ConfigError(f"{name} must be {_kind_name(setting.kind)}, got {_kind(value)}")
-    resolved = value
-    if setting.field == "data_dir" and value != "":
-        resolved = str(_folder(value, folder))
-    problem = setting.problem(resolved)
+    problem = setting.problem(value, folder)
     if problem:
         raise ConfigError(f"{name} {problem}")
     return replace(config, **{setting.field: setting.to_field(value, folder)})

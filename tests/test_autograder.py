@@ -181,7 +181,7 @@ def test_zip_has_gradescopes_layout_the_wheel_the_exact_pins_and_the_config(auto
     assert {"grader/cli.py", "solutions/conv.py", "assignment/public_expected.npz",
             "grader/build/run_autograder.py"} <= packaged
     setup = (tmp_path / "setup.sh").read_text()
-    assert "bubblewrap" in setup and "requirements.txt" in setup and "dist/*.whl" in setup
+    assert "bubblewrap" in setup and 'requirements.txt" "$SOURCE"/dist/*.whl' in setup
     assert "/usr/local/bin/grader" in setup
 
 

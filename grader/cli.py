@@ -24,9 +24,9 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     grade = commands.add_parser("grade", help="grade one submission (a notebook or a folder holding it)")
     grade.add_argument("path", help="a .ipynb file or a folder holding the submission's notebook(s)")
-    grade.add_argument("--json", metavar="FILE", help="write the full report as JSON")
-    grade.add_argument("--gradescope", metavar="FILE", help="write Gradescope's results.json")
-    grade.add_argument("--fail-under", metavar="SCORE", type=float, help="exit with status 1 below this score")
+    grade.add_argument("--json", metavar="FILE", help="write the full report as JSON (default: not written)")
+    grade.add_argument("--gradescope", metavar="FILE", help="write Gradescope's results.json (default: not written)")
+    grade.add_argument("--fail-under", metavar="SCORE", type=float, help="exit with status 1 below this score (default: no bar)")
     add_grading_options(grade)
     grade.add_argument("-q", "--quiet", action="store_true", help="print only the table, no per-check details")
     solve = commands.add_parser("solve", help="write the reference solutions into a stub notebook's task cells")
@@ -61,7 +61,7 @@ def add_grading_options(parser):
     shows the built-in default."""
     parser.add_argument("--config", metavar="FILE",
                         help="a TOML file of settings (weights, limits, data, Gradescope visibility); "
-                             "`grader config --print` writes one to start from; the flags below override it")
+                             "`grader config --print` writes one to start from; the flags below override it (default: none)")
     parser.add_argument("--tasks", metavar="ID[,ID...]", help="grade only these tasks (default: all nine)")
     parser.add_argument("--data", metavar="DIR", help="a CIFAR-10 folder for the overfit check (default: embedded digits)")
     parser.add_argument("--timeout", metavar="SECONDS", type=float,

@@ -150,7 +150,10 @@ from importlib import metadata  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from grader.build import STUB_NOTEBOOK  # noqa: E402
-from grader.build.autograder import build_autograder  # noqa: E402
+import shutil  # noqa: E402
+
+from grader.build.autograder import RUN_AUTOGRADER, build_autograder  # noqa: E402
+from grader.config import config_toml  # noqa: E402
 from grader.config import read_config_file  # noqa: E402
 from grader.runtime import exact_pins, runtime_requirements  # noqa: E402
 from grader.solve import solve  # noqa: E402
@@ -183,6 +186,7 @@ def test_zip_has_gradescopes_layout_the_wheel_the_exact_pins_and_the_config(auto
     setup = (tmp_path / "setup.sh").read_text()
     assert "bubblewrap" in setup and 'requirements.txt" "$SOURCE"/dist/*.whl' in setup
     assert "/usr/local/bin/grader" in setup
+    assert (tmp_path / "run_autograder").read_bytes() == RUN_AUTOGRADER.read_bytes()
 
 
 def test_an_autograder_with_a_data_folder_is_refused_in_one_line(tmp_path, capsys):
@@ -195,10 +199,17 @@ def test_an_autograder_with_a_data_folder_is_refused_in_one_line(tmp_path, capsy
 
 def run_autograder(zip_path, tmp_path, submission, bin_folder=GRADER_BIN):
     """Gradescope's run without setup.sh: the zip in $AUTOGRADER_ROOT/source, ``submission`` (relative path
-    as bytes -> content) in $AUTOGRADER_ROOT/submission, `grader` found on PATH in ``bin_folder``."""
+    as bytes -> content) in $AUTOGRADER_ROOT/submission, `grader` found on PATH in ``bin_folder``. With
+    ``zip_path`` None, the source folder gets what the zip would hold of run_autograder and grader.toml
+    (the same files: see the layout test), and no wheel build is needed."""
     root = tmp_path / "autograder"
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(root / "source")
+    if zip_path is None:
+        (root / "source").mkdir(parents=True)
+        shutil.copyfile(RUN_AUTOGRADER, root / "source" / "run_autograder")
+        (root / "source" / "grader.toml").write_text(config_toml(CUSTOM))
+    else:
+        with zipfile.ZipFile(zip_path) as archive:
+            archive.extractall(root / "source")
     script = root / "source" / "run_autograder"
     script.chmod(0o755)
     for relative, content in submission.items():
@@ -248,45 +259,40 @@ def test_the_stub_notebook_scores_0_with_every_task_graded(autograder_zip, tmp_p
     assert all(t["status"] == "failed" for t in results["tests"])
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("content", [b"not a notebook", bytes(range(256)), b'{"cells": ['], ids=["text", "bytes", "truncated"])
-def test_a_broken_notebook_scores_0_with_a_one_line_reason(autograder_zip, tmp_path, content):
-    results = run_autograder(autograder_zip.zip_path, tmp_path, {b"ConvolutionalNetworks.ipynb": content})
+def test_a_broken_notebook_scores_0_with_a_one_line_reason(tmp_path, content):
+    results = run_autograder(None, tmp_path, {b"ConvolutionalNetworks.ipynb": content})
     assert "could not be graded" in one_line_reason(results)
 
 
-@pytest.mark.slow
-def test_a_hostile_file_name_and_content_still_make_a_valid_printable_results_file(autograder_zip, tmp_path):
+def test_a_hostile_file_name_and_content_still_make_a_valid_printable_results_file(tmp_path):
     name = b"\x1b[2J\xff\xfe\r\n\xe2\x80\xae evil.ipynb"
     content = b'{"cells": "\x1b]0;owned\x07\xff\xd8\x00' + b"\x9b" * 5000
-    results = run_autograder(autograder_zip.zip_path, tmp_path, {name: content})
+    results = run_autograder(None, tmp_path, {name: content})
     reason = one_line_reason(results)
     assert "could not be graded" in reason and "\x1b" not in reason and "\u202e" not in reason
     assert len(reason) <= 520
 
 
-@pytest.mark.slow
-def test_a_submission_without_a_notebook_scores_0_saying_so(autograder_zip, tmp_path):
-    results = run_autograder(autograder_zip.zip_path, tmp_path, {b"solution.py": b"print(1)\n"})
+def test_a_submission_without_a_notebook_scores_0_saying_so(tmp_path):
+    results = run_autograder(None, tmp_path, {b"solution.py": b"print(1)\n"})
     assert "no notebook" in one_line_reason(results)
 
 
-@pytest.mark.slow
-def test_without_grader_on_path_the_results_file_says_so(autograder_zip, tmp_path):
+def test_without_grader_on_path_the_results_file_says_so(tmp_path):
     empty_bin = tmp_path / "bin"
     empty_bin.mkdir()
-    results = run_autograder(autograder_zip.zip_path, tmp_path, {b"a.ipynb": STUB_NOTEBOOK.read_bytes()}, empty_bin)
+    results = run_autograder(None, tmp_path, {b"a.ipynb": STUB_NOTEBOOK.read_bytes()}, empty_bin)
     assert "not installed" in one_line_reason(results)
 
 
-@pytest.mark.slow
-def test_a_sandbox_that_cannot_start_is_said_in_the_results_file(autograder_zip, tmp_path):
+def test_a_sandbox_that_cannot_start_is_said_in_the_results_file(tmp_path):
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     fake = fake_bin / "grader"  # exits as `grader grade` does when its sandbox cannot start (exit status 3)
     fake.write_text("#!/bin/sh\nprintf 'grader: no grade given: bubblewrap: \\033[2J setting up uid map: Permission denied\\n' >&2\nexit 3\n")
     fake.chmod(0o755)
-    results = run_autograder(autograder_zip.zip_path, tmp_path, {b"a.ipynb": STUB_NOTEBOOK.read_bytes()}, fake_bin)
+    results = run_autograder(None, tmp_path, {b"a.ipynb": STUB_NOTEBOOK.read_bytes()}, fake_bin)
     reason = one_line_reason(results)
     assert "sandbox" in reason and "could not start" in reason and "Permission denied" in reason
     assert "\x1b" not in reason

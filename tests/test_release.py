@@ -215,3 +215,36 @@ def test_the_bundle_installed_alone_in_a_fresh_venv_runs_its_notebook_stub_and_s
     assert all(re.match(r"\w+: PASS\n", printed) and "FAIL" not in printed for printed in outputs), outputs
     print(f"\nfresh venv: install {installed - started:.0f} s, both notebook runs "
           f"{time.perf_counter() - installed:.0f} s")
+
+
+def test_the_bundle_holds_no_copy_of_any_reference_function(bundle):
+    from grader.build import release
+
+    telling = {release._body_key(node) for source in release._reference_sources() for node in release._functions(source)}
+    assert len(telling - {None}) >= 12  # the nine references and their longer helpers
+    assert release.reference_copies(bundle.folder) == []
+
+
+def test_releasing_the_solved_notebook_by_mistake_is_refused(tmp_path, capsys):
+    from grader.solve import solve
+
+    solved = solve(ROOT / "notebooks" / NOTEBOOK_NAME, tmp_path / "solved.ipynb")
+    assert main(["release", str(tmp_path / "out"), "--notebook", str(solved)]) == 2
+    err = capsys.readouterr().err
+    assert "reference code" in err and err.count("\n") == 1
+    assert not (tmp_path / "out.zip").exists() and not any((tmp_path / "out").iterdir())
+
+
+def test_a_reference_reformatted_into_the_package_is_refused(tmp_path, monkeypatch):
+    from grader.build import BuildError, release
+
+    copy_package = release._copy_package
+
+    def with_a_planted_answer(target):
+        copy_package(target)
+        source = reference_source("max_pool_backward_naive").replace("    ", "  ")  # other indentation
+        (target / "utils.py").write_text("# helpers\n" + source)
+
+    monkeypatch.setattr(release, "_copy_package", with_a_planted_answer)
+    with pytest.raises(BuildError, match="utils.py: max_pool_backward_naive"):
+        build_release(tmp_path / "out")

@@ -12,6 +12,7 @@ What it holds (and nothing else: no reference code, no grader, no ``solve``)::
 numpy is pinned to exactly the version the grader runs with (read from the installed distribution at build
 time), so the notebook's checks and the grade see the same numpy.
 """
+import ast
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ DISTRIBUTION = "convnet-assignment-student"
 NOTEBOOK_REQUIREMENTS = ("matplotlib>=3.6", "ipykernel>=6.0")
 JUPYTER_REQUIREMENT = "jupyterlab>=4.0"
 PACKAGE_FILES = ("*.py", "datasets/*", "public_expected.npz")  # what of assignment/ ships (no caches)
+MIN_BODY_CHARACTERS = 120  # a function body shorter than this (a one-line helper) may be given code too
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,21 @@ def build_release(out_dir, notebook=None):
     (folder / "README.md").write_text(student_readme(pins), encoding="utf-8")
     (folder / "requirements.txt").write_text(requirements_txt(pins), encoding="utf-8")
     (folder / "pyproject.toml").write_text(pyproject_toml(pins), encoding="utf-8")
+    copied = reference_copies(folder)
+    if copied:
+        _remove_contents(folder)  # it was new or empty: nothing of the instructor's is lost
+        raise BuildError(f"the bundle would hold reference code ({copied[0]}); remove it from the assignment "
+                         f"package or the notebook and release again")
     zip_path = write_zip(folder, folder.parent / f"{folder.name}.zip", prefix=folder.name)
     return Bundle(folder=folder, zip_path=zip_path, pins=pins)
+
+
+def _remove_contents(folder):
+    for path in folder.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def _write_notebook(source, target):
@@ -78,6 +93,51 @@ def _copy_package(target):
                 destination = target / path.relative_to(source)
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, destination)
+
+
+def reference_copies(folder):
+    """'file: function' for every function in the bundle's Python files and notebook code cells whose body
+    is, statement for statement (formatting and comments aside), the body of a reference function or method
+    in ``solutions``: the guard against an answer copied into what students get."""
+    references = {_body_key(node) for source in _reference_sources() for node in _functions(source)}
+    references.discard(None)
+    found = []
+    for name, source in _bundle_sources(folder):
+        found += [f"{name}: {node.name}" for node in _functions(source) if _body_key(node) in references]
+    return found
+
+
+def _reference_sources():
+    import solutions
+
+    return [path.read_text(encoding="utf-8") for path in sorted(Path(solutions.__file__).parent.glob("*.py"))]
+
+
+def _bundle_sources(folder):
+    for path in sorted(folder.rglob("*.py")):
+        yield str(path.relative_to(folder)), path.read_text(encoding="utf-8", errors="replace")
+    for path in sorted(folder.glob("*.ipynb")):
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells, start=1):
+            if cell.cell_type == "code":
+                yield f"{path.name} cell {index}", cell.source
+
+
+def _functions(source):
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # a notebook cell with IPython magics: it defines nothing the grader would read
+        return []
+    return [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def _body_key(function):
+    """The body of ``function`` without its docstring, as an AST dump; None when too short to be telling."""
+    body = function.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]
+    module = ast.Module(body=body, type_ignores=[])
+    return ast.dump(module) if len(ast.unparse(module)) >= MIN_BODY_CHARACTERS else None
 
 
 def requirements_txt(pins):

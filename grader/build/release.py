@@ -10,7 +10,8 @@ What it holds (and nothing else: no reference code, no grader, no ``solve``)::
     pyproject.toml                the bundle as a distribution: pip install '.[lab]'
 
 numpy is pinned to exactly the version the grader runs with (read from the installed distribution at build
-time), so the notebook's checks and the grade see the same numpy.
+time), so the notebook's checks and the grade see the same numpy. A bundle that would hold the body of any
+reference function (the solved notebook given by mistake, an answer pasted into the package) is refused.
 """
 import ast
 import shutil

@@ -113,7 +113,7 @@ class Setting:
     from_field: Callable = lambda value: value
     """Config field's value -> file value."""
     comment: str = ""
-    """Written after the key by ``grader config --print``."""
+    """Written above the key by ``grader config --print``."""
 
 
 def _positive(value, folder):

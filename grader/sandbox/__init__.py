@@ -59,6 +59,9 @@ class CallResult:
     """One line saying what went wrong, for the student (printable, bounded)."""
     traceback: str = ""
     """The student's frames of the traceback (printable, bounded)."""
+    where: str = ""
+    """Where the exception was raised in the student's code, e.g. '<nb.ipynb cell 23> line 12: dx[n] += 1':
+    the innermost frame in a cell, its line read from the grader's copy of the cell; "" if none."""
     output: str = ""
     """What the call printed (printable, bounded)."""
     seconds: float = 0.0
@@ -70,6 +73,7 @@ class Session:
 
     def __init__(self, cells, limits=None, timeout=10.0, use_bwrap=True, budget_seconds=SUBMISSION_SECONDS):
         self.cells = cells
+        self.sources = {cell["filename"]: cell["source"] for cell in cells}  # where an error's line is read
         self.limits = limits or Limits()
         self.timeout = timeout
         self.use_bwrap = use_bwrap
@@ -337,7 +341,7 @@ class Session:
             seconds = time.perf_counter() - start
             return CallResult(ok=False, error_kind=failure.kind, message=self._describe(failure, timeout), seconds=seconds)
         seconds = time.perf_counter() - start
-        result = boundary.call_result(CallResult, reply, reply_arrays, seconds, wrapped, self.load_errors)
+        result = boundary.call_result(CallResult, reply, reply_arrays, seconds, wrapped, self.load_errors, self.sources)
         self._keep_output(result.output)
         return result
 

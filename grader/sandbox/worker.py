@@ -108,7 +108,7 @@ class Worker:
         try:
             return op(header, arrays)
         except BaseException as exc:  # the student's code may raise anything, SystemExit included
-            return {"ok": False, "error": describe_exception(exc)}, []
+            return {"ok": False, "error": describe_exception(exc, self.sources)}, []
 
     # -- operations -------------------------------------------------------------------------------
 
@@ -135,7 +135,8 @@ class Worker:
                 exec(compile(padded, filename, "exec"), self.namespace)
             except BaseException as exc:
                 defines = names[0] if names else []
-                errors.append({"filename": filename, "line": first, "defines": defines, **describe_exception(exc)})
+                errors.append({"filename": filename, "line": first, "defines": defines,
+                               **describe_exception(exc, self.sources)})
                 for name in defines:  # a failed redefinition must not leave an older one in place
                     self.namespace.pop(name, None)
         return errors
@@ -228,13 +229,18 @@ def seed(value):
     random.seed(value)
 
 
-def describe_exception(exc):
+def describe_exception(exc, cells=()):
+    """The exception's type, message and student frames; ``where``: [filename, line] of the innermost frame
+    in one of ``cells`` (the cells' filenames), the line of the statement that failed (on Python 3.11 and
+    later the line of the failing instruction, even inside a multi-line statement), or None."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<")]
     lines = traceback.format_list(frames[-5:])
+    innermost = next((f for f in reversed(frames) if f.filename in cells), None)
     return {
         "type": type(exc).__name__[:300],
         "message": str(exc)[:2000],
         "traceback": "".join(lines)[-4000:],
+        "where": [innermost.filename, innermost.lineno] if innermost is not None else None,
     }
 
 

@@ -65,10 +65,8 @@ def call_failed(name, points, result):
     """The outcome of a check whose call into student code did not return."""
     failure = "timeout" if result.error_kind == "timeout" else "error"
     message = result.message
-    if result.traceback:
-        last = [line.strip() for line in result.traceback.strip().splitlines() if line.strip()]
-        if last:
-            message += f" (at {last[-2] if len(last) > 1 else last[-1]})"
+    if result.where:
+        message += f" (at {result.where})"
     if result.error_type == "NotImplementedError":
         message = "not implemented yet (raises NotImplementedError)"
     return Outcome(name=name, points=points, passed=False, message=message, failure=failure)

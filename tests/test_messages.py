@@ -1,0 +1,132 @@
+"""The messages real student code gets: a constructor that fails, a stub that returns None, where an
+exception was raised (cells numbered as Jupyter shows them), and a process killed from outside."""
+import contextlib
+import json
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from grader.config import Config
+from grader.discover import read_notebook
+from grader.extract import extract
+from grader.sandbox import Session
+from grader.tasks import convnet
+from grader.tasks.base import TaskContext, call_failed
+from tests.test_sandbox import cell
+
+CONFIG = Config()
+
+
+@contextlib.contextmanager
+def session_of(*cells, timeout=CONFIG.timeout):
+    with Session(list(cells), timeout=timeout, use_bwrap=CONFIG.use_bwrap) as session:
+        yield session
+
+
+# -- A constructor that fails -------------------------------------------------------------------------
+
+NUMPY_INT_CONVNET = '''import numpy as np
+
+
+class ThreeLayerConvNet:
+    def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100,
+                 num_classes=10, weight_scale=1e-3, reg=0.0, dtype=np.float32):
+        C, H, W = input_dim
+        pooled = np.int(H / 2)
+        self.params = {}
+
+    def loss(self, X, y=None):
+        return None
+'''
+
+
+def test_a_constructor_that_raises_is_reported_once_as_what_it_is_and_the_other_checks_are_not_run():
+    with session_of(cell(NUMPY_INT_CONVNET, "<nb.ipynb cell 9>")) as session:
+        outcomes = convnet.grade(TaskContext(session, CONFIG))
+    first, *rest = outcomes
+    assert [o.name for o in outcomes] == [name for name, _, _ in convnet.CHECKS]
+    assert first.message == ("ThreeLayerConvNet() raised AttributeError: module 'numpy' has no attribute 'int'."
+                             + first.message.split("'int'.", 1)[1])
+    assert first.message.endswith("(at <nb.ipynb cell 9> line 8: pooled = np.int(H / 2))")
+    assert first.failure == "error" and not first.passed
+    assert [o.message for o in rest] == [convnet.CONSTRUCTOR_NOT_RUN] * len(rest)
+    assert not any(o.passed for o in rest)
+    # The one failure is under the check whose title names the call that failed: the contract's defaults.
+    assert "default input_dim (3, 32, 32)" in first.name
+
+
+# -- Where an exception was raised ----------------------------------------------------------------------
+
+AUGMENTED_IN_LOOP = '''def conv_backward_naive(dout, cache):
+    x, w, b, conv_param = cache
+    dx = np.zeros_like(x)
+    for n in range(x.shape[0]):
+        for f in range(w.shape[0]):
+            dx[n] += dout[n, f] * w[f, :, :2]
+    return dx, None, None
+'''
+
+
+def notebook_file(folder, cells, with_ids=True):
+    """A notebook of (kind, source) cells, kind 'markdown' or 'code', written to ``folder``."""
+    notebook = nbformat.v4.new_notebook()
+    makers = {"markdown": nbformat.v4.new_markdown_cell, "code": nbformat.v4.new_code_cell}
+    notebook.cells = [makers[kind](source) for kind, source in cells]
+    for index, made in enumerate(notebook.cells):
+        if with_ids:
+            made["id"] = f"cell-{index:02d}"
+        else:
+            made.pop("id", None)
+    path = Path(folder) / "ConvolutionalNetworks.ipynb"
+    if not with_ids:
+        notebook.nbformat_minor = 4
+    nbformat.write(notebook, path)
+    return path
+
+
+def failing_call(path):
+    """The CallResult of conv_backward_naive from the notebook at ``path``, on inputs that make it raise."""
+    extraction = extract([read_notebook(path)])
+    x, w = np.ones((1, 2, 4, 4)), np.ones((2, 2, 3, 3))
+    with session_of(*extraction.cells) as session:
+        return session.call("conv_backward_naive", np.ones((1, 2, 4, 4)), (x, w, np.zeros(2), {"stride": 1, "pad": 1}))
+
+
+NOTEBOOK = [("markdown", "# Convolutional networks"), ("code", "import numpy as np"), ("markdown", "## Backward"),
+            ("markdown", "Write it below."), ("code", AUGMENTED_IN_LOOP)]
+
+
+def test_a_failing_augmented_assignment_in_a_loop_is_located_at_its_own_line_in_the_cell_jupyter_shows(tmp_path):
+    result = failing_call(notebook_file(tmp_path, NOTEBOOK))
+    message = call_failed("hidden case", 1.0, result).message
+    assert message.startswith("ValueError: ")
+    assert message.endswith("(at <ConvolutionalNetworks.ipynb cell 5 (id cell-04)> line 6: "
+                            "dx[n] += dout[n, f] * w[f, :, :2])")
+    assert "File " not in message
+
+
+def test_a_notebook_without_cell_ids_names_cells_by_their_index_among_all_cells(tmp_path):
+    result = failing_call(notebook_file(tmp_path, NOTEBOOK, with_ids=False))
+    assert result.where.startswith("<ConvolutionalNetworks.ipynb cell 5> line 6: ")
+
+
+def test_a_hostile_cell_id_is_shown_printable_and_bounded(tmp_path):
+    path = notebook_file(tmp_path, NOTEBOOK)
+    data = json.loads(path.read_text())
+    data["cells"][4]["id"] = "\x1b[2J\u202e" + "x" * 5000  # written as JSON: nbformat would refuse the id
+    path.write_text(json.dumps(data))
+    [_, implemented] = extract([read_notebook(path)]).cells
+    name = implemented["filename"]
+    assert name.startswith("<ConvolutionalNetworks.ipynb cell 5 (id \\x1b[2J\\u202ex")
+    assert name.endswith("more characters])>")
+    assert name.isprintable() and len(name) < 100
+
+
+def test_where_names_only_a_line_the_grader_holds():
+    from grader.boundary import source_line
+
+    sources = {"<c>": "a = 1\nb = 2\n"}
+    assert source_line(["<c>", 2], sources) == "<c> line 2: b = 2"
+    for forged in (["<c>", 3], ["<c>", 0], ["<other>", 1], ["<c>", "1"], ["<c>", True], "<c>", None, ["<c>", 1, 2]):
+        assert source_line(forged, sources) == "", forged

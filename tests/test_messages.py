@@ -2,15 +2,20 @@
 exception was raised (cells numbered as Jupyter shows them), and a process killed from outside."""
 import contextlib
 import json
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import nbformat
 import numpy as np
+import pytest
 
 from grader.config import Config
 from grader.discover import read_notebook
 from grader.extract import extract
-from grader.sandbox import Session
+from grader.sandbox import Limits, Session
 from grader.tasks import convnet
 from grader.tasks.base import TaskContext, call_failed
 from tests.test_sandbox import cell
@@ -130,3 +135,115 @@ def test_where_names_only_a_line_the_grader_holds():
     assert source_line(["<c>", 2], sources) == "<c> line 2: b = 2"
     for forged in (["<c>", 3], ["<c>", 0], ["<other>", 1], ["<c>", "1"], ["<c>", True], "<c>", None, ["<c>", 1, 2]):
         assert source_line(forged, sources) == "", forged
+
+
+# -- A process killed from outside ----------------------------------------------------------------------
+
+KILLED = '''import os
+import time
+
+import numpy as np
+
+
+def slow_double(x):
+    time.sleep(0.5)
+    return 2 * x
+
+
+def suicide():
+    os.kill(os.getpid(), 9)
+
+
+class Model:
+    def suicide(self):
+        os.kill(os.getpid(), 9)
+
+
+def closes_its_connection():
+    for fd in range(3, 64):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    time.sleep(5)
+
+
+def over_the_memory_limit():
+    # Two children holding 120 MB each and the function's own 380 MB: together over the 600 MB memory
+    # cgroup, each under the per-process limit; the cgroup kills the largest, the function's own process.
+    for _ in range(2):
+        if os.fork() == 0:
+            os.closerange(3, 1024)  # not the function's connection: its death shows at once
+            block = np.ones(120 << 17)
+            time.sleep(10)  # the grader kills it at the end of the call
+            os._exit(0)
+    time.sleep(0.3)
+    block = np.ones(380 << 17)
+    return float(block[0])
+'''
+
+
+def kill_the_task_soon(session, delay):
+    """SIGKILL every process of the session's current task after ``delay`` seconds, as the system would."""
+    def kill():
+        time.sleep(delay)
+        for pid in session.sandbox.task_processes():
+            os.kill(pid, signal.SIGKILL)
+    thread = threading.Thread(target=kill)
+    thread.start()
+    return thread
+
+
+def test_a_call_killed_from_outside_is_run_once_more_counting_a_restart_and_both_runs_time():
+    with session_of(cell(KILLED)) as session:
+        assert session.call("slow_double", np.ones(2)).ok
+        restarts = session.restarts
+        killer = kill_the_task_soon(session, 0.25)
+        result = session.call("slow_double", np.ones(2))
+        killer.join()
+        assert result.ok and result.value.tolist() == [2.0, 2.0], result.message
+        assert session.restarts == restarts + 1
+        assert result.seconds >= 0.25 + 0.5
+
+
+def test_a_call_killed_twice_not_by_a_limit_is_reported_as_killed_by_the_system_and_not_run_again():
+    with session_of(cell(KILLED)) as session:
+        result = session.call("suicide")
+        assert session.restarts == 1  # the first fork is no restart; the retry's is
+        again = session.call("suicide")
+        assert session.restarts == 1
+    assert result.error_kind == "crash"
+    assert result.message.startswith("the process running your code was killed by the system "
+                                     "(not by this submission's limits); its memory high-water mark was ")
+    assert result.message.endswith("(it was run twice and killed both times)")
+    assert "memory than the limit" not in result.message
+    assert again.message.startswith("not run: suicide already crashed")
+
+
+def test_a_killed_call_on_an_object_the_fork_held_is_not_retried():
+    with session_of(cell(KILLED)) as session:
+        assert session.call("Model", keep="model", send="none").ok
+        restarts = session.restarts
+        result = session.call(("model", "suicide"))
+        assert session.restarts == restarts
+    assert result.message.startswith("the process running your code was killed by the system")
+    assert "run twice" not in result.message
+
+
+def test_a_process_that_breaks_its_connection_is_not_said_to_be_killed():
+    with session_of(cell(KILLED)) as session:
+        result = session.call("closes_its_connection")
+    assert result.message == "the process running your code stopped answering"
+
+
+@pytest.mark.slow
+def test_a_call_killed_by_the_memory_limit_is_blamed_on_it_and_not_retried():
+    with Session([cell(KILLED)], limits=Limits(memory_bytes=600 << 20), timeout=10.0,
+                 use_bwrap=CONFIG.use_bwrap) as session:
+        result = session.call("over_the_memory_limit")
+        if "memory limited per process only" in session.isolation_used:
+            pytest.skip(session.isolation_used)
+        assert session.restarts == 0
+    assert result.error_kind == "crash"
+    assert result.message.startswith("the process running your code was killed: it used more memory than the "
+                                     "limit allows in all; its memory high-water mark was ")

@@ -13,8 +13,10 @@ its descendant, so the grader finds and kills them all), then answers the grader
 - ``{"op": "ping"}``: answered with ``{"ok": true, "pid": ...}`` (its pid as it sees it);
 - ``{"op": "fork"}`` with a socket passed alongside (SCM_RIGHTS): it forks; the fork closes the control
   socket and serves that task's requests on the new socket; the template answers
-  ``{"event": "started", "pid": ...}``, waits until the fork *and every process it started* are gone
-  (the grader kills them), empties the scratch folders and answers ``{"event": "ended", "status": ...}``.
+  ``{"event": "started", "pid": ...}``; when the fork itself exits it reports ``{"event": "exited",
+  "status", "maxrss", "cpu"}`` at once; it waits until the fork *and every process it started* are gone
+  (the grader kills them), empties the scratch folders and answers ``{"event": "ended", ...}`` (the
+  same fields).
 
 So no state a task's code leaves behind (patched modules, profilers, threads, signal handlers, atexit
 hooks, files) reaches another task. A fork's requests (header fields; every reply echoes ``id``):
@@ -278,10 +280,10 @@ class Template:
             self._become_worker(fd)
         os.close(fd)
         self.reply({"ok": True, "event": "started", "pid": pid})
-        status = _reap_every_descendant(pid)
+        exited = _reap_every_descendant(pid, lambda report: self.reply({"ok": True, "event": "exited", **report}))
         for folder in self.scratch:
             _empty(folder)
-        self.reply({"ok": True, "event": "ended", "status": status})
+        self.reply({"ok": True, "event": "ended", **exited})
 
     def _become_worker(self, fd):
         code = 0
@@ -296,19 +298,24 @@ class Template:
             os._exit(code)
 
 
-def _reap_every_descendant(pid):
+def _reap_every_descendant(pid, on_exit):
     """Wait until the fork and every process it started are gone (they are reparented to this
-    subreaper); the fork's exit status as waitstatus_to_exitcode gives it, or None if it was not seen."""
-    status = None
+    subreaper). When the fork itself is reaped, ``on_exit`` gets its report at once (the grader learns
+    that it died on its own, before anyone killed it); the report is returned too: {"status": the fork's
+    exit status as waitstatus_to_exitcode gives it, or None if it was not seen; "maxrss": its peak
+    resident memory in bytes; "cpu": its CPU seconds}."""
+    report = {"status": None}
     while True:
         try:
-            reaped, raw = os.waitpid(-1, 0)
+            reaped, raw, usage = os.wait4(-1, 0)
         except ChildProcessError:
-            return status
+            return report
         except InterruptedError:
             continue
         if reaped == pid:
-            status = os.waitstatus_to_exitcode(raw)
+            report = {"status": os.waitstatus_to_exitcode(raw), "maxrss": usage.ru_maxrss * 1024,
+                      "cpu": usage.ru_utime + usage.ru_stime}
+            on_exit(report)
 
 
 def _empty(folder):

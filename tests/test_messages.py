@@ -1,5 +1,6 @@
 """The messages real student code gets: a constructor that fails, a stub that returns None, where an
 exception was raised (cells numbered as Jupyter shows them), and a process killed from outside."""
+import ast
 import contextlib
 import json
 import os
@@ -16,8 +17,8 @@ from grader.config import Config
 from grader.discover import read_notebook
 from grader.extract import extract
 from grader.sandbox import Limits, Session
-from grader.tasks import convnet
-from grader.tasks.base import TaskContext, call_failed
+from grader.tasks import conv, convnet, pool
+from grader.tasks.base import TaskContext, call_failed, untouched_stub
 from tests.test_sandbox import cell
 
 CONFIG = Config()
@@ -247,3 +248,116 @@ def test_a_call_killed_by_the_memory_limit_is_blamed_on_it_and_not_retried():
     assert result.error_kind == "crash"
     assert result.message.startswith("the process running your code was killed: it used more memory than the "
                                      "limit allows in all; its memory high-water mark was ")
+
+
+# -- None from a stub -----------------------------------------------------------------------------------
+
+COURSE_STUB_FORWARD = '''
+def conv_forward_naive(x, w, b, conv_param):
+    """The course's stub: out stays None until written."""
+    out = None
+    ###########################################################################
+    # TODO: Implement the convolutional forward pass.                         #
+    ###########################################################################
+    # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+    pass
+
+    # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+    cache = (x, w, b, conv_param)
+    return out, cache
+'''
+COMMENTS_ONLY_BACKWARD = '''
+def max_pool_backward_naive(dout, cache):
+    """A naive max pooling backward pass."""
+    # YOUR CODE HERE
+    # YOUR CODE HERE
+'''
+COURSE_STUB_BACKWARD = '''
+def conv_backward_naive(dout, cache):
+    dx, dw, db = None, None, None
+    pass
+    return dx, dw, db
+'''
+FORGOTTEN_RETURN = '''
+def max_pool_backward_naive(dout, cache):
+    x, pool_param = cache
+    dx = np.zeros_like(x)
+    dx[:, :, ::2, ::2] = dout
+'''
+RESULT_NEVER_ASSIGNED = '''
+def conv_forward_naive(x, w, b, conv_param):
+    out = None
+    result = np.zeros((x.shape[0], w.shape[0], 1, 1))
+    return out, (x, w, b, conv_param)
+'''
+SCORES_STUB = '''
+class ThreeLayerConvNet:
+    def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100,
+                 num_classes=10, weight_scale=1e-3, reg=0.0, dtype=np.float32):
+        self.params = {}
+
+    def loss(self, X, y=None):
+        W1, b1 = self.params["W1"], self.params["b1"]
+        scores = None
+        # YOUR CODE HERE
+        if y is None:
+            return scores
+        loss, grads = 0, {}
+        return loss, grads
+'''
+
+
+def first_message(source, grade):
+    with session_of(cell("import numpy as np\n" + source, "<nb.ipynb cell 3>")) as session:
+        return grade(TaskContext(session, CONFIG))[0].message
+
+
+def test_the_course_stub_that_returns_out_none_reads_not_implemented_yet():
+    message = first_message(COURSE_STUB_FORWARD, conv.grade_forward)
+    assert message == "not implemented yet: conv_forward_naive returned None as out (its body is still the stub)"
+
+
+def test_a_stub_of_comments_only_reads_not_implemented_yet():
+    message = first_message(COMMENTS_ONLY_BACKWARD, pool.grade_backward)
+    assert message == "not implemented yet: max_pool_backward_naive returned None (its body is still the stub)"
+
+
+def test_a_backward_stub_that_returns_three_nones_reads_not_implemented_yet():
+    message = first_message(COURSE_STUB_BACKWARD, conv.grade_backward)
+    assert message == ("not implemented yet: conv_backward_naive returned None as dx, dw, db "
+                       "(its body is still the stub)")
+
+
+def test_real_code_that_returns_nothing_is_asked_whether_it_forgot_return():
+    message = first_message(FORGOTTEN_RETURN, pool.grade_backward)
+    assert message == "max_pool_backward_naive returned None (did you forget `return`?)"
+
+
+def test_real_code_that_returns_a_variable_still_none_is_not_called_a_stub():
+    message = first_message(RESULT_NEVER_ASSIGNED, conv.grade_forward)
+    assert message == "out: expected a numpy.ndarray, got None"
+
+
+def test_a_convnet_whose_loss_is_still_the_stub_reads_not_implemented_yet():
+    with session_of(cell("import numpy as np\n" + SCORES_STUB, "<nb.ipynb cell 3>")) as session:
+        verdict = convnet.check_scores(TaskContext(session, CONFIG))
+    assert verdict.message == "not implemented yet: model.loss(X) returned None (its body is still the stub)"
+
+
+STUB_BODIES = ["pass", '"""Docstring only."""', "...", "out = None\n    return out, (x, w)",
+               "W1 = self.params['W1']\n    scores = None\n    if y is None:\n        return scores\n    return 0, {}"]
+CODE_BODIES = ["out = x * 2\n    return None", "out = None\n    for i in range(3):\n        pass\n    return out",
+               "out = np.zeros(3)\n    return None", "out = None\n    out += 1\n    return out",
+               "out = None\n    cache[0] = 1\n    return out, cache", "self.cache = x\n    return None",
+               "out = [v for v in x]\n    return None"]
+
+
+@pytest.mark.parametrize("body", STUB_BODIES)
+def test_a_body_that_computes_nothing_is_the_stub(body):
+    assert untouched_stub(ast.parse(f"def f(self, x, w, y):\n    {body}\n").body[0])
+
+
+@pytest.mark.parametrize("body", CODE_BODIES)
+def test_a_body_that_computes_anything_is_code(body):
+    assert not untouched_stub(ast.parse(f"def f(self, x, w, y, cache):\n    {body}\n").body[0])

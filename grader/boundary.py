@@ -236,14 +236,18 @@ def load_errors(errors, cell, statement):
     one plain printable dict.
 
     Only what the grader sent is believed about where the error is: the cell's filename, the statement's
-    first line and the names it defines; the child says only the error's type and message.
+    lines and the names it defines; the child says the error's type and message, and which line of the
+    statement raised (believed only within the statement; else its first line).
     """
     error = next((e for e in errors if isinstance(e, dict)), None) if isinstance(errors, list) else None
     if error is None:
         return []
     defines = list(statement[2]) if len(statement) > 2 and isinstance(statement[2], list) else []
     kind = printable(error.get("type", "Exception"), FRAGMENT_LIMIT)
-    return [{"filename": cell["filename"], "line": statement[0], "defines": defines, "type": kind,
+    where = error.get("where")
+    within = (type(where) is list and len(where) == 2 and where[0] == cell["filename"] and type(where[1]) is int
+              and statement[0] <= where[1] <= statement[1])
+    return [{"filename": cell["filename"], "line": where[1] if within else statement[0], "defines": defines, "type": kind,
              "kind": "exception", "message": printable(error.get("message", ""), FRAGMENT_LIMIT),
              "quiet": kind in IMPORT_ERRORS}]
 

@@ -361,3 +361,33 @@ def test_a_body_that_computes_nothing_is_the_stub(body):
 @pytest.mark.parametrize("body", CODE_BODIES)
 def test_a_body_that_computes_anything_is_code(body):
     assert not untouched_stub(ast.parse(f"def f(self, x, w, y, cache):\n    {body}\n").body[0])
+
+
+DEFAULT_OF_A_REMOVED_ALIAS = '''import numpy as np
+
+
+class ThreeLayerConvNet:
+    """A convnet."""
+
+    def __init__(self, input_dim=(3, 32, 32), dtype=np.float):
+        self.params = {}
+'''
+
+
+def test_a_statement_that_fails_to_load_is_located_at_the_line_that_raised_within_it():
+    with session_of(cell(DEFAULT_OF_A_REMOVED_ALIAS, "<nb.ipynb cell 4>")) as session:
+        assert session.ensure_loaded() is None
+        [error] = session.load_errors
+    assert (error["filename"], error["line"], error["type"]) == ("<nb.ipynb cell 4>", 7, "AttributeError")
+
+
+def test_a_load_error_line_outside_its_statement_is_not_believed():
+    from grader.boundary import load_errors
+
+    cell_ = {"filename": "<c>"}
+    statement = [4, 9, ["f"]]
+    for forged in (["<c>", 12], ["<c>", 3], ["<other>", 5], ["<c>", "5"], None):
+        [error] = load_errors([{"type": "ValueError", "message": "m", "where": forged}], cell_, statement)
+        assert error["line"] == 4, forged
+    [error] = load_errors([{"type": "ValueError", "message": "m", "where": ["<c>", 6]}], cell_, statement)
+    assert error["line"] == 6

@@ -289,8 +289,8 @@ class Sandbox:
         try:
             while self.fork_exit is None and self.fork_pending and time.monotonic() < deadline:
                 self._read_events(deadline - time.monotonic())
-        except ChildFailure:
-            return None
+        except (ChildFailure, OSError, ValueError, protocol.ProtocolError, struct.error):
+            return None  # the template is gone or broken: end_task will say so
         return self.fork_exit
 
     def _read_events(self, timeout):

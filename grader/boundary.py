@@ -247,7 +247,8 @@ def load_errors(errors, cell, statement):
     where = error.get("where")
     within = (type(where) is list and len(where) == 2 and where[0] == cell["filename"] and type(where[1]) is int
               and statement[0] <= where[1] <= statement[1])
-    return [{"filename": cell["filename"], "line": where[1] if within else statement[0], "defines": defines, "type": kind,
+    line = where[1] if within else statement[0]
+    return [{"filename": cell["filename"], "line": line, "defines": defines, "type": kind,
              "kind": "exception", "message": printable(error.get("message", ""), FRAGMENT_LIMIT),
              "quiet": kind in IMPORT_ERRORS}]
 

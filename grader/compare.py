@@ -47,7 +47,8 @@ def check_array(name, value, expected_shape):
     if isinstance(value, Opaque):
         return Verdict(False, f"{name}: expected a numpy.ndarray, got {value.description}")
     if type(value) is not np.ndarray:
-        return Verdict(False, f"{name}: expected a numpy.ndarray, got {'None' if value is None else type(value).__name__}")
+        got = "None" if value is None else type(value).__name__
+        return Verdict(False, f"{name}: expected a numpy.ndarray, got {got}")
     if value.dtype.kind != "f":
         return Verdict(False, f"{name}: expected a floating dtype, got {value.dtype}")
     if value.shape != tuple(expected_shape):

@@ -380,6 +380,7 @@ def _select_readable(sock, timeout):
     return select.select([sock], [], [], timeout)
 
 
+KILLED_BY_THE_SYSTEM = "the process running your code was killed by the system (not by this submission's limits)"
 CPU_SLACK = 1.0  # seconds: a fork killed within this of the CPU time limit was killed by that limit
 
 
@@ -424,7 +425,7 @@ class Death:
         if not self.on_its_own or self.code is None:
             return "the process running your code stopped answering"
         if self.killed_by_system:
-            return "the process running your code was killed by the system (not by this submission's limits)" + self._peak()
+            return KILLED_BY_THE_SYSTEM + self._peak()
         if self.code < 0:
             name = signal.Signals(-self.code).name if -self.code in signal.valid_signals() else str(-self.code)
             return f"the process running your code was killed by {name}"

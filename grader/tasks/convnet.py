@@ -99,8 +99,9 @@ def grade(ctx):
     if not probe.ok:
         (first, first_points, _), *rest = CHECKS
         failed = call_failed(first, first_points, probe)
-        return [Outcome(first, first_points, False, constructor_failure(_signature(PROBE_NET), failed.message, probe),
-                        failed.failure)] + [Outcome(name, points, False, CONSTRUCTOR_NOT_RUN) for name, points, _ in rest]
+        reported = Outcome(first, first_points, False, constructor_failure(_signature(PROBE_NET), failed.message, probe),
+                           failed.failure)
+        return [reported] + [Outcome(name, points, False, CONSTRUCTOR_NOT_RUN) for name, points, _ in rest]
     return [_run(ctx, name, points, check) for name, points, check in CHECKS]
 
 

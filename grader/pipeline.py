@@ -8,6 +8,7 @@ from grader.config import Config
 from grader.discover import load_submission
 from grader.extract import extract
 from grader.report import Report
+from grader.runtime import runtime_versions
 from grader.sandbox import OUTPUT_PER_TASK, Limits, SandboxUnavailable, Session
 from grader.scoring import task_result, unavailable
 from grader.tasks import TASKS
@@ -28,7 +29,7 @@ def grade(path, config=None):
         notes = printable_items(notes) + _load_notes(session.load_errors)
         isolation = session.isolation_used
     return Report(submission=str(path), tasks=results, grader_version=__version__, isolation=isolation,
-                  notes=notes, seconds=time.perf_counter() - start)
+                  notes=notes, seconds=time.perf_counter() - start, runtime=runtime_versions())
 
 
 def _grade_task(task, context, extraction):

@@ -6,7 +6,11 @@ was done upstream, so no rendering can carry a control character, a lone surroga
 import json
 
 from grader.boundary import FRAGMENT_LIMIT, MAX_ITEMS, TEXT_LIMIT, printable, printable_block, printable_items
-from grader.tasks.base import HIDDEN_CASE
+from grader.config import Config
+from grader.runtime import runtime_versions
+from grader.tasks.base import HIDDEN_CASE, PUBLIC_CASE
+
+DEFINITION_CHECK = "definition"  # the one check of a task whose definition is missing or failed (scoring.unavailable)
 
 _STATUS_WIDTH = 8
 MESSAGE_WIDTH = 100  # characters of a task's message in its table row: the row stays on one screen line
@@ -14,6 +18,10 @@ NOTE_WIDTH = 200  # characters of a note in the table's details
 DETAIL_WIDTH = 300  # characters of a failed check's message in the table's details
 PRINTED_INDENT = "    "  # starts every line a student's code printed, so no print can pass for a PASS/FAIL line
 NOTES_SHOWN = 2 * MAX_ITEMS  # the pipeline's two kinds of notes (notebooks skipped, statements that failed), each bounded
+# How a check says the student's code is still the stub (grader/tasks/base.py: call_failed, and the checks "not
+# awarded" because the outputs failed): a task whose every check says so gets one line of details, not one per check.
+STUB_MESSAGE = "not implemented yet (raises NotImplementedError)"
+NOT_AWARDED = "not awarded"
 
 
 def table(report, verbose=True):
@@ -29,19 +37,36 @@ def table(report, verbose=True):
     lines.append(f"{'total':<{id_width}}  {f'{report.score:.1f} / {report.max_score:.1f}':>{score_width}}")
     if verbose:
         lines.extend(_details(report))
+    else:  # the notes say what was and was not graded (a notebook skipped, a definition that failed): kept
+        lines.extend(_note_lines(report))
     return "\n".join(lines)
 
 
 def _details(report):
     if report.isolation:
         yield f"isolation: {printable(report.isolation)}"
-    for note in _notes(report, NOTE_WIDTH):
-        yield f"note: {note}"
+    yield from _note_lines(report)
     for task in report.tasks:
-        for diagnosis in _diagnoses(task):
+        if _untouched(task):
+            yield (f"  {_cell(task.id)}: {printable(task.checks[0].message, DETAIL_WIDTH)}; "
+                   f"all {len(task.checks)} checks failed")
+            continue
+        for diagnosis in _diagnoses(task.checks):
             yield f"  {_cell(task.id)} / diagnosis: {printable(diagnosis, DETAIL_WIDTH)}"
-        for line in _failures(task, DETAIL_WIDTH):
+        for line in _failures(task.checks, DETAIL_WIDTH):
             yield f"  {_cell(task.id)} / {line}"
+
+
+def _note_lines(report):
+    return (f"note: {note}" for note in _notes(report, NOTE_WIDTH))
+
+
+def _untouched(task):
+    """Whether ``task`` is still the stub: no check passed, and each failed because the code raised
+    NotImplementedError or was not awarded for it (one line says that better than one per check)."""
+    messages = [check.message for check in task.checks]
+    return (not any(check.passed for check in task.checks) and any(STUB_MESSAGE in m for m in messages)
+            and all(STUB_MESSAGE in m or m.startswith(NOT_AWARDED) for m in messages))
 
 
 def _cell(text):
@@ -62,6 +87,7 @@ def to_json(report):
         "grader_version": printable(report.grader_version),
         "isolation": printable(report.isolation),
         "notes": list(_notes(report)),
+        "runtime": {_cell(k): _cell(v) for k, v in report_runtime(report).items()},
         "tasks": [
             {
                 "id": _cell(task.id),
@@ -79,55 +105,75 @@ def to_json(report):
     }
 
 
-def to_gradescope(report):
-    """Gradescope's results.json: one test per task, its checks listed in the output."""
+def to_gradescope(report, config=None):
+    """Gradescope's results.json: per task, a visible test of its public case and a test of everything else.
+
+    What students may see before grades are published is the public cases (their inputs are in the
+    notebook) and whether the definition loaded; every other check (hidden cases, properties, speed, inputs
+    unchanged, the convnet's checks) and what the student's code printed while graded (it may print hidden
+    inputs) go into the second test, shown as ``config.hidden_visibility`` says. The total is always visible.
+    """
+    config = config or Config()
     tests = []
     for task in report.tasks:
-        lines = _gradescope_lines(task)
-        if task.output:
-            lines.append("\nYour code printed:\n" + _indented(printable_block(task.output)))
-        tests.append({
-            "name": _cell(task.id),
-            "score": round(task.score, 4),
-            "max_score": task.max_score,
-            "status": "passed" if task.status == "passed" else "failed",
-            "output": "\n".join(lines),
-            "visibility": "visible",
-        })
+        public = [c for c in task.checks if _is_public(c)]
+        hidden = [c for c in task.checks if not _is_public(c)]
+        if public:
+            tests.append(_gradescope_test(f"{_cell(task.id)}: public case", public, "", "visible"))
+        if hidden:
+            tests.append(_gradescope_test(f"{_cell(task.id)}: hidden cases and other checks", hidden, task.output,
+                                          config.hidden_visibility))
     return {
         "score": round(report.score, 4),
         "execution_time": round(report.seconds, 2),
         "output": "\n".join([f"isolation: {printable(report.isolation)}"] + list(_notes(report))),
+        "visibility": "visible",
+        "stdout_visibility": config.stdout_visibility,
+        "extra_data": {"runtime": {_cell(k): _cell(v) for k, v in report_runtime(report).items()}},
         "tests": tests,
     }
 
 
-def _indented(block):
-    """A block of student text set off from the grader's lines: none of its lines can pass for a check's."""
-    return "\n".join(PRINTED_INDENT + line for line in block.split("\n"))
+def _is_public(check):
+    """A public case's check, or the task-wide verdict that its definition is missing or failed to load."""
+    return check.name.startswith(PUBLIC_CASE) or check.name == DEFINITION_CHECK
 
 
-def _diagnoses(task):
-    """The mistakes the evidence names in the task's failed checks, each once, in the order of the checks."""
-    return tuple(dict.fromkeys(c.diagnosis for c in task.checks if not c.passed and c.diagnosis))
+def _gradescope_test(name, checks, output, visibility):
+    lines = _gradescope_lines(checks)
+    if output:
+        lines.append("\nYour code printed:\n" + _indented(printable_block(output)))
+    return {
+        "name": name,
+        "score": round(sum(c.score for c in checks), 4),
+        "max_score": round(sum(c.max_score for c in checks), 4),
+        "status": "passed" if all(c.passed for c in checks) else "failed",
+        "output": "\n".join(lines),
+        "visibility": visibility,
+    }
+
+
+def _diagnoses(checks):
+    """The mistakes the evidence names in the failed ``checks``, each once, in the order of the checks."""
+    return tuple(dict.fromkeys(c.diagnosis for c in checks if not c.passed and c.diagnosis))
 
 
 def _leading(task):
     """A task's one-line message for the table: its (first) diagnosis when there is one, else the first failure."""
-    return next(iter(_diagnoses(task)), "") or task.message
+    return next(iter(_diagnoses(task.checks)), "") or task.message
 
 
-def _failing_hidden(task):
-    """The task's failing hidden cases: the first is shown in full, the rest (see :func:`_folded`) on one line."""
-    return [c for c in task.checks if not c.passed and c.name.startswith(HIDDEN_CASE)]
+def _failing_hidden(checks):
+    """The failing hidden cases among ``checks``: the first is shown in full, the rest (see :func:`_folded`) on one line."""
+    return [c for c in checks if not c.passed and c.name.startswith(HIDDEN_CASE)]
 
 
-def _failures(task, width=TEXT_LIMIT):
+def _failures(checks, width=TEXT_LIMIT):
     """A line per failed check, except that the failing hidden cases after the first are folded into one
     line that counts them and names their cases: a task failing ten hidden cases shows the first in full,
     then one line, not nine."""
-    hidden = _failing_hidden(task)
-    for check in task.checks:
+    hidden = _failing_hidden(checks)
+    for check in checks:
         if check.passed or any(check is other for other in hidden[1:]):
             continue
         yield f"{_cell(check.name)}: {printable(check.message, width)}"
@@ -141,13 +187,14 @@ def _folded(checks, width):
     return printable(f"{len(checks)} more {HIDDEN_CASE}s failed too: {cases}", width)
 
 
-def _gradescope_lines(task):
-    """A task's output on Gradescope: its diagnosis first, then a PASS or FAIL line per check, the failing
-    hidden cases after the first folded into one FAIL line."""
-    lines = [f"Diagnosis: {printable(diagnosis)}" for diagnosis in _diagnoses(task)]
+def _gradescope_lines(checks):
+    """A Gradescope test's output: the diagnoses of its checks first, then a PASS or FAIL line per check, the
+    failing hidden cases after the first folded into one FAIL line. A test shows only what its own checks
+    show: a diagnosis drawn from hidden cases stays with them, under their visibility."""
+    lines = [f"Diagnosis: {printable(diagnosis)}" for diagnosis in _diagnoses(checks)]
     lines += [""] if lines else []
-    hidden = _failing_hidden(task)
-    for check in task.checks:
+    hidden = _failing_hidden(checks)
+    for check in checks:
         if any(check is other for other in hidden[1:]):
             continue
         lines.append(f"{'PASS' if check.passed else 'FAIL'} {_cell(check.name)} ({check.score:g}/{check.max_score:g}): "
@@ -156,6 +203,16 @@ def _gradescope_lines(task):
             points = sum(c.max_score for c in hidden[1:])
             lines.append(f"FAIL (0/{points:g}) {_folded(hidden[1:], TEXT_LIMIT)}")
     return lines
+
+
+def report_runtime(report):
+    """The versions a report was graded under: its own record (a report built by hand has none: this process's)."""
+    return report.runtime or runtime_versions()
+
+
+def _indented(block):
+    """A block of student text set off from the grader's lines: none of its lines can pass for a check's."""
+    return "\n".join(PRINTED_INDENT + line for line in block.split("\n"))
 
 
 def write_json(data, path):

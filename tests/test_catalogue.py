@@ -225,11 +225,17 @@ def test_ten_failing_hidden_cases_show_the_first_in_full_and_the_rest_in_one_lin
 
 
 def test_gradescope_output_leads_with_the_diagnosis_and_folds_the_failing_hidden_cases():
-    [test] = render.to_gradescope(Report(submission="s", tasks=(failing_task(),), grader_version="0"))["tests"]
-    lines = test["output"].split("\n")
+    public, hidden = render.to_gradescope(Report(submission="s", tasks=(failing_task(),), grader_version="0"))["tests"]
+    lines = hidden["output"].split("\n")
     assert lines[0] == f"Diagnosis: {DIAGNOSIS}"
     verdicts = [line for line in lines if line.startswith(("PASS", "FAIL"))]
-    assert len(verdicts) == 4 and verdicts[2].startswith("FAIL (0/9) 9 more hidden cases failed too: x (2, 1, 7, 7)")
+    assert len(verdicts) == 3 and verdicts[1].startswith("FAIL (0/9) 9 more hidden cases failed too: x (2, 1, 7, 7)")
+
+
+def test_a_diagnosis_drawn_from_hidden_cases_stays_with_them_on_gradescope():
+    """The public test is visible before grades are published; what the hidden cases showed is not."""
+    public, _ = render.to_gradescope(Report(submission="s", tasks=(failing_task(),), grader_version="0"))["tests"]
+    assert "Diagnosis" not in public["output"] and "stride" not in public["output"]
 
 
 def test_without_a_diagnosis_the_line_is_the_first_failure_and_one_hidden_case_is_not_folded():

@@ -30,6 +30,7 @@ from grader.tasks.base import (
     call_failed,
     earned_only_if,
     inputs_unchanged,
+    none_returned,
     outcome,
     public_earned_only_with_hidden,
     returned,
@@ -254,7 +255,8 @@ def forward_call(ctx, function, args, expected_out, label, points, threshold=FOR
         failed = call_failed(label, points, result)
         diagnosis = catalogue.diagnose_raised(function, args, result) if diagnosed else ""
         return replace(failed, diagnosis=diagnosis), result
-    verdict = _out_verdict(result, function, expected_out, threshold)
+    verdict = (none_returned(ctx, function, function, result.value, ("out", "cache"))
+               or _out_verdict(result, function, expected_out, threshold))
     if diagnosed and not verdict.passed and item_count(result.value) == 2:
         out = result.value[0]
         verdict = replace(verdict, diagnosis=catalogue.diagnose(
@@ -314,7 +316,8 @@ def backward_call(ctx, names, forward_args, dout, expected, label, points, fallb
         failed = call_failed(label, points, result)
         diagnosis = catalogue.diagnose_raised(backward, forward_args, result) if diagnosed else ""
         return replace(failed, diagnosis=diagnosis), NOT_RETURNED, result
-    verdict = _gradients_verdict(result, backward, grad_names, expected, threshold)
+    verdict = (none_returned(ctx, backward, backward, result.value, grad_names)
+               or _gradients_verdict(result, backward, grad_names, expected, threshold))
     verdict = Verdict(verdict.passed, verdict.message + (note if verdict.passed else ""))
     if diagnosed and not verdict.passed:
         verdict = replace(verdict, diagnosis=_diagnosed_gradients(result, names, dout, forward_args, threshold))

@@ -35,7 +35,7 @@ _ALL = (
             "dx_pad[:, :, p:p + H, p:p + W] before returning it"),
     Mistake("stride_ignored", _CONV_POOL,
             "stride ignored: window (i, j) starts at row i * stride and column j * stride, not at (i, j)"),
-    Mistake("sizes_swapped", _CONV_POOL,
+    Mistake("sizes_swapped", ("conv_forward_naive", "max_pool_forward_naive", "max_pool_backward_naive"),
             "height and width mixed up: rows go with H and HH (pool_height), columns with W and WW "
             "(pool_width); H' = 1 + (H + 2 * pad - HH) // stride and W' = 1 + (W + 2 * pad - WW) // stride"),
     Mistake("divisibility_assumed", _CONV_POOL,

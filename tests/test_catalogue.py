@@ -37,6 +37,19 @@ def test_every_mistake_the_grader_names_is_in_the_shared_catalogue():
     assert catalogue.fingerprinted() <= set(mistakes.MISTAKES)
 
 
+def test_every_mistake_names_the_tasks_the_grader_diagnoses_it_in():
+    tasks = {}
+    for key, prints in catalogue.FINGERPRINTS.items():
+        for fingerprint in prints:
+            tasks.setdefault(fingerprint.mistake, set()).add(key.partition(":")[0])
+    tasks["divisibility_assumed"] = {"conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive",
+                                     "max_pool_backward_naive"}  # any conv or pool task (catalogue.divides)
+    tasks["w2_square_or_even"] = {"three_layer_convnet"}  # from the parameters' shapes
+    assert set(tasks) == catalogue.fingerprinted()
+    for mistake, found in tasks.items():
+        assert set(mistakes.MISTAKES[mistake].tasks) == found, mistake
+
+
 def test_every_mistake_is_one_sentence_naming_a_task():
     for mistake in mistakes.MISTAKES.values():
         assert mistake.text and "\n" not in mistake.text and not mistake.text.endswith("."), mistake.id

@@ -1,4 +1,12 @@
-"""Submission path -> the notebooks to grade, read and checked."""
+"""Submission path -> the notebooks to grade, read and checked.
+
+What a submission is (the README says the same): ``grader grade PATH`` grades ONE submission, either one
+notebook, or a folder holding that submission's notebooks (every ``.ipynb`` under it, checkpoints aside),
+read in sorted path order. Their definitions are pooled; which one of a task is graded when several
+notebooks define it (a stub never overrides an implemented definition; between two different implemented
+ones, the last in that order is graded and the report notes the conflict) is decided in
+:mod:`grader.extract`, and the report says which notebook each task's definition came from.
+"""
 import json
 import warnings
 from dataclasses import dataclass
@@ -24,7 +32,8 @@ class Notebook:
 
 
 def find_notebooks(path):
-    """The ``.ipynb`` files of a submission: the file itself, or every notebook under a folder, sorted."""
+    """The ``.ipynb`` files of a submission: the file itself, or every notebook under a folder, sorted by path
+    (the order in which their definitions are loaded, see :mod:`grader.extract`)."""
     path = Path(path)
     if path.is_file():
         if path.suffix != ".ipynb":

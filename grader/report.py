@@ -34,6 +34,8 @@ class TaskResult:
     """The task's weight."""
     output: str = ""
     """What the student's code printed while this task was graded (bounded and made printable: grader.boundary)."""
+    source: str = ""
+    """The notebook the graded definition came from (its path within the submission); empty when none."""
 
     @property
     def score(self):
@@ -64,6 +66,8 @@ class Report:
     """Submission-wide remarks: unreadable notebooks, definitions that failed to load."""
     seconds: float = 0.0
     """Wall time of the run."""
+    notebooks: tuple = ()
+    """The notebooks read, as paths within the submission, in the order their definitions were loaded."""
 
     @property
     def score(self):

@@ -75,14 +75,14 @@ def to_json(report):
         "grader_version": printable(report.grader_version),
         "isolation": printable(report.isolation),
         "notes": list(_notes(report)),
-        "notebooks": list(printable_items(tuple(report.notebooks), TEXT_LIMIT, MAX_NOTEBOOKS)),
+        "notebooks": list(printable_items(tuple(report.notebooks), FRAGMENT_LIMIT, MAX_NOTEBOOKS)),
         "tasks": [
             {
                 "id": _cell(task.id),
                 "score": round(task.score, 4),
                 "max_score": task.max_score,
                 "status": _cell(task.status),
-                "source": printable(task.source),
+                "source": printable(task.source, FRAGMENT_LIMIT),
                 "checks": [
                     {"name": _cell(c.name), "score": round(c.score, 4), "max_score": round(c.max_score, 4), "passed": c.passed,
                      "message": printable(c.message)}

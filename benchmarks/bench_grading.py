@@ -1,52 +1,85 @@
-"""Grading time of a correct submission, next to running the same notebook top to bottom with nbclient.
+"""Grading time of a correct submission, next to running the same notebook top to bottom with nbclient;
+and the cost per submission in a long-lived worker (what ``grade-class`` pays per student).
 
 Run: python benchmarks/bench_grading.py   (target: grading <= 20 s on 2 cores, aim for >= 10x faster than
 executing the notebook, which is what notebook graders do). Both are measured in this one run, and so is
 the sandbox's start-up: starting a child and loading the solved notebook's definitions, under bubblewrap
 and as a plain process, alternated.
+
+Then, in this one process, the solved notebook is graded ``--repeat`` times "warm" (what a worker that
+grades many submissions pays from the second on: references, overfit run and hypothesis' examples from
+grader.tasks.memo) alternated with as many "cold" gradings (the old path: every cache cleared first, and
+the speed checks' pauses walking /proc instead of listing the sandbox's cgroup), after one first grading
+that fills the caches. Each line gives wall time, the grader's CPU time and the sandbox's CPU time (the
+template and every fork it reaped, read before it is killed). ``--profile`` adds where the time went.
+Target for a class graded with 2 workers on 2 cores: <= 1.0 s of wall time per correct submission, i.e.
+about <= 2 s of grader + sandbox CPU per submission in a warm worker.
 """
+import argparse
+import collections
+import contextlib
+import functools
+import os
+import resource
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-
 from grader.discover import load_submission
 from grader.extract import extract
 from grader.pipeline import grade
-from grader.sandbox import Session
+from grader.sandbox import Session, child
 from grader.solve import solve
+from grader.tasks import convnet, layer_checks, memo, normalization
 
 NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "ConvolutionalNetworks.ipynb"
+ROUNDS = 7
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="warm and cold gradings each, alternated")
+    parser.add_argument("--profile", action="store_true", help="where each kind of grading spent its time")
+    parser.add_argument("--no-nbclient", action="store_true", help="skip executing the notebook with nbclient")
+    parser.add_argument("--no-startup", action="store_true", help="skip the sandbox start-up figures")
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         solved = solve(NOTEBOOK, Path(folder) / "solved.ipynb")
-        start = time.perf_counter()
-        report = grade(solved)
-        grading = time.perf_counter() - start
-        notebook = nbformat.read(solved, as_version=4)
-        start = time.perf_counter()
-        NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": folder}}).execute()
-        execution = time.perf_counter() - start
-        startup, isolation, statements = measure_startup(solved)
+        if not args.no_nbclient:
+            compare_with_nbclient(solved, folder)
+        if not args.no_startup:
+            print_startup(solved)
+        print_per_submission(solved, args.repeat, args.profile)
+    return 0
+
+
+def compare_with_nbclient(solved, folder):
+    import nbformat
+    from nbclient import NotebookClient
+
+    memo.clear()
+    start = time.perf_counter()
+    report = grade(solved)
+    grading = time.perf_counter() - start
+    notebook = nbformat.read(solved, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": folder}}).execute()
+    execution = time.perf_counter() - start
     print(f"grading (all nine tasks, hidden cases, properties, speed, overfit): {grading:.1f} s, "
           f"score {report.score:.1f} / {report.max_score:.1f}, isolation: {report.isolation}")
     print(f"executing the solved notebook with nbclient: {execution:.1f} s")
     print(f"grading is {execution / grading:.1f}x faster; target <= 20 s: {'met' if grading <= 20 else 'NOT met'}")
+
+
+def print_startup(solved):
+    startup, isolation, statements = measure_startup(solved)
     print(f"sandbox start-up (template started, forked, {statements} definitions loaded one by one), "
           f"and each further task's fresh fork with its load, median of {ROUNDS}:")
     for mode, (first, per_task) in startup.items():
         print(f"  {mode:<11} {statistics.median(first) * 1000:6.0f} ms, then {statistics.median(per_task) * 1000:5.1f} ms "
               f"per task   ({isolation[mode]})")
-    return 0
-
-
-ROUNDS = 7
 
 
 def measure_startup(solved):
@@ -67,6 +100,146 @@ def measure_startup(solved):
                 times[mode][1].append(time.perf_counter() - start)
                 isolation[mode] = session.isolation_used
     return times, isolation, sum(len(c["statements"]) for c in cells)
+
+
+# -- cost per submission in one long-lived process ------------------------------------------------------
+
+
+def print_per_submission(solved, repeat, profile):
+    profiler = Profiler() if profile else None
+    runs = collections.defaultdict(list)
+    with sandbox_cpu_meter() as sandbox_cpu:
+        runs["first"].append(measured(solved, "first", sandbox_cpu, profiler))
+        for _ in range(repeat):
+            runs["warm"].append(measured(solved, "warm", sandbox_cpu, profiler))
+            runs["cold"].append(measured(solved, "cold", sandbox_cpu, profiler))
+    print(f"per submission in one process: the solved notebook graded once, then {repeat} times warm and {repeat} "
+          f"times cold, alternated (median; cold = every grader.tasks.memo cache cleared, pauses walking /proc)")
+    print(f"  {'kind':<6} {'wall s':>7} {'grader cpu s':>13} {'sandbox cpu s':>14} {'total cpu s':>12}   score")
+    for kind, rows in runs.items():
+        wall, grader_cpu, sandbox, score = (statistics.median(column) for column in zip(*rows))
+        print(f"  {kind:<6} {wall:7.2f} {grader_cpu:13.2f} {sandbox:14.2f} {grader_cpu + sandbox:12.2f}   {score:.1f}")
+    cold, warm = (statistics.median(r[1] + r[2] for r in runs[k]) for k in ("cold", "warm"))
+    print(f"  warm / cold CPU per submission: {warm / cold:.2f}; with 2 workers on 2 cores a warm submission costs "
+          f"about {warm / 2:.2f} s of wall time (target <= 1.0 s: {'met' if warm / 2 <= 1.0 else 'NOT met'})")
+    if profiler is not None:
+        profiler.print()
+
+
+def measured(solved, kind, sandbox_cpu, profiler):
+    """(wall s, grader CPU s, sandbox CPU s, score) of one grading of ``kind``: first, warm or cold."""
+    with old_pauses(kind == "cold"):
+        if kind == "cold":
+            memo.clear()
+        before_cpu, before_sandbox = _own_cpu(), sandbox_cpu()
+        start = time.perf_counter()
+        with profiler.grading(kind) if profiler else contextlib.nullcontext():
+            report = grade(solved)
+        wall = time.perf_counter() - start
+        return wall, _own_cpu() - before_cpu, sandbox_cpu() - before_sandbox, report.score
+
+
+def _own_cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@contextlib.contextmanager
+def sandbox_cpu_meter():
+    """A function giving the CPU seconds of every sandbox killed so far: each template's own time and that
+    of the forks it reaped (its cutime and cstime), read from /proc just before it is killed."""
+    total = [0.0]
+    kill = child.Sandbox.kill
+
+    def counting_kill(self):
+        if self.template_pid is not None:
+            total[0] += _process_cpu(self.template_pid)
+        return kill(self)
+
+    child.Sandbox.kill = counting_kill
+    try:
+        yield lambda: total[0]
+    finally:
+        child.Sandbox.kill = kill
+
+
+def _process_cpu(pid):
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(n) for n in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+
+
+@contextlib.contextmanager
+def old_pauses(enabled):
+    """Speed checks' pauses as before the cgroup listing: every sweep walks /proc."""
+    if not enabled:
+        yield
+        return
+    listing = child.Sandbox._processes_outside_task
+    child.Sandbox._processes_outside_task = lambda self: None
+    try:
+        yield
+    finally:
+        child.Sandbox._processes_outside_task = listing
+
+
+class Profiler:
+    """Seconds spent in the grader's main stages, per kind of grading (wrapping their functions)."""
+
+    STAGES = {
+        "sandbox start (template)": (child.Sandbox, "start"),
+        "fork + load definitions": (Session, "_ensure_fork"),
+        "calls into the sandbox (round trips)": (child.Channel, "request"),
+        "speed checks' pauses and reference loops": (layer_checks, "timed_reference"),
+        "hypothesis properties (calls included)": (normalization, "_property_outcome"),
+        "reference overfit run": (convnet, "reference_overfit_accuracy"),
+        "ending a task (killing its fork)": (child.Sandbox, "end_task"),
+    }
+
+    def __init__(self):
+        self.seconds = collections.defaultdict(lambda: collections.defaultdict(list))
+        self.current = None
+
+    @contextlib.contextmanager
+    def grading(self, kind):
+        spent = collections.Counter()
+        originals = [(owner, name, getattr(owner, name)) for owner, name in self.STAGES.values()]
+        for stage, (owner, name) in self.STAGES.items():
+            setattr(owner, name, _timed(getattr(owner, name), stage, spent))
+        try:
+            yield
+        finally:
+            for owner, name, original in originals:
+                setattr(owner, name, original)
+            for stage in self.STAGES:
+                self.seconds[kind][stage].append(spent[stage])
+
+    def print(self):
+        kinds = list(self.seconds)
+        print(f"  where the time went (median seconds of wall time per grading; stages overlap: calls happen inside "
+              f"properties):\n  {'stage':<44}" + "".join(f"{kind:>8}" for kind in kinds))
+        for stage in self.STAGES:
+            print(f"  {stage:<44}" + "".join(f"{statistics.median(self.seconds[k][stage]):8.3f}" for k in kinds))
+
+
+def _timed(function, stage, spent):
+    depth = [0]
+
+    @functools.wraps(function)
+    def timed(*args, **kwargs):
+        if depth[0]:
+            return function(*args, **kwargs)
+        depth[0] += 1
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[stage] += time.perf_counter() - start
+            depth[0] -= 1
+
+    return timed
 
 
 if __name__ == "__main__":

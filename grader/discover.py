@@ -12,7 +12,6 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 
 MAX_NOTEBOOK_BYTES = 200 << 20  # stored outputs can be large; beyond this a file is not a notebook we grade
 
@@ -58,6 +57,8 @@ def read_notebook(path):
     if not isinstance(data, dict) or not isinstance(data.get("nbformat"), int):
         raise SubmissionError(f"{path} is not a notebook: no nbformat version")
     _drop_outputs(data)
+    import nbformat  # here, not at the top: the grader's start (its usage errors, --help) does without it
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

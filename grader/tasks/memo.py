@@ -32,7 +32,7 @@ def memoized(function):
     def lookup(*args):
         return cached(*args)
 
-    lookup.cache_info = cached.cache_info
+    lookup.cache_info, lookup.cache = cached.cache_info, cached
     return lookup
 
 
@@ -77,10 +77,13 @@ def read_only(value):
     return value
 
 
-def clear():
-    """Forget every cached value (the next grading computes them again, as an uncached one would)."""
+def clear(keep=()):
+    """Forget every cached value (the next grading computes them again, as an uncached one would), but those
+    of the memoized functions in ``keep``."""
+    kept = {id(function.cache) for function in keep}
     for cache in _CACHES:
-        cache.cache_clear()
+        if id(cache) not in kept:
+            cache.cache_clear()
 
 
 def statistics():

@@ -31,6 +31,9 @@ MAX_SKIPPED_STATEMENTS = 5  # statements that hang or crash skipped before loadi
 MAX_RESTARTS = 16  # forks (or whole sandboxes) replaced after a crash, timeout or broken protocol, per submission
 SUBMISSION_SECONDS = 600.0  # wall time a submission's code may take in all: calls, loading, training
 OUTPUT_PER_TASK = 16 * 1024  # characters of student prints kept per task
+# Load errors of a first load above which later forks still load one statement at a time: loading all at
+# once answers with every error in one reply, whose header the protocol bounds (1 MiB).
+MAX_ERRORS_AT_ONCE = 20
 
 
 @dataclass(frozen=True)
@@ -264,21 +267,20 @@ class Session:
                 defined = header.get("defined", defined)
         self.load_errors = errors
         self.defined = boundary.names(defined)
-        self.load_at_once = not self.skipped
+        self.load_at_once = not self.skipped and len(errors) <= MAX_ERRORS_AT_ONCE
         return True
 
     def _load_all_at_once(self, deadline):
-        """Every statement in one request (one round trip instead of one per statement). Should it hang or
-        kill the fork, which the same statements did not do one at a time, loading goes back to one
-        statement at a time in a new fork, so the culprit is found and skipped as before."""
+        """Every statement in one request (one round trip instead of one per statement). Should it hang, kill
+        the fork or break the protocol, which the same statements did not do one at a time, loading goes back
+        to one statement at a time in a new fork, so the culprit is found and skipped (or the protocol
+        failure reported) as before."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ChildFailure("timeout", "loading took longer than its budget")
         try:
             header, _ = self._timed_request({"op": "load", "cells": list(self.cells)}, (), min(self.timeout, remaining))
-        except ChildFailure as failure:
-            if failure.kind == "protocol":
-                raise
+        except ChildFailure:
             self.load_at_once = False
             self._end_fork()
             return False

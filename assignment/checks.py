@@ -3,8 +3,8 @@
 ``check(task_id, implementation)`` runs one task's public case on a student's function or class
 and prints what to fix: PASS or FAIL, each quantity's relative error against its threshold, the
 shapes (expected and yours) and, on failure, a hint specific to the task. It never raises: code
-that is not written yet, raises, or returns the wrong kind of value is reported as such, and the
-returned :class:`CheckResult` says what happened.
+that is not written yet, raises, or returns the wrong kind of value is reported as such; with
+``verbose=False`` it prints nothing and returns a :class:`CheckResult` saying what happened.
 
 Expected values come from ``public_expected.npz`` next to this module, made from the reference
 solutions by ``scripts/make_public_expected.py`` with the very runners below; the references do
@@ -16,6 +16,7 @@ hides from it (pad 0, overlapping pool windows), one edge case.
 """
 import contextlib
 import copy
+import dataclasses
 import math
 import traceback
 from dataclasses import dataclass
@@ -96,7 +97,8 @@ class CheckResult:
     message: str = ""
     """Why the check stopped early, if it did: the exception and the student's line, or the value."""
     hint: str = ""
-    """A hint for the early stop, if there is one."""
+    """A hint for the early stop, if there is one; for a backward pass whose forward pass fails its own
+    check, "fix <forward> first"."""
 
     @property
     def passed(self):
@@ -143,7 +145,7 @@ def render(result):
 # ---------------------------------------------------------------------------------------------
 
 def check(task_id, implementation, forward=None, verbose=True):
-    """Run the public checks of one task on the student's code, print the report, return it.
+    """Run the public checks of one task on the student's code, and print the report or return it.
 
     Parameters
     ----------
@@ -155,13 +157,24 @@ def check(task_id, implementation, forward=None, verbose=True):
         For a backward task, the student's matching forward function: the backward pass is
         checked with the cache it returns.
     verbose : bool
-        Print the report (a check cell wants it; tests may not).
+        Print the report and return nothing, so that a check cell shows the report alone; with
+        False, print nothing and return the result (tests, scripts).
 
     Returns
     -------
-    CheckResult
-        Never raises: exceptions of the student's code are part of the result.
+    CheckResult or None
+        None when the report was printed. Never raises: exceptions of the student's code are part
+        of the result.
     """
+    result = _forward_first(_checked(task_id, implementation, forward), forward)
+    if verbose:
+        print(render(result))
+        return None
+    return result
+
+
+def _checked(task_id, implementation, forward):
+    """The :class:`CheckResult` of one task's public checks."""
     measurements = []
     try:
         with _preserved_random_state():
@@ -171,15 +184,32 @@ def check(task_id, implementation, forward=None, verbose=True):
         status, message, hint = stop.status, stop.message, stop.hint
     except Exception as exc:  # a value so odd that a check tripped on it; still the student's
         status, message, hint = ERROR, f"the check could not finish: {_exception_line(exc)}", ""
-    result = CheckResult(task_id, status, tuple(measurements), message, hint)
-    if verbose:
-        print(render(result))
-    return result
+    return CheckResult(task_id, status, tuple(measurements), message, hint)
+
+
+FORWARD_FIRST_HINT = ("fix {forward} first: it fails its own check, and this check runs your backward "
+                      "pass on the cache your {forward} returns, so its errors show up here too")
+
+
+def _forward_first(result, forward):
+    """``result``, with the hint "fix <forward> first" when it is a failed backward check whose forward
+    pass fails its own check: the backward's own hint would blame code that may well be right."""
+    forward_id = _NEEDS_FORWARD.get(result.task_id)
+    if forward_id is None or result.status not in (FAILED, ERROR) or not callable(forward):
+        return result
+    if _checked(forward_id, forward, None).passed:
+        return result
+    return dataclasses.replace(result, hint=FORWARD_FIRST_HINT.format(forward=forward_id))
 
 
 @contextlib.contextmanager
 def skip_until_implemented(*names):
-    """For the notebook's experiment cells: skip the block, with a note, while code is unwritten.
+    """For the notebook's experiment cells: skip the block, in one line, while the code it uses is
+    unwritten or fails.
+
+    Code that is not written yet (``NotImplementedError``) gets a note to write it; any other
+    exception gets one line with the exception and the line it came from. Either way the
+    notebook runs on (*Restart & Run All* does not stop here): the task's check cell says more.
 
     Parameters
     ----------
@@ -191,11 +221,31 @@ def skip_until_implemented(*names):
     >>> with skip_until_implemented("conv_forward_naive"):
     ...     out, _ = conv_forward_naive(x, w, b, conv_param)
     """
+    them = "it" if len(names) == 1 else "them"
     try:
         yield
     except NotImplementedError:
-        print(f"Skipped: this cell uses {', '.join(names)}; implement {'it' if len(names) == 1 else 'them'} "
-              f"first, then run it again.")
+        print(f"Skipped: this cell uses {', '.join(names)}; implement {them} first, then run it again.")
+    except Exception as exc:
+        print(f"Skipped: {_one_line(_exception_line(exc), SKIP_MESSAGE_WIDTH)}{_where(exc)}; this cell uses "
+              f"{', '.join(names)}: fix {them} (the check cell says more), then run it again.")
+
+
+SKIP_MESSAGE_WIDTH = 200  # characters of an exception's message in a skipped cell's one line
+
+
+def _where(exc):
+    """' (line N of function: source)' for the student's line where ``exc`` happened, or ''."""
+    frame = _student_frame(traceback.extract_tb(exc.__traceback__))
+    if frame is None:
+        return ""
+    source = f": {_one_line(frame.line, SKIP_MESSAGE_WIDTH)}" if frame.line else ""
+    return f" (line {frame.lineno} of {frame.name}{source})"
+
+
+def _one_line(text, width):
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _run_checks(task_id, implementation, forward, measurements):
@@ -255,13 +305,17 @@ def _exception_line(exc):
 
 def _student_line(exc):
     """The line of the student's code where ``exc`` happened (not numpy's, not ours)."""
-    frames = traceback.extract_tb(exc.__traceback__)[1:]  # the first frame is _call itself
-    theirs = [f for f in frames if not _is_library(f.filename)]
-    frame = theirs[-1] if theirs else (frames[-1] if frames else None)
+    frame = _student_frame(traceback.extract_tb(exc.__traceback__)[1:])  # the first frame is _call itself
     if frame is None:
         return ""
     source = f": {frame.line.strip()}" if frame.line else ""
     return f"\n  at line {frame.lineno} of {frame.name}{source}"
+
+
+def _student_frame(frames):
+    """The last of ``frames`` in the student's code (not numpy's, not ours), else the last one, or None."""
+    theirs = [f for f in frames if not _is_library(f.filename)]
+    return theirs[-1] if theirs else (frames[-1] if frames else None)
 
 
 def _is_library(filename):

@@ -33,6 +33,7 @@ PIXEL_MAX = 255         # CIFAR-10's scale; digits are mapped onto it so hyper-p
 DIGITS_SPLIT_SEED = 231
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar.html"
+CIFAR10_FOLDER = "cifar-10-batches-py"  # the folder the official archive unpacks to
 CIFAR10_TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR10_TEST_FILE = "test_batch"
 CIFAR10_CHANNELS, CIFAR10_SIDE = 3, 32
@@ -209,8 +210,14 @@ def _load_cifar10_batch(path):
     """
     if not path.is_file():
         raise FileNotFoundError(_missing_cifar10_message(path))
-    with open(path, "rb") as f:
-        batch = pickle.load(f, encoding="bytes")
+    try:
+        with open(path, "rb") as f:
+            batch = pickle.load(f, encoding="bytes")
+    except OSError:  # the disk's or the file system's fault, not the file's: as it is
+        raise
+    except Exception as exc:  # a truncated or foreign file: unpickling fails in many ways
+        raise ValueError(f"{path} is not a CIFAR-10 python batch: it does not unpickle "
+                         f"({type(exc).__name__}: {exc})") from None
     data, labels = _batch_arrays(batch, path)
     planes = data.reshape(len(data), CIFAR10_CHANNELS, CIFAR10_SIDE, CIFAR10_SIDE)
     return planes.transpose(0, 2, 3, 1), labels
@@ -223,13 +230,23 @@ def _batch_arrays(batch, path):
         raise ValueError(f"{path} is not a CIFAR-10 python batch: expected a dict with keys "
                          f"b'data' and b'labels'")
     data = np.asarray(batch[b"data"])
-    labels = np.asarray(batch[b"labels"], dtype=np.int64)
+    try:
+        labels = np.asarray(batch[b"labels"], dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{path} is not a CIFAR-10 python batch: b'labels' are not "
+                         f"integers") from None
     if data.ndim != 2 or data.shape[1] != row_length:
         raise ValueError(f"{path} is not a CIFAR-10 python batch: b'data' has shape "
                          f"{data.shape}, expected (N, {row_length})")
+    if data.dtype != np.uint8:
+        raise ValueError(f"{path} is not a CIFAR-10 python batch: b'data' has dtype "
+                         f"{data.dtype}, expected uint8")
     if labels.shape != (len(data),):
         raise ValueError(f"{path} is not a CIFAR-10 python batch: {len(data)} images but "
                          f"b'labels' has shape {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= len(CIFAR10_CLASSES)):
+        raise ValueError(f"{path} is not a CIFAR-10 python batch: b'labels' run from "
+                         f"{labels.min()} to {labels.max()}, expected 0..{len(CIFAR10_CLASSES) - 1}")
     return data, labels
 
 
@@ -237,10 +254,88 @@ def _missing_cifar10_message(path):
     """Say which CIFAR-10 file is missing and how to get the data set."""
     where = (f"the folder {path.parent} does not exist" if not path.parent.is_dir()
              else f"no file {path.name} in {path.parent}")
+    inside = _inner_folder(path.parent)
+    suggestion = f" Did you mean {inside}?" if inside else ""
     return (f"CIFAR-10 batch file {path} not found ({where}). Download the "
             f"\"CIFAR-10 python version\" from {CIFAR10_URL}, unpack it, and pass the "
             f"folder cifar-10-batches-py that holds {', '.join(CIFAR10_TRAIN_FILES)} and "
-            f"{CIFAR10_TEST_FILE}; or pass no folder to use the embedded digits.")
+            f"{CIFAR10_TEST_FILE}; or pass no folder to use the embedded digits.{suggestion}")
+
+
+class CIFAR10FolderError(ValueError):
+    """A folder that does not hold CIFAR-10 python batches :func:`get_cifar10_data` can use.
+
+    The message is one line: what is wrong, and where the folder holds ``cifar-10-batches-py``,
+    "did you mean" that folder.
+    """
+
+
+def check_cifar10_folder(root, min_training=1):
+    """Check that ``root`` holds CIFAR-10 python batches :func:`get_cifar10_data` can read.
+
+    Every batch file is read and checked (a dict with b'data' rows of 3072 uint8 values and one
+    integer label 0..9 per row), then dropped: a folder that passes loads without error. Grading
+    commands call this before any student code runs, so that a wrong folder is the instructor's
+    error message rather than every student's lost points.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder, as :func:`load_cifar10` takes it; ``~`` is expanded.
+    min_training : int
+        The fewest training images the caller needs.
+
+    Returns
+    -------
+    num_training, num_test : int
+        Images in the five training batches together, and in the test batch.
+
+    Raises
+    ------
+    CIFAR10FolderError
+        With a one-line message saying what is wrong.
+    """
+    folder = Path(root).expanduser()
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise CIFAR10FolderError(f"{folder} {what}{_did_you_mean(folder)}")
+    counts = [_batch_size(folder, name) for name in (*CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE)]
+    num_training, num_test = sum(counts[:-1]), counts[-1]
+    if num_training < min_training:
+        raise CIFAR10FolderError(f"{folder} holds {num_training} CIFAR-10 training images, fewer than "
+                                 f"the {min_training} needed{_did_you_mean(folder)}")
+    return num_training, num_test
+
+
+def _batch_size(folder, name):
+    """Images in the batch file ``folder / name``; CIFAR10FolderError if it is missing or broken."""
+    path = folder / name
+    if not path.is_file():
+        raise CIFAR10FolderError(
+            f"{folder} is not a CIFAR-10 folder: it has no file {name} (expected "
+            f"{', '.join(CIFAR10_TRAIN_FILES)} and {CIFAR10_TEST_FILE}, the \"CIFAR-10 python "
+            f"version\" of {CIFAR10_URL}){_did_you_mean(folder)}")
+    try:
+        _, labels = _load_cifar10_batch(path)
+    except (OSError, ValueError) as exc:
+        raise CIFAR10FolderError(_one_line(str(exc)) + _did_you_mean(folder)) from None
+    return len(labels)
+
+
+def _did_you_mean(folder):
+    """'; did you mean <folder>/cifar-10-batches-py?' when that folder exists, else ''."""
+    inside = _inner_folder(folder)
+    return f"; did you mean {inside}?" if inside else ""
+
+
+def _inner_folder(folder):
+    """``folder``/cifar-10-batches-py if it exists (the usual slip: naming the folder above it), else None."""
+    inside = folder / CIFAR10_FOLDER
+    return inside if inside.is_dir() and folder.name != CIFAR10_FOLDER else None
+
+
+def _one_line(text):
+    return " ".join(text.split())
 
 
 def _nhwc_to_nchw(X):

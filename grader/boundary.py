@@ -167,11 +167,12 @@ def _more_lines(left_out):
 IMPORT_ERRORS = ("ModuleNotFoundError", "ImportError")  # a module the sandbox does not hold: numpy and assignment only
 
 
-def call_result(result_class, reply, arrays, seconds, wrapped, load_errors=()):
+def call_result(result_class, reply, arrays, seconds, wrapped, load_errors=(), sources=None):
     """The ``result_class`` (grader.sandbox.CallResult) of one reply to a call, getattr, setattr or train.
 
     wrapped: the reply of a call, whose values are {"result", "args", "args_before"}. load_errors: the
-    session's, so that a NameError on a name whose import failed while loading says so.
+    session's, so that a NameError on a name whose import failed while loading says so. sources: the
+    grader's own cells, filename -> source, where an error's line is looked up.
     """
     output = printable_block(reply.get("output", ""))
     if reply.get("ok") is not True:
@@ -181,7 +182,7 @@ def call_result(result_class, reply, arrays, seconds, wrapped, load_errors=()):
         return result_class(ok=False, error_kind="exception", error_type=name,
                             message=message + _import_hint(name, error.get("message"), load_errors),
                             traceback=printable_block(error.get("traceback", ""), limit=4000, max_lines=40),
-                            output=output, seconds=seconds)
+                            where=source_line(error.get("where"), sources or {}), output=output, seconds=seconds)
     from grader.sandbox import protocol
 
     try:
@@ -198,6 +199,24 @@ def call_result(result_class, reply, arrays, seconds, wrapped, load_errors=()):
     return result_class(ok=True, value=value, args_after=args_after, args_before=args_before, arity=arity,
                         result_type=printable(reply.get("result_type", ""), FRAGMENT_LIMIT), output=output,
                         seconds=seconds)
+
+
+def source_line(where, sources):
+    """'<cell> line 12: dx[n] += dout[n]' for the [filename, line] a child names, or "".
+
+    Only the grader's own copy of the cells is believed: the filename must be one of them and the line
+    within it; the code shown is read from that copy, never from the child.
+    """
+    if type(where) is not list or len(where) != 2 or type(where[0]) is not str or type(where[1]) is not int:
+        return ""
+    filename, line = where
+    source = sources.get(filename)
+    if type(source) is not str:
+        return ""
+    lines = source.splitlines()
+    if not 1 <= line <= len(lines):
+        return ""
+    return f"{filename} line {line}: {printable(lines[line - 1].strip(), FRAGMENT_LIMIT)}"
 
 
 def _import_hint(error_type, message, load_errors):
@@ -217,14 +236,19 @@ def load_errors(errors, cell, statement):
     one plain printable dict.
 
     Only what the grader sent is believed about where the error is: the cell's filename, the statement's
-    first line and the names it defines; the child says only the error's type and message.
+    lines and the names it defines; the child says the error's type and message, and which line of the
+    statement raised (believed only within the statement; else its first line).
     """
     error = next((e for e in errors if isinstance(e, dict)), None) if isinstance(errors, list) else None
     if error is None:
         return []
     defines = list(statement[2]) if len(statement) > 2 and isinstance(statement[2], list) else []
     kind = printable(error.get("type", "Exception"), FRAGMENT_LIMIT)
-    return [{"filename": cell["filename"], "line": statement[0], "defines": defines, "type": kind,
+    where = error.get("where")
+    within = (type(where) is list and len(where) == 2 and where[0] == cell["filename"] and type(where[1]) is int
+              and statement[0] <= where[1] <= statement[1])
+    line = where[1] if within else statement[0]
+    return [{"filename": cell["filename"], "line": line, "defines": defines, "type": kind,
              "kind": "exception", "message": printable(error.get("message", ""), FRAGMENT_LIMIT),
              "quiet": kind in IMPORT_ERRORS}]
 

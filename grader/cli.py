@@ -7,14 +7,11 @@ from pathlib import Path
 
 from grader import __version__
 from grader.boundary import printable
-from grader.config import TASK_IDS, Config
+from grader.config import TASK_IDS, Config, ConfigError, build_config, check_data_dir, config_toml, default_of, read_config_file
 from grader.discover import SubmissionError
 from grader.sandbox.child import SandboxUnavailable
 
 EXIT_OK, EXIT_BELOW_BAR, EXIT_USAGE, EXIT_NO_SANDBOX = 0, 1, 2, 3
-
-
-MIN_PROCESSES = 8  # bubblewrap and the worker take three; a submission needs a few more to run at all
 
 
 class UsageError(Exception):
@@ -27,52 +24,105 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     grade = commands.add_parser("grade", help="grade one submission (a notebook or a folder holding it)")
     grade.add_argument("path", help="a .ipynb file or a folder holding the submission's notebook(s)")
-    grade.add_argument("--json", metavar="FILE", help="write the full report as JSON")
-    grade.add_argument("--gradescope", metavar="FILE", help="write Gradescope's results.json")
-    grade.add_argument("--tasks", metavar="ID[,ID...]", help="grade only these tasks")
-    grade.add_argument("--fail-under", metavar="SCORE", type=float, help="exit with status 1 below this score")
-    grade.add_argument("--data", metavar="DIR", help="a CIFAR-10 folder for the overfit check (default: embedded digits)")
-    grade.add_argument("--timeout", metavar="SECONDS", type=float, default=Config.timeout, help="per call into student code")
-    grade.add_argument("--memory", metavar="MIB", type=int, default=Config.memory_bytes >> 20,
-                       help="address-space limit of the process running student code")
-    grade.add_argument("--processes", metavar="N", type=int, default=Config.processes,
-                       help="processes student code may run at once")
+    grade.add_argument("--json", metavar="FILE", help="write the full report as JSON (default: not written)")
+    grade.add_argument("--gradescope", metavar="FILE", help="write Gradescope's results.json (default: not written)")
+    grade.add_argument("--fail-under", metavar="SCORE", type=float, help="exit with status 1 below this score (default: no bar)")
+    add_grading_options(grade)
     grade.add_argument("-q", "--quiet", action="store_true", help="print only the table, no per-check details")
     solve = commands.add_parser("solve", help="write the reference solutions into a stub notebook's task cells")
     solve.add_argument("notebook", help="the stub notebook, e.g. notebooks/ConvolutionalNetworks.ipynb")
     solve.add_argument("-o", "--output", required=True, metavar="OUT", help="where to write the solved notebook")
+    release = commands.add_parser("release", help="write the student bundle (notebook, assignment package, README, "
+                                                  "pinned requirements) and a .zip of it; no solutions, no grader")
+    release.add_argument("out_dir", metavar="OUT_DIR", help="a new or empty folder; the zip goes beside it as OUT_DIR.zip")
+    release.add_argument("--notebook", metavar="NOTEBOOK", help="the stub notebook (default: notebooks/ConvolutionalNetworks.ipynb)")
+    autograder = commands.add_parser("autograder", help="write a Gradescope autograder zip (setup.sh, run_autograder, "
+                                                        "the grader's wheel, exact pins, the config)")
+    autograder.add_argument("zip_path", metavar="OUT.zip", help="where to write the zip")
+    autograder.add_argument("--config", metavar="FILE", help="the TOML configuration to grade with (default: the defaults)")
+    config = commands.add_parser("config", help="write a configuration file: the defaults, or FILE checked and completed")
+    config.add_argument("file", nargs="?", metavar="FILE", help="a TOML file to check (default: none, the defaults)")
+    config.add_argument("--print", action="store_true", help="print the file (the default action)")
     return parser
 
 
+# The flags that override a config file's settings: (flag, argparse dest, setting key in grader.config).
+GRADING_FLAGS = (
+    ("--data", "data", "data_dir"),
+    ("--timeout", "timeout", "limits.timeout"),
+    ("--memory", "memory", "limits.memory_mib"),
+    ("--processes", "processes", "limits.processes"),
+)
+
+
+def add_grading_options(parser):
+    """The options of every grading command: a config file, the tasks, and the flags that override the file.
+    Each flag's default is None (not given), so a file's value stands unless the flag is given; its help
+    shows the built-in default."""
+    parser.add_argument("--config", metavar="FILE",
+                        help="a TOML file of settings (weights, limits, data, Gradescope visibility); "
+                             "`grader config --print` writes one to start from; the flags below override it (default: none)")
+    parser.add_argument("--tasks", metavar="ID[,ID...]", help="grade only these tasks (default: all nine)")
+    parser.add_argument("--data", metavar="DIR", help="a CIFAR-10 folder for the overfit check (default: embedded digits)")
+    parser.add_argument("--timeout", metavar="SECONDS", type=float,
+                        help=f"per call into student code (default: {default_of('timeout'):g})")
+    parser.add_argument("--memory", metavar="MIB", type=int,
+                        help=f"memory limit of the process running student code (default: {default_of('memory_bytes') >> 20})")
+    parser.add_argument("--processes", metavar="N", type=int,
+                        help=f"processes student code may run at once (default: {default_of('processes')})")
+
+
 def config_from(args):
-    tasks = TASK_IDS
-    if args.tasks:
-        tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
-        unknown = [t for t in tasks if t not in TASK_IDS]
-        if unknown:
-            raise UsageError(f"unknown task id(s) {', '.join(unknown)}; known: {', '.join(TASK_IDS)}")
-        tasks = tuple(t for t in TASK_IDS if t in tasks)
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be positive, got {args.timeout}")
-    if args.memory < 256 or args.processes < MIN_PROCESSES:
-        raise UsageError(f"--memory must be at least 256 (MiB) and --processes at least {MIN_PROCESSES}")
-    data_dir = Path(args.data) if args.data else None
-    if data_dir is not None and not data_dir.is_dir():
-        raise UsageError(f"--data {args.data}: not a folder")
-    return Config(tasks=tasks, timeout=args.timeout, data_dir=data_dir, memory_bytes=args.memory << 20,
-                  processes=args.processes)
+    """The run's Config from a grading command's arguments: defaults, then --config FILE, then the flags.
+    A data folder, from either, is checked here: before any student code runs."""
+    flags = [(flag, key, getattr(args, dest)) for flag, dest, key in GRADING_FLAGS if getattr(args, dest) is not None]
+    try:
+        config = build_config(args.config, flags, tasks=_tasks(args.tasks))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    _check_data_dir(config.data_dir, "--data" if args.data is not None else f"config {args.config}: data_dir")
+    return config
+
+
+def _tasks(option):
+    """The task ids of --tasks in SPEC order, or None (all) when it is not given."""
+    if option is None:
+        return None
+    tasks = tuple(t.strip() for t in option.split(",") if t.strip())
+    if not tasks:
+        raise UsageError(f"--tasks {option!r} names no task; known: {', '.join(TASK_IDS)}")
+    unknown = [t for t in tasks if t not in TASK_IDS]
+    if unknown:
+        raise UsageError(f"unknown task id(s) {', '.join(unknown)}; known: {', '.join(TASK_IDS)}")
+    return tuple(t for t in TASK_IDS if t in tasks)
+
+
+def _check_data_dir(folder, source):
+    """UsageError unless ``folder`` (None: the embedded digits) holds CIFAR-10 batches the overfit check can use;
+    ``source`` names where the folder came from."""
+    from assignment.data import CIFAR10FolderError
+
+    if folder is None:
+        return
+    try:
+        check_data_dir(folder)
+    except CIFAR10FolderError as exc:
+        raise UsageError(f"{source}: {exc}") from None
 
 
 def run_grade(args):
     from grader import render
     from grader.pipeline import grade
 
-    report = grade(args.path, config_from(args))
+    outputs = {option: path for option, path in (("--json", args.json), ("--gradescope", args.gradescope)) if path}
+    _check_outputs(outputs)  # before grading: a report that cannot be written must not cost a grading run
+    config = config_from(args)
+    report = grade(args.path, config)
     # The reports before the table: whatever happens to the terminal, they are written.
     if args.json:
-        render.write_json(render.to_json(report), args.json)
+        _write(render.write_json, render.to_json(report), "--json", args.json)
     if args.gradescope:
-        render.write_json(render.to_gradescope(report), args.gradescope)
+        _write(render.write_json, render.to_gradescope(report, config), "--gradescope", args.gradescope)
     _print(render.table(report, verbose=not args.quiet))
     if args.fail_under is not None and report.score < args.fail_under:
         return EXIT_BELOW_BAR
@@ -80,16 +130,92 @@ def run_grade(args):
 
 
 def run_solve(args):
-    from grader.solve import StubCellNotFound, solve
+    from grader.solve import StubCellNotFound, UnreadableNotebook, solve
 
     if not Path(args.notebook).is_file():
         raise UsageError(f"{args.notebook}: no such notebook")
+    _check_outputs({"-o": args.output})
     try:
         path = solve(args.notebook, args.output)
-    except StubCellNotFound as exc:
+    except (StubCellNotFound, UnreadableNotebook) as exc:
         raise UsageError(str(exc)) from None
     _print(f"wrote {printable(path)}")
     return EXIT_OK
+
+
+def run_release(args):
+    from grader.build import BuildError
+    from grader.build.release import build_release
+
+    try:
+        bundle = build_release(args.out_dir, args.notebook)
+    except BuildError as exc:
+        raise UsageError(str(exc)) from None
+    _print(f"wrote {printable(bundle.folder)} and {printable(bundle.zip_path)} ({bundle.zip_path.stat().st_size >> 10} KiB); "
+           f"pinned {', '.join(bundle.pins)}")
+    return EXIT_OK
+
+
+def run_autograder(args):
+    from grader.build import BuildError
+    from grader.build.autograder import build_autograder
+
+    try:
+        config = read_config_file(args.config) if args.config else Config()
+        built = build_autograder(args.zip_path, config)
+    except (BuildError, ConfigError) as exc:
+        raise UsageError(str(exc)) from None
+    numpy_pin = next(pin for pin in built.pins if pin.startswith("numpy=="))
+    _print(f"wrote {printable(built.zip_path)} ({built.zip_path.stat().st_size >> 10} KiB): {built.wheel}, "
+           f"{len(built.pins)} exact pins ({numpy_pin}, ...)")
+    return EXIT_OK
+
+
+def run_config(args):
+    try:
+        config = read_config_file(args.file) if args.file else Config()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    _print(config_toml(config).rstrip("\n"))
+    return EXIT_OK
+
+
+def _check_outputs(outputs):
+    """UsageError unless every path of ``outputs`` (option -> path) names a distinct file that can be written."""
+    seen = {}
+    for option, path in outputs.items():
+        problem = _unwritable(Path(path))
+        if problem:
+            raise UsageError(f"{option} {path}: {problem}")
+        other = seen.setdefault(Path(path).resolve(), option)
+        if other != option:
+            raise UsageError(f"{other} and {option} name the same file {path}")
+
+
+def _unwritable(path):
+    """Why no file can be written at ``path``, or '': tried by opening it for appending (nothing is
+    truncated; a file that did not exist is removed again)."""
+    if path.is_dir():
+        return "is a folder; name a file"
+    if not path.parent.is_dir():
+        return f"the folder {path.parent} does not exist"
+    existed = os.path.lexists(path)
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        return f"cannot be written ({exc.strerror or exc})"
+    if not existed:
+        path.unlink(missing_ok=True)
+    return ""
+
+
+def _write(write, data, option, path):
+    """``write(data, path)``; a failure (the disk filled up since the check) is a one-line UsageError."""
+    try:
+        write(data, path)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: could not write the report ({exc.strerror or exc})") from None
 
 
 def _print(text, stream=None):
@@ -129,7 +255,7 @@ def main(argv=None):
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"grade": run_grade, "solve": run_solve}[args.command](args)
+        return {"grade": run_grade, "solve": run_solve, "config": run_config, "release": run_release, "autograder": run_autograder}[args.command](args)
     except (UsageError, SubmissionError) as exc:
         _print(f"grader: {printable(exc)}", sys.stderr)
         return EXIT_USAGE

@@ -47,7 +47,8 @@ def check_array(name, value, expected_shape):
     if isinstance(value, Opaque):
         return Verdict(False, f"{name}: expected a numpy.ndarray, got {value.description}")
     if type(value) is not np.ndarray:
-        return Verdict(False, f"{name}: expected a numpy.ndarray, got {type(value).__name__}")
+        got = "None" if value is None else type(value).__name__
+        return Verdict(False, f"{name}: expected a numpy.ndarray, got {got}")
     if value.dtype.kind != "f":
         return Verdict(False, f"{name}: expected a floating dtype, got {value.dtype}")
     if value.shape != tuple(expected_shape):
@@ -107,7 +108,7 @@ def check_tuple(value, arity, what):
     """A plain tuple or list (as the protocol decodes one) of exactly ``arity`` items, or why not."""
     count = item_count(value)
     if count is None:
-        got = getattr(value, "description", type(value).__name__)
+        got = "None" if value is None else getattr(value, "description", type(value).__name__)
         return Verdict(False, f"{what} should return a tuple of {arity} values, got {got}")
     if count != arity:
         return Verdict(False, f"{what} should return {arity} values, got {count}")

@@ -28,6 +28,9 @@ class Notebook:
     """Where it was read from."""
     code_cells: tuple
     """Source of every code cell, in order (outputs are never read)."""
+    code_cell_places: tuple = ()
+    """Where each code cell is, parallel to code_cells: (its 1-based index among all the notebook's cells,
+    markdown included, as Jupyter shows them; its cell id, the notebook's own text, or "")."""
 
 
 def find_notebooks(path):
@@ -68,8 +71,10 @@ def read_notebook(path):
     cells = notebook.get("cells", [])
     if not isinstance(cells, list):
         raise SubmissionError(f"{path} is not a notebook: its cells are not a list")
-    sources = tuple(_source(cell) for cell in cells if isinstance(cell, dict) and cell.get("cell_type") == "code")
-    return Notebook(path=path, code_cells=sources)
+    code = [(index, cell) for index, cell in enumerate(cells, start=1)
+            if isinstance(cell, dict) and cell.get("cell_type") == "code"]
+    return Notebook(path=path, code_cells=tuple(_source(cell) for _, cell in code),
+                    code_cell_places=tuple((index, _cell_id(cell)) for index, cell in code))
 
 
 def _drop_outputs(data):
@@ -88,6 +93,12 @@ def _source(cell):
     if isinstance(source, list):
         source = "".join(str(part) for part in source)
     return str(source)
+
+
+def _cell_id(cell):
+    """The cell's id (nbformat 4.5 and later) as the notebook holds it, or "" (student text: never printed as is)."""
+    cell_id = cell.get("id", "")
+    return cell_id if type(cell_id) is str else ""
 
 
 def load_submission(path):

@@ -23,12 +23,15 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from grader.boundary import MIN_LIMIT, printable
+
 # Cell magics whose body is Python that defines things as usual.
 _PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
 # Names a constant's value may call: cheap constructors only (anything else is driver code).
 _SAFE_BUILTINS = frozenset({"range", "tuple", "list", "dict", "set", "frozenset", "float", "int", "bool", "str", "len"})
 _DEFINES = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
 _MAGIC_ASSIGN = re.compile(r"^([ \t]*)[\w., ]+=\s*[!%]")
+CELL_ID_LIMIT = MIN_LIMIT  # characters of a cell id shown in a cell's name (nbformat's ids have at most 64)
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,8 @@ def _parsed_cells(notebooks):
     """A :class:`_Cell` per code cell of every notebook, in order."""
     imported = {"np", "numpy", "math"}
     for notebook in notebooks:
-        for index, source in enumerate(notebook.code_cells, start=1):
-            filename = f"<{notebook.path.name} cell {index}>"
+        for index, source in enumerate(notebook.code_cells):
+            filename = cell_filename(notebook, index)
             tree, source, error = _parse(source)
             if tree is None:
                 yield _Cell(notebook, filename, source, error=error)
@@ -184,6 +187,17 @@ def _may_leave(statement):
             continue  # a nested function's return leaves that function only
         stack.extend(ast.iter_child_nodes(node))
     return False
+
+
+def cell_filename(notebook, index):
+    """The name the code cell ``index`` (0-based among code cells) goes by in tracebacks and notes, e.g.
+    '<ConvolutionalNetworks.ipynb cell 23 (id 4f2a9c1e)>': the cell's index among all the notebook's cells
+    (markdown included, 1-based, as Jupyter shows them) and its id, made printable and bounded. A notebook
+    read without places (an in-memory one) counts code cells."""
+    places = getattr(notebook, "code_cell_places", ())
+    place, cell_id = places[index] if index < len(places) else (index + 1, "")
+    shown_id = printable(cell_id, CELL_ID_LIMIT) if cell_id else ""
+    return f"<{notebook.path.name} cell {place}" + (f" (id {shown_id})>" if shown_id else ">")
 
 
 def _parse(source):

@@ -10,6 +10,7 @@ from grader.config import Config
 from grader.discover import load_submission
 from grader.extract import extract
 from grader.report import Report
+from grader.runtime import runtime_versions
 from grader.sandbox import OUTPUT_PER_TASK, Limits, SandboxUnavailable, Session
 from grader.scoring import task_result, unavailable
 from grader.tasks import TASKS
@@ -33,7 +34,8 @@ def grade(path, config=None):
                  + _load_notes(session.load_errors))
         isolation = session.isolation_used
     return Report(submission=str(path), tasks=results, grader_version=__version__, isolation=isolation,
-                  notes=notes, seconds=time.perf_counter() - start, notebooks=tuple(names.values()))
+                  notes=notes, seconds=time.perf_counter() - start, notebooks=tuple(names.values()),
+                  runtime=runtime_versions())
 
 
 def _names_within(path, notebook_paths):

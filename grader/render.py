@@ -6,6 +6,11 @@ was done upstream, so no rendering can carry a control character, a lone surroga
 import json
 
 from grader.boundary import FRAGMENT_LIMIT, MAX_ITEMS, TEXT_LIMIT, printable, printable_block, printable_items
+from grader.config import Config
+from grader.runtime import runtime_versions
+from grader.tasks.base import PUBLIC_CASE
+
+DEFINITION_CHECK = "definition"  # the one check of a task whose definition is missing or failed (scoring.unavailable)
 
 _STATUS_WIDTH = 8
 MESSAGE_WIDTH = 100  # characters of a task's message in its table row: the row stays on one screen line
@@ -15,6 +20,10 @@ PRINTED_INDENT = "    "  # starts every line a student's code printed, so no pri
 MAX_NOTEBOOKS = 100  # notebook names listed in the JSON report (a folder may hold thousands)
 SOURCE_WIDTH = 40  # characters of a notebook's name in the table's 'notebook' column
 NOTES_SHOWN = 2 * MAX_ITEMS  # the pipeline's two kinds of notes (notebooks skipped, statements that failed), each bounded
+# How a check says the student's code is still the stub (grader/tasks/base.py: call_failed, and the checks "not
+# awarded" because the outputs failed): a task whose every check says so gets one line of details, not one per check.
+STUB_MESSAGE = "not implemented yet (raises NotImplementedError)"
+NOT_AWARDED = "not awarded"
 
 
 def table(report, verbose=True):
@@ -33,15 +42,20 @@ def table(report, verbose=True):
     lines.append(f"{'total':<{id_width}}  {f'{report.score:.1f} / {report.max_score:.1f}':>{score_width}}")
     if verbose:
         lines.extend(_details(report))
+    else:  # the notes say what was and was not graded (a notebook skipped, a definition that failed): kept
+        lines.extend(_note_lines(report))
     return "\n".join(lines)
 
 
 def _details(report):
     if report.isolation:
         yield f"isolation: {printable(report.isolation)}"
-    for note in _notes(report, NOTE_WIDTH):
-        yield f"note: {note}"
+    yield from _note_lines(report)
     for task in report.tasks:
+        if _untouched(task):
+            yield (f"  {_cell(task.id)}: {printable(task.checks[0].message, DETAIL_WIDTH)}; "
+                   f"all {len(task.checks)} checks failed")
+            continue
         for check in task.checks:
             if not check.passed:
                 yield f"  {_cell(task.id)} / {_cell(check.name)}: {printable(check.message, DETAIL_WIDTH)}"
@@ -55,6 +69,18 @@ def _source_column(report):
     entries = ["notebook"] + [printable(t.source, SOURCE_WIDTH) if t.source else "-" for t in report.tasks]
     width = max(len(entry) for entry in entries)
     return [f"{entry:<{width}}  " for entry in entries]
+
+
+def _note_lines(report):
+    return (f"note: {note}" for note in _notes(report, NOTE_WIDTH))
+
+
+def _untouched(task):
+    """Whether ``task`` is still the stub: no check passed, and each failed because the code raised
+    NotImplementedError or was not awarded for it (one line says that better than one per check)."""
+    messages = [check.message for check in task.checks]
+    return (not any(check.passed for check in task.checks) and any(STUB_MESSAGE in m for m in messages)
+            and all(STUB_MESSAGE in m or m.startswith(NOT_AWARDED) for m in messages))
 
 
 def _cell(text):
@@ -76,6 +102,7 @@ def to_json(report):
         "isolation": printable(report.isolation),
         "notes": list(_notes(report)),
         "notebooks": list(printable_items(tuple(report.notebooks), FRAGMENT_LIMIT, MAX_NOTEBOOKS)),
+        "runtime": {_cell(k): _cell(v) for k, v in report_runtime(report).items()},
         "tasks": [
             {
                 "id": _cell(task.id),
@@ -94,28 +121,58 @@ def to_json(report):
     }
 
 
-def to_gradescope(report):
-    """Gradescope's results.json: one test per task, its checks listed in the output."""
+def to_gradescope(report, config=None):
+    """Gradescope's results.json: per task, a visible test of its public case and a test of everything else.
+
+    What students may see before grades are published is the public cases (their inputs are in the
+    notebook) and whether the definition loaded; every other check (hidden cases, properties, speed, inputs
+    unchanged, the convnet's checks) and what the student's code printed while graded (it may print hidden
+    inputs) go into the second test, shown as ``config.hidden_visibility`` says. The total is always visible.
+    """
+    config = config or Config()
     tests = []
     for task in report.tasks:
-        lines = [f"{'PASS' if c.passed else 'FAIL'} {_cell(c.name)} ({c.score:g}/{c.max_score:g}): {printable(c.message)}"
-                 for c in task.checks]
-        if task.output:
-            lines.append("\nYour code printed:\n" + _indented(printable_block(task.output)))
-        tests.append({
-            "name": _cell(task.id),
-            "score": round(task.score, 4),
-            "max_score": task.max_score,
-            "status": "passed" if task.status == "passed" else "failed",
-            "output": "\n".join(lines),
-            "visibility": "visible",
-        })
+        public = [c for c in task.checks if _is_public(c)]
+        hidden = [c for c in task.checks if not _is_public(c)]
+        if public:
+            tests.append(_gradescope_test(f"{_cell(task.id)}: public case", public, "", "visible"))
+        if hidden:
+            tests.append(_gradescope_test(f"{_cell(task.id)}: hidden cases and other checks", hidden, task.output,
+                                          config.hidden_visibility))
     return {
         "score": round(report.score, 4),
         "execution_time": round(report.seconds, 2),
         "output": "\n".join([f"isolation: {printable(report.isolation)}"] + list(_notes(report))),
+        "visibility": "visible",
+        "stdout_visibility": config.stdout_visibility,
+        "extra_data": {"runtime": {_cell(k): _cell(v) for k, v in report_runtime(report).items()}},
         "tests": tests,
     }
+
+
+def _is_public(check):
+    """A public case's check, or the task-wide verdict that its definition is missing or failed to load."""
+    return check.name.startswith(PUBLIC_CASE) or check.name == DEFINITION_CHECK
+
+
+def _gradescope_test(name, checks, output, visibility):
+    lines = [f"{'PASS' if c.passed else 'FAIL'} {_cell(c.name)} ({c.score:g}/{c.max_score:g}): {printable(c.message)}"
+             for c in checks]
+    if output:
+        lines.append("\nYour code printed:\n" + _indented(printable_block(output)))
+    return {
+        "name": name,
+        "score": round(sum(c.score for c in checks), 4),
+        "max_score": round(sum(c.max_score for c in checks), 4),
+        "status": "passed" if all(c.passed for c in checks) else "failed",
+        "output": "\n".join(lines),
+        "visibility": visibility,
+    }
+
+
+def report_runtime(report):
+    """The versions a report was graded under: its own record (a report built by hand has none: this process's)."""
+    return report.runtime or runtime_versions()
 
 
 def _indented(block):

@@ -66,6 +66,8 @@ class Report:
     """Submission-wide remarks: unreadable notebooks, definitions that failed to load."""
     seconds: float = 0.0
     """Wall time of the run."""
+    runtime: dict = field(default_factory=dict)
+    """The versions graded under: {'python': '3.11.7', 'numpy': '2.4.6', ...} (grader.runtime)."""
     notebooks: tuple = ()
     """The notebooks read, as paths within the submission, in the order their definitions were loaded."""
 

@@ -8,6 +8,7 @@ notebook; the project's tests use it to execute a notebook that must pass every 
 """
 import ast
 import inspect
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -15,7 +16,7 @@ import nbformat
 import solutions
 from grader.config import TASK_IDS
 
-__all__ = ["StubCellNotFound", "solve", "fill_task_cells", "find_task_cell", "reference_source"]
+__all__ = ["StubCellNotFound", "UnreadableNotebook", "solve", "fill_task_cells", "find_task_cell", "reference_source"]
 
 TASK_TAG_PREFIX = "task:"
 TASK_LINE_PREFIX = "# TASK: "
@@ -26,6 +27,10 @@ _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 class StubCellNotFound(LookupError):
     """A task has no stub cell in the notebook."""
+
+
+class UnreadableNotebook(ValueError):
+    """The file given as the stub notebook is not a notebook nbformat can read (a one-line message)."""
 
 
 def solve(notebook_path, output_path):
@@ -47,12 +52,26 @@ def solve(notebook_path, output_path):
     ------
     StubCellNotFound
         A task's stub cell is not in the notebook (nothing is written then).
+    UnreadableNotebook
+        ``notebook_path`` is not a notebook (nothing is written then).
     """
-    notebook = nbformat.read(notebook_path, as_version=4)
+    notebook = _read(notebook_path)
     sources = {task_id: reference_source(task_id) for task_id in TASK_IDS}
     fill_task_cells(notebook, sources, where=str(notebook_path))
     nbformat.write(notebook, output_path)
     return Path(output_path)
+
+
+def _read(notebook_path):
+    """The notebook at ``notebook_path`` as nbformat 4; UnreadableNotebook if it is not one."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbformat warns about fixable details; only failure matters here
+            return nbformat.read(notebook_path, as_version=4)
+    except Exception as exc:  # unreadable bytes, not JSON, not a notebook: nbformat raises many kinds
+        reason = " ".join(str(exc).split())[:200]
+        raise UnreadableNotebook(f"{notebook_path} is not a notebook nbformat can read "
+                                 f"({type(exc).__name__}: {reason})") from None
 
 
 def fill_task_cells(notebook, sources, where="the notebook"):

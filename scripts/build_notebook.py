@@ -21,6 +21,9 @@ NBFORMAT_MINOR = 5  # 4.5: the first minor version with cell ids
 TASK_TAG_PREFIX = "task:"
 TASK_LINE_PREFIX = "# TASK: "
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+# What the first cell tells a student whose Python cannot import the assignment package: installs the
+# project (the folder above notebooks/, holding pyproject.toml) into the kernel's own Python.
+INSTALL_COMMAND = "%pip install -e .."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -65,6 +68,17 @@ def check_cell(task_id, implementation, forward=None):
 # Introduction, setup and data
 # ---------------------------------------------------------------------------------------------
 
+# The first lines of the first code cell: without the package, one message with the command, not a bare
+# "No module named 'assignment'". (The grader does not load this statement: it defines nothing it grades.)
+INSTALL_CHECK = f"""
+    try:
+        import assignment  # the package of this assignment: layers, fast layers, solver, data, checks
+    except ModuleNotFoundError as missing:
+        raise ModuleNotFoundError(
+            f"{{missing}}: install the assignment into this notebook's Python by running "
+            "{INSTALL_COMMAND} in a cell, then restart the kernel (Kernel > Restart)") from None
+    """
+
 INTRODUCTION = [
     markdown("introduction", """
         # Convolutional Networks
@@ -96,8 +110,8 @@ INTRODUCTION = [
         | 8 | `spatial_groupnorm_forward` | spatial group normalization, forward |
         | 9 | `spatial_groupnorm_backward` | its backward pass |
 
-        The other cells are experiments that use your code: they print `Skipped: ...` until the code
-        they need is written.
+        The other cells are experiments that use your code: while the code they need is not written
+        yet, or fails, they print one line, `Skipped: ...`, and the notebook runs on.
 
         ## How your work is graded
 
@@ -108,7 +122,7 @@ INTRODUCTION = [
         paddings, groups), trains your network on 100 examples, and times your naive layers against
         straightforward loops: loops are expected, only code far slower than them loses that point.
         """),
-    code("setup", """
+    code("setup", _text(INSTALL_CHECK) + "\n\n" + _text("""
         import time
 
         import matplotlib.pyplot as plt
@@ -139,7 +153,7 @@ INTRODUCTION = [
         plt.rcParams["figure.figsize"] = (10.0, 8.0)
         plt.rcParams["image.interpolation"] = "nearest"
         plt.rcParams["image.cmap"] = "gray"
-        """),
+        """)),
     markdown("data-intro", """
         ## Data
 

@@ -19,6 +19,8 @@ from grader.render import to_json, write_json
 from grader.sandbox.launcher import bwrap_works
 from notebooks import solution_cells, write_notebook
 
+pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a second or more each): not in the quick run
+
 ATTACK_DIR = Path(__file__).parent / "attacks"
 # Forged-reply attacks share one cell that finds the request and the worker's channel (forged/channel.py).
 FORGED_DIR = ATTACK_DIR / "forged"

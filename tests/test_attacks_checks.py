@@ -13,6 +13,8 @@ from grader.config import Config
 from grader.pipeline import grade
 from notebooks import solution_cells, write_notebook
 
+pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a second or more each): not in the quick run
+
 ATTACKS = sorted((Path(__file__).parent / "attacks" / "checks").glob("*.py"))
 
 

@@ -342,17 +342,64 @@ def test_check_leaves_the_global_random_state_as_it_was():
     assert np.array_equal(np.random.rand(3), expected)
 
 
-def test_check_prints_the_report_it_returns(capsys):
-    result = check("conv_forward_naive", solutions.conv_forward_naive)
+def test_check_prints_the_report_and_returns_nothing_for_a_cell_to_show(capsys):
+    assert check("conv_forward_naive", solutions.conv_forward_naive) is None
     printed = capsys.readouterr().out
-    assert printed.strip() == checks.render(result)
+    assert printed.strip() == checks.render(run("conv_forward_naive", solutions.conv_forward_naive))
     assert printed.startswith("conv_forward_naive: PASS")
     assert f"<= {checks.FORWARD_THRESHOLD:.0e}" in printed
 
 
-def test_skip_until_implemented_swallows_only_not_implemented(capsys):
+def test_skip_until_implemented_notes_unwritten_code_in_one_line(capsys):
     with checks.skip_until_implemented("conv_forward_naive"):
         raise NotImplementedError
-    assert "implement it first" in capsys.readouterr().out
-    with pytest.raises(ValueError), checks.skip_until_implemented("conv_forward_naive"):
-        raise ValueError("a real bug must show")
+    printed = capsys.readouterr().out
+    assert printed.startswith("Skipped: ") and "implement it first" in printed and printed.count("\n") == 1
+
+
+def test_skip_until_implemented_reports_a_failing_function_in_one_line_and_lets_the_cell_end(capsys):
+    def conv_forward_naive(x):
+        out_height = 1 + (x.shape[2] - 3) / 2  # / instead of //
+        return np.zeros((1, 1, out_height, out_height))
+
+    with checks.skip_until_implemented("conv_forward_naive", "conv_backward_naive"):
+        conv_forward_naive(np.zeros((1, 1, 7, 7)))
+    printed = capsys.readouterr().out
+    assert printed.count("\n") == 1 and printed.startswith("Skipped: TypeError: ")
+    assert "of conv_forward_naive: return np.zeros((1, 1, out_height, out_height))" in printed
+    assert "fix them" in printed
+
+
+def test_skip_until_implemented_lets_an_interrupt_through():
+    with pytest.raises(KeyboardInterrupt), checks.skip_until_implemented("conv_forward_naive"):
+        raise KeyboardInterrupt
+
+
+def doubled(forward):
+    """``forward`` with its output doubled and its cache kept: a forward that fails its own check."""
+    def wrong_forward(*args):
+        out, cache = forward(*args)
+        return 2 * out, cache
+    return wrong_forward
+
+
+@pytest.mark.parametrize("task_id, wrong_forward", [
+    ("conv_backward_naive", doubled(solutions.conv_forward_naive)),
+    ("max_pool_backward_naive", doubled(solutions.max_pool_forward_naive)),
+    ("spatial_batchnorm_backward", spatial_batchnorm_bare_reshape),  # no transpose: the rows mix channels
+    ("spatial_groupnorm_backward", doubled(solutions.spatial_groupnorm_forward)),
+], ids=["conv-doubled", "pool-doubled", "batchnorm-no-transpose", "groupnorm-doubled"])
+def test_a_right_backward_run_through_a_wrong_forward_is_told_to_fix_the_forward_first(task_id, wrong_forward):
+    forward_id = checks._NEEDS_FORWARD[task_id]
+    assert not run(forward_id, wrong_forward).passed
+    result = run(task_id, REFERENCES[task_id], wrong_forward)
+    assert result.status in (FAILED, ERROR)
+    assert result.hints[0] == checks.FORWARD_FIRST_HINT.format(forward=forward_id)
+    assert f"Hint: fix {forward_id} first" in checks.render(result)
+
+
+def test_a_wrong_backward_with_a_right_forward_keeps_its_own_hint():
+    result = run("spatial_batchnorm_backward", lambda dout, cache: (dout, dout.sum((0, 2, 3)), dout.sum((0, 2, 3))),
+                 solutions.spatial_batchnorm_forward)
+    assert result.status == FAILED
+    assert result.hints[0] == checks.BATCHNORM_BACKWARD_HINTS["dx"]

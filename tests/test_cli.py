@@ -5,9 +5,12 @@ import json
 import nbformat
 import pytest
 
+from cifar10_files import write_cifar10_folder
 from grader.cli import main
 from grader.config import TASK_IDS
 from notebooks import make_notebook, solution_cells, write_notebook
+
+pytestmark = pytest.mark.slow  # most tests here grade in the sandbox (a second or more each): not in the quick run
 
 FAST_TASKS = "conv_forward_naive,conv_backward_naive"
 
@@ -99,7 +102,8 @@ def test_json_and_gradescope_reports_follow_their_schemas(tmp_path, capsys):
         for check in task["checks"]:
             assert set(check) == {"name", "score", "max_score", "passed", "message"}
     assert results["score"] == pytest.approx(report["score"])
-    assert [t["name"] for t in results["tests"]] == FAST_TASKS.split(",")
+    assert [t["name"] for t in results["tests"]] == [f"{task}: {part}" for task in FAST_TASKS.split(",")
+                                                     for part in ("public case", "hidden cases and other checks")]
     for test in results["tests"]:
         assert set(test) >= {"name", "score", "max_score", "status", "output", "visibility"}
 
@@ -167,6 +171,14 @@ def test_a_broken_notebook_beside_a_good_one_is_skipped_with_a_note(tmp_path, ca
     assert any("broken.ipynb" in note for note in report.get("notes", []))
 
 
+def test_quiet_still_prints_the_note_that_a_notebook_was_skipped(tmp_path, capsys):
+    write_notebook(tmp_path, solution_cells()[0], name="good.ipynb")
+    (tmp_path / "broken.ipynb").write_text('{"cells": [')
+    status, out, _ = run(capsys, "grade", str(tmp_path), "--tasks", "conv_forward_naive", "-q")
+    notes = [line for line in out.split("\n") if line.startswith("note: ")]
+    assert status == 0 and len(notes) == 1 and "broken.ipynb" in notes[0]
+
+
 def test_cells_with_null_bytes_odd_sources_and_unknown_cell_types_still_grade(tmp_path, capsys):
     notebook = make_notebook("x = 1\0\n", solution_cells()[0])
     notebook.cells.append(nbformat.v4.new_raw_cell("def conv_forward_naive(): pass"))
@@ -202,9 +214,10 @@ def test_hostile_student_text_reaches_neither_the_terminal_nor_the_reports_raw(t
     assert "\\x1b[2K\\r18.0 / 18.0 passed" in out
     report = json.loads(json_path.read_bytes().decode("utf-8"))
     results = json.loads(gradescope_path.read_bytes().decode("utf-8"))
-    for test, task in zip(results["tests"], report["tasks"]):
-        json.dumps(test, ensure_ascii=False).encode("utf-8")
-        verdicts = [line for line in test["output"].split("\n") if line.startswith(("PASS", "FAIL"))]
+    json.dumps(results, ensure_ascii=False).encode("utf-8")
+    for task in report["tasks"]:
+        outputs = [test["output"] for test in results["tests"] if test["name"].startswith(task["id"] + ": ")]
+        verdicts = [line for output in outputs for line in output.split("\n") if line.startswith(("PASS", "FAIL"))]
         assert len(verdicts) == len(task["checks"])
 
 
@@ -235,3 +248,124 @@ def test_reports_are_written_and_the_exit_status_kept_whatever_the_terminal_does
     assert status == 1  # 14 / 24 is below the bar
     assert json.loads(json_path.read_text())["score"] == pytest.approx(14.0)
     assert json.loads(gradescope_path.read_text())["score"] == pytest.approx(14.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad options are the instructor's one-line error, found before any student code runs
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def no_grading(monkeypatch):
+    """Fails the test if grading starts: the options must be refused before it."""
+    def grade(*args, **kwargs):
+        raise AssertionError("grading started despite a bad option")
+
+    monkeypatch.setattr("grader.pipeline.grade", grade)
+
+
+def assert_one_line_usage_error(status, out, err):
+    assert status == 2
+    assert err.startswith("grader: ") and err.count("\n") == 1, err
+    assert "Traceback" not in out + err and out == ""
+
+
+@pytest.mark.parametrize("tasks", [",", "", " , ,"])
+def test_a_task_list_that_names_no_task_is_a_usage_error(tmp_path, capsys, no_grading, tasks):
+    path = write_notebook(tmp_path, "x = 1\n")
+    status, out, err = run(capsys, "grade", str(path), "--tasks", tasks)
+    assert_one_line_usage_error(status, out, err)
+    assert "names no task" in err
+
+
+def _parent_of_batches(tmp_path):
+    write_cifar10_folder(tmp_path / "fake_cifar" / "cifar-10-batches-py")
+    return tmp_path / "fake_cifar"
+
+
+def _empty_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    return tmp_path / "empty"
+
+
+def _corrupt_batch(tmp_path):
+    folder = write_cifar10_folder(tmp_path / "cifar-10-batches-py")
+    (folder / "data_batch_2").write_bytes(b"\x80\x02}q\x00(")  # a pickle cut short
+    return folder
+
+
+def _too_few_images(tmp_path):
+    return write_cifar10_folder(tmp_path / "cifar-10-batches-py", train_per_batch=4)
+
+
+@pytest.mark.parametrize("make_folder, says", [
+    (_parent_of_batches, "did you mean {folder}/cifar-10-batches-py?"),
+    (_empty_folder, "no file data_batch_1"),
+    (_corrupt_batch, "data_batch_2 is not a CIFAR-10 python batch: it does not unpickle"),
+    (_too_few_images, "holds 20 CIFAR-10 training images, fewer than the 100 needed"),
+], ids=["parent-of-batches", "empty", "corrupt-batch", "too-few-images"])
+def test_a_wrong_data_folder_is_refused_before_any_student_code_runs(tmp_path, capsys, no_grading, make_folder,
+                                                                     says):
+    folder = make_folder(tmp_path)
+    path = write_notebook(tmp_path, *solution_cells())
+    status, out, err = run(capsys, "grade", str(path), "--data", str(folder))
+    assert_one_line_usage_error(status, out, err)
+    assert err.startswith("grader: --data: ") and says.format(folder=folder) in err
+
+
+def test_a_cifar10_folder_with_enough_images_reaches_the_config(tmp_path):
+    from grader.cli import build_parser, config_from
+
+    folder = write_cifar10_folder(tmp_path / "cifar-10-batches-py", train_per_batch=20)
+    config = config_from(build_parser().parse_args(["grade", "x.ipynb", "--data", str(folder)]))
+    assert config.data_dir == folder
+
+
+def _report_paths(tmp_path):
+    (tmp_path / "a_file").write_text("")
+    return {
+        "missing-folder": (["--json", str(tmp_path / "out" / "carol.json")], "the folder"),
+        "a-folder": (["--json", str(tmp_path)], "is a folder"),
+        "gradescope-missing-folder": (["--gradescope", "/nonexistent/results.json"], "does not exist"),
+        "parent-is-a-file": (["--gradescope", str(tmp_path / "a_file" / "results.json")], "does not exist"),
+        "unwritable": (["--json", "/proc/report.json"], "cannot be written"),
+        "same-file": (["--json", str(tmp_path / "r.json"), "--gradescope", str(tmp_path / "r.json")],
+                      "name the same file"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing-folder", "a-folder", "gradescope-missing-folder", "parent-is-a-file",
+                                  "unwritable", "same-file"])
+def test_a_report_path_that_cannot_be_written_is_refused_before_grading(tmp_path, capsys, no_grading, case):
+    options, says = _report_paths(tmp_path)[case]
+    path = write_notebook(tmp_path, "x = 1\n")
+    status, out, err = run(capsys, "grade", str(path), *options)
+    assert_one_line_usage_error(status, out, err)
+    assert says in err
+
+
+def test_checking_a_report_path_leaves_no_file_and_truncates_none(tmp_path):
+    from grader.cli import _check_outputs
+
+    existing = tmp_path / "kept.json"
+    existing.write_text("previous report")
+    _check_outputs({"--json": str(tmp_path / "new.json"), "--gradescope": str(existing)})
+    assert not (tmp_path / "new.json").exists()
+    assert existing.read_text() == "previous report"
+
+
+@pytest.mark.parametrize("content", [b"hello\nworld", bytes(range(256)) * 4, b'{"cells": 3}'],
+                         ids=["text", "binary", "json-not-a-notebook"])
+def test_solve_refuses_a_file_that_is_not_a_notebook_in_one_line(tmp_path, capsys, content):
+    path = tmp_path / "notnb.txt"
+    path.write_bytes(content)
+    status, out, err = run(capsys, "solve", str(path), "-o", str(tmp_path / "x.ipynb"))
+    assert_one_line_usage_error(status, out, err)
+    assert "is not a notebook" in err
+    assert not (tmp_path / "x.ipynb").exists()
+
+
+def test_solve_refuses_an_output_in_a_missing_folder(tmp_path, capsys):
+    path = write_notebook(tmp_path, "x = 1\n")
+    status, out, err = run(capsys, "solve", str(path), "-o", str(tmp_path / "missing" / "solved.ipynb"))
+    assert_one_line_usage_error(status, out, err)
+    assert "does not exist" in err

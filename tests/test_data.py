@@ -1,20 +1,33 @@
 """Tests of assignment.data: the embedded digits and the CIFAR-10 loader.
 
-The CIFAR-10 loader is tested on small batch files in the real format, written into
-``tmp_path``: five training batches of 4 images and a test batch of 3, each a pickled dict
-with bytes keys whose b'data' rows hold the R, G and B planes of a 32x32 image. Every such
+The CIFAR-10 loader is tested on small batch files in the real format (tests/cifar10_files.py),
+written into ``tmp_path``: five training batches of 4 images and a test batch of 3. Every such
 test runs twice: on files pickled by Python 3, and on files laid out as the official ones,
 which Python 2 wrote (keys and array bytes as Python 2 ``str``, numpy's old module path).
 """
-import io
 import pickle
-import struct
 from importlib import resources
 
 import numpy as np
 import pytest
 
 from assignment import data
+from cifar10_files import (
+    BLUE,
+    CORNER_COL,
+    CORNER_ROW,
+    MARKER_COL,
+    MARKER_RGB,
+    MARKER_ROW,
+    NUM_BATCHES,
+    SIDE,
+    TEST_SERIAL_START,
+    dump_python2,
+    dump_python3,
+    label_of_test_image,
+    label_of_training_image,
+    write_cifar10_folder,
+)
 
 DIGITS_COUNT = 1797
 NUM_CLASSES = 10
@@ -22,19 +35,9 @@ DIGITS_SHAPE = (1, 8, 8)
 MEAN_TOLERANCE = 1e-10  # float64 round-off of a mean over at most 1797 values of size <= 255
 
 # The small CIFAR-10 folder.
-SIDE = 32
-PLANE = SIDE * SIDE
 TRAIN_PER_BATCH = 4
-NUM_BATCHES = 5
 NUM_TRAIN = TRAIN_PER_BATCH * NUM_BATCHES
 NUM_TEST = 3
-TEST_SERIAL_START = 101  # test images are numbered 101.., training images 1..20
-# Every image carries this colour at (row 5, col 9): row != col catches a swap of H and W,
-# three different values catch a wrong channel order.
-MARKER_ROW, MARKER_COL = 5, 9
-MARKER_RGB = (200, 100, 50)
-# And pure blue in the bottom-left corner, which catches flipped rows or columns.
-CORNER_ROW, CORNER_COL, BLUE = SIDE - 1, 0, 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,75 +201,10 @@ def test_get_data_without_a_folder_returns_the_digits_and_passes_sizes_on():
 # CIFAR-10 in the real file format
 # ---------------------------------------------------------------------------------------------
 
-def _offset(channel, row, col):
-    """Byte of (channel, row, col) in a CIFAR-10 row: the R plane, then G, then B, row-major."""
-    return channel * PLANE + row * SIDE + col
-
-
-def _image_row(serial):
-    """One image as the file stores it: 3072 bytes, the serial number in R at (0, 0)."""
-    row = np.zeros(3 * PLANE, dtype=np.uint8)
-    row[_offset(0, 0, 0)] = serial
-    for channel, value in enumerate(MARKER_RGB):
-        row[_offset(channel, MARKER_ROW, MARKER_COL)] = value
-    row[_offset(BLUE, CORNER_ROW, CORNER_COL)] = 255
-    return row
-
-
-def _train_label(serial):
-    return serial % NUM_CLASSES
-
-
-def _test_label(serial):
-    return (3 * serial) % NUM_CLASSES
-
-
-class _Python2Pickler(pickle._Pickler):
-    """Pickles ``bytes`` as Python 2 ``str``, the way the official CIFAR-10 files hold them."""
-
-    dispatch = pickle._Pickler.dispatch.copy()
-
-    def _save_python2_str(self, obj):
-        if len(obj) < 256:
-            self.write(pickle.SHORT_BINSTRING + bytes([len(obj)]) + obj)
-        else:
-            self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
-        self.memoize(obj)
-
-    dispatch[bytes] = _save_python2_str
-
-
-def _dump_python3(batch, f):
-    pickle.dump(batch, f, protocol=2)
-
-
-def _dump_python2(batch, f):
-    buffer = io.BytesIO()
-    _Python2Pickler(buffer, protocol=2).dump(batch)
-    # The official files name numpy's array reconstructor by its pre-2.0 module path.
-    f.write(buffer.getvalue().replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n"))
-
-
-def _write_batch(path, serials, label_of, dump):
-    batch = {
-        b"batch_label": path.name.encode(),
-        b"labels": [label_of(s) for s in serials],
-        b"data": np.stack([_image_row(s) for s in serials]),
-        b"filenames": [f"image_{s}.png".encode() for s in serials],
-    }
-    with open(path, "wb") as f:
-        dump(batch, f)
-
-
-@pytest.fixture(params=[_dump_python3, _dump_python2], ids=["python3-pickle", "python2-pickle"])
+@pytest.fixture(params=[dump_python3, dump_python2], ids=["python3-pickle", "python2-pickle"])
 def cifar10_dir(tmp_path, request):
     """A folder with data_batch_1..5 (4 images each, serials 1..20) and test_batch (3 images)."""
-    for batch in range(NUM_BATCHES):
-        serials = range(1 + batch * TRAIN_PER_BATCH, 1 + (batch + 1) * TRAIN_PER_BATCH)
-        _write_batch(tmp_path / f"data_batch_{batch + 1}", serials, _train_label, request.param)
-    test_serials = range(TEST_SERIAL_START, TEST_SERIAL_START + NUM_TEST)
-    _write_batch(tmp_path / "test_batch", test_serials, _test_label, request.param)
-    return tmp_path
+    return write_cifar10_folder(tmp_path, TRAIN_PER_BATCH, NUM_TEST, request.param)
 
 
 TRAIN_SERIALS = np.arange(1, NUM_TRAIN + 1)
@@ -298,9 +236,9 @@ def test_load_cifar10_puts_each_plane_at_its_row_col_and_channel(cifar10_dir):
 def test_load_cifar10_keeps_images_and_labels_in_batch_order(cifar10_dir):
     X_train, y_train, X_test, y_test = data.load_cifar10(cifar10_dir)
     np.testing.assert_array_equal(X_train[:, 0, 0, 0], TRAIN_SERIALS)
-    np.testing.assert_array_equal(y_train, _train_label(TRAIN_SERIALS))
+    np.testing.assert_array_equal(y_train, label_of_training_image(TRAIN_SERIALS))
     np.testing.assert_array_equal(X_test[:, 0, 0, 0], TEST_SERIALS)
-    np.testing.assert_array_equal(y_test, _test_label(TEST_SERIALS))
+    np.testing.assert_array_equal(y_test, label_of_test_image(TEST_SERIALS))
 
 
 def test_load_cifar10_accepts_a_string_path(cifar10_dir):
@@ -311,9 +249,9 @@ def test_load_cifar10_accepts_a_string_path(cifar10_dir):
 def test_get_cifar10_data_splits_like_the_course_and_returns_nchw(cifar10_dir):
     splits = data.get_cifar10_data(cifar10_dir, num_training=12, num_validation=5,
                                    num_test=2, subtract_mean=False)
-    expected = {"train": (TRAIN_SERIALS[:12], _train_label(TRAIN_SERIALS[:12])),
-                "val": (TRAIN_SERIALS[12:17], _train_label(TRAIN_SERIALS[12:17])),
-                "test": (TEST_SERIALS[:2], _test_label(TEST_SERIALS[:2]))}
+    expected = {"train": (TRAIN_SERIALS[:12], label_of_training_image(TRAIN_SERIALS[:12])),
+                "val": (TRAIN_SERIALS[12:17], label_of_training_image(TRAIN_SERIALS[12:17])),
+                "test": (TEST_SERIALS[:2], label_of_test_image(TEST_SERIALS[:2]))}
     for name, (serials, labels) in expected.items():
         X, y = splits[f"X_{name}"], splits[f"y_{name}"]
         assert X.shape == (len(serials), 3, SIDE, SIDE) and X.flags.c_contiguous
@@ -392,3 +330,96 @@ def test_get_data_with_a_folder_returns_cifar10_and_its_class_names(cifar10_dir)
     assert data.class_names(cifar10_dir) == data.CIFAR10_CLASSES
     assert len(data.CIFAR10_CLASSES) == NUM_CLASSES
     assert data.CIFAR10_CLASSES[0] == "airplane" and data.CIFAR10_CLASSES[9] == "truck"
+
+
+# ---------------------------------------------------------------------------------------------
+# check_cifar10_folder: a wrong folder is one line, found before anything uses it
+# ---------------------------------------------------------------------------------------------
+
+def _folder_error(folder, **kwargs):
+    with pytest.raises(data.CIFAR10FolderError) as error:
+        data.check_cifar10_folder(folder, **kwargs)
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+def test_check_cifar10_folder_counts_the_images_of_a_good_folder(cifar10_dir):
+    assert data.check_cifar10_folder(cifar10_dir) == (NUM_TRAIN, NUM_TEST)
+    assert data.check_cifar10_folder(str(cifar10_dir), min_training=NUM_TRAIN) == (NUM_TRAIN, NUM_TEST)
+
+
+def test_the_parent_of_cifar_10_batches_py_is_refused_with_did_you_mean(tmp_path):
+    inner = write_cifar10_folder(tmp_path / "fake_cifar" / "cifar-10-batches-py")
+    message = _folder_error(tmp_path / "fake_cifar")
+    assert "no file data_batch_1" in message
+    assert message.endswith(f"did you mean {inner}?")
+    assert data.check_cifar10_folder(inner) == (NUM_TRAIN, NUM_TEST)
+
+
+def test_the_loader_given_the_parent_of_cifar_10_batches_py_asks_did_you_mean(tmp_path):
+    inner = write_cifar10_folder(tmp_path / "cifar-10-batches-py")
+    with pytest.raises(FileNotFoundError, match="data_batch_1") as error:
+        data.get_data(tmp_path)
+    assert str(error.value).endswith(f"Did you mean {inner}?")
+
+
+def test_an_empty_folder_is_refused_naming_the_missing_file_and_where_to_get_the_data(tmp_path):
+    message = _folder_error(tmp_path)
+    assert "no file data_batch_1" in message and data.CIFAR10_URL in message
+    assert "did you mean" not in message
+
+
+def test_a_missing_folder_and_a_file_are_refused(tmp_path):
+    assert "does not exist" in _folder_error(tmp_path / "nowhere")
+    (tmp_path / "file").write_text("x")
+    assert "is not a folder" in _folder_error(tmp_path / "file")
+
+
+def test_a_missing_test_batch_is_refused(cifar10_dir):
+    (cifar10_dir / "test_batch").unlink()
+    assert "no file test_batch" in _folder_error(cifar10_dir)
+
+
+def _truncated(path):
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+
+
+def _random_bytes(path):
+    path.write_bytes(bytes(range(256)) * 8)
+
+
+def _text_labels(path):
+    with open(path, "wb") as f:
+        pickle.dump({b"data": np.zeros((2, 3072), np.uint8), b"labels": [b"cat", b"dog"]}, f)
+
+
+def _labels_out_of_range(path):
+    with open(path, "wb") as f:
+        pickle.dump({b"data": np.zeros((2, 3072), np.uint8), b"labels": [3, 10]}, f)
+
+
+def _float_pixels(path):
+    with open(path, "wb") as f:
+        pickle.dump({b"data": np.zeros((2, 3072)), b"labels": [0, 1]}, f)
+
+
+@pytest.mark.parametrize("corrupt, named", [
+    (_truncated, "does not unpickle"), (_random_bytes, "does not unpickle"),
+    (_text_labels, "not integers"), (_labels_out_of_range, "from 3 to 10"), (_float_pixels, "uint8"),
+], ids=["truncated", "random-bytes", "text-labels", "label-10", "float-pixels"])
+def test_a_corrupt_batch_is_refused_naming_the_file_and_the_fault(cifar10_dir, corrupt, named):
+    corrupt(cifar10_dir / "data_batch_4")
+    message = _folder_error(cifar10_dir)
+    assert "data_batch_4 is not a CIFAR-10 python batch" in message and named in message
+
+
+def test_a_corrupt_batch_makes_the_loader_raise_value_error_too(cifar10_dir):
+    _truncated(cifar10_dir / "data_batch_1")
+    with pytest.raises(ValueError, match="data_batch_1 is not a CIFAR-10 python batch"):
+        data.load_cifar10(cifar10_dir)
+
+
+def test_too_few_training_images_for_the_caller_are_refused(cifar10_dir):
+    message = _folder_error(cifar10_dir, min_training=100)
+    assert f"holds {NUM_TRAIN} CIFAR-10 training images, fewer than the 100 needed" in message

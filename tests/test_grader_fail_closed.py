@@ -18,6 +18,8 @@ from grader.tasks.layer_checks import SPEED_FLOOR, Timing, _gradients_verdict, s
 from notebooks import solution_cells
 from test_grader_pool_convnet import cells_of
 
+pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a second or more each): not in the quick run
+
 GRAD_NAMES = ("dx", "dw", "db")
 
 

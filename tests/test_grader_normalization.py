@@ -14,6 +14,8 @@ from grader.sandbox import Session
 from grader.tasks import normalization
 from grader.tasks.base import TaskContext
 
+pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a second or more each): not in the quick run
+
 GRADERS = {
     "spatial_batchnorm_forward": normalization.grade_batchnorm_forward,
     "spatial_batchnorm_backward": normalization.grade_batchnorm_backward,

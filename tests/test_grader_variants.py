@@ -8,6 +8,8 @@ from grader.config import Config
 from grader.pipeline import grade
 from notebooks import solution_cells, write_notebook
 
+pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a second or more each): not in the quick run
+
 VARIANTS = Path(__file__).parent / "variants"
 FAMILIES = (
     ("conv_forward_naive", "conv_backward_naive"),

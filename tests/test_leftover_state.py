@@ -17,6 +17,8 @@ from grader.render import to_json, write_json
 from notebooks import solution_cells, write_notebook
 from test_attacks import MODES, wait_for_no_marked_processes
 
+pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a second or more each): not in the quick run
+
 ATTACKS = sorted((Path(__file__).parent / "attacks" / "leftover").glob("*.py"))
 TASKS = ("conv_backward_naive", "max_pool_forward_naive", "max_pool_backward_naive")
 

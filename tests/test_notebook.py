@@ -5,6 +5,7 @@ import ast
 import importlib.util
 import os
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -360,12 +361,62 @@ def test_other_correct_implementation_passes_the_check(task_id):
 # Executing the notebook
 # ---------------------------------------------------------------------------------------------
 
+def assert_checks_show_only_their_report(notebook):
+    """A check cell prints its report and nothing else: no Out[] with the returned value under it."""
+    for check_cell in check_cells(notebook):
+        assert [o.output_type for o in check_cell.outputs] == ["stream"], check_cell.id
+
+
+@pytest.mark.slow  # runs the notebook in a kernel
 def test_stub_notebook_runs_clean_and_every_check_reports_not_implemented(tmp_path):
     notebook = execute(nbformat.read(NOTEBOOK, as_version=4), tmp_path)
     for check_cell in check_cells(notebook):
         assert ": not implemented yet" in stdout(check_cell), check_cell.id
+    assert_checks_show_only_their_report(notebook)
     assert "Skipped:" in stdout(cell(notebook, "experiment-photo"))
     assert "Skipped:" in stdout(cell(notebook, "experiment-filters"))
+
+
+# A forward pass that raises something else than NotImplementedError: / instead of // makes H' a float.
+CONV_WITH_TRUE_DIVISION = """
+    import numpy as np
+
+
+    def conv_forward_naive(x, w, b, conv_param):
+        stride, pad = conv_param["stride"], conv_param["pad"]
+        N, C, H, W = x.shape
+        F, _, HH, WW = w.shape
+        out_height = 1 + (H + 2 * pad - HH) / stride
+        out_width = 1 + (W + 2 * pad - WW) / stride
+        out = np.zeros((N, F, out_height, out_width))
+        return out, (x, w, b, conv_param)
+"""
+
+
+@pytest.mark.slow
+def test_a_function_that_raises_costs_each_experiment_one_line_and_the_notebook_runs_on(tmp_path):
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    fill_task_cells(notebook, {"conv_forward_naive": textwrap.dedent(CONV_WITH_TRUE_DIVISION)})
+    notebook = execute(notebook, tmp_path)  # allow_errors=False: any traceback fails the test
+    assert stdout(cell(notebook, "check-conv-forward-naive")).startswith("conv_forward_naive: ERROR")
+    for cell_id in ("experiment-photo", "experiment-conv-timing"):
+        printed = stdout(cell(notebook, cell_id))
+        assert printed.startswith("Skipped: TypeError: ") and printed.count("\n") == 1, printed
+        assert "of conv_forward_naive: out = np.zeros((N, F, out_height, out_width))" in printed
+    assert ": not implemented yet" in stdout(cell(notebook, "check-spatial-groupnorm-backward"))
+
+
+def test_first_cell_without_the_package_says_the_one_install_command(monkeypatch):
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    first = next(c for c in notebook.cells if c.cell_type == "code")
+    assert first.id == "setup"
+    monkeypatch.setitem(sys.modules, "assignment", None)  # as if the package were not installed
+    with pytest.raises(ModuleNotFoundError) as error:
+        exec(compile(first.source, "<setup cell>", "exec"), {})
+    message = str(error.value)
+    assert "assignment" in message and "%pip install -e .. in a cell, then restart the kernel" in message
+    assert "\n" not in message and error.value.__suppress_context__
+    assert (NOTEBOOK.parent / ".." / "pyproject.toml").is_file()  # what '..' installs, seen from the notebook
 
 
 def assert_every_check_passes(notebook):
@@ -375,6 +426,7 @@ def assert_every_check_passes(notebook):
         printed = stdout(check_cell)
         assert re.match(r"\w+: PASS\n", printed), f"{check_cell.id}:\n{printed}"
         assert "FAIL" not in printed
+    assert_checks_show_only_their_report(notebook)
 
 
 def assert_figures_appear(notebook):

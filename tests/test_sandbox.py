@@ -12,6 +12,8 @@ from grader.sandbox.launcher import bwrap_works
 from grader.sandbox import pids
 from grader.sandbox.pids import NOT_ENFORCED
 
+pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a second or more each): not in the quick run
+
 BWRAP = shutil.which("bwrap")
 MODES = [
     pytest.param(True, id="bwrap", marks=pytest.mark.skipif(not (BWRAP and bwrap_works(BWRAP)), reason="no bubblewrap")),
@@ -439,14 +441,17 @@ def test_after_16_restarts_nothing_more_of_a_submission_runs_and_a_crashed_funct
         final = session.call("die0")
     assert again.error_kind == "crash" and "already crashed" in again.message and again_seconds < 0.1, again
     assert "already crashed" in final.message
-    crashed = [index for index, r in enumerate(results) if r.error_kind == "crash" and "SIGKILL" in r.message]
+    crashed = [index for index, r in enumerate(results) if r.error_kind == "crash" and "killed" in r.message]
     refused = [index for index, r in enumerate(results) if "nothing more of it is run" in r.message]
     assert crashed + refused == list(range(40)), [r.message for r in results]
-    assert all(seconds[index] < 0.1 for index in refused), seconds
+    assert all(seconds[index] < 0.1 for index in refused[1:]), seconds  # the first one ran once, then was refused
     assert elapsed < 15
     from grader.sandbox import MAX_RESTARTS
 
-    assert len(crashed) == MAX_RESTARTS + 1  # the first fork, then 16 replacements
+    # The first fork, then 16 replacements: a SIGKILL not from the submission's limits is retried once, so
+    # each crashed function took two of them; the next one ran once and was refused its retry.
+    assert len(crashed) == (MAX_RESTARTS + 1) // 2
+    assert all("run twice and killed both times" in results[index].message for index in crashed)
     assert f"{MAX_RESTARTS} times" in results[refused[0]].message
 
 

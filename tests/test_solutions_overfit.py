@@ -11,6 +11,8 @@ from assignment.data import get_digits_data
 from assignment.solver import Solver
 from solutions import ThreeLayerConvNet
 
+pytestmark = pytest.mark.slow  # each test trains the network (several seconds): not in the quick run
+
 NUM_TRAINING = 100
 NUM_VALIDATION = 100  # the Solver keeps the parameters of the best validation accuracy
 OVERFIT_ACCURACY = 0.9  # SPEC section 4's bar for the overfit check

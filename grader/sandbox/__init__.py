@@ -16,11 +16,11 @@ from grader import boundary
 from grader.sandbox import protocol
 from grader.sandbox.child import (
     ChildFailure,
+    Death,
     Limits,
     ReplyBudget,
     Sandbox,
     SandboxUnavailable,
-    death_message,
     stage_directory,
 )
 
@@ -34,6 +34,9 @@ OUTPUT_PER_TASK = 16 * 1024  # characters of student prints kept per task
 # Load errors of a first load above which later forks still load one statement at a time: loading all at
 # once answers with every error in one reply, whose header the protocol bounds (1 MiB).
 MAX_ERRORS_AT_ONCE = 20
+# Seconds to wait, after a fork's connection broke, for the template's report that it exited, before it is
+# killed: a report means it died on its own (honest reports take milliseconds).
+EXIT_REPORT_WAIT = 1.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ class CallResult:
     """One line saying what went wrong, for the student (printable, bounded)."""
     traceback: str = ""
     """The student's frames of the traceback (printable, bounded)."""
+    where: str = ""
+    """Where the exception was raised in the student's code, e.g. '<nb.ipynb cell 23> line 12: dx[n] += 1':
+    the innermost frame in a cell, its line read from the grader's copy of the cell; "" if none."""
     output: str = ""
     """What the call printed (printable, bounded)."""
     seconds: float = 0.0
@@ -73,6 +79,7 @@ class Session:
 
     def __init__(self, cells, limits=None, timeout=10.0, use_bwrap=True, budget_seconds=SUBMISSION_SECONDS):
         self.cells = cells
+        self.sources = {cell["filename"]: cell["source"] for cell in cells}  # where an error's line is read
         self.limits = limits or Limits()
         self.timeout = timeout
         self.use_bwrap = use_bwrap
@@ -94,6 +101,8 @@ class Session:
         self.load_spent = 0.0  # seconds spent loading definitions, in all forks
         self.last_call = None  # the target of the last call the fork answered
         self.load_at_once = False  # every statement loaded one at a time once, none skipped: later forks load all in one request
+        self.last_death = None  # how the fork of the last request that crashed ended (a Death)
+        self.load_retried = set()  # statements run again after the system killed the fork loading them
 
     @property
     def isolation_used(self):
@@ -261,6 +270,9 @@ class Session:
                         raise ChildFailure(failure.kind, f"{MAX_SKIPPED_STATEMENTS} statements hung or killed the "
                                                          f"process while loading; giving up") from None
                     message = self._describe(failure, self.timeout)  # a statement's own deadline: it was not the budget
+                    if self._retry_after(self.last_death) and key not in self.load_retried:
+                        self.load_retried.add(key)  # killed by the system: run once more (a restart) before skipping
+                        return False
                     self.skipped[key] = _skipped_statement(cell, statement, failure.kind, message)
                     return False
                 errors.extend(boundary.load_errors(header.get("errors"), cell, statement))
@@ -297,14 +309,33 @@ class Session:
 
     def _describe(self, failure, timeout):
         """The student's message for a ChildFailure of a request given ``timeout`` seconds. The fork is ended
-        at once (a hung one must not run on while the grader works); a dead fork's exit status comes from
-        the template."""
-        code = self._end_fork()
+        at once (a hung one must not run on while the grader works); how a dead fork ended comes from the
+        template (and is kept in ``last_death``)."""
+        self.last_death = None
+        if failure.kind == "crash" and not failure.message:
+            self.last_death = self._death()
+            return self.last_death.message
+        self._end_fork()
         if failure.kind == "timeout":
             return f"your code did not finish within {timeout:g} s (infinite loop?)"
-        if failure.kind == "crash" and not failure.message:
-            return death_message(code, self.sandbox is not None and self.sandbox.memory_limit_hit())
         return failure.message
+
+    def _death(self):
+        """How the current fork, whose connection broke, ended; the fork is ended. Whether it exited on its
+        own is asked of the template before anything is killed; the memory figures, before the next fork."""
+        sandbox = self.sandbox
+        report = sandbox.wait_for_exit(EXIT_REPORT_WAIT) if sandbox is not None and sandbox.alive() else None
+        memory_hit = sandbox is not None and sandbox.memory_limit_hit()
+        peak = sandbox.memory_peak() if sandbox is not None else None
+        code = self._end_fork()
+        if report is None:
+            return Death(code=None, memory_hit=memory_hit)
+        status, maxrss, cpu = report.get("status"), report.get("maxrss"), report.get("cpu")
+        return Death(code=status if type(status) is int else code, on_its_own=True, memory_hit=memory_hit,
+                     cpu_seconds=float(cpu) if type(cpu) in (int, float) else None,
+                     cpu_limit=float(self.limits.cpu_seconds),
+                     peak_bytes=peak if peak is not None else (maxrss if type(maxrss) is int and maxrss >= 0 else None),
+                     memory_limit=self.limits.memory_bytes)
 
     # -- calls --------------------------------------------------------------------------------------
 
@@ -320,6 +351,8 @@ class Session:
             "keep": keep, "send": send, "return_args": return_args, "seed": seed,
         }
         result = self._request(header, arrays, timeout, wrapped=True)
+        if self._retry_after(self.last_death) and isinstance(target, str) and not _refers_to_handles((args, kwargs)):
+            result = self._retried(result, header, arrays, timeout)
         self.last_call = key if result.ok or result.error_kind == "exception" else None
         if result.error_kind in ("timeout", "crash", "protocol"):
             # It would hang, crash or break the protocol again: later calls of the same function fail at
@@ -330,6 +363,21 @@ class Session:
             self.failed_targets[key] = replace(
                 result, seconds=0.0, message=f"not run: {name} already {verb} in an earlier check ({result.message})")
         return result
+
+    @staticmethod
+    def _retry_after(death):
+        """Whether a request whose fork ended as ``death`` is run once more: the system killed it, none of the
+        submission's limits did. A call that uses what an earlier call left in the fork (a handle) is not,
+        as the new fork does not hold it."""
+        return death is not None and death.killed_by_system
+
+    def _retried(self, first, header, arrays, timeout):
+        """The call run once more in a new fork (a restart, counted against the submission's budget; never
+        retried again). Its time is both runs' together, so a run killed on purpose buys no speed."""
+        again = self._request(header, arrays, timeout, wrapped=True)
+        killed_again, self.last_death = self.last_death is not None, None
+        message = f"{again.message} (it was run twice and killed both times)" if killed_again else again.message
+        return replace(again, seconds=first.seconds + again.seconds, message=message)
 
     def get_attribute(self, handle, attr, timeout=None):
         return self._request({"op": "getattr", "handle": handle, "attr": attr}, (), timeout)
@@ -346,6 +394,7 @@ class Session:
         return self._request(header, arrays, timeout)
 
     def _request(self, header, arrays, timeout, wrapped=False):
+        self.last_death = None
         if self.load_failure is not None:
             return self.load_failure
         try:
@@ -365,7 +414,7 @@ class Session:
             seconds = time.perf_counter() - start
             return CallResult(ok=False, error_kind=failure.kind, message=self._describe(failure, timeout), seconds=seconds)
         seconds = time.perf_counter() - start
-        result = boundary.call_result(CallResult, reply, reply_arrays, seconds, wrapped, self.load_errors)
+        result = boundary.call_result(CallResult, reply, reply_arrays, seconds, wrapped, self.load_errors, self.sources)
         self._keep_output(result.output)
         return result
 
@@ -395,6 +444,17 @@ class Session:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _refers_to_handles(value, depth=0):
+    """Whether arguments hold a protocol.Ref: a value an earlier call left in the fork."""
+    if isinstance(value, protocol.Ref) or depth > protocol.MAX_DEPTH:
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(_refers_to_handles(item, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return any(_refers_to_handles(item, depth + 1) for item in value.values())
+    return False
 
 
 def _skipped_statement(cell, statement, kind, message):

@@ -190,6 +190,10 @@ class Sandbox:
     token: str = field(default_factory=lambda: f"{os.getpid()}-{secrets.token_hex(8)}")
     fork_pending: bool = False
     """True between a fork and the template's report that it and its processes are gone."""
+    fork_exit: dict = None
+    """The template's report that the current fork exited ({"status", "maxrss", "cpu"}), once it came."""
+    fork_ended: dict = None
+    """The template's report that the current fork and all its processes are gone, once it came."""
     outside_task: frozenset = None
     """Under bubblewrap with a pids cgroup: the cgroup's processes that are not a task's (bubblewrap's and
     the template). Every other process in the cgroup is then a task's, and listing the cgroup replaces
@@ -270,7 +274,9 @@ class Sandbox:
         if reply.get("event") != "started":
             grader_end.close()
             raise ChildFailure("crash", "the process running your code could not be restarted")
-        self.fork_pending = True
+        self.fork_pending, self.fork_exit, self.fork_ended = True, None, None
+        if self.process_limit is not None:
+            self.process_limit.mark()  # the memory limit is judged per fork
         return Channel(grader_end, budget)
 
     def end_task(self):
@@ -281,28 +287,46 @@ class Sandbox:
             return None
         self.fork_pending = False
         deadline = time.monotonic() + END_TIMEOUT
-        while time.monotonic() < deadline:
+        while self.fork_ended is None and time.monotonic() < deadline:
             self._kill_task_processes()
             _signal(self.template_pid, signal.SIGCONT)  # a task may have stopped it
             try:
-                reply = self._ended(KILL_INTERVAL)
+                self._read_events(KILL_INTERVAL)
             except ChildFailure as failure:
                 if failure.kind != "timeout" or time.monotonic() > deadline:
                     raise
-                continue
-            status = reply.get("status")
-            return status if type(status) is int else None
-        raise ChildFailure("timeout", "the processes of a task could not be stopped")
+        if self.fork_ended is None:
+            raise ChildFailure("timeout", "the processes of a task could not be stopped")
+        status = self.fork_ended.get("status")
+        return status if type(status) is int else None
 
-    def _ended(self, timeout):
-        """The template's 'ended' answer, if it comes within ``timeout``."""
-        ready, _, _ = _select_readable(self.control, timeout)
-        if not ready:
-            raise ChildFailure("timeout", "timed out")
-        reply, _ = Channel(self.control, ReplyBudget(), owned=False)._read_frame(time.monotonic() + END_TIMEOUT)
-        if reply.get("event") != "ended":
-            raise ChildFailure("protocol", "unexpected answer from the template")
-        return reply
+    def wait_for_exit(self, timeout):
+        """The template's report that the current fork exited, if it comes within ``timeout`` (before
+        anything is killed: a report then means the fork died on its own); or None."""
+        deadline = time.monotonic() + timeout
+        try:
+            while self.fork_exit is None and self.fork_pending and time.monotonic() < deadline:
+                self._read_events(deadline - time.monotonic())
+        except (ChildFailure, OSError, ValueError, protocol.ProtocolError, struct.error):
+            return None  # the template is gone or broken: end_task will say so
+        return self.fork_exit
+
+    def _read_events(self, timeout):
+        """Read the template's reports on the current fork that come within ``timeout``: 'exited', then
+        'ended' (which ends the wait)."""
+        deadline = time.monotonic() + timeout
+        while self.fork_ended is None:
+            ready, _, _ = _select_readable(self.control, max(deadline - time.monotonic(), 0))
+            if not ready:
+                raise ChildFailure("timeout", "timed out")
+            reply, _ = Channel(self.control, ReplyBudget(), owned=False)._read_frame(time.monotonic() + END_TIMEOUT)
+            if reply.get("event") not in ("exited", "ended"):
+                raise ChildFailure("protocol", "unexpected answer from the template")
+            if reply.get("event") == "ended":
+                self.fork_ended = reply
+            if self.fork_exit is None and reply.get("status") is not None:
+                self.fork_exit = reply
+                return
 
     def _kill_task_processes(self):
         for pid in self.task_processes():
@@ -343,8 +367,14 @@ class Sandbox:
         return self.process is not None and self.process.poll() is None and self.control is not None
 
     def memory_limit_hit(self):
-        """Whether the submission's memory cgroup has killed or refused something (False without one)."""
+        """Whether the submission's memory cgroup has killed or refused something, or its use came near the
+        limit, since the current fork started (False without one: the per-process limit raises MemoryError)."""
         return self.process_limit is not None and self.process_limit.memory_exceeded()
+
+    def memory_peak(self):
+        """Bytes the submission's processes held at most since the current fork started (memory cgroup),
+        or None where it is not known."""
+        return self.process_limit.memory_peak() if self.process_limit is not None else None
 
     def kill(self):
         """Kill the template and everything it started."""
@@ -375,16 +405,65 @@ def _select_readable(sock, timeout):
     return select.select([sock], [], [], timeout)
 
 
-def death_message(code, memory_hit=False):
-    """What to tell the student about a fork that died with exit code ``code`` (None: unknown)."""
-    if memory_hit:
-        return "the process running your code was killed: it used more memory than the limit allows in all"
-    if code is None:
-        return "the process running your code stopped answering"
-    if code < 0:
-        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-        return f"the process running your code was killed by {name}"
-    return f"the process running your code exited with status {code} (sys.exit or os._exit?)"
+KILLED_BY_THE_SYSTEM = "the process running your code was killed by the system (not by this submission's limits)"
+CPU_SLACK = 1.0  # seconds: a fork killed within this of the CPU time limit was killed by that limit
+
+
+@dataclass(frozen=True)
+class Death:
+    """How a task's fork ended, as the grader learned it (from the template and the memory cgroup)."""
+
+    code: int = None
+    """Its exit code (negative: the signal that killed it), or None if not known."""
+    on_its_own: bool = False
+    """It exited before the grader killed anything (the template reported it at once)."""
+    memory_hit: bool = False
+    """The memory cgroup refused or killed something, or its use came near the limit, during this fork."""
+    cpu_seconds: float = None
+    """CPU time the fork used, where known."""
+    cpu_limit: float = None
+    """The per-process CPU time limit (RLIMIT_CPU, whose hard limit is a SIGKILL)."""
+    peak_bytes: int = None
+    """The memory high-water mark (the cgroup's, else the fork's own peak resident size), where known."""
+    memory_limit: int = None
+    """The submission's memory limit in bytes."""
+
+    @property
+    def cpu_limit_hit(self):
+        return (self.cpu_seconds is not None and self.cpu_limit is not None
+                and self.cpu_seconds >= self.cpu_limit - CPU_SLACK)
+
+    @property
+    def killed_by_system(self):
+        """SIGKILL, on its own, and none of this submission's limits reached: not the submission's doing."""
+        return (self.on_its_own and self.code == -signal.SIGKILL and not self.memory_hit
+                and not self.cpu_limit_hit)
+
+    @property
+    def message(self):
+        """What to tell the student."""
+        if self.memory_hit:
+            return ("the process running your code was killed: it used more memory than the limit allows in all"
+                    + self._peak())
+        if self.on_its_own and self.cpu_limit_hit and self.code in (-signal.SIGKILL, -signal.SIGXCPU):
+            return f"the process running your code was killed: it used its {self.cpu_limit:g} s of CPU time"
+        if not self.on_its_own or self.code is None:
+            return "the process running your code stopped answering"
+        if self.killed_by_system:
+            return KILLED_BY_THE_SYSTEM + self._peak()
+        if self.code < 0:
+            name = signal.Signals(-self.code).name if -self.code in signal.valid_signals() else str(-self.code)
+            return f"the process running your code was killed by {name}"
+        return f"the process running your code exited with status {self.code} (sys.exit or os._exit?)"
+
+    def _peak(self):
+        if self.peak_bytes is None:
+            return ""
+        limit = f" (the limit is {self.memory_limit / MIB:.0f} MiB)" if self.memory_limit else ""
+        return f"; its memory high-water mark was {self.peak_bytes / MIB:.0f} MiB{limit}"
+
+
+MIB = 1 << 20
 
 
 def _namespace_pids(pid):

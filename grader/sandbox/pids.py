@@ -23,6 +23,7 @@ from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 NOT_ENFORCED = "process limit not enforced (the grader runs as root and cannot create a pids cgroup)"
+MEMORY_NEAR_LIMIT = 0.95  # a high-water mark this close to the memory limit counts as reaching it
 MEMORY_PER_PROCESS = "memory limited per process only (no memory cgroup: the grader is not root or cannot create one)"
 
 
@@ -33,6 +34,7 @@ class ProcessLimit:
         """token: the child's ``<grader pid>-<random hex>``, which names its cgroups; memory_bytes: the
         total memory of all its processes (a memory cgroup, as root), or None."""
         self.limit, self.cgroup, self.rlimit, self.memory_cgroup = limit, None, None, None
+        self.memory_bytes = memory_bytes
         name = f"grader-{_pid_namespace()}-{token}"
         if os.getuid() != 0:
             self.rlimit = _nproc_limit(limit + processes_of(os.getuid()))
@@ -41,6 +43,7 @@ class ProcessLimit:
             if memory_bytes:
                 self.memory_cgroup = _create_memory_cgroup(name, memory_bytes, self.cgroup)
         self._memory_failures = self._memory_failure_count()
+        self._peak_since_mark = False
 
     @property
     def enforced(self):
@@ -50,9 +53,35 @@ class ProcessLimit:
         """What the report should say about limits that do not hold."""
         return ([] if self.enforced else [NOT_ENFORCED]) + ([] if self.memory_cgroup else [MEMORY_PER_PROCESS])
 
+    def mark(self):
+        """Judge the memory limit from now on (a task's fork starts): counters and the peak are reset."""
+        self._memory_failures = self._memory_failure_count()
+        self._peak_since_mark = False
+        if self.memory_cgroup is not None:
+            try:  # v1: writing 0 resets the high-water mark (v2's memory.peak cannot be reset for all readers)
+                (self.memory_cgroup / "memory.max_usage_in_bytes").write_text("0")
+                self._peak_since_mark = True
+            except OSError:
+                pass
+
     def memory_exceeded(self):
-        """Whether the memory cgroup refused memory or killed a process since the child started."""
-        return self._memory_failure_count() > self._memory_failures
+        """Whether the memory cgroup refused memory or killed a process, or its use came within
+        MEMORY_NEAR_LIMIT of the limit, since :meth:`mark` (or the child's start)."""
+        peak = self.memory_peak() if self._peak_since_mark else None  # an older task's peak says nothing
+        near = peak is not None and self.memory_bytes and peak >= MEMORY_NEAR_LIMIT * self.memory_bytes
+        return bool(near) or self._memory_failure_count() > self._memory_failures
+
+    def memory_peak(self):
+        """The memory cgroup's high-water mark in bytes (v1 since :meth:`mark`; v2 since the child started),
+        or None without one."""
+        if self.memory_cgroup is None:
+            return None
+        for name in ("memory.max_usage_in_bytes", "memory.peak"):
+            try:
+                return int((self.memory_cgroup / name).read_text())
+            except (OSError, ValueError):
+                continue
+        return None
 
     def _memory_failure_count(self):
         if self.memory_cgroup is None:

@@ -13,8 +13,10 @@ its descendant, so the grader finds and kills them all), then answers the grader
 - ``{"op": "ping"}``: answered with ``{"ok": true, "pid": ...}`` (its pid as it sees it);
 - ``{"op": "fork"}`` with a socket passed alongside (SCM_RIGHTS): it forks; the fork closes the control
   socket and serves that task's requests on the new socket; the template answers
-  ``{"event": "started", "pid": ...}``, waits until the fork *and every process it started* are gone
-  (the grader kills them), empties the scratch folders and answers ``{"event": "ended", "status": ...}``.
+  ``{"event": "started", "pid": ...}``; when the fork itself exits it reports ``{"event": "exited",
+  "status", "maxrss", "cpu"}`` at once; it waits until the fork *and every process it started* are gone
+  (the grader kills them), empties the scratch folders and answers ``{"event": "ended", ...}`` (the
+  same fields).
 
 So no state a task's code leaves behind (patched modules, profilers, threads, signal handlers, atexit
 hooks, files) reaches another task. A fork's requests (header fields; every reply echoes ``id``):
@@ -108,7 +110,7 @@ class Worker:
         try:
             return op(header, arrays)
         except BaseException as exc:  # the student's code may raise anything, SystemExit included
-            return {"ok": False, "error": describe_exception(exc)}, []
+            return {"ok": False, "error": describe_exception(exc, self.sources)}, []
 
     # -- operations -------------------------------------------------------------------------------
 
@@ -135,7 +137,8 @@ class Worker:
                 exec(compile(padded, filename, "exec"), self.namespace)
             except BaseException as exc:
                 defines = names[0] if names else []
-                errors.append({"filename": filename, "line": first, "defines": defines, **describe_exception(exc)})
+                errors.append({"filename": filename, "line": first, "defines": defines,
+                               **describe_exception(exc, self.sources)})
                 for name in defines:  # a failed redefinition must not leave an older one in place
                     self.namespace.pop(name, None)
         return errors
@@ -228,13 +231,18 @@ def seed(value):
     random.seed(value)
 
 
-def describe_exception(exc):
+def describe_exception(exc, cells=()):
+    """The exception's type, message and student frames; ``where``: [filename, line] of the innermost frame
+    in one of ``cells`` (the cells' filenames), the line of the statement that failed (on Python 3.11 and
+    later the line of the failing instruction, even inside a multi-line statement), or None."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<")]
     lines = traceback.format_list(frames[-5:])
+    innermost = next((f for f in reversed(frames) if f.filename in cells), None)
     return {
         "type": type(exc).__name__[:300],
         "message": str(exc)[:2000],
         "traceback": "".join(lines)[-4000:],
+        "where": [innermost.filename, innermost.lineno] if innermost is not None else None,
     }
 
 
@@ -272,10 +280,10 @@ class Template:
             self._become_worker(fd)
         os.close(fd)
         self.reply({"ok": True, "event": "started", "pid": pid})
-        status = _reap_every_descendant(pid)
+        exited = _reap_every_descendant(pid, lambda report: self.reply({"ok": True, "event": "exited", **report}))
         for folder in self.scratch:
             _empty(folder)
-        self.reply({"ok": True, "event": "ended", "status": status})
+        self.reply({"ok": True, "event": "ended", **exited})
 
     def _become_worker(self, fd):
         code = 0
@@ -290,19 +298,24 @@ class Template:
             os._exit(code)
 
 
-def _reap_every_descendant(pid):
+def _reap_every_descendant(pid, on_exit):
     """Wait until the fork and every process it started are gone (they are reparented to this
-    subreaper); the fork's exit status as waitstatus_to_exitcode gives it, or None if it was not seen."""
-    status = None
+    subreaper). When the fork itself is reaped, ``on_exit`` gets its report at once (the grader learns
+    that it died on its own, before anyone killed it); the report is returned too: {"status": the fork's
+    exit status as waitstatus_to_exitcode gives it, or None if it was not seen; "maxrss": its peak
+    resident memory in bytes; "cpu": its CPU seconds}."""
+    report = {"status": None}
     while True:
         try:
-            reaped, raw = os.waitpid(-1, 0)
+            reaped, raw, usage = os.wait4(-1, 0)
         except ChildProcessError:
-            return status
+            return report
         except InterruptedError:
             continue
         if reaped == pid:
-            status = os.waitstatus_to_exitcode(raw)
+            report = {"status": os.waitstatus_to_exitcode(raw), "maxrss": usage.ru_maxrss * 1024,
+                      "cpu": usage.ru_utime + usage.ru_stime}
+            on_exit(report)
 
 
 def _empty(folder):

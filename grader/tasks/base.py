@@ -11,6 +11,8 @@ Two rules every task applies through the helpers here:
   as many as were sent; a value of another type is a different value; a comparison of nothing, or of an
   object the protocol could only name (an Opaque), fails.
 """
+import ast
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,19 +58,134 @@ def outcome(name, points, verdict, failure=""):
 
 
 def returned(result):
-    """What a call returned, counted in what the grader decoded: 'N values', or the type of the value."""
+    """What a call returned, counted in what the grader decoded: 'N values', None, or the type of the value."""
     count = item_count(result.value)
-    return f"{count} values" if count is not None else result.result_type
+    if count is not None:
+        return f"{count} values"
+    return "None" if result.value is None and result.result_type == "builtins.NoneType" else result.result_type
+
+
+def none_returned(ctx, definition, shown, value, names):
+    """The Verdict on a call that returned None where a value was expected, or None if it did not.
+
+    definition: what was called, as the notebook defines it: "conv_forward_naive", or ("ThreeLayerConvNet",
+    "loss") for a method; shown: how the message names the call, e.g. "model.loss(X)". value: what the call
+    returned, as the grader decoded it; names: the arrays it should return, in order (one name: the value
+    itself is that array, e.g. ('dx',); several: a tuple, e.g. ('out', 'cache') or ('dx', 'dw', 'db')).
+
+    "Not implemented yet" is said only when the definition's source, as the grader extracted it, is still
+    the course's stub style (see :func:`untouched_stub`); code that computes something and returns None
+    is told so, with a hint when it has no ``return`` of a value at all.
+    """
+    node = definition_source(ctx, definition)
+    stub = node is not None and untouched_stub(node)
+    if value is None:
+        if stub:
+            return Verdict(False, f"not implemented yet: {shown} returned None (its body is still the stub)")
+        if node is not None and not _returns_a_value(node):
+            return Verdict(False, f"{shown} returned None (did you forget `return`?)")
+        return Verdict(False, f"{shown} returned None")
+    if len(names) > 1 and item_count(value) == len(names) and stub:
+        missing = [name for name, item in zip(names, value) if item is None]
+        if missing:
+            return Verdict(False, f"not implemented yet: {shown} returned None as {', '.join(missing)} "
+                                  f"(its body is still the stub)")
+    return None
+
+
+def definition_source(ctx, definition):
+    """The ast node of the last definition of ``definition`` (a name, or (class, method)) among the cells
+    the session loads (the last definition wins, as in Restart & Run All), or None."""
+    name, method = (definition, None) if isinstance(definition, str) else definition
+    found = None
+    for cell in getattr(ctx.session, "cells", ()):
+        lines = cell["source"].splitlines(keepends=True)
+        for first, last, *names in cell["statements"]:
+            if names and name in names[0]:
+                found = "".join(lines[first - 1:last])
+    tree = _parsed(found) if found is not None else None
+    node = next((n for n in (tree.body if tree else ()) if getattr(n, "name", None) == name), None)
+    if method is not None and isinstance(node, ast.ClassDef):
+        node = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == method), None)
+    return node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(source):
+    """The ast of a definition's source (parsed once per run, as several checks may ask), or None."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def untouched_stub(function):
+    """Whether a function's body is still the course's stub style: nothing but a docstring, ``pass``,
+    comments (never in the ast), names bound to constants or to what the stub already wrote (``out =
+    None``, ``cache = (x, w, b, conv_param)``, ``W1 = self.params['W1']``), ``if`` on such values, and
+    ``return`` of them. Any call, arithmetic, loop or store into an array or attribute is code."""
+    body = function.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return all(_stub_statement(statement) for statement in body)
+
+
+def _stub_statement(node):
+    if isinstance(node, ast.Pass) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+        return True
+    if isinstance(node, ast.Assign):
+        return all(_plain_target(t) for t in node.targets) and _inert(node.value)
+    if isinstance(node, ast.AnnAssign):
+        return _plain_target(node.target) and (node.value is None or _inert(node.value))
+    if isinstance(node, ast.Return):
+        return node.value is None or _inert(node.value)
+    if isinstance(node, ast.If):
+        test = node.test
+        tested = [test.left, *test.comparators] if isinstance(test, ast.Compare) else [test]
+        return all(_inert(t) for t in tested) and all(_stub_statement(s) for s in node.body + node.orelse)
+    return False
+
+
+def _plain_target(target):
+    if isinstance(target, ast.Name):
+        return True
+    return isinstance(target, (ast.Tuple, ast.List)) and all(_plain_target(t) for t in target.elts)
+
+
+def _inert(node):
+    """A value that computes nothing: constants, names, and tuples, lists, dicts, attributes and
+    subscripts of them."""
+    if isinstance(node, (ast.Constant, ast.Name)):
+        return True
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(_inert(e) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(k is not None and _inert(k) for k in node.keys) and all(_inert(v) for v in node.values)
+    if isinstance(node, ast.Attribute):
+        return _inert(node.value)
+    if isinstance(node, ast.Subscript):
+        return _inert(node.value) and _inert(node.slice)
+    return False
+
+
+def _returns_a_value(function):
+    """Whether the function itself (not a function nested in it) has a ``return`` with a value."""
+    pending = list(function.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Return) and node.value is not None:
+            return True
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            pending.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def call_failed(name, points, result):
     """The outcome of a check whose call into student code did not return."""
     failure = "timeout" if result.error_kind == "timeout" else "error"
     message = result.message
-    if result.traceback:
-        last = [line.strip() for line in result.traceback.strip().splitlines() if line.strip()]
-        if last:
-            message += f" (at {last[-2] if len(last) > 1 else last[-1]})"
+    if result.where:
+        message += f" (at {result.where})"
     if result.error_type == "NotImplementedError":
         message = "not implemented yet (raises NotImplementedError)"
     return Outcome(name=name, points=points, passed=False, message=message, failure=failure)

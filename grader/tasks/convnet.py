@@ -27,7 +27,7 @@ from grader.compare import (
     compare_array,
 )
 from grader.tasks import memo
-from grader.tasks.base import Outcome, call_failed, case_rng, outcome
+from grader.tasks.base import Outcome, call_failed, case_rng, none_returned, outcome
 
 CLASS = "ThreeLayerConvNet"
 PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
@@ -43,6 +43,7 @@ NON_SQUARE_NETS = (
 INIT_NET = dict(input_dim=(8, 8, 8), num_filters=32, filter_size=7, hidden_dim=100, num_classes=100)
 INIT_WEIGHT_SCALE = 3e-2  # not the default 1e-3, so a scale that ignores the argument shows
 INIT_SEED = 0  # np.random seed in the child while __init__ draws its weights
+PROBE_NET = {}  # the first check's constructor call, ThreeLayerConvNet(): if it fails, no check can run
 
 # Small nets for the loss checks: every parameter has a few dozen to a few hundred entries.
 SQUARE_NET = dict(input_dim=(3, 8, 8), num_filters=4, filter_size=3, hidden_dim=10, num_classes=5)
@@ -83,14 +84,33 @@ class _CallFailed(Exception):
         self.result, self.doing = result, doing
 
 
+CONSTRUCTOR_NOT_RUN = "not run: the constructor failed"
+
+
 def grade(ctx):
-    """Outcomes of every check of ``three_layer_convnet``; all fail alike if the class cannot be created."""
-    probe = ctx.session.call(CLASS, kwargs=_model_kwargs(SQUARE_NET, dtype=np.float64), send="none", seed=INIT_SEED)
+    """Outcomes of every check of ``three_layer_convnet``.
+
+    The class is first created as the first check creates it (``ThreeLayerConvNet()``, the contract's
+    defaults). If that fails, the failure is reported once, under that check, as what it is (the call, the
+    exception, the student's line); every other check says it was not run, since each creates the class too.
+    """
+    probe = ctx.session.call(CLASS, kwargs=_model_kwargs(PROBE_NET), send="none", seed=INIT_SEED)
     if not probe.ok:
-        failed = call_failed(CLASS, 0, probe)
-        message = f"could not create {_signature(SQUARE_NET, dtype=np.float64)}: {failed.message}"
-        return [Outcome(name, points, False, message, failed.failure) for name, points, _ in CHECKS]
+        (first, first_points, _), *rest = CHECKS
+        failed = call_failed(first, first_points, probe)
+        reported = Outcome(first, first_points, False, constructor_failure(_signature(PROBE_NET), failed.message, probe),
+                           failed.failure)
+        return [reported] + [Outcome(name, points, False, CONSTRUCTOR_NOT_RUN) for name, points, _ in rest]
     return [_run(ctx, name, points, check) for name, points, check in CHECKS]
+
+
+def constructor_failure(call, message, result):
+    """'ThreeLayerConvNet() raised AttributeError: ... (at <cell> line 3: ...)', or what else happened."""
+    if result.error_type == "NotImplementedError":
+        return f"{call} is {message}"
+    if result.error_kind == "exception":
+        return f"{call} raised {message}"
+    return f"{call} failed: {message}"
 
 
 def _run(ctx, name, points, check):
@@ -124,7 +144,7 @@ def expected_shapes(input_dim, num_filters, filter_size, hidden_dim, num_classes
 
 def check_default_shapes(ctx):
     """Names and shapes of ``ThreeLayerConvNet()``'s params (input_dim (3, 32, 32))."""
-    params = _initial_params(ctx, {})
+    params = _initial_params(ctx, PROBE_NET)
     return _shapes_verdict(params, DEFAULT_NET, f"{CLASS}()")
 
 
@@ -232,7 +252,8 @@ def check_scores(ctx):
     _model_holding(ctx, SQUARE_NET, 0.0, params)
     scores = _call(ctx.session.call((MODEL, "loss"), X), "calling model.loss(X)")
     expected = _reference_loss(memo.key(SQUARE_NET), 0.0, 501, False)
-    return compare_array("scores", scores, expected, FORWARD_THRESHOLD)
+    return (none_returned(ctx, (CLASS, "loss"), "model.loss(X)", scores, ("scores",))
+            or compare_array("scores", scores, expected, FORWARD_THRESHOLD))
 
 
 def check_loss_no_reg(ctx):
@@ -268,7 +289,8 @@ def _loss_verdict(ctx, net, reg, seed):
     params, X, y = loss_case(net, seed)
     _model_holding(ctx, net, reg, params)
     value = _call(ctx.session.call((MODEL, "loss"), X, y), "calling model.loss(X, y)")
-    verdict = check_tuple(value, 2, "loss(X, y)")
+    verdict = none_returned(ctx, (CLASS, "loss"), "model.loss(X, y)", value, ("loss", "grads")) or check_tuple(
+        value, 2, "loss(X, y)")
     if not verdict.passed:
         return verdict
     expected_loss, expected_grads = _reference_loss(memo.key(net), reg, seed, True)

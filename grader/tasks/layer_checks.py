@@ -29,6 +29,7 @@ from grader.tasks.base import (
     call_failed,
     earned_only_if,
     inputs_unchanged,
+    none_returned,
     outcome,
     public_earned_only_with_hidden,
     returned,
@@ -245,7 +246,8 @@ def forward_call(ctx, function, args, expected_out, label, points, threshold=FOR
     result = ctx.session.call(function, *args, **FORWARD_REQUEST)
     if not result.ok:
         return call_failed(label, points, result), result
-    return outcome(label, points, _out_verdict(result, function, expected_out, threshold)), result
+    verdict = none_returned(ctx, function, function, result.value, ("out", "cache"))
+    return outcome(label, points, verdict or _out_verdict(result, function, expected_out, threshold)), result
 
 
 def _out_verdict(result, function, expected_out, threshold):
@@ -297,7 +299,8 @@ def backward_call(ctx, names, forward_args, dout, expected, label, points, fallb
     note = note or retried
     if not result.ok:
         return call_failed(label, points, result), NOT_RETURNED, result
-    verdict = _gradients_verdict(result, backward, grad_names, expected, threshold)
+    verdict = (none_returned(ctx, backward, backward, result.value, grad_names)
+               or _gradients_verdict(result, backward, grad_names, expected, threshold))
     verdict = Verdict(verdict.passed, verdict.message + (note if verdict.passed else ""))
     before = fallback if retried else _cache_before(cache, result)
     unchanged = _backward_inputs_unchanged(dout, before, result.args_after, cache_names)

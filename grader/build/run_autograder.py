@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Gradescope's entry point (copied into the autograder zip as ``run_autograder``): grade the notebook(s)
+under $AUTOGRADER_ROOT/submission with the ``grader`` on PATH, and write $AUTOGRADER_ROOT/results/results.json
+whatever happens.
+
+Standard library only: it runs with the system's python3, before anything is known about the submission.
+Every outcome writes a valid results.json: a graded submission gets the grader's own file; no notebook, an
+unreadable one, a sandbox that cannot start, a grader that crashes or hangs get score 0 and one line saying
+why. The student's file names are never trusted: the notebooks are copied, under plain names, into a
+staging folder that is what gets graded.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+CONFIG_NAME = "grader.toml"  # the configuration built into the zip, beside this script
+MAX_NOTEBOOKS = 20  # notebooks graded from one submission (a handful is normal)
+MAX_NOTEBOOK_BYTES = 200 << 20  # the grader's own limit for one notebook
+GRADER_SECONDS = 1800  # the grader bounds itself to about 600 s of student code; this is a backstop
+REASON_LIMIT = 500  # characters of a one-line reason
+EXIT_GRADED = (0, 1)  # grader grade: completed (1: below --fail-under, not used here)
+EXIT_NO_SANDBOX = 3
+SKIPPED_FOLDERS = {".ipynb_checkpoints", "__MACOSX", ".git"}
+
+
+def main():
+    root = Path(os.environ.get("AUTOGRADER_ROOT") or "/autograder")
+    results = root / "results" / "results.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    config = _config_path(root)
+    # Written first, so that even a run killed from outside leaves a valid file behind.
+    write_results(results, failed("grading did not finish (the autograder was stopped); please resubmit or "
+                                  "tell your instructor", config))
+    with tempfile.TemporaryDirectory(prefix="submission-") as staging:
+        found = stage_notebooks(root / "submission", Path(staging))
+        if not found:
+            write_results(results, failed("no notebook (.ipynb file) was found in your submission; upload "
+                                          "ConvolutionalNetworks.ipynb", config))
+            return 0
+        outcome = grade(Path(staging), results, config)
+    try:
+        write_results(results, outcome)
+    except ValueError:  # a number JSON cannot hold
+        write_results(results, failed("the grader wrote results that are not valid JSON; please tell your "
+                                      "instructor", config))
+    return 0
+
+
+def _config_path(root):
+    for candidate in (Path(__file__).resolve().parent / CONFIG_NAME, root / "source" / CONFIG_NAME):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def stage_notebooks(submission, staging):
+    """Copy every regular .ipynb file under ``submission`` (subfolders included, symbolic links and editor
+    checkpoints left out) into ``staging`` as '01-name.ipynb', '02-...'. Returns how many were copied."""
+    found = []
+    for folder, subfolders, files in os.walk(submission):  # symbolic links to folders are not followed
+        subfolders[:] = sorted(name for name in subfolders if name not in SKIPPED_FOLDERS)
+        for name in sorted(files):
+            path = Path(folder) / name
+            if name.lower().endswith(".ipynb") and path.is_file() and not path.is_symlink():
+                found.append(path)
+    for index, path in enumerate(found[:MAX_NOTEBOOKS], start=1):
+        if path.stat().st_size <= MAX_NOTEBOOK_BYTES:
+            shutil.copyfile(path, staging / f"{index:02d}-{_plain_name(path.name)}")
+    return len(list(staging.iterdir()))
+
+
+def _plain_name(name):
+    """A file name of letters, digits, '.', '_' and '-' only, ending in .ipynb."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name[: -len(".ipynb")])[:60].strip("._") or "notebook"
+    return stem + ".ipynb"
+
+
+def grade(staging, results, config):
+    """The grader's results.json for ``staging``, or a failed one saying why there is none."""
+    written = results.with_name("grader-results.json")
+    command = ["grader", "grade", str(staging), "--gradescope", str(written), "-q"]
+    if config is not None:
+        command += ["--config", str(config)]
+    if shutil.which("grader") is None:
+        return failed("the grader is not installed on the autograder machine (no 'grader' on PATH); "
+                      "please tell your instructor", config)
+    try:
+        finished = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  timeout=GRADER_SECONDS)
+    except subprocess.TimeoutExpired:
+        return failed(f"grading took longer than {GRADER_SECONDS} s and was stopped; please tell your instructor", config)
+    except OSError as exc:
+        return failed(f"the grader could not be started ({type(exc).__name__}); please tell your instructor", config)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(finished.stdout + finished.stderr)  # for the instructor (stdout_visibility)
+    sys.stdout.buffer.flush()
+    reason = _last_line(finished.stderr)
+    if finished.returncode in EXIT_GRADED:
+        data = _read_results(written)
+        if data is not None:
+            return data
+        return failed(f"the grader finished but wrote no valid results ({reason}); please tell your instructor", config)
+    if finished.returncode == EXIT_NO_SANDBOX:
+        return failed(f"the sandbox that runs your code could not start on the autograder machine, so no grade "
+                      f"was given ({reason}); please tell your instructor", config)
+    if finished.returncode == 2:
+        return failed(f"your submission could not be graded: {reason}", config)
+    return failed(f"the grader failed (exit status {finished.returncode}: {reason}); please tell your instructor", config)
+
+
+def _last_line(stderr):
+    """The last non-empty line the grader wrote to stderr, printable and bounded ('grader: ' dropped)."""
+    lines = [line for line in stderr.decode("utf-8", "backslashreplace").splitlines() if line.strip()]
+    line = lines[-1] if lines else "no message"
+    line = line[len("grader: "):] if line.startswith("grader: ") else line
+    return printable(line)
+
+
+def printable(text):
+    """``text`` with every character that is not printable shown as an escape, at most REASON_LIMIT long."""
+    shown = "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else ascii(c)[1:-1] for c in text)
+    return shown if len(shown) <= REASON_LIMIT else shown[:REASON_LIMIT] + "..."
+
+
+def _read_results(path):
+    """The grader's results.json if it is a JSON object with a numeric score, else None."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    score = data.get("score") if isinstance(data, dict) else None
+    if isinstance(score, (int, float)) and not isinstance(score, bool):
+        return data
+    return None
+
+
+def failed(reason, config):
+    """A results.json of score 0 whose output is ``reason``, shown to the student at once."""
+    return {"score": 0.0, "execution_time": 0.0, "output": printable(reason), "visibility": "visible",
+            "stdout_visibility": _stdout_visibility(config), "tests": []}
+
+
+def _stdout_visibility(config):
+    """The configured stdout_visibility, read without a TOML parser (the system python may lack one)."""
+    try:
+        text = config.read_text(encoding="utf-8") if config else ""
+    except OSError:
+        text = ""
+    match = re.search(r'^stdout_visibility\s*=\s*"(visible|after_due_date|after_published|hidden)"', text, re.M)
+    return match.group(1) if match else "after_published"
+
+
+def write_results(path, data):
+    """Write ``data`` to ``path`` through a temporary file, so the file is always whole."""
+    temporary = path.with_name(path.name + ".partial")
+    temporary.write_text(json.dumps(data, indent=2, ensure_ascii=True, allow_nan=False) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def guarded_main():
+    """main(), and if the script itself fails, still a results.json that says so."""
+    try:
+        return main()
+    except Exception as exc:  # the last line of defence: Gradescope must get a file
+        root = Path(os.environ.get("AUTOGRADER_ROOT") or "/autograder")
+        try:
+            (root / "results").mkdir(parents=True, exist_ok=True)
+            write_results(root / "results" / "results.json",
+                          failed(f"the autograder failed ({type(exc).__name__}); please tell your instructor", None))
+        except OSError:
+            pass
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(guarded_main())

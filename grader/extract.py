@@ -9,10 +9,10 @@ Which definition of a name is graded (the submission rule; the README says the s
 
 - Definitions are loaded in notebook order (the notebooks of a folder sorted by path, see
   :mod:`grader.discover`), then cell order, so the last definition of a name wins, as in Restart & Run All.
-- A **stub never overrides an implemented definition**: a function whose body unconditionally raises
-  ``NotImplementedError`` (a top-level ``raise NotImplementedError`` that no earlier statement of the body
-  can return before), or whose body is only a docstring, ``pass`` or ``...``; a class whose every method is
-  such a stub. When a name has an implemented definition anywhere in the submission, its stubs are not
+- A **stub never overrides an implemented definition** (any other statement that defines the name). A
+  stub is a function whose body unconditionally raises ``NotImplementedError`` (a top-level
+  ``raise NotImplementedError`` that no earlier statement of the body can return before), or whose body is
+  only a docstring, ``pass`` or ``...``; or a class whose every method is such a stub. When a name has an implemented definition anywhere in the submission, its stubs are not
   loaded at all, whatever their order (a solved notebook beside an untouched copy of the stub grades as
   the solved one). A name defined only by stubs is graded as written (it raises: "not implemented yet").
 - **Conflicts**: when two notebooks hold different implemented definitions of one name (compared as code:
@@ -108,26 +108,32 @@ def _parsed_cells(notebooks):
 
 
 def _implemented_definitions(cells):
-    """Name -> [(notebook path, the definition as code)] of every function or class that is not a stub."""
+    """Name -> [(notebook path, the definition as code)] of every kept statement that defines it and is not a
+    stub (a function or class, or an import or assignment such as ``conv_forward_naive = my_conv``)."""
     implemented = {}
     for cell in cells:
         for node in cell.statements:
-            if isinstance(node, _DEFINITIONS) and not is_stub(node):
-                implemented.setdefault(node.name, []).append((cell.notebook.path, ast.dump(node)))
+            if not is_stub(node):
+                code = ast.dump(node) if isinstance(node, _DEFINITIONS) else None
+                for name in _names_defined(node):
+                    implemented.setdefault(name, []).append((cell.notebook.path, code))
     return implemented
 
 
 def _conflicts(implemented):
-    """Name -> the notebooks, other than the graded one's, holding a different implemented definition.
+    """Name -> the notebooks, other than the graded one's, holding a different implemented function or class.
 
-    The graded definition is the last one; another notebook's definition conflicts when its code differs
-    (ast.dump: comments and layout do not count). Several definitions within one notebook are no conflict:
-    the later one wins, as in Restart & Run All.
+    The graded definition is the last one; another notebook's function or class conflicts when its code
+    differs (ast.dump: comments and layout do not count). Several definitions within one notebook are no
+    conflict: the later one wins, as in Restart & Run All. Imports and constants are not compared.
     """
     conflicts = {}
     for name, definitions in implemented.items():
         graded_path, graded_code = definitions[-1]
-        others = [path for path, code in definitions if path != graded_path and code != graded_code]
+        if graded_code is None:
+            continue
+        others = [path for path, code in definitions
+                  if code is not None and path != graded_path and code != graded_code]
         if others:
             conflicts[name] = tuple(dict.fromkeys(others))
     return conflicts

@@ -181,3 +181,10 @@ def test_a_stub_does_not_hide_the_syntax_error_of_an_attempted_definition():
     broken = "def conv_forward_naive(x, w, b, conv_param):\n    return x +\n"
     result = from_notebooks(a=(broken,), b=(STUB_CONV,))
     assert "conv_forward_naive" in result.syntax_errors
+
+
+def test_an_assignment_or_import_that_defines_the_name_is_an_implementation_a_stub_does_not_override():
+    result = from_notebooks(a=("def my_conv(x, w, b, conv_param):\n    return x, None\n\nconv_forward_naive = my_conv\n",),
+                            b=(STUB_CONV,))
+    assert loaded_definition(result, "conv_forward_naive") == "conv_forward_naive = my_conv"
+    assert result.sources["conv_forward_naive"] == Path("a.ipynb")

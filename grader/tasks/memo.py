@@ -13,6 +13,7 @@ call, interleaved with the student's (see :mod:`grader.tasks.layer_checks`).
 :func:`statistics` counts hits and misses.
 """
 import functools
+import threading
 import types
 from collections import OrderedDict
 
@@ -37,32 +38,38 @@ def memoized(function):
 
 
 class BoundedStore:
-    """A small LRU dict of at most MAX_ENTRIES items, registered for clear() and statistics()."""
+    """A small LRU dict of at most MAX_ENTRIES items, registered for clear() and statistics(); safe to share
+    between threads, as functools.lru_cache is."""
 
     def __init__(self):
         self.items, self.hits, self.misses = OrderedDict(), 0, 0
+        self.lock = threading.Lock()
         _CACHES.append(self)
 
     def get(self, key):
-        if key not in self.items:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self.items.move_to_end(key)
-        return self.items[key]
+        with self.lock:
+            if key not in self.items:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self.items.move_to_end(key)
+            return self.items[key]
 
     def put(self, key, value):
-        self.items[key] = read_only(value)
-        self.items.move_to_end(key)
-        while len(self.items) > MAX_ENTRIES:
-            self.items.popitem(last=False)
+        value = read_only(value)
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > MAX_ENTRIES:
+                self.items.popitem(last=False)
 
     def cache_info(self):
         return functools._CacheInfo(self.hits, self.misses, MAX_ENTRIES, len(self.items))
 
     def cache_clear(self):
-        self.items.clear()
-        self.hits = self.misses = 0
+        with self.lock:
+            self.items.clear()
+            self.hits = self.misses = 0
 
 
 def read_only(value):

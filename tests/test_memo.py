@@ -160,3 +160,14 @@ def test_a_replayed_failure_reports_the_example_hypothesis_shrinks_to(monkeypatc
     replayed = normalization._property_outcome(ctx, prop)
     assert normalization._PASSING_EXAMPLES.hits == replays + 1
     assert replayed == uncached and not replayed.passed
+
+
+def test_the_memoized_convnet_loss_is_the_reference_model_s_own():
+    net, reg, seed = convnet.SQUARE_NET, convnet.REG, 503
+    params, X, y = convnet.loss_case(net, seed)
+    loss, grads = convnet._reference_model(net, reg, params).loss(X, y)
+    cached_loss, cached_grads = convnet._reference_loss(memo.key(net), reg, seed, True)
+    assert cached_loss == loss and set(cached_grads) == set(grads)
+    assert all(np.array_equal(cached_grads[name], grads[name]) for name in grads)
+    scores = convnet._reference_model(net, 0.0, params).loss(X)
+    assert np.array_equal(convnet._reference_loss(memo.key(net), 0.0, seed, False), scores)

@@ -1,10 +1,17 @@
-"""Submission path -> the notebooks to grade, read and checked."""
+"""Submission path -> the notebooks to grade, read and checked.
+
+What a submission is (the README says the same): ``grader grade PATH`` grades ONE submission, either one
+notebook, or a folder holding that submission's notebooks (every ``.ipynb`` under it, checkpoints aside),
+read in sorted path order. Their definitions are pooled; which one of a task is graded when several
+notebooks define it (a stub never overrides an implemented definition; between two different implemented
+ones, the last in that order is graded and the report notes the conflict) is decided in
+:mod:`grader.extract`, and the report says which notebook each task's definition came from.
+"""
 import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 
 MAX_NOTEBOOK_BYTES = 200 << 20  # stored outputs can be large; beyond this a file is not a notebook we grade
 
@@ -27,7 +34,8 @@ class Notebook:
 
 
 def find_notebooks(path):
-    """The ``.ipynb`` files of a submission: the file itself, or every notebook under a folder, sorted."""
+    """The ``.ipynb`` files of a submission: the file itself, or every notebook under a folder, sorted by path
+    (the order in which their definitions are loaded, see :mod:`grader.extract`)."""
     path = Path(path)
     if path.is_file():
         if path.suffix != ".ipynb":
@@ -52,6 +60,8 @@ def read_notebook(path):
     if not isinstance(data, dict) or not isinstance(data.get("nbformat"), int):
         raise SubmissionError(f"{path} is not a notebook: no nbformat version")
     _drop_outputs(data)
+    import nbformat  # here, not at the top: the grader's start (its usage errors, --help) does without it
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

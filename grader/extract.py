@@ -2,9 +2,22 @@
 
 Driver code (experiments, prints, training runs) is dropped, as are IPython magics and shell lines.
 Each kept top-level statement is loaded on its own, so a statement that fails costs only what it
-defines; definitions are loaded in notebook order, so the last definition of a name wins, as in
-Restart & Run All. A cell that does not parse is dropped, and the functions or classes it visibly
-defines are reported with its syntax error.
+defines. A cell that does not parse is dropped, and the functions or classes it visibly defines are
+reported with its syntax error.
+
+Which definition of a name is graded (the submission rule; the README says the same):
+
+- Definitions are loaded in notebook order (the notebooks of a folder sorted by path, see
+  :mod:`grader.discover`), then cell order, so the last definition of a name wins, as in Restart & Run All.
+- A **stub never overrides an implemented definition** (any other statement that defines the name). A
+  stub is a function whose body unconditionally raises ``NotImplementedError`` (a top-level
+  ``raise NotImplementedError`` that no earlier statement of the body can return before), or whose body is
+  only a docstring, ``pass`` or ``...``; or a class whose every method is such a stub. When a name has an implemented definition anywhere in the submission, its stubs are not
+  loaded at all, whatever their order (a solved notebook beside an untouched copy of the stub grades as
+  the solved one). A name defined only by stubs is graded as written (it raises: "not implemented yet").
+- **Conflicts**: when two notebooks hold different implemented definitions of one name (compared as code:
+  comments and layout do not count), the last one in that order is graded and :attr:`Extraction.conflicts`
+  names every notebook that held one, so the report can say which was graded.
 """
 import ast
 import re
@@ -31,31 +44,155 @@ class Extraction:
     """Name defined in a cell that does not parse -> a one-line description of the syntax error."""
     defined: frozenset = frozenset()
     """Every name the kept statements define."""
+    sources: dict = field(default_factory=dict)
+    """Name -> path of the notebook whose definition of it is loaded last: the one graded."""
+    conflicts: dict = field(default_factory=dict)
+    """Name -> paths of the other notebooks holding a different implemented definition of it (not graded)."""
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """One parsed code cell: its kept top-level statements, or the syntax error that dropped it."""
+
+    notebook: object
+    """The :class:`grader.discover.Notebook` it belongs to."""
+    filename: str
+    source: str
+    statements: tuple = ()
+    """The top-level statements that define something (ast nodes), in order."""
+    error: SyntaxError = None
 
 
 def extract(notebooks):
-    """Extract the definitions of every code cell of every notebook, in order."""
-    cells, syntax_errors, defined, imported = [], {}, set(), {"np", "numpy", "math"}
+    """Extract the definitions of every code cell of every notebook, in order, by the rule of this module's
+    docstring: the last definition of a name wins, except that a stub never overrides an implemented one."""
+    cells = list(_parsed_cells(notebooks))
+    implemented = _implemented_definitions(cells)
+    kept, syntax_errors, defined, sources = [], {}, set(), {}
+    for cell in cells:
+        if cell.error is not None:
+            for name in _DEFINES.findall(cell.source):
+                syntax_errors[name] = f"{cell.filename} line {cell.error.lineno}: SyntaxError: {cell.error.msg}"
+            continue
+        spans = []
+        for node in cell.statements:
+            stub = is_stub(node)
+            if stub and node.name in implemented:
+                continue  # a stub never overrides an implemented definition, before or after it
+            names = sorted(_names_defined(node))
+            defined.update(names)
+            for name in names:
+                sources[name] = cell.notebook.path
+                if not stub:
+                    syntax_errors.pop(name, None)  # a later good definition replaces a broken one
+            spans.append([_first_line(node), node.end_lineno, names])
+        if spans:
+            kept.append({"filename": cell.filename, "source": cell.source, "statements": spans})
+    return Extraction(cells=tuple(kept), syntax_errors=syntax_errors, defined=frozenset(defined), sources=sources,
+                      conflicts=_conflicts(implemented))
+
+
+def _parsed_cells(notebooks):
+    """A :class:`_Cell` per code cell of every notebook, in order."""
+    imported = {"np", "numpy", "math"}
     for notebook in notebooks:
         for index, source in enumerate(notebook.code_cells):
             filename = cell_filename(notebook, index)
             tree, source, error = _parse(source)
             if tree is None:
-                for name in _DEFINES.findall(source):
-                    syntax_errors[name] = f"{filename} line {error.lineno}: SyntaxError: {error.msg}"
+                yield _Cell(notebook, filename, source, error=error)
                 continue
             imported |= _imported_names(tree)
-            statements = [node for node in tree.body if _is_definition(node, imported)]
-            spans = []
-            for node in statements:
-                names = sorted(_names_defined(node))
-                defined.update(names)
-                for name in names:
-                    syntax_errors.pop(name, None)  # a later good definition replaces a broken one
-                spans.append([_first_line(node), node.end_lineno, names])
-            if statements:
-                cells.append({"filename": filename, "source": source, "statements": spans})
-    return Extraction(cells=tuple(cells), syntax_errors=syntax_errors, defined=frozenset(defined))
+            statements = tuple(node for node in tree.body if _is_definition(node, imported))
+            yield _Cell(notebook, filename, source, statements)
+
+
+def _implemented_definitions(cells):
+    """Name -> [(notebook path, the definition as code)] of every kept statement that defines it and is not a
+    stub (a function or class, or an import or assignment such as ``conv_forward_naive = my_conv``)."""
+    implemented = {}
+    for cell in cells:
+        for node in cell.statements:
+            if not is_stub(node):
+                code = ast.dump(node) if isinstance(node, _DEFINITIONS) else None
+                for name in _names_defined(node):
+                    implemented.setdefault(name, []).append((cell.notebook.path, code))
+    return implemented
+
+
+def _conflicts(implemented):
+    """Name -> the notebooks, other than the graded one's, holding a different implemented function or class.
+
+    The graded definition is the last one; another notebook's function or class conflicts when its code
+    differs (ast.dump: comments and layout do not count). Several definitions within one notebook are no
+    conflict: the later one wins, as in Restart & Run All. Imports and constants are not compared.
+    """
+    conflicts = {}
+    for name, definitions in implemented.items():
+        graded_path, graded_code = definitions[-1]
+        if graded_code is None:
+            continue
+        others = [path for path, code in definitions
+                  if code is not None and path != graded_path and code != graded_code]
+        if others:
+            conflicts[name] = tuple(dict.fromkeys(others))
+    return conflicts
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def is_stub(node):
+    """Whether a top-level definition is still the notebook's stub (this module's docstring has the rule).
+
+    A function is a stub when its body is only a docstring, ``pass`` or ``...``, or when it reaches a
+    top-level ``raise NotImplementedError`` unconditionally (no earlier statement of the body holds a
+    ``return`` or ``yield``); a class, when it defines methods and every one of them is a stub. Anything
+    else (assignments, imports, a function that may return first) is an implementation.
+    """
+    if isinstance(node, ast.ClassDef):
+        methods = [item for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        return bool(methods) and all(_is_stub_function(method) for method in methods)
+    return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_stub_function(node)
+
+
+def _is_stub_function(node):
+    if all(_is_placeholder(statement) for statement in node.body):
+        return True
+    for statement in node.body:
+        if _raises_not_implemented(statement):
+            return True
+        if _may_leave(statement):
+            return False
+    return False
+
+
+def _is_placeholder(statement):
+    """``pass``, a docstring or ``...``."""
+    return isinstance(statement, ast.Pass) or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+                                               and (isinstance(statement.value.value, str) or statement.value.value is ...))
+
+
+def _raises_not_implemented(statement):
+    """``raise NotImplementedError`` or ``raise NotImplementedError(...)``."""
+    if not isinstance(statement, ast.Raise) or statement.exc is None:
+        return False
+    exc = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
+    return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+
+
+def _may_leave(statement):
+    """Whether a statement of a function's body may return (or yield) from it: a return or yield anywhere
+    in it, nested functions, lambdas and classes aside."""
+    stack = [statement]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom)):
+            return True
+        if isinstance(node, (*_DEFINITIONS, ast.Lambda)):
+            continue  # a nested function's return leaves that function only
+        stack.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def cell_filename(notebook, index):

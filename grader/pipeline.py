@@ -1,6 +1,8 @@
 """The path a submission takes: find notebooks -> extract definitions -> run in a child -> check -> report."""
 import time
 import traceback
+from dataclasses import replace
+from pathlib import Path
 
 from grader import __version__
 from grader.boundary import FRAGMENT_LIMIT, printable, printable_block, printable_items
@@ -21,15 +23,47 @@ def grade(path, config=None):
     start = time.perf_counter()
     notebooks, notes = load_submission(path)
     extraction = extract(notebooks)
+    names = _names_within(path, [notebook.path for notebook in notebooks])
     limits = Limits(memory_bytes=config.memory_bytes, file_bytes=config.file_bytes, processes=config.processes,
                     cpu_seconds=config.cpu_seconds)
     with Session(extraction.cells, limits=limits, timeout=config.timeout, use_bwrap=config.use_bwrap) as session:
         context = TaskContext(session=session, config=config)
-        results = tuple(_grade_task(TASKS[task_id], context, extraction) for task_id in config.tasks)
-        notes = printable_items(notes) + _load_notes(session.load_errors)
+        results = tuple(_with_source(_grade_task(TASKS[task_id], context, extraction), extraction, names)
+                        for task_id in config.tasks)
+        notes = (printable_items(notes) + _conflict_notes(config.tasks, extraction, names)
+                 + _load_notes(session.load_errors))
         isolation = session.isolation_used
     return Report(submission=str(path), tasks=results, grader_version=__version__, isolation=isolation,
-                  notes=notes, seconds=time.perf_counter() - start, runtime=runtime_versions())
+                  notes=notes, seconds=time.perf_counter() - start, notebooks=tuple(names.values()),
+                  runtime=runtime_versions())
+
+
+def _names_within(path, notebook_paths):
+    """Notebook path -> its name within the submission: its path relative to the submitted folder."""
+    root = Path(path) if Path(path).is_dir() else Path(path).parent
+    return {p: str(p.relative_to(root)) if p.is_relative_to(root) else p.name for p in notebook_paths}
+
+
+def _with_source(result, extraction, names):
+    """The task's result, saying which notebook its graded definition came from (the rule: grader.extract)."""
+    name = TASKS[result.id].definition
+    source = extraction.sources.get(name)
+    if source is None or name in extraction.syntax_errors:  # nothing of it was graded
+        return result
+    return replace(result, source=names.get(source, source.name))
+
+
+def _conflict_notes(task_ids, extraction, names):
+    """One note per task defined differently in two notebooks, saying which definition was graded."""
+    notes = []
+    for task_id in task_ids:
+        name = TASKS[task_id].definition
+        if name in extraction.conflicts:
+            graded = names.get(extraction.sources[name], "?")
+            others = ", ".join(names.get(path, path.name) for path in extraction.conflicts[name])
+            notes.append(f"{task_id}: different definitions of {name} in {others} and {graded}; graded: the one in "
+                         f"{graded} (the last notebook in sorted path order)")
+    return printable_items(notes)
 
 
 def _grade_task(task, context, extraction):

@@ -17,6 +17,8 @@ MESSAGE_WIDTH = 100  # characters of a task's message in its table row: the row 
 NOTE_WIDTH = 200  # characters of a note in the table's details
 DETAIL_WIDTH = 300  # characters of a failed check's message in the table's details
 PRINTED_INDENT = "    "  # starts every line a student's code printed, so no print can pass for a PASS/FAIL line
+MAX_NOTEBOOKS = 100  # notebook names listed in the JSON report (a folder may hold thousands)
+SOURCE_WIDTH = 40  # characters of a notebook's name in the table's 'notebook' column
 NOTES_SHOWN = 2 * MAX_ITEMS  # the pipeline's two kinds of notes (notebooks skipped, statements that failed), each bounded
 # How a check says the student's code is still the stub (grader/tasks/base.py: call_failed, and the checks "not
 # awarded" because the outputs failed): a task whose every check says so gets one line of details, not one per check.
@@ -26,14 +28,17 @@ NOT_RUN = "not run: "  # a check skipped because an earlier call of the same tas
 
 
 def table(report, verbose=True):
-    """The per-task table and the total, as text."""
+    """The per-task table and the total, as text; when the submission has several notebooks, a column says
+    which one each task's graded definition came from."""
     rows = [(_cell(t.id), f"{t.score:.1f} / {t.max_score:.1f}", _cell(t.status), _leading(t)) for t in report.tasks]
     id_width = max([len("task")] + [len(r[0]) for r in rows])
     score_width = max([len("score")] + [len(r[1]) for r in rows])
-    lines = [f"{'task':<{id_width}}  {'score':>{score_width}}  {'status':<{_STATUS_WIDTH}}  message"]
+    sources = _source_column(report)
+    lines = [f"{'task':<{id_width}}  {'score':>{score_width}}  {'status':<{_STATUS_WIDTH}}  {sources[0]}message"]
     lines.append("-" * len(lines[0]))
-    for task_id, score, status, message in rows:
-        lines.append(f"{task_id:<{id_width}}  {score:>{score_width}}  {status:<{_STATUS_WIDTH}}  {printable(message, MESSAGE_WIDTH)}")
+    for (task_id, score, status, message), source in zip(rows, sources[1:]):
+        lines.append(f"{task_id:<{id_width}}  {score:>{score_width}}  {status:<{_STATUS_WIDTH}}  {source}"
+                     f"{printable(message, MESSAGE_WIDTH)}")
     lines.append("-" * len(lines[0]))
     lines.append(f"{'total':<{id_width}}  {f'{report.score:.1f} / {report.max_score:.1f}':>{score_width}}")
     if verbose:
@@ -56,6 +61,16 @@ def _details(report):
             yield f"  {_cell(task.id)} / diagnosis: {printable(diagnosis, DETAIL_WIDTH)}"
         for line in _failures(task.checks, DETAIL_WIDTH):
             yield f"  {_cell(task.id)} / {line}"
+
+
+def _source_column(report):
+    """The 'notebook' column's header and one entry per task, each padded and followed by two spaces; all
+    empty for a submission of one notebook."""
+    if len(report.notebooks) < 2:
+        return [""] * (len(report.tasks) + 1)
+    entries = ["notebook"] + [printable(t.source, SOURCE_WIDTH) if t.source else "-" for t in report.tasks]
+    width = max(len(entry) for entry in entries)
+    return [f"{entry:<{width}}  " for entry in entries]
 
 
 def _note_lines(report):
@@ -88,6 +103,7 @@ def to_json(report):
         "grader_version": printable(report.grader_version),
         "isolation": printable(report.isolation),
         "notes": list(_notes(report)),
+        "notebooks": list(printable_items(tuple(report.notebooks), FRAGMENT_LIMIT, MAX_NOTEBOOKS)),
         "runtime": {_cell(k): _cell(v) for k, v in report_runtime(report).items()},
         "tasks": [
             {
@@ -95,6 +111,7 @@ def to_json(report):
                 "score": round(task.score, 4),
                 "max_score": task.max_score,
                 "status": _cell(task.status),
+                "source": printable(task.source, FRAGMENT_LIMIT),
                 "checks": [
                     {"name": _cell(c.name), "score": round(c.score, 4), "max_score": round(c.max_score, 4), "passed": c.passed,
                      "message": printable(c.message), "diagnosis": printable(c.diagnosis)}

@@ -34,6 +34,8 @@ class TaskResult:
     """The task's weight."""
     output: str = ""
     """What the student's code printed while this task was graded (bounded and made printable: grader.boundary)."""
+    source: str = ""
+    """The notebook the graded definition came from (its path within the submission); empty when none."""
 
     @property
     def score(self):
@@ -66,6 +68,8 @@ class Report:
     """Wall time of the run."""
     runtime: dict = field(default_factory=dict)
     """The versions graded under: {'python': '3.11.7', 'numpy': '2.4.6', ...} (grader.runtime)."""
+    notebooks: tuple = ()
+    """The notebooks read, as paths within the submission, in the order their definitions were loaded."""
 
     @property
     def score(self):

@@ -25,3 +25,13 @@ def solution_cells():
     """The reference solutions, one module per cell, as a student who copied them would hand in."""
     root = Path(solutions.__file__).parent
     return [(root / name).read_text() for name in SOLUTION_MODULES]
+
+
+STUB_NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "ConvolutionalNetworks.ipynb"
+
+
+def stub_cells():
+    """Task id -> the student notebook's untouched stub cell of that task (its cell starts '# TASK: id')."""
+    cells = nbformat.read(STUB_NOTEBOOK, as_version=4).cells
+    return {cell.source.split("\n", 1)[0].removeprefix("# TASK:").strip(): cell.source
+            for cell in cells if cell.cell_type == "code" and cell.source.startswith("# TASK:")}

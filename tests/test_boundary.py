@@ -191,9 +191,9 @@ def hostile_report():
     checks = tuple(CheckResult(name=f"case {i} {evil}", score=0.0, max_score=1.0, passed=False, message=f"{evil} {i}")
                    for i in range(10)) + (CheckResult("speed", 1.0, 1.0, True, evil),)
     task = TaskResult(id="conv_forward_naive", status="failed", checks=checks, max_score=11.0,
-                      output=(evil + "\n") * 50 + "PASS forged (1/1): ok\n")
+                      output=(evil + "\n") * 50 + "PASS forged (1/1): ok\n", source=f"nb{evil}.ipynb")
     return Report(submission=f"sub{evil}.ipynb", tasks=(task,), grader_version="0", isolation=f"weak {evil}",
-                  notes=tuple(f"note {i} {evil}" for i in range(3)))
+                  notes=tuple(f"note {i} {evil}" for i in range(3)), notebooks=(f"nb{evil}.ipynb", f"{evil}.ipynb"))
 
 
 def test_a_hostile_report_makes_a_table_of_exactly_its_rows_with_no_control_characters():
@@ -210,7 +210,7 @@ def test_a_hostile_report_makes_a_table_of_exactly_its_rows_with_no_control_char
 def test_a_hostile_report_makes_json_that_strict_utf8_can_hold():
     data = render.to_json(hostile_report())
     json.dumps(data, ensure_ascii=False).encode("utf-8")
-    for text in [data["submission"], data["isolation"], *data["notes"],
+    for text in [data["submission"], data["isolation"], *data["notes"], data["tasks"][0]["source"], *data["notebooks"],
                  *(value for c in data["tasks"][0]["checks"] for value in (c["name"], c["message"]))]:
         assert_safe_line(text)
 
@@ -229,8 +229,9 @@ def test_a_hostile_report_makes_gradescope_output_with_one_pass_or_fail_line_per
 def test_renderings_bound_a_report_that_was_not_bounded_upstream():
     huge = "\x1b" * (8 << 20)
     check = CheckResult(name=huge, score=0.0, max_score=1.0, passed=False, message=huge)
-    task = TaskResult(id="conv_forward_naive", status="error", checks=(check,), max_score=1.0, output=huge + "\n" * 10**5)
-    report = Report(submission="s", tasks=(task,), grader_version="0", notes=(huge,) * 5000)
+    task = TaskResult(id="conv_forward_naive", status="error", checks=(check,), max_score=1.0, output=huge + "\n" * 10**5,
+                      source=huge)
+    report = Report(submission="s", tasks=(task,), grader_version="0", notes=(huge,) * 5000, notebooks=(huge,) * 5000)
     outputs = (render.table(report), json.dumps(render.to_json(report)), json.dumps(render.to_gradescope(report)))
     assert all(len(text) < 200_000 for text in outputs), [len(text) for text in outputs]
     assert len(render.to_json(report)["notes"]) == render.NOTES_SHOWN

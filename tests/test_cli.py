@@ -98,7 +98,7 @@ def test_json_and_gradescope_reports_follow_their_schemas(tmp_path, capsys):
     assert status == 0
     assert set(report) >= {"score", "max_score", "submission", "grader_version", "tasks"}
     for task in report["tasks"]:
-        assert set(task) == {"id", "score", "max_score", "status", "checks"}
+        assert set(task) == {"id", "score", "max_score", "status", "source", "checks"}
         for check in task["checks"]:
             assert set(check) == {"name", "score", "max_score", "passed", "message", "diagnosis"}
     assert results["score"] == pytest.approx(report["score"])

@@ -31,6 +31,9 @@ MAX_SKIPPED_STATEMENTS = 5  # statements that hang or crash skipped before loadi
 MAX_RESTARTS = 16  # forks (or whole sandboxes) replaced after a crash, timeout or broken protocol, per submission
 SUBMISSION_SECONDS = 600.0  # wall time a submission's code may take in all: calls, loading, training
 OUTPUT_PER_TASK = 16 * 1024  # characters of student prints kept per task
+# Load errors of a first load above which later forks still load one statement at a time: loading all at
+# once answers with every error in one reply, whose header the protocol bounds (1 MiB).
+MAX_ERRORS_AT_ONCE = 20
 # Seconds to wait, after a fork's connection broke, for the template's report that it exited, before it is
 # killed: a report means it died on its own (honest reports take milliseconds).
 EXIT_REPORT_WAIT = 1.0
@@ -97,6 +100,7 @@ class Session:
         self.spent_seconds = 0.0
         self.load_spent = 0.0  # seconds spent loading definitions, in all forks
         self.last_call = None  # the target of the last call the fork answered
+        self.load_at_once = False  # every statement loaded one at a time once, none skipped: later forks load all in one request
         self.last_death = None  # how the fork of the last request that crashed ended (a Death)
         self.load_retried = set()  # statements run again after the system killed the fork loading them
 
@@ -230,7 +234,13 @@ class Session:
     def _load(self, deadline):
         """Load the definitions one statement at a time, each with its own deadline. A statement that hangs
         or kills the fork is skipped from then on, so it costs only what it defines; returns False when
-        the fork must be replaced without it."""
+        the fork must be replaced without it.
+
+        Once every statement has loaded that way with none skipped (the first fork of an honest submission),
+        later forks load them all in one request (:meth:`_load_all_at_once`): the same statements in the
+        same order, with the load errors the one-at-a-time load found."""
+        if self.load_at_once:
+            return self._load_all_at_once(deadline)
         errors, defined, sent = [], None, set()
         for cell_index, cell in enumerate(self.cells):
             for statement_index, statement in enumerate(cell["statements"]):
@@ -269,6 +279,24 @@ class Session:
                 defined = header.get("defined", defined)
         self.load_errors = errors
         self.defined = boundary.names(defined)
+        self.load_at_once = not self.skipped and len(errors) <= MAX_ERRORS_AT_ONCE
+        return True
+
+    def _load_all_at_once(self, deadline):
+        """Every statement in one request (one round trip instead of one per statement). Should it hang, kill
+        the fork or break the protocol, which the same statements did not do one at a time, loading goes back
+        to one statement at a time in a new fork, so the culprit is found and skipped (or the protocol
+        failure reported) as before."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ChildFailure("timeout", "loading took longer than its budget")
+        try:
+            header, _ = self._timed_request({"op": "load", "cells": list(self.cells)}, (), min(self.timeout, remaining))
+        except ChildFailure:
+            self.load_at_once = False
+            self._end_fork()
+            return False
+        self.defined = boundary.names(header.get("defined"))
         return True
 
     def _timed_request(self, header, arrays, timeout):

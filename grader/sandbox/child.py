@@ -26,7 +26,7 @@ from pathlib import Path
 
 import assignment
 from grader.sandbox import protocol
-from grader.sandbox.launcher import build_command, library_folder
+from grader.sandbox.launcher import BWRAP_ISOLATION, build_command, library_folder
 from grader.sandbox.pids import ProcessLimit
 
 _WORKER_FILES = ("worker.py", "protocol.py")
@@ -35,6 +35,8 @@ _WORKER_FILES = ("worker.py", "protocol.py")
 _NOT_STAGED = ("__pycache__", "public_expected.npz")
 
 PAUSE_SWEEPS = 20  # sweeps that stop a task's processes, each finding those forked during the last
+STOP_WAIT = 0.05  # seconds a sweep waits for the processes it signalled to stop (they stop within microseconds)
+STOP_POLL = 2e-4  # seconds between looks at whether they have
 KILL_INTERVAL = 0.05  # seconds between sweeps that kill a task's processes, until the template reports them gone
 START_TIMEOUT = 60.0  # seconds for the template to start and answer (no student code yet)
 END_TIMEOUT = 10.0  # seconds for the template to reap a task's killed processes and empty the scratch folders
@@ -192,6 +194,10 @@ class Sandbox:
     """The template's report that the current fork exited ({"status", "maxrss", "cpu"}), once it came."""
     fork_ended: dict = None
     """The template's report that the current fork and all its processes are gone, once it came."""
+    outside_task: frozenset = None
+    """Under bubblewrap with a pids cgroup: the cgroup's processes that are not a task's (bubblewrap's and
+    the template). Every other process in the cgroup is then a task's, and listing the cgroup replaces
+    walking /proc (see :meth:`task_processes`); None where that does not hold."""
 
     def start(self, use_bwrap):
         """Start the template and wait until it answers; raises :class:`SandboxUnavailable` if it cannot."""
@@ -215,6 +221,7 @@ class Sandbox:
             self.control = grader_end
             reply = self._control_reply({"op": "ping"}, START_TIMEOUT)
             self.template_pid = self._find_template(reply.get("pid"))
+            self.outside_task = self._processes_outside_task()
         except (OSError, subprocess.SubprocessError, ChildFailure) as exc:
             child_end.close()
             self.cleanup()
@@ -242,6 +249,17 @@ class Sandbox:
             if _namespace_pids(pid)[-1:] == [inner_pid]:
                 return pid
         raise ChildFailure("crash", "the template process could not be found")
+
+    def _processes_outside_task(self):
+        """What the cgroup holds before any task ran, when its listing can stand for the template's
+        descendants: under bubblewrap, where no process can leave the cgroup (cgroupfs is not mounted in
+        the sandbox and its processes are unprivileged) or be reparented above the template (a subreaper)."""
+        if not self.isolation.startswith(BWRAP_ISOLATION):
+            return None
+        members = set(self.process_limit.members())
+        if self.template_pid not in members:
+            return None
+        return frozenset(members - (set(descendants(self.template_pid)) - {self.template_pid}))
 
     def fork(self, budget):
         """A :class:`Channel` to a fresh fork of the template; raises ChildFailure if the template is gone."""
@@ -315,9 +333,15 @@ class Sandbox:
             _signal(pid, signal.SIGKILL)
 
     def task_processes(self):
-        """Pids of every process of the current task: the template's descendants (it is their subreaper)."""
+        """Pids of every process of the current task: the template's descendants (it is their subreaper).
+        Under bubblewrap with a pids cgroup, the cgroup's members but bubblewrap's and the template (one
+        file read instead of one per process on the machine: a speed check pauses the task ~50 times)."""
         if self.template_pid is None:
             return set()
+        if self.outside_task is not None:
+            members = set(self.process_limit.members())
+            if self.template_pid in members:
+                return members - self.outside_task
         return set(descendants(self.template_pid)) - {self.template_pid}
 
     @contextlib.contextmanager
@@ -333,9 +357,10 @@ class Sandbox:
                 stopped |= new
                 if not new:
                     break
+                _wait_until_stopped(new, STOP_WAIT)  # so the next sweep sees every process they forked
             yield
         finally:
-            for pid in stopped | self.task_processes():
+            for pid in stopped:  # exactly those stopped: the last sweep found no other process of the task
                 _signal(pid, signal.SIGCONT)
 
     def alive(self):
@@ -480,12 +505,9 @@ def descendants(root):
     """Pids of ``root`` and every process below it in the process tree."""
     children = {}
     for pid in _all_pids():
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(parent, []).append(pid)
+        parent = _parent(pid)
+        if parent is not None:
+            children.setdefault(parent, []).append(pid)
     found, frontier, seen = [], [root], set()
     while frontier:
         pid = frontier.pop()
@@ -495,6 +517,44 @@ def descendants(root):
         found.append(pid)
         frontier.extend(children.get(pid, ()))
     return found
+
+
+def _parent(pid):
+    """The parent pid of ``pid``, or None if it is gone."""
+    state = _state_and_parent(pid)
+    return state[1] if state is not None else None
+
+
+def _state_and_parent(pid):
+    """(state letter, parent pid) from /proc/PID/stat ("pid (comm) state ppid ..."; comm may hold ')' and
+    spaces), or None if the process is gone. Read raw: walking /proc reads every process's stat."""
+    try:
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+        try:
+            data = os.read(fd, _STAT_BYTES)
+        finally:
+            os.close(fd)
+        fields = data.rsplit(b")", 1)[1].split(None, 2)
+        return fields[0].decode("ascii", "replace"), int(fields[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _wait_until_stopped(pids, timeout):
+    """Wait (at most ``timeout`` seconds) until every process of ``pids`` is stopped or gone. A process stops
+    on its way back to user space, so a fork it was making is finished, and its child listed, by then."""
+    deadline = time.monotonic() + timeout
+    waiting = set(pids)
+    while waiting and time.monotonic() < deadline:
+        waiting = {pid for pid in waiting if (_state_and_parent(pid) or ("X",))[0] not in _STOPPED_OR_GONE}
+        if waiting:
+            time.sleep(STOP_POLL)
+
+
+_STOPPED_OR_GONE = frozenset("TtZX")  # stopped, traced, zombie, dead
+
+
+_STAT_BYTES = 512  # /proc/PID/stat up to the parent pid: the pid, a comm of at most 64 bytes, the state
 
 
 def _all_pids():

@@ -9,7 +9,6 @@ Points (relative, scaled to the task's weight): shapes 1 + 1, dtype 1, initial s
 loss and gradients with reg = 0 2, with reg > 0 2, on a non-square input 2, overfit 3. The loss checks
 weigh most: they are what a student must get right for the network to learn.
 """
-import functools
 from dataclasses import replace
 
 import numpy as np
@@ -29,7 +28,7 @@ from grader.compare import (
     check_tuple,
     compare_array,
 )
-from grader.tasks import catalogue
+from grader.tasks import catalogue, memo
 from grader.tasks.base import Outcome, call_failed, case_rng, none_returned, outcome
 
 CLASS = "ThreeLayerConvNet"
@@ -257,7 +256,7 @@ def check_scores(ctx):
     params, X, _ = loss_case(SQUARE_NET, seed=501)
     _model_holding(ctx, SQUARE_NET, 0.0, params)
     scores = _call(ctx.session.call((MODEL, "loss"), X), "calling model.loss(X)")
-    expected = _reference_model(SQUARE_NET, 0.0, params).loss(X)
+    expected = _reference_loss(memo.key(SQUARE_NET), 0.0, 501, False)
     verdict = (none_returned(ctx, (CLASS, "loss"), "model.loss(X)", scores, ("scores",))
                or compare_array("scores", scores, expected, FORWARD_THRESHOLD))
     if verdict.passed:
@@ -304,7 +303,7 @@ def _loss_verdict(ctx, net, reg, seed):
         value, 2, "loss(X, y)")
     if not verdict.passed:
         return verdict
-    expected_loss, expected_grads = _reference_model(net, reg, params).loss(X, y)
+    expected_loss, expected_grads = _reference_loss(memo.key(net), reg, seed, True)
     loss, grads = value
 
     def against(candidate_loss, candidate_grads):
@@ -336,6 +335,14 @@ def _model_holding(ctx, net, reg, params):
     _call(ctx.session.call(CLASS, kwargs=kwargs, keep=MODEL, send="none", seed=INIT_SEED),
           f"creating {_signature(kwargs)}")
     _call(ctx.session.set_attribute(MODEL, "params", params), "setting model.params")
+
+
+@memo.memoized
+def _reference_loss(net_key, reg, seed, with_labels):
+    """The reference's ``loss(X, y)`` (with_labels) or ``loss(X)`` on :func:`loss_case` of the net and seed."""
+    net = dict(net_key)
+    params, X, y = loss_case(net, seed)
+    return _reference_model(net, reg, params).loss(X, y if with_labels else None)
 
 
 def _reference_model(net, reg, params):
@@ -373,7 +380,6 @@ def check_overfit(ctx):
     return Verdict(accuracy >= bar, message)
 
 
-@functools.lru_cache(maxsize=2)
 def overfit_data(data_dir):
     """The first 100 training examples, as the Solver's training and validation sets.
 
@@ -384,9 +390,15 @@ def overfit_data(data_dir):
     -------
     dict with X_train, X_val (100, C, H, W) float64 and y_train, y_val (100,) int64; do not modify.
     """
-    data = get_data(data_dir, num_training=OVERFIT_EXAMPLES, num_validation=0, num_test=0)
-    X, y = data["X_train"], data["y_train"]
+    X, y = _overfit_examples(data_dir)
     return {"X_train": X, "y_train": y, "X_val": X, "y_val": y}
+
+
+@memo.memoized
+def _overfit_examples(data_dir):
+    """(X (100, C, H, W), y (100,)): the first training examples of the data set, read once per process."""
+    data = get_data(data_dir, num_training=OVERFIT_EXAMPLES, num_validation=0, num_test=0)
+    return data["X_train"], data["y_train"]
 
 
 def overfit_initial_params(net):
@@ -402,9 +414,10 @@ def training_accuracy(params, net, data):
     return float(np.mean(np.argmax(scores, axis=1) == data["y_train"]))
 
 
-@functools.lru_cache(maxsize=2)
+@memo.memoized
 def reference_overfit_accuracy(data_dir):
-    """The reference network's training accuracy, trained exactly as the student's model is."""
+    """The reference network's training accuracy, trained exactly as the student's model is (once per process
+    and data folder: grader.tasks.memo)."""
     data = overfit_data(data_dir)
     net = dict(OVERFIT_NET, input_dim=data["X_train"].shape[1:])
     model = _reference_model(net, 0.0, overfit_initial_params(net))

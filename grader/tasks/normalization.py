@@ -40,7 +40,7 @@ from grader.compare import (
     item_count,
 )
 from grader.sandbox.protocol import Ref
-from grader.tasks import catalogue
+from grader.tasks import catalogue, memo
 from grader.tasks.base import (
     HIDDEN_CASE,
     PUBLIC_CASE,
@@ -129,11 +129,6 @@ def _cases(task_id, hidden):
         yield HIDDEN_CASE, case, HIDDEN_POINTS
 
 
-def _copied(param):
-    """A copy of a bn_param whose arrays the reference may update in place without touching ours."""
-    return {key: value.copy() if isinstance(value, np.ndarray) else value for key, value in param.items()}
-
-
 # -- spatial batchnorm --------------------------------------------------------------------------------
 
 
@@ -147,7 +142,7 @@ def grade_batchnorm_forward(ctx):
     for kind, case, points in _cases(BN_FORWARD, BN_FORWARD_CASES):
         inputs = _generated(batchnorm_inputs, case)
         args = (inputs["x"], inputs["gamma"], inputs["beta"], _bn_train_param(case))
-        expected, _ = solutions.spatial_batchnorm_forward(*args[:3], _copied(args[3]))
+        expected = _bn_train_reference(memo.key(case), False)
         result, _ = forward_case(ctx, BN_FORWARD, args, expected, f"{kind}: {_describe(case)}", points)
         outcomes.append(result)
     outcomes.append(_running_stats_check(ctx, RUNNING_STATS_CASE))
@@ -163,12 +158,39 @@ def grade_batchnorm_backward(ctx):
     for kind, case, points in _cases(BN_BACKWARD, BN_BACKWARD_CASES):
         inputs = _generated(batchnorm_inputs, case)
         args = (inputs["x"], inputs["gamma"], inputs["beta"], _bn_train_param(case))
-        _, cache = solutions.spatial_batchnorm_forward(*args[:3], _copied(args[3]))
-        expected = solutions.spatial_batchnorm_backward(inputs["dout"], cache)
+        expected = _bn_train_reference(memo.key(case), True)
         result, _ = backward_case(ctx, names, args, inputs["dout"], expected, f"{kind}: {_describe(case)}", points)
         outcomes.append(result)
     outcomes.extend(_property_outcomes(ctx, BN_BACKWARD_PROPERTIES))
     return public_earned_only_with_hidden(outcomes)
+
+
+@memo.memoized
+def _bn_train_reference(case_key, backward):
+    """The reference on a train-mode case: its out, or (backward) its dx, dgamma, dbeta."""
+    case = dict(case_key)
+    inputs = _generated(batchnorm_inputs, case)
+    out, cache = solutions.spatial_batchnorm_forward(inputs["x"], inputs["gamma"], inputs["beta"], _bn_train_param(case))
+    return solutions.spatial_batchnorm_backward(inputs["dout"], cache) if backward else out
+
+
+def _bn_param_with_stats(case, mode):
+    """A bn_param holding running statistics far from the case's batch statistics, drawn from its seed + 1."""
+    rng = case_rng(case["seed"] + 1)
+    extra = {"momentum": case["momentum"]} if mode == "train" else {"eps": DEFAULT_EPS}
+    return {"mode": mode, **extra,
+            "running_mean": rng.standard_normal(case["C"]), "running_var": 0.5 + rng.random(case["C"])}
+
+
+@memo.memoized
+def _bn_stats_reference(case_key, mode):
+    """The reference on a case with given running statistics: bn_param after a train-mode call, or the
+    test-mode out."""
+    case = dict(case_key)
+    inputs = _generated(batchnorm_inputs, case)
+    bn_param = _bn_param_with_stats(case, mode)
+    out, _ = solutions.spatial_batchnorm_forward(inputs["x"], inputs["gamma"], inputs["beta"], bn_param)
+    return bn_param if mode == "train" else out
 
 
 def _running_stats_check(ctx, case):
@@ -178,11 +200,8 @@ def _running_stats_check(ctx, case):
     new statistics, and both are accepted: the dict comes back as it was after the call.
     """
     inputs = _generated(batchnorm_inputs, case)
-    rng = case_rng(case["seed"] + 1)
-    bn_param = {"mode": "train", "momentum": case["momentum"],
-                "running_mean": rng.standard_normal(case["C"]), "running_var": 0.5 + rng.random(case["C"])}
-    expected = _copied(bn_param)
-    solutions.spatial_batchnorm_forward(inputs["x"], inputs["gamma"], inputs["beta"], expected)
+    bn_param = _bn_param_with_stats(case, "train")
+    expected = _bn_stats_reference(memo.key(case), "train")
     label = f"train mode: running mean and variance updated ({_describe(case, mode='')}, momentum {case['momentum']:g})"
     result = ctx.session.call(BN_FORWARD, inputs["x"], inputs["gamma"], inputs["beta"], bn_param,
                               send="none", return_args=True)
@@ -220,11 +239,8 @@ def _running_stat_verdict(key, value, before, expected):
 def _test_mode_check(ctx, case):
     """Test mode normalizes with the given running statistics (shape (C,)), not the batch's."""
     inputs = _generated(batchnorm_inputs, case)
-    rng = case_rng(case["seed"] + 1)
-    bn_param = {"mode": "test", "eps": DEFAULT_EPS,
-                "running_mean": rng.standard_normal(case["C"]), "running_var": 0.5 + rng.random(case["C"])}
-    args = (inputs["x"], inputs["gamma"], inputs["beta"], bn_param)
-    expected, _ = solutions.spatial_batchnorm_forward(*args[:3], _copied(bn_param))
+    args = (inputs["x"], inputs["gamma"], inputs["beta"], _bn_param_with_stats(case, "test"))
+    expected = _bn_stats_reference(memo.key(case), "test")
     label = f"test mode: normalizes with the given running mean and variance ({_describe(case, mode='')})"
     result, _ = forward_case(ctx, BN_FORWARD, args, expected, label, CHECK_POINTS)
     return result
@@ -248,7 +264,7 @@ def grade_groupnorm_forward(ctx):
     for kind, case, points in _cases(GN_FORWARD, GN_FORWARD_CASES):
         case = _with_groups(case)
         args = _gn_case_args(case, _generated(groupnorm_inputs, case))
-        expected, _ = solutions.spatial_groupnorm_forward(*args)
+        expected = _gn_reference(memo.key(case), False)
         result, _ = forward_case(ctx, GN_FORWARD, args, expected, f"{kind}: {_describe(case, mode='')}", points)
         outcomes.append(result)
     outcomes.extend(_property_outcomes(ctx, GN_FORWARD_PROPERTIES))
@@ -263,13 +279,21 @@ def grade_groupnorm_backward(ctx):
         case = _with_groups(case)
         inputs = _generated(groupnorm_inputs, case)
         args = _gn_case_args(case, inputs)
-        _, cache = solutions.spatial_groupnorm_forward(*args)
-        expected = solutions.spatial_groupnorm_backward(inputs["dout"], cache)
+        expected = _gn_reference(memo.key(case), True)
         result, _ = backward_case(ctx, names, args, inputs["dout"], expected,
                                   f"{kind}: {_describe(case, mode='')}", points)
         outcomes.append(result)
     outcomes.extend(_property_outcomes(ctx, GN_BACKWARD_PROPERTIES))
     return public_earned_only_with_hidden(outcomes)
+
+
+@memo.memoized
+def _gn_reference(case_key, backward):
+    """The reference on a group norm case (G given): its out, or (backward) its dx, dgamma, dbeta."""
+    case = dict(case_key)
+    inputs = _generated(groupnorm_inputs, case)
+    out, cache = solutions.spatial_groupnorm_forward(*_gn_case_args(case, inputs))
+    return solutions.spatial_groupnorm_backward(inputs["dout"], cache) if backward else out
 
 
 # -- generated examples -------------------------------------------------------------------------------
@@ -401,6 +425,8 @@ class _Record:
         """True when the property stopped before hypothesis shrank the example."""
         self.flaky = False
         """True when the failing example passed when hypothesis ran it again."""
+        self.tried = []
+        """Every example checked, in order."""
 
     def failed(self, example, message, failure=""):
         self.example, self.message, self.failure = example, message, failure
@@ -434,7 +460,52 @@ def _alongside_reference(held):
 
 
 def _property_outcome(ctx, prop):
-    """Run one property with hypothesis; its Outcome reports the shrunk minimal failing example."""
+    """Run one property with hypothesis; its Outcome reports the shrunk minimal failing example.
+
+    Hypothesis is derandomized, so on an implementation that passes every example it tries the same
+    examples in the same order, whatever the implementation. The first passing run in a process keeps them
+    (grader.tasks.memo); later runs replay them without hypothesis' search. Replaying decides pass or fail
+    exactly as hypothesis would (the same examples, the same calls in the same order, so the student's code
+    sees the same sequence); only on a failure that hypothesis would shrink does hypothesis run, to find
+    the shrunk example for the message.
+    """
+    key = (prop.name, prop.groups, ctx.config.hypothesis_examples)
+    examples = _PASSING_EXAMPLES.get(key)
+    if examples is None:
+        record = _hypothesis_run(ctx, prop)
+        if record.example is None and not record.flaky:
+            _PASSING_EXAMPLES.put(key, record.tried)
+        return _property_result(prop.name, record)
+    replayed = _replay(ctx, prop, examples)
+    if replayed.example is None or replayed.stopped:
+        return _property_result(prop.name, replayed)  # passed, or stopped at once as hypothesis would have
+    record = _hypothesis_run(ctx, prop)
+    if record.example is None:  # it passed this time: the code keeps state between calls
+        replayed.flaky = True
+        record = replayed
+    return _property_result(prop.name, record)
+
+
+# Property key -> the examples hypothesis tried on a passing implementation, in order.
+_PASSING_EXAMPLES = memo.BoundedStore()
+
+
+def _replay(ctx, prop, examples):
+    """Check ``examples`` in order, as hypothesis would, until one fails; the _Record of what was seen."""
+    record = _Record()
+    budget = ctx.config.hypothesis_examples + SHRINK_BUDGET
+    for example in examples:
+        try:
+            _check_example(ctx, prop, example, record, budget)
+        except (_Stop, _Shrink):
+            break
+        except _GraderBug as bug:
+            raise bug.__cause__
+    return record
+
+
+def _hypothesis_run(ctx, prop):
+    """Run one property with hypothesis; the _Record of what it saw (its failure is the shrunk example)."""
     record = _Record()
     budget = ctx.config.hypothesis_examples + SHRINK_BUDGET
 
@@ -455,12 +526,13 @@ def _property_outcome(ctx, prop):
         if record.example is None:
             raise
         record.flaky = True
-    return _property_result(prop.name, record)
+    return record
 
 
 def _check_example(ctx, prop, example, record, budget):
     """Check one example; a failure is recorded, then raised as _Shrink (shrink it) or _Stop (give up)."""
     record.examples += 1
+    record.tried.append(example)
     if record.examples > budget:
         record.stopped = True
         raise _Stop
@@ -606,12 +678,12 @@ def _gn_forward_agrees(ctx, example):
     out, verdict = _forward_out(ctx, GN_FORWARD, args, example.shape)
     if out is None:
         return verdict
-    return compare_array("out", out, solutions.spatial_groupnorm_forward(*args)[0], FORWARD_THRESHOLD)
+    return compare_array("out", out, _example_reference(example, "group", False), FORWARD_THRESHOLD)
 
 
 def _gn_backward_agrees(ctx, example):
     args, dout = _gn_example_args(example), example.arrays()[3]
-    expected = solutions.spatial_groupnorm_backward(dout, solutions.spatial_groupnorm_forward(*args)[1])
+    expected = _example_reference(example, "group", True)
     return _gradients_agree(ctx, (GN_FORWARD, GN_BACKWARD), args, dout, expected)
 
 
@@ -637,14 +709,12 @@ def _bn_forward_agrees(ctx, example):
     out, verdict = _forward_out(ctx, BN_FORWARD, args, example.shape)
     if out is None:
         return verdict
-    expected, _ = solutions.spatial_batchnorm_forward(*args[:3], _copied(args[3]))
-    return compare_array("out", out, expected, FORWARD_THRESHOLD)
+    return compare_array("out", out, _example_reference(example, "batch", False), FORWARD_THRESHOLD)
 
 
 def _bn_backward_agrees(ctx, example):
     args, dout = _bn_example_args(example), example.arrays()[3]
-    _, cache = solutions.spatial_batchnorm_forward(*args[:3], _copied(args[3]))
-    expected = solutions.spatial_batchnorm_backward(dout, cache)
+    expected = _example_reference(example, "batch", True)
     return _gradients_agree(ctx, (BN_FORWARD, BN_BACKWARD), args, dout, expected)
 
 
@@ -655,6 +725,19 @@ def _bn_dx_sums_to_zero(ctx, example):
     if grads is None:
         return verdict
     return _sums_to_zero(_channel_sets(grads[0]), _channel_label, "channel")
+
+
+@memo.memoized
+def _example_reference(example, norm, backward):
+    """The reference on a generated example: group norm ('group') or batchnorm in train mode ('batch');
+    its out, or (backward) its dx, dgamma, dbeta."""
+    dout = example.arrays()[3]
+    if norm == "group":
+        out, cache = solutions.spatial_groupnorm_forward(*_gn_example_args(example))
+        return solutions.spatial_groupnorm_backward(dout, cache) if backward else out
+    x, gamma, beta, bn_param = _bn_example_args(example)
+    out, cache = solutions.spatial_batchnorm_forward(x, gamma, beta, bn_param)
+    return solutions.spatial_batchnorm_backward(dout, cache) if backward else out
 
 
 def _gradients_agree(ctx, functions, args, dout, expected):

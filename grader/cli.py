@@ -29,19 +29,38 @@ def build_parser():
     grade.add_argument("path", help="a .ipynb file or a folder holding the submission's notebook(s)")
     grade.add_argument("--json", metavar="FILE", help="write the full report as JSON")
     grade.add_argument("--gradescope", metavar="FILE", help="write Gradescope's results.json")
-    grade.add_argument("--tasks", metavar="ID[,ID...]", help="grade only these tasks")
     grade.add_argument("--fail-under", metavar="SCORE", type=float, help="exit with status 1 below this score")
-    grade.add_argument("--data", metavar="DIR", help="a CIFAR-10 folder for the overfit check (default: embedded digits)")
-    grade.add_argument("--timeout", metavar="SECONDS", type=float, default=Config.timeout, help="per call into student code")
-    grade.add_argument("--memory", metavar="MIB", type=int, default=Config.memory_bytes >> 20,
-                       help="address-space limit of the process running student code")
-    grade.add_argument("--processes", metavar="N", type=int, default=Config.processes,
-                       help="processes student code may run at once")
+    add_grading_options(grade)
     grade.add_argument("-q", "--quiet", action="store_true", help="print only the table, no per-check details")
+    add_grade_class_parser(commands)
     solve = commands.add_parser("solve", help="write the reference solutions into a stub notebook's task cells")
     solve.add_argument("notebook", help="the stub notebook, e.g. notebooks/ConvolutionalNetworks.ipynb")
     solve.add_argument("-o", "--output", required=True, metavar="OUT", help="where to write the solved notebook")
     return parser
+
+
+def add_grading_options(parser):
+    """The options of how one submission is graded: the same for ``grade`` and ``grade-class``."""
+    parser.add_argument("--tasks", metavar="ID[,ID...]", help="grade only these tasks")
+    parser.add_argument("--data", metavar="DIR", help="a CIFAR-10 folder for the overfit check (default: embedded digits)")
+    parser.add_argument("--timeout", metavar="SECONDS", type=float, default=Config.timeout, help="per call into student code")
+    parser.add_argument("--memory", metavar="MIB", type=int, default=Config.memory_bytes >> 20,
+                        help="address-space limit of the process running student code")
+    parser.add_argument("--processes", metavar="N", type=int, default=Config.processes,
+                        help="processes student code may run at once")
+
+
+def add_grade_class_parser(commands):
+    grade_class = commands.add_parser("grade-class", help="grade every submission of a class folder, in parallel")
+    grade_class.add_argument("class_dir", metavar="CLASS_DIR",
+                             help="one sub-folder per student, or one notebook per student (LMS bulk-download names too)")
+    grade_class.add_argument("--out", required=True, metavar="DIR", help="where the gradebook, reports and feedback go")
+    grade_class.add_argument("-j", "--jobs", metavar="N", type=int, default=os.cpu_count() or 1,
+                             help="worker processes on this machine (default: the number of cores)")
+    grade_class.add_argument("--scheduler", metavar="ADDRESS", help="grade on a dask.distributed cluster instead")
+    grade_class.add_argument("--fail-under", metavar="SCORE", type=float, help="exit with status 1 if any total is below this")
+    grade_class.add_argument("--feedback", choices=("md", "html"), default="md", help="format of each student's feedback")
+    add_grading_options(grade_class)
 
 
 def config_from(args):
@@ -65,9 +84,14 @@ def config_from(args):
 
 def run_grade(args):
     from grader import render
+    from grader.classroom.discover import looks_like_class
     from grader.pipeline import grade
 
-    report = grade(args.path, config_from(args))
+    config = config_from(args)
+    if looks_like_class(args.path):
+        raise UsageError(f"{args.path} looks like a whole class (a folder per student, or bulk-download notebook names); "
+                         f"grade one submission, or the class with: grader grade-class {args.path} --out RESULTS")
+    report = grade(args.path, config)
     # The reports before the table: whatever happens to the terminal, they are written.
     if args.json:
         render.write_json(render.to_json(report), args.json)
@@ -75,6 +99,38 @@ def run_grade(args):
         render.write_json(render.to_gradescope(report), args.gradescope)
     _print(render.table(report, verbose=not args.quiet))
     if args.fail_under is not None and report.score < args.fail_under:
+        return EXIT_BELOW_BAR
+    return EXIT_OK
+
+
+def run_grade_class(args):
+    from grader.classroom import grade_class, summary
+    from grader.classroom.run import DaskCluster, LocalPool
+
+    config = config_from(args)
+    if args.jobs < 1:
+        raise UsageError(f"-j must be at least 1, got {args.jobs}")
+    if not Path(args.class_dir).is_dir():
+        raise UsageError(f"{args.class_dir}: not a folder")
+    try:
+        executor = DaskCluster(args.scheduler) if args.scheduler else LocalPool(args.jobs)
+    except RuntimeError as exc:
+        raise UsageError(str(exc)) from None
+    _print(f"grading {printable(args.class_dir)} with {executor.description}", sys.stderr)
+    run = grade_class(args.class_dir, args.out, config, executor, args.feedback, args.fail_under)
+    if not run.records:
+        _print(f"grader: no submission found in {printable(args.class_dir)}", sys.stderr)
+    if run.ignored:
+        _print(f"ignored (not notebooks): {', '.join(printable(p.name, 80) for p in run.ignored[:10])}"
+               + (" ..." if len(run.ignored) > 10 else ""), sys.stderr)
+    _print(summary.text(run.summary))
+    _print(f"wrote {printable(Path(args.out) / 'gradebook.csv')} and a report and feedback per student"
+           + (f"; {run.summary_note}" if run.summary_note else ""))
+    if run.no_sandbox:
+        raise SandboxUnavailable(run.no_sandbox)
+    if run.stopped:
+        return 128 + run.stopped
+    if args.fail_under is not None and run.below(args.fail_under):
         return EXIT_BELOW_BAR
     return EXIT_OK
 
@@ -129,7 +185,7 @@ def main(argv=None):
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"grade": run_grade, "solve": run_solve}[args.command](args)
+        return {"grade": run_grade, "grade-class": run_grade_class, "solve": run_solve}[args.command](args)
     except (UsageError, SubmissionError) as exc:
         _print(f"grader: {printable(exc)}", sys.stderr)
         return EXIT_USAGE

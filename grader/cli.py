@@ -123,7 +123,7 @@ def run_grade_class(args):
     if run.ignored:
         _print(f"ignored (not notebooks): {', '.join(printable(p.name, 80) for p in run.ignored[:10])}"
                + (" ..." if len(run.ignored) > 10 else ""), sys.stderr)
-    _print(summary.text(run.summary))
+    _print(summary.text(run.summary, markdown=False))
     _print(f"wrote {printable(Path(args.out) / 'gradebook.csv')} and a report and feedback per student"
            + (f"; {run.summary_note}" if run.summary_note else ""))
     if run.no_sandbox:

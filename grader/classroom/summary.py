@@ -68,8 +68,10 @@ def _masked(message):
     return printable(_NUMBER.sub("#", message), FAILURE_WIDTH)
 
 
-def text(summary):
-    """The summary as plain text (also valid Markdown)."""
+def text(summary, markdown=True):
+    """The summary as Markdown (summary.md), or as plain text for a terminal (markdown=False): the failure
+    messages are escaped for Markdown only."""
+    shown = _markdown_escaped if markdown else str
     lines = ["# Class summary", "",
              f"{summary.graded} graded, {summary.not_graded} not graded; "
              f"mean total {summary.mean_total:.1f} / {summary.max_total:.1f}", "",
@@ -79,14 +81,14 @@ def text(summary):
     for task in summary.tasks:
         if task.failures:
             lines.append(f"Most common failures of {task.id}:")
-            lines += [f"- {count} submission(s): {_plain(message)}" for count, message in task.failures]
+            lines += [f"- {count} submission(s): {shown(message)}" for count, message in task.failures]
             lines.append("")
     return "\n".join(lines)
 
 
-def _plain(message):
+def _markdown_escaped(message):
     """A failure message inside the Markdown summary: no markup can start in it."""
-    return re.sub(r"([\\`*_\[\]<>|])", r"\\\1", message)
+    return re.sub(r"([\\`*_\[\]<|])", r"\\\1", message)
 
 
 def draw(summary, path):

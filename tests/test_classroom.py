@@ -1,0 +1,211 @@
+"""grade-class end to end: the same score as `grader grade` alone for every kind of submission, locally
+(-j 2) and on a Dask cluster; resume; Ctrl-C and SIGTERM stop cleanly."""
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import cli
+from grader.classroom import grade_class
+from grader.classroom.run import LocalPool, grade_job
+from grader.config import Config
+from notebooks import solution_cells, write_notebook
+
+TESTS = Path(__file__).parent
+ROOT = TESTS.parent
+TASKS = ("conv_forward_naive", "max_pool_forward_naive")  # cheap, and the hostile cells attack the first
+TIMEOUT = "3"  # seconds per call, the same for grade and grade-class
+OPTIONS = ["--tasks", ",".join(TASKS), "--timeout", TIMEOUT]
+# Folder name -> cells appended after the references (None: the stub notebook; bytes: the file itself).
+HOSTILE_IDS = {"=HYPERLINK(\"evil\")": "correct", "comma, name": "stub", "ctrl\x1b[2J\rname": "buggy"}
+SUBMISSIONS = {
+    "correct": [],
+    "buggy": [TESTS / "variants" / "buggy" / "conv_forward_stride_ignored.py"],
+    "infinite_loop": [TESTS / "attacks" / "infinite_loop.py"],
+    "os_exit": [TESTS / "attacks" / "os_exit.py"],
+    "memory_hog": [TESTS / "attacks" / "memory_hog.py"],
+}
+
+
+def make_submission(folder, kind):
+    folder.mkdir(parents=True)
+    if kind == "stub":
+        shutil.copy(ROOT / "notebooks" / "ConvolutionalNetworks.ipynb", folder)
+    elif kind == "unreadable":
+        (folder / "submission.ipynb").write_bytes(b"\x00\xffnot a notebook")
+    else:
+        write_notebook(folder, *solution_cells(), *(path.read_text() for path in SUBMISSIONS[kind]))
+
+
+@pytest.fixture(scope="module")
+def mixed_class(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    for kind in [*SUBMISSIONS, "stub", "unreadable"]:
+        make_submission(root / kind, kind)
+    for student, kind in HOSTILE_IDS.items():
+        make_submission(root / student, kind)
+    return root
+
+
+@pytest.fixture(scope="module")
+def alone(mixed_class, tmp_path_factory):
+    """Student -> the total `grader grade` gives the folder alone (None: unreadable, exit 2)."""
+    out, totals = tmp_path_factory.mktemp("alone"), {}
+    for folder in sorted(mixed_class.iterdir()):
+        report = out / "report.json"
+        status = cli.main(["grade", str(folder), "--json", str(report), "-q", *OPTIONS])
+        totals[folder.name] = json.loads(report.read_text())["score"] if status == cli.EXIT_OK else None
+        report.unlink(missing_ok=True)
+    return totals
+
+
+@pytest.fixture(scope="module")
+def local_run(mixed_class, tmp_path_factory):
+    out = tmp_path_factory.mktemp("local")
+    status = cli.main(["grade-class", str(mixed_class), "--out", str(out), "-j", "2", *OPTIONS])
+    return status, out
+
+
+def records(out):
+    return {r["student"]: r for r in map(json.loads, map(Path.read_text, (out / "students").glob("*/record.json")))}
+
+
+def gradebook_without_seconds(out):
+    rows = list(csv.reader(io.StringIO((out / "gradebook.csv").read_text())))
+    seconds = rows[0].index("seconds")
+    return [row[:seconds] + row[seconds + 1:] for row in rows]
+
+
+@pytest.mark.slow
+def test_every_submission_scores_in_grade_class_what_grader_grade_gives_it(alone, local_run):
+    status, out = local_run
+    assert status == cli.EXIT_OK
+    found = records(out)
+    assert set(found) == set(alone)
+    for student, total in alone.items():
+        if total is None:
+            assert found[student]["status"] == "unreadable" and found[student]["reason"]
+        else:
+            assert found[student]["status"] == "graded"
+            assert found[student]["report"]["score"] == pytest.approx(total), student
+    # the kinds differ, so the comparison compares something
+    assert alone["correct"] == pytest.approx(18.0) and alone["comma, name"] == 0.0
+    assert 0 < alone["buggy"] < 18.0 and alone["infinite_loop"] == alone["os_exit"] == alone["memory_hog"] == 8.0
+
+
+@pytest.mark.slow
+def test_the_gradebook_has_a_row_per_student_with_printable_ids_and_per_student_outputs(local_run):
+    _, out = local_run
+    rows = list(csv.DictReader(io.StringIO((out / "gradebook.csv").read_text())))
+    assert len(rows) == len(SUBMISSIONS) + 2 + len(HOSTILE_IDS)
+    ids = {row["student"] for row in rows}
+    assert {"'=HYPERLINK(\"evil\")", "comma, name", "ctrl\\x1b[2J\\rname"} <= ids
+    assert all(row["isolation"] for row in rows if row["status"] == "graded")
+    for record in records(out).values():
+        folder = next(p.parent for p in (out / "students").glob("*/record.json")
+                      if json.loads(p.read_text())["student"] == record["student"])
+        assert (folder / "feedback.md").is_file()
+        assert (folder / "report.json").is_file() == (record["status"] == "graded")
+    assert (out / "summary.md").is_file() and (out / "summary.png").is_file()
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_gives_the_same_gradebook_as_local_workers(mixed_class, local_run, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from grader.classroom.run import DaskCluster
+
+    _, local_out = local_run
+    config = Config(tasks=TASKS, timeout=float(TIMEOUT))
+    with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        run = grade_class(mixed_class, tmp_path, config, DaskCluster(cluster.scheduler_address), progress_stream=io.StringIO())
+    assert not run.stopped and not run.no_sandbox
+    assert gradebook_without_seconds(tmp_path) == gradebook_without_seconds(local_out)
+
+
+class InProcess:
+    """An executor that grades in this process and counts what it was given (for resume)."""
+
+    description = "in process"
+
+    def __init__(self):
+        self.graded = []
+
+    def results(self, jobs):
+        for job in jobs:
+            self.graded.append(job.student)
+            yield grade_job(job)
+
+    def close(self):
+        pass
+
+
+@pytest.mark.slow
+def test_a_rerun_grades_only_what_changed(tmp_path):
+    root = tmp_path / "class"
+    for student in ("alice", "bob"):
+        (root / student).mkdir(parents=True)
+        write_notebook(root / student, *solution_cells())
+    config, out = Config(tasks=TASKS[1:]), tmp_path / "out"
+    first = InProcess()
+    grade_class(root, out, config, first, progress_stream=io.StringIO())
+    assert first.graded == ["alice", "bob"]
+    again = InProcess()
+    run = grade_class(root, out, config, again, progress_stream=io.StringIO())
+    assert again.graded == [] and run.kept == 2
+    assert {r["student"]: r["report"]["score"] for r in run.records} == {"alice": 8.0, "bob": 8.0}
+    write_notebook(root / "bob", "def max_pool_forward_naive(x, pool_param):\n    raise NotImplementedError\n")
+    (root / "carol").mkdir()
+    write_notebook(root / "carol", *solution_cells())
+    extended = InProcess()
+    run = grade_class(root, out, config, extended, progress_stream=io.StringIO())
+    assert extended.graded == ["bob", "carol"]
+    assert {r["student"]: r["report"]["score"] for r in run.records} == {"alice": 8.0, "bob": 0.0, "carol": 8.0}
+    other_config = InProcess()
+    grade_class(root, out, Config(tasks=TASKS[1:], timeout=5.0), other_config, progress_stream=io.StringIO())
+    assert other_config.graded == ["alice", "bob", "carol"]
+
+
+def test_an_empty_class_writes_an_empty_gradebook_and_exits_0(tmp_path, capsys):
+    (tmp_path / "class").mkdir()
+    assert cli.main(["grade-class", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "-j", "1"]) == cli.EXIT_OK
+    assert (tmp_path / "out" / "gradebook.csv").read_text().count("\n") == 1
+    assert "no submission found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["-j", "0"], ["--timeout", "0"], ["--tasks", "nope"]])
+def test_bad_grade_class_options_are_usage_errors(tmp_path, capsys, argv):
+    assert cli.main(["grade-class", str(tmp_path), "--out", str(tmp_path / "out"), *argv]) == cli.EXIT_USAGE
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_missing_class_folder_is_a_usage_error(tmp_path, capsys):
+    assert cli.main(["grade-class", str(tmp_path / "nope"), "--out", str(tmp_path / "out")]) == cli.EXIT_USAGE
+
+
+def test_a_worker_that_dies_costs_its_submission_a_row_and_the_class_goes_on(tmp_path):
+    from grader.classroom.run import Job
+
+    config = Config(tasks=TASKS[1:])
+    solved = write_notebook(tmp_path, *solution_cells()).read_bytes()  # grading it takes about a second
+    jobs = [Job(student=student, files=(("a.ipynb", content),), single_file=True, shown_root=str(tmp_path), key=student,
+                config=config) for student, content in (("first", b"{}"), ("second", solved), ("third", solved))]
+    pool = LocalPool(2)
+    try:
+        results = pool.results(jobs)
+        first = next(results)  # unreadable at once; meanwhile the other worker grades "second"
+        for process, _ in list(pool._workers.values()):
+            os.kill(process.pid, signal.SIGKILL)
+        rest = list(results)
+    finally:
+        pool.close()
+    assert (first.student, first.status) == ("first", "unreadable")
+    assert sorted((g.student, g.status) for g in rest) == [("second", "error"), ("third", "error")]
+    assert all("died" in g.reason for g in rest)

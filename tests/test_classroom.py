@@ -209,3 +209,84 @@ def test_a_worker_that_dies_costs_its_submission_a_row_and_the_class_goes_on(tmp
     assert (first.student, first.status) == ("first", "unreadable")
     assert sorted((g.student, g.status) for g in rest) == [("second", "error"), ("third", "error")]
     assert all("died" in g.reason for g in rest)
+
+
+def descendants(pid):
+    """Pids of every live descendant of ``pid``."""
+    children = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def sandbox_processes(grader_pids):
+    """Processes carrying a sandbox token made by one of ``grader_pids`` (the token starts with its pid)."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            environ = Path(f"/proc/{entry}/environ").read_bytes()
+        except OSError:
+            continue
+        for variable in environ.split(b"\0"):
+            if variable.startswith(b"GRADER_SANDBOX_TOKEN="):
+                if int(variable.split(b"=", 1)[1].split(b"-")[0]) in grader_pids:
+                    found.append(int(entry))
+    return found
+
+
+def alive(pid):
+    """Whether ``pid`` runs (a zombie waiting for init to reap it runs nothing)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def wait_until(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.2)
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stopped_run_leaves_no_process_and_keeps_what_was_graded(tmp_path, signum):
+    root, out = tmp_path / "class", tmp_path / "out"
+    make_submission(root / "a_correct", "correct")
+    for student in ("b_loop", "c_loop", "d_loop"):
+        make_submission(root / student, "infinite_loop")
+    run = subprocess.Popen([sys.executable, "-m", "grader.cli", "grade-class", str(root), "--out", str(out), "-j", "2",
+                            "--tasks", TASKS[0], "--timeout", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        graded = lambda: (out / "students" / "a_correct" / "record.json").is_file()
+        assert wait_until(graded, 60), "the correct submission was not graded"
+        seen = set()
+        def hanging():  # both workers now run a looping submission's sandbox
+            seen.update(descendants(run.pid))
+            return len({p for p in sandbox_processes(seen | {run.pid})}) and len(seen) > 2
+        assert wait_until(hanging, 30)
+        seen.update(descendants(run.pid))
+        run.send_signal(signum)
+        _, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 128 + signum, err
+    assert b"Traceback" not in err
+    assert wait_until(lambda: not sandbox_processes(seen | {run.pid}) or None, 10)
+    assert wait_until(lambda: not [pid for pid in seen if alive(pid)] or None, 10)
+    rows = {row["student"]: row for row in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
+    assert rows["a_correct"]["status"] == "graded" and rows["a_correct"]["total"] == "10.00"
+    assert {rows[s]["status"] for s in ("b_loop", "c_loop", "d_loop")} == {"pending"}

@@ -290,3 +290,62 @@ def test_a_stopped_run_leaves_no_process_and_keeps_what_was_graded(tmp_path, sig
     rows = {row["student"]: row for row in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
     assert rows["a_correct"]["status"] == "graded" and rows["a_correct"]["total"] == "10.00"
     assert {rows[s]["status"] for s in ("b_loop", "c_loop", "d_loop")} == {"pending"}
+
+
+class Scripted:
+    """An executor that answers each job with a made-up result (no grading): for exit statuses."""
+
+    description = "scripted"
+
+    def __init__(self, answer):
+        self.answer, self.given = answer, []
+
+    def __call__(self, workers):  # stands in for LocalPool(workers)
+        return self
+
+    def results(self, jobs):
+        for job in jobs:
+            self.given.append(job.student)
+            yield self.answer(job)
+
+    def close(self):
+        pass
+
+
+def scored(total):
+    from grader.report import CheckResult, Report, TaskResult
+
+    check = CheckResult("public case", total, 10.0, total == 10.0, "ok" if total == 10.0 else "wrong")
+    def answer(job):
+        from grader.classroom.run import Graded
+        report = Report(submission="s", grader_version="t", isolation="test", tasks=(TaskResult(TASKS[0], "failed", (check,), 10.0),))
+        return Graded(student=job.student, key=job.key, status="graded", report=report, isolation="test")
+    return answer
+
+
+def small_class(root, students=("alice", "bob", "carol")):
+    for student in students:
+        (root / student).mkdir(parents=True)
+        write_notebook(root / student, "x = 1\n")
+    return root
+
+
+def test_a_total_below_fail_under_exits_1(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("grader.classroom.run.LocalPool", Scripted(scored(4.0)))
+    argv = ["grade-class", str(small_class(tmp_path / "class")), "--out", str(tmp_path / "out"), "--tasks", TASKS[0]]
+    assert cli.main([*argv, "--fail-under", "5"]) == cli.EXIT_BELOW_BAR
+    assert cli.main([*argv, "--fail-under", "4"]) == cli.EXIT_OK
+    assert "4.00" in (tmp_path / "out" / "gradebook.csv").read_text()
+
+
+def test_a_sandbox_that_cannot_start_stops_the_run_with_exit_3(tmp_path, monkeypatch, capsys):
+    from grader.classroom.run import NO_SANDBOX, Graded
+
+    scripted = Scripted(lambda job: Graded(student=job.student, key=job.key, status=NO_SANDBOX, reason="bwrap: no namespaces"))
+    monkeypatch.setattr("grader.classroom.run.LocalPool", scripted)
+    status = cli.main(["grade-class", str(small_class(tmp_path / "class")), "--out", str(tmp_path / "out")])
+    assert status == cli.EXIT_NO_SANDBOX and scripted.given == ["alice"]
+    assert "bwrap: no namespaces" in capsys.readouterr().err
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "gradebook.csv").read_text())))
+    assert [row["status"] for row in rows] == [NO_SANDBOX, "pending", "pending"]
+    assert not list((tmp_path / "out" / "students").glob("*/record.json"))  # a rerun grades all of them

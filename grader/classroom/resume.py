@@ -46,7 +46,7 @@ def student_folder(out_dir, student):
 def record_of(graded):
     """The JSON-ready record of one Graded (its report in the JSON form of ``grader grade --json``)."""
     return {"version": RECORD_VERSION, "student": graded.student, "key": graded.key, "status": graded.status,
-            "reason": graded.reason, "seconds": graded.seconds, "isolation": graded.isolation,
+            "reason": graded.reason, "seconds": graded.seconds, "isolation": graded.isolation, "worker": graded.worker,
             "report": to_json(graded.report) if graded.report is not None else None}
 
 

@@ -21,8 +21,9 @@ from grader.classroom.run import GRADED, NO_SANDBOX, Graded, prepare_job
 from grader.render import to_json, write_json
 
 
-class Stopped(Exception):
-    """Ctrl-C or SIGTERM during a class run."""
+class Stopped(BaseException):
+    """Ctrl-C or SIGTERM during a class run (a BaseException, like KeyboardInterrupt: library code that
+    catches Exception while the signal arrives must not swallow it)."""
 
     def __init__(self, signum):
         super().__init__(signum)

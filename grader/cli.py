@@ -113,6 +113,10 @@ def run_grade_class(args):
     if not Path(args.class_dir).is_dir():
         raise UsageError(f"{args.class_dir}: not a folder")
     try:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot be made a folder ({exc.strerror or exc})") from None
+    try:
         executor = DaskCluster(args.scheduler) if args.scheduler else LocalPool(args.jobs)
     except RuntimeError as exc:
         raise UsageError(str(exc)) from None

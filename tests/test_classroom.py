@@ -186,8 +186,11 @@ def test_bad_grade_class_options_are_usage_errors(tmp_path, capsys, argv):
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
-def test_a_missing_class_folder_is_a_usage_error(tmp_path, capsys):
+def test_a_missing_class_folder_or_an_unusable_out_is_a_usage_error(tmp_path, capsys):
     assert cli.main(["grade-class", str(tmp_path / "nope"), "--out", str(tmp_path / "out")]) == cli.EXIT_USAGE
+    (tmp_path / "file").write_text("x")
+    assert cli.main(["grade-class", str(tmp_path), "--out", str(tmp_path / "file")]) == cli.EXIT_USAGE
+    assert [len(line) > 0 for line in capsys.readouterr().err.strip().splitlines()] == [True, True]
 
 
 def test_a_worker_that_dies_costs_its_submission_a_row_and_the_class_goes_on(tmp_path):

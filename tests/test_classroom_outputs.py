@@ -72,7 +72,7 @@ def test_summary_gives_mean_pass_rate_and_the_most_common_failure_counted_per_su
     assert conv.failures == ((2, "error # > #"),)
     assert result.tasks[1].pass_rate == 1.0
     assert "2 submission(s): error # > #" in summary.text(result, markdown=False)
-    assert "\n- 2 submission(s): error # > #" in summary.text(result)
+    assert "\n- 2 submission(s): error # &gt; #" in summary.text(result)
 
 
 def test_summary_png_is_drawn_when_matplotlib_is_installed(tmp_path):
@@ -98,5 +98,12 @@ def test_terminal_progress_redraws_one_line():
     progress.update("a", "1", failed=False)
     progress.update("b", "1", failed=True)
     progress.finish()
-    assert stream.getvalue().count("\n") == 1 and stream.getvalue().startswith("\r[")
+    assert stream.getvalue().count("\n") == 1 and stream.getvalue().startswith("[....")
     assert "2/2 graded, 1 failed so far" in stream.getvalue()
+
+
+def test_summary_markdown_cannot_carry_markup_from_a_failure_message():
+    result = summary.summarize([record_of(graded("a", HOSTILE))], TASKS)
+    text = summary.text(result)
+    assert "<script>" not in text and "\x1b" not in text and "\u202e" not in text
+    assert "&lt;script&gt;" in text and "\\*bold\\*" in text

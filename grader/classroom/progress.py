@@ -25,6 +25,8 @@ class Progress:
         self._drawn = 0.0
         if skipped:
             self._write(f"{skipped} submission(s) unchanged since the last run: kept\n")
+        if self.terminal and total:
+            self._write(self._line()[: self._width()])  # the bar from the start, before the first result
 
     def update(self, student, outcome, failed):
         """outcome: a short text ('87.0 / 100' or 'unreadable'); failed: whether it counts as a failure."""

@@ -4,6 +4,7 @@ printed, written as summary.md, and drawn as summary.png when matplotlib is inst
 It reads records (resume.record_of): the JSON reports, whose text is already printable. Failure
 messages are grouped with their numbers masked, so "error 3.2e-01" and "error 4.1e-01" count as one.
 """
+import html
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -88,7 +89,7 @@ def text(summary, markdown=True):
 
 def _markdown_escaped(message):
     """A failure message inside the Markdown summary: no markup can start in it."""
-    return re.sub(r"([\\`*_\[\]<|])", r"\\\1", message)
+    return re.sub(r"([\\`*_\[\]|])", r"\\\1", html.escape(message, quote=False))
 
 
 def draw(summary, path):

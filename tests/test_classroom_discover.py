@@ -1,6 +1,4 @@
 """Class folder -> submissions and student ids; `grader grade` refusing a class. No grading here."""
-import shutil
-from pathlib import Path
 
 import pytest
 

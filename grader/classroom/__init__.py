@@ -8,6 +8,7 @@ graded exactly as ``grader grade`` grades it. Outputs in OUT:
 - ``gradebook.csv``, ``summary.md``, ``summary.png`` (with matplotlib).
 """
 import contextlib
+import json
 import signal
 import threading
 from dataclasses import dataclass
@@ -17,8 +18,8 @@ from grader.classroom import gradebook, resume, summary
 from grader.classroom.discover import discover
 from grader.classroom.feedback import feedback
 from grader.classroom.progress import Progress
-from grader.classroom.run import GRADED, NO_SANDBOX, Graded, prepare_job
-from grader.render import to_json, write_json
+from grader.classroom.run import NO_SANDBOX, Graded, prepare_job
+from grader.render import to_json
 
 
 class Stopped(BaseException):
@@ -96,7 +97,7 @@ def _keep(out_dir, graded, feedback_form):
     folder = resume.student_folder(out_dir, graded.student)
     folder.mkdir(parents=True, exist_ok=True)
     if graded.report is not None:
-        write_json(to_json(graded.report), folder / "report.json")
+        resume.write_atomically(folder / "report.json", json.dumps(to_json(graded.report), indent=2) + "\n")
     resume.write_atomically(folder / f"feedback.{feedback_form}", feedback(graded.student, graded, feedback_form))
     resume.save_record(out_dir, record)
     return record

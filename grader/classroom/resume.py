@@ -14,7 +14,7 @@ from pathlib import Path
 
 from grader import __version__
 from grader.classroom.discover import safe_name
-from grader.classroom.run import GRADED, UNREADABLE, Graded
+from grader.classroom.run import GRADED, PENDING, UNREADABLE, Graded
 from grader.render import to_json
 
 RECORD_NAME = "record.json"
@@ -88,4 +88,4 @@ def write_atomically(path, text):
 
 def pending_record(student):
     """The record of a submission the run did not reach."""
-    return record_of(Graded(student=student, key="", status="pending", reason="not graded: the run was stopped"))
+    return record_of(Graded(student=student, key="", status=PENDING, reason="not graded: the run was stopped"))

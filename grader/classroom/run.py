@@ -216,7 +216,10 @@ class LocalPool:
         return 1
 
     def _ready_objects(self):
-        return [c for c in self._workers] + [p.sentinel for p, job in self._workers.values() if job is not None]
+        """What to wait on: each busy worker's pipe (its answer) and sentinel (its death). An idle worker's
+        pipe is left out: one that died idle would read as ready forever."""
+        busy = [(connection, process) for connection, (process, job) in self._workers.items() if job is not None]
+        return [connection for connection, _ in busy] + [process.sentinel for _, process in busy]
 
     def _collect(self, ready):
         """(connection or None, Graded) for each answer or death among ``ready``."""

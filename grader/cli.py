@@ -104,7 +104,7 @@ def run_grade(args):
 
 
 def run_grade_class(args):
-    from grader.classroom import grade_class, summary
+    from grader.classroom import grade_class
     from grader.classroom.run import DaskCluster, LocalPool
 
     config = config_from(args)
@@ -122,6 +122,19 @@ def run_grade_class(args):
         raise UsageError(str(exc)) from None
     _print(f"grading {printable(args.class_dir)} with {executor.description}", sys.stderr)
     run = grade_class(args.class_dir, args.out, config, executor, args.feedback, args.fail_under)
+    _print_class_run(run, args)
+    if run.no_sandbox:
+        raise SandboxUnavailable(run.no_sandbox)
+    if run.stopped:
+        return 128 + run.stopped
+    if args.fail_under is not None and run.below(args.fail_under):
+        return EXIT_BELOW_BAR
+    return EXIT_OK
+
+
+def _print_class_run(run, args):
+    from grader.classroom import summary
+
     if not run.records:
         _print(f"grader: no submission found in {printable(args.class_dir)}", sys.stderr)
     if run.ignored:
@@ -130,13 +143,6 @@ def run_grade_class(args):
     _print(summary.text(run.summary, markdown=False))
     _print(f"wrote {printable(Path(args.out) / 'gradebook.csv')} and a report and feedback per student"
            + (f"; {run.summary_note}" if run.summary_note else ""))
-    if run.no_sandbox:
-        raise SandboxUnavailable(run.no_sandbox)
-    if run.stopped:
-        return 128 + run.stopped
-    if args.fail_under is not None and run.below(args.fail_under):
-        return EXIT_BELOW_BAR
-    return EXIT_OK
 
 
 def run_solve(args):

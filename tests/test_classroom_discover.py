@@ -35,7 +35,7 @@ def test_each_flat_notebook_is_one_submission_named_by_the_file(tmp_path):
 
 @pytest.mark.parametrize("name, student", [
     ("doejane_12345_678901_ConvolutionalNetworks.ipynb", "doejane_12345"),
-    ("doejane_LATE_12345_678902_ConvolutionalNetworks-1.ipynb", "doejane_LATE_12345"),
+    ("doejane_LATE_12345_678902_ConvolutionalNetworks-1.ipynb", "doejane_12345"),
     ("Jane Doe_4321_assignsubmission_file_ConvolutionalNetworks.ipynb", "Jane Doe_4321"),
     ("Jane Doe_4321_assignsubmission_file_", "Jane Doe_4321"),
     ("ConvolutionalNetworks.ipynb", None),
@@ -46,7 +46,7 @@ def test_canvas_and_moodle_bulk_download_names_give_the_student(name, student):
 
 def test_one_students_bulk_download_notebooks_are_one_submission(tmp_path):
     write_notebook(tmp_path, STUB, name="doejane_12345_678901_ConvolutionalNetworks.ipynb")
-    write_notebook(tmp_path, STUB, name="doejane_12345_678902_Untitled.ipynb")
+    write_notebook(tmp_path, STUB, name="doejane_late_12345_678902_Untitled.ipynb")
     write_notebook(tmp_path, STUB, name="roejohn_777_678903_ConvolutionalNetworks.ipynb")
     found = discover(tmp_path)
     assert [(s.student, len(s.notebooks)) for s in found.submissions] == [("doejane_12345", 2), ("roejohn_777", 1)]

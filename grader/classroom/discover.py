@@ -10,6 +10,7 @@ The rule (README "Grading a class"):
   the id is taken from the name:
 
   - Canvas: ``doejane_12345_6789_ConvolutionalNetworks.ipynb`` (or ``doejane_LATE_12345_...``) -> ``doejane_12345``
+    (the name Canvas gives and the student's Canvas user id; a late hand-in is the same student)
   - Moodle: ``Jane Doe_123_assignsubmission_file_ConvolutionalNetworks.ipynb`` -> ``Jane Doe_123``
 
 Hidden entries, ``.ipynb_checkpoints`` and ``__MACOSX`` are skipped; other files are listed as ignored.
@@ -24,7 +25,7 @@ from pathlib import Path
 from grader.discover import SubmissionError, find_notebooks
 
 SKIPPED_NAMES = ("__MACOSX", ".ipynb_checkpoints")
-CANVAS_NAME = re.compile(r"^(?P<student>[^_]+_(?:late_)?\d+)_\d+_(?P<original>.+)$", re.IGNORECASE)
+CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)_(?:late_)?(?P<user>\d+)_\d+_(?P<original>.+)$", re.IGNORECASE)
 MOODLE_NAME = re.compile(r"^(?P<student>.+?_\d+)_assignsubmission_[a-z]+_?(?P<original>.*)$", re.IGNORECASE)
 SAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
 SAFE_NAME_LENGTH = 60  # characters of a student's output folder name before its hash: readable in a listing
@@ -79,11 +80,11 @@ def discover(class_dir, exclude=()):
 
 def lms_student(file_name):
     """The student id in a Canvas or Moodle bulk-download file or folder name, or None."""
-    for pattern in (MOODLE_NAME, CANVAS_NAME):
-        match = pattern.match(file_name)
-        if match:
-            return match.group("student")
-    return None
+    moodle = MOODLE_NAME.match(file_name)
+    if moodle:
+        return moodle.group("student")
+    canvas = CANVAS_NAME.match(file_name)
+    return f"{canvas.group('name')}_{canvas.group('user')}" if canvas else None
 
 
 def looks_like_class(path):

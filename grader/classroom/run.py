@@ -276,7 +276,7 @@ def _exit_on_term(signum, frame):
 
 
 class DaskCluster:
-    """The workers of a running ``dask.distributed`` scheduler at ``address`` (needs ``grader[dask]``)."""
+    """The workers of a running ``dask.distributed`` scheduler at ``address`` (needs the ``dask`` extra)."""
 
     CONNECT_SECONDS = 30  # to reach the scheduler
 
@@ -284,7 +284,7 @@ class DaskCluster:
         try:
             from distributed import Client
         except ImportError:
-            raise RuntimeError("--scheduler needs dask.distributed: pip install 'convnet-assignment[dask]'") from None
+            raise RuntimeError("--scheduler needs dask.distributed: pip install -e '.[dask]' in the project's checkout") from None
         try:
             self._client = Client(address, timeout=self.CONNECT_SECONDS)
         except (OSError, TimeoutError, ValueError) as exc:

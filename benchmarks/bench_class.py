@@ -1,12 +1,13 @@
 """Grading a class: `grader grade-class -j 2` next to `grader grade` run once per submission, and next to
 executing one notebook with nbclient, all measured in this one run.
 
-Run: python benchmarks/bench_class.py [--students 40] [--small 10]
+Run: python benchmarks/bench_class.py [--students 40] [--small 10]   (about 25 x the time of one `grader grade`)
 Targets (issue 11, on the 2-core machine): throughput >= 1.8x the one-after-another loop; marginal cost
 <= 1.0 s of wall time per correct submission (the slope between a class of --small and one of --students);
 grading at least 10x faster per submission than executing the notebook.
 """
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -34,10 +35,10 @@ def make_class(root, solved, students):
     return root
 
 
-def one_after_another(class_dir):
+def one_after_another(folders):
     """Seconds to run `grader grade` on each submission in turn (what a shell loop does)."""
     start = time.perf_counter()
-    for folder in sorted(class_dir.iterdir()):
+    for folder in folders:
         subprocess.run([*GRADER, "grade", str(folder), "-q"], check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
@@ -71,13 +72,19 @@ def main(argv=None):
         solved = solve(NOTEBOOK, temp / "solved.ipynb")
         large = make_class(temp / "large", solved, args.students)
         small = make_class(temp / "small", solved, args.small)
-        sequential = one_after_another(large)
-        parallel = grade_class(large, temp / "out-large")
-        parallel_small = grade_class(small, temp / "out-small")
+        # A-B-B-A: half the loop, both class runs, the other half, so that a load that drifts during the run
+        # (the machine is shared) weighs on both sides alike; the load average is printed for each phase.
+        folders = sorted(large.iterdir())
+        half = len(folders) // 2
+        first_half, loads = one_after_another(folders[:half]), [os.getloadavg()[0]]
+        parallel, loads = grade_class(large, temp / "out-large"), loads + [os.getloadavg()[0]]
+        parallel_small, loads = grade_class(small, temp / "out-small"), loads + [os.getloadavg()[0]]
+        sequential, loads = first_half + one_after_another(folders[half:]), loads + [os.getloadavg()[0]]
         execution = nbclient_seconds(solved, temp)
     ratio = sequential / parallel
     marginal = (parallel - parallel_small) / (args.students - args.small)
-    print(f"{args.students} solved notebooks, {WORKERS} workers, all nine tasks")
+    print(f"{args.students} solved notebooks, {WORKERS} workers, all nine tasks; 1-minute load average after each "
+          f"phase (loop half, class, small class, loop half): {', '.join(f'{load:.1f}' for load in loads)}")
     print(f"  grader grade, one after another: {sequential:7.1f} s  ({sequential / args.students:.2f} s each)")
     print(f"  grader grade-class -j {WORKERS}:          {parallel:7.1f} s  ({parallel / args.students:.2f} s each)")
     print(f"  grader grade-class -j {WORKERS}, {args.small} of them: {parallel_small:7.1f} s")

@@ -29,6 +29,7 @@ def build_parser():
     grade.add_argument("--fail-under", metavar="SCORE", type=float, help="exit with status 1 below this score (default: no bar)")
     add_grading_options(grade)
     grade.add_argument("-q", "--quiet", action="store_true", help="print only the table, no per-check details")
+    add_grade_class_parser(commands)
     solve = commands.add_parser("solve", help="write the reference solutions into a stub notebook's task cells")
     solve.add_argument("notebook", help="the stub notebook, e.g. notebooks/ConvolutionalNetworks.ipynb")
     solve.add_argument("-o", "--output", required=True, metavar="OUT", help="where to write the solved notebook")
@@ -72,6 +73,19 @@ def add_grading_options(parser):
                         help=f"processes student code may run at once (default: {default_of('processes')})")
 
 
+def add_grade_class_parser(commands):
+    grade_class = commands.add_parser("grade-class", help="grade every submission of a class folder, in parallel")
+    grade_class.add_argument("class_dir", metavar="CLASS_DIR",
+                             help="one sub-folder per student, or one notebook per student (LMS bulk-download names too)")
+    grade_class.add_argument("--out", required=True, metavar="DIR", help="where the gradebook, reports and feedback go")
+    grade_class.add_argument("-j", "--jobs", metavar="N", type=int, default=os.cpu_count() or 1,
+                             help="worker processes on this machine (default: the number of cores)")
+    grade_class.add_argument("--scheduler", metavar="ADDRESS", help="grade on a dask.distributed cluster instead")
+    grade_class.add_argument("--fail-under", metavar="SCORE", type=float, help="exit with status 1 if any total is below this")
+    grade_class.add_argument("--feedback", choices=("md", "html"), default="md", help="format of each student's feedback")
+    add_grading_options(grade_class)
+
+
 def config_from(args):
     """The run's Config from a grading command's arguments: defaults, then --config FILE, then the flags.
     A data folder, from either, is checked here: before any student code runs."""
@@ -112,11 +126,15 @@ def _check_data_dir(folder, source):
 
 def run_grade(args):
     from grader import render
+    from grader.classroom.discover import looks_like_class
     from grader.pipeline import grade
 
     outputs = {option: path for option, path in (("--json", args.json), ("--gradescope", args.gradescope)) if path}
     _check_outputs(outputs)  # before grading: a report that cannot be written must not cost a grading run
     config = config_from(args)
+    if looks_like_class(args.path):
+        raise UsageError(f"{args.path} looks like a whole class (a folder per student, or bulk-download notebook names); "
+                         f"grade one submission, or the class with: grader grade-class {args.path} --out RESULTS")
     report = grade(args.path, config)
     # The reports before the table: whatever happens to the terminal, they are written.
     if args.json:
@@ -127,6 +145,48 @@ def run_grade(args):
     if args.fail_under is not None and report.score < args.fail_under:
         return EXIT_BELOW_BAR
     return EXIT_OK
+
+
+def run_grade_class(args):
+    from grader.classroom import grade_class
+    from grader.classroom.run import DaskCluster, LocalPool
+
+    config = config_from(args)
+    if args.jobs < 1:
+        raise UsageError(f"-j must be at least 1, got {args.jobs}")
+    if not Path(args.class_dir).is_dir():
+        raise UsageError(f"{args.class_dir}: not a folder")
+    try:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: cannot be made a folder ({exc.strerror or exc})") from None
+    try:
+        executor = DaskCluster(args.scheduler) if args.scheduler else LocalPool(args.jobs)
+    except RuntimeError as exc:
+        raise UsageError(str(exc)) from None
+    _print(f"grading {printable(args.class_dir)} with {executor.description}", sys.stderr)
+    run = grade_class(args.class_dir, args.out, config, executor, args.feedback, args.fail_under)
+    _print_class_run(run, args)
+    if run.no_sandbox:
+        raise SandboxUnavailable(run.no_sandbox)
+    if run.stopped:
+        return 128 + run.stopped
+    if args.fail_under is not None and run.below(args.fail_under):
+        return EXIT_BELOW_BAR
+    return EXIT_OK
+
+
+def _print_class_run(run, args):
+    from grader.classroom import summary
+
+    if not run.records:
+        _print(f"grader: no submission found in {printable(args.class_dir)}", sys.stderr)
+    if run.ignored:
+        _print(f"ignored (not notebooks): {', '.join(printable(p.name, 80) for p in run.ignored[:10])}"
+               + (" ..." if len(run.ignored) > 10 else ""), sys.stderr)
+    _print(summary.text(run.summary, markdown=False))
+    _print(f"wrote {printable(Path(args.out) / 'gradebook.csv')} and a report and feedback per student"
+           + (f"; {run.summary_note}" if run.summary_note else ""))
 
 
 def run_solve(args):
@@ -255,7 +315,7 @@ def main(argv=None):
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"grade": run_grade, "solve": run_solve, "config": run_config, "release": run_release, "autograder": run_autograder}[args.command](args)
+        return {"grade": run_grade, "grade-class": run_grade_class, "solve": run_solve, "config": run_config, "release": run_release, "autograder": run_autograder}[args.command](args)
     except (UsageError, SubmissionError) as exc:
         _print(f"grader: {printable(exc)}", sys.stderr)
         return EXIT_USAGE

@@ -1,0 +1,314 @@
+"""Grade each submission of a class: one function, :func:`grade_job`, run by an executor.
+
+Two executors share one small interface, so the gradebook, resume and progress code never knows which
+one ran a submission:
+
+- :class:`LocalPool`: ``-j N`` long-lived worker processes on this machine (memoized reference values in
+  a worker serve every submission it grades);
+- :class:`DaskCluster`: the tasks of an existing ``dask.distributed`` cluster (``--scheduler ADDRESS``).
+
+``executor.results(jobs)`` yields a :class:`Graded` per job as each completes (in any order);
+``executor.close()`` stops everything still running. A job carries the submission's notebook bytes, not
+a path, so a worker needs no shared file system: it writes them into a private temporary folder and
+grades that with ``grader.pipeline.grade``, exactly as ``grader grade`` would grade the original.
+"""
+import dataclasses
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import socket
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.boundary import FRAGMENT_LIMIT, printable
+from grader.config import Config
+from grader.discover import MAX_NOTEBOOK_BYTES, SubmissionError
+from grader.sandbox.child import SandboxUnavailable
+
+GRADED, UNREADABLE, ERROR, NO_SANDBOX, PENDING = "graded", "unreadable", "error", "no sandbox", "pending"
+STOP_SECONDS = 30.0  # a stopped worker's sandbox cleanup (kill, reap, empty scratch) takes well under this
+POLL_SECONDS = 0.5  # how often the pool looks for a worker that died without answering
+SUBMISSION_FOLDER = "submission"  # the temporary folder a worker writes a submission's notebooks into
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submission to grade, self-contained so that any worker, local or remote, can grade it."""
+
+    student: str
+    """The student id, as found."""
+    files: tuple
+    """(relative name, notebook bytes) per notebook; the bytes are an int (the file's size) for a notebook
+    larger than grader.discover.MAX_NOTEBOOK_BYTES, which grading refuses unread."""
+    single_file: bool
+    """Graded as one notebook file (a flat class folder's notebook) rather than as a folder."""
+    shown_root: str
+    """The folder the names are relative to, as reports should show it."""
+    key: str
+    """Content hash + config hash + grader version (see resume.py)."""
+    config: Config
+
+
+@dataclass(frozen=True)
+class Graded:
+    """What grading one submission gave."""
+
+    student: str
+    key: str
+    status: str
+    """GRADED, UNREADABLE (no notebook could be read), ERROR (the grader failed on it), NO_SANDBOX (the
+    machine cannot run student code: no grade) or PENDING (not graded: the run was stopped)."""
+    reason: str = ""
+    """Why it was not graded, one printable line; '' when graded."""
+    report: object = None
+    """The grader.report.Report when graded, else None."""
+    seconds: float = 0.0
+    """Wall time of grading it, on the worker."""
+    isolation: str = ""
+    """How the worker isolated student code (the report's isolation, printable)."""
+    worker: str = ""
+    """host:pid of the worker process that graded it."""
+
+
+def grade_job(job):
+    """Grade one submission in a private temporary folder: the function every executor runs."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="grader-class-") as temp:
+        root = Path(temp) / SUBMISSION_FOLDER
+        path = _write_files(job, root)
+        status, reason, report = _grade(path, job.config, str(root), job.shown_root)
+    isolation = printable(report.isolation) if report is not None else ""
+    return Graded(student=job.student, key=job.key, status=status, reason=reason, report=report,
+                  seconds=round(time.perf_counter() - started, 3), isolation=isolation,
+                  worker=f"{socket.gethostname()}:{os.getpid()}")
+
+
+def _write_files(job, root):
+    """The notebooks under ``root``; the path to grade."""
+    for name, content in job.files:
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, int):  # a sparse file of the same size: grading refuses it for its size, unread
+            with open(target, "wb") as handle:
+                handle.truncate(content)
+        else:
+            target.write_bytes(content)
+    root.mkdir(parents=True, exist_ok=True)
+    return root / job.files[0][0] if job.single_file else root
+
+
+def _grade(path, config, temp_root, shown_root):
+    from grader.pipeline import grade
+
+    try:
+        report = grade(path, config)
+    except SubmissionError as exc:
+        return UNREADABLE, printable(str(exc).replace(temp_root, shown_root)), None
+    except SandboxUnavailable as exc:
+        return NO_SANDBOX, printable(exc), None
+    except Exception as exc:  # a grader bug on this submission: it costs this row only, and says so
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return ERROR, printable(f"internal grader error, please report it: {detail}"), None
+    return GRADED, "", _relocated(report, temp_root, shown_root)
+
+
+def _relocated(report, temp_root, shown_root):
+    """The report as if the original folder had been graded: the temporary folder's name replaced."""
+    def moved(text):
+        return text.replace(temp_root, shown_root) if isinstance(text, str) else text
+
+    tasks = tuple(dataclasses.replace(task, checks=tuple(dataclasses.replace(check, message=moved(check.message))
+                                                         for check in task.checks))
+                  for task in report.tasks)
+    return dataclasses.replace(report, submission=moved(report.submission), tasks=tasks,
+                               notes=tuple(moved(note) for note in report.notes))
+
+
+def prepare_job(submission, config, key_of):
+    """The :class:`Job` of a discovered submission, or a :class:`Graded` row when it cannot be read here.
+
+    key_of: (files, config) -> the resume key (resume.submission_key)."""
+    if submission.problem:
+        return _unreadable(submission.student, submission.problem)
+    folder = submission.path if submission.path.is_dir() else submission.path.parent
+    files = []
+    for notebook in submission.notebooks:
+        try:
+            size = notebook.stat().st_size
+            files.append((notebook.relative_to(folder).as_posix(), size if size > MAX_NOTEBOOK_BYTES else notebook.read_bytes()))
+        except OSError as exc:
+            return _unreadable(submission.student, f"{notebook} cannot be read ({exc.strerror or exc})")
+    files = tuple(files)
+    single = not submission.path.is_dir() and len(files) == 1
+    return Job(student=submission.student, files=files, single_file=single, shown_root=str(folder),
+               key=key_of(files, config), config=config)
+
+
+def _unreadable(student, reason):
+    return Graded(student=student, key="", status=UNREADABLE, reason=printable(reason))
+
+
+def lost(job, why):
+    """The row of a job whose worker went away without answering."""
+    return Graded(student=job.student, key=job.key, status=ERROR, reason=printable(why, FRAGMENT_LIMIT))
+
+
+# -- Local worker processes ----------------------------------------------------------------------------
+
+
+class LocalPool:
+    """``workers`` long-lived processes on this machine, each grading one job at a time.
+
+    Each worker has its own pipe, so the pool knows which job each one holds: a worker that dies
+    (a grader crash, the kernel's OOM killer) costs that job a row with the reason, and a new worker takes
+    its place. :meth:`close` sends SIGTERM, which a worker turns into SystemExit: its sandbox is killed
+    by the grader's own cleanup before it exits.
+    """
+
+    def __init__(self, workers):
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.size = workers
+        self.description = f"{workers} local worker process{'es' if workers > 1 else ''}"
+        self._context = multiprocessing.get_context("spawn")  # no inherited threads or state of the parent
+        self._workers = {}  # connection -> (process, job or None)
+
+    def results(self, jobs):
+        waiting = list(reversed(jobs))
+        while len(self._workers) < min(self.size, len(jobs)):
+            self._start_worker()
+        busy = 0
+        for connection in list(self._workers):
+            busy += self._give(connection, waiting)
+        while busy:
+            ready = multiprocessing.connection.wait(self._ready_objects(), timeout=POLL_SECONDS)
+            for connection, graded in self._collect(ready):
+                busy -= 1
+                yield graded
+                if connection is not None:
+                    busy += self._give(connection, waiting)
+                elif waiting:
+                    busy += self._give(self._start_worker(), waiting)
+
+    def _start_worker(self):
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(target=_serve, args=(theirs,), name="grader-class-worker", daemon=True)
+        process.start()
+        theirs.close()
+        self._workers[ours] = (process, None)
+        return ours
+
+    def _give(self, connection, waiting):
+        """Hand the next waiting job to an idle worker; 1 if one was given."""
+        if not waiting:
+            return 0
+        job = waiting.pop()
+        process, _ = self._workers[connection]
+        self._workers[connection] = (process, job)
+        try:
+            connection.send(job)
+        except (OSError, EOFError):
+            pass  # the worker died: its sentinel reports it and the job gets its row
+        return 1
+
+    def _ready_objects(self):
+        """What to wait on: each busy worker's pipe (its answer) and sentinel (its death). An idle worker's
+        pipe is left out: one that died idle would read as ready forever."""
+        busy = [(connection, process) for connection, (process, job) in self._workers.items() if job is not None]
+        return [connection for connection, _ in busy] + [process.sentinel for _, process in busy]
+
+    def _collect(self, ready):
+        """(connection or None, Graded) for each answer or death among ``ready``."""
+        found = []
+        for connection, (process, job) in list(self._workers.items()):
+            if job is None:
+                continue
+            if connection in ready:
+                try:
+                    found.append((connection, connection.recv()))
+                    self._workers[connection] = (process, None)
+                    continue
+                except (OSError, EOFError):
+                    pass
+            if connection in ready or process.sentinel in ready:
+                process.join(STOP_SECONDS)
+                del self._workers[connection]
+                connection.close()
+                found.append((None, lost(job, f"the grading process died while grading it (exit code {process.exitcode})")))
+        return found
+
+    def close(self):
+        """Stop every worker and its sandbox; returns when they are gone (SIGKILL as the last resort)."""
+        for process, _ in self._workers.values():
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        for connection, (process, _) in self._workers.items():
+            process.join(max(deadline - time.monotonic(), 0.1))
+            if process.is_alive():
+                process.kill()
+                process.join()
+            connection.close()
+        self._workers.clear()
+
+
+def _serve(connection):
+    """A worker's life: grade each job it is sent until the pipe closes or SIGTERM arrives."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
+    signal.signal(signal.SIGTERM, _exit_on_term)
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):
+            return
+        connection.send(grade_job(job))
+
+
+def _exit_on_term(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds grade(): its Session kills the sandbox's processes
+
+
+# -- A dask.distributed cluster ------------------------------------------------------------------------
+
+
+class DaskCluster:
+    """The workers of a running ``dask.distributed`` scheduler at ``address`` (needs the ``dask`` extra)."""
+
+    CONNECT_SECONDS = 30  # to reach the scheduler
+
+    def __init__(self, address):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise RuntimeError("--scheduler needs dask.distributed: pip install -e '.[dask]' in the project's checkout") from None
+        try:
+            self._client = Client(address, timeout=self.CONNECT_SECONDS)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise RuntimeError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
+        self.description = f"Dask scheduler {address}"
+        self._futures = []
+
+    def results(self, jobs):
+        from distributed import as_completed
+
+        # pure=False: a resubmitted key would be answered from the scheduler's memory, not graded again
+        self._futures = [self._client.submit(grade_job, job, pure=False, retries=0) for job in jobs]
+        owner = {future.key: job for future, job in zip(self._futures, jobs)}
+        for future in as_completed(self._futures):
+            job = owner[future.key]
+            try:
+                yield future.result()
+            except Exception as exc:  # the task failed on its worker (a KilledWorker, a missing install)
+                yield lost(job, f"the Dask worker failed on it ({type(exc).__name__}: {exc})")
+            future.release()
+
+    def close(self):
+        """Cancel what has not run; a task already running on a worker finishes there (its sandbox is
+        bounded by the grading timeouts) and its result is dropped."""
+        if self._futures:
+            self._client.cancel(self._futures)
+        self._client.close()

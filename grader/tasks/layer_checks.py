@@ -12,7 +12,10 @@ case, against the reference loops on the same input, timed in the grader with th
 interleaved with the student's calls. The check fails when the student's time exceeds the budget times the
 reference's on the speed case (median of its rounds), on all calls together, on the graded cases together,
 or on any single graded case; the last two count only when their reference time is at least SPEED_FLOOR,
-and without a forward task's first call (see Timing.alone).
+and without a forward task's first call (see Timing.alone). A measurement over budget is confirmed before
+the point is lost: every graded case and speed round is timed again on inputs drawn anew (same sizes, new
+seeds, so no answer can be remembered from the first pass), and the check fails only when that second
+measurement is over budget too. Code that is slow is slow twice; a loaded machine's hiccup rarely is.
 """
 import statistics
 import time
@@ -38,6 +41,8 @@ from grader.tasks.base import (
 )
 
 SPEED_ROUNDS = 3  # rounds of the speed case; the median ratio is robust to one noisy round
+# A confirmation pass draws every case with its seed plus this: the same sizes, inputs never seen before.
+CONFIRMATION_SEED_OFFSET = 7919
 # A round trip to the child takes ~0.3-1 ms; a call (or a set of calls) whose reference loops take less
 # than this measures that noise, not the student's code, so it counts only within the total of all calls.
 SPEED_FLOOR = 2e-3
@@ -155,7 +160,8 @@ def grade_layer_backward(ctx, layer):
 
 def layer_speed(ctx, layer, correct, timings, backward, points=1.0):
     """The speed check of a layer's forward or backward: the graded cases' ``timings``, then SPEED_ROUNDS
-    rounds of the speed case, each called exactly as a graded case is and timed the same way.
+    rounds of the speed case, each called exactly as a graded case is and timed the same way; over budget,
+    confirmed by a second measurement on fresh inputs (:func:`_confirmation`) before the point is lost.
 
     Only right answers are timed: a wrong output on the speed case fails the check (code that recognizes
     the speed case could otherwise return anything at once).
@@ -163,19 +169,61 @@ def layer_speed(ctx, layer, correct, timings, backward, points=1.0):
     name = f"speed (at most {ctx.config.speed_budget:g}x the reference loops)"
     if not correct:
         return earned_only_if(correct, name, points, Verdict(False, ""))
+    measured = _speed_rounds(ctx, layer, timings, backward, first_seed=layer.speed_seed)
+    if isinstance(measured, Verdict) and not measured.passed:
+        measured = _confirmation(ctx, layer, backward, measured)
+    if isinstance(measured, Outcome):
+        return replace(measured, name=name, points=points)
+    return outcome(name, points, measured)
+
+
+def _speed_rounds(ctx, layer, timings, backward, first_seed):
+    """The speed verdict from ``timings`` and SPEED_ROUNDS rounds of the speed case drawn from
+    ``first_seed`` on; a failed Outcome instead when a round's call fails or its output is wrong."""
     case = layer.describe(layer.speed_case)
     rounds, fast = [], []
     for index in range(SPEED_ROUNDS):
-        inputs = layer.inputs(dict(layer.speed_case, seed=layer.speed_seed + index))
-        checked, call, reference_seconds = _speed_round(ctx, layer, inputs, backward, f"speed case: {case}")
-        if checked.failure:
-            return Outcome(name, points, False, checked.message, checked.failure)
-        if not checked.passed:
-            return Outcome(name, points, False, f"your output on the speed case ({case}) was wrong: "
-                                                f"{checked.message}; only right answers are timed")
-        rounds.append(Timing(checked.name, call.seconds, reference_seconds))
+        inputs = layer.inputs(dict(layer.speed_case, seed=first_seed + index))
+        timing = _timed_case(ctx, layer, inputs, backward, f"speed case: {case}", f"the speed case ({case})")
+        if isinstance(timing, Outcome):
+            return timing
+        rounds.append(timing)
         fast.append(_fast_seconds(ctx, layer, inputs, backward))
-    return outcome(name, points, speed_verdict(timings, rounds, fast, ctx.config.speed_budget))
+    return speed_verdict(timings, rounds, fast, ctx.config.speed_budget)
+
+
+def _confirmation(ctx, layer, backward, first):
+    """The verdict of a second measurement, on every graded case and speed round drawn anew; the check fails
+    only when this one is over budget too (``first`` is the verdict of the first measurement)."""
+    task = layer.backward if backward else layer.forward
+    timings = []
+    for kind, case, _ in layer.cases(task):
+        inputs = layer.inputs(dict(case, seed=case["seed"] + CONFIRMATION_SEED_OFFSET))
+        described = layer.describe(case)
+        timing = _timed_case(ctx, layer, inputs, backward, f"{kind} (drawn anew): {described}",
+                             f"the {kind} ({described}) drawn anew")
+        if isinstance(timing, Outcome):
+            return timing
+        timings.append(timing)
+    second = _speed_rounds(ctx, layer, timings, backward, layer.speed_seed + CONFIRMATION_SEED_OFFSET)
+    if isinstance(second, Outcome):
+        return second
+    if second.passed:
+        return replace(second, message=f"{second.message} (a first measurement over budget was not confirmed "
+                                       f"on fresh inputs: {first.message})")
+    return replace(second, message=f"{second.message}; over budget on two measurements, the second on fresh inputs")
+
+
+def _timed_case(ctx, layer, inputs, backward, label, what):
+    """The Timing of one call on ``inputs`` made as a graded case is made, or a failed Outcome when the call
+    fails or its output is wrong (only right answers are timed)."""
+    checked, call, reference_seconds = _speed_round(ctx, layer, inputs, backward, label)
+    if checked.failure:
+        return Outcome(label, 1.0, False, checked.message, checked.failure)
+    if not checked.passed:
+        return Outcome(label, 1.0, False, f"your output on {what} was wrong: {checked.message}; "
+                                          f"only right answers are timed")
+    return Timing(checked.name, call.seconds, reference_seconds)
 
 
 def _speed_round(ctx, layer, inputs, backward, label):

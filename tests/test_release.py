@@ -248,3 +248,10 @@ def test_a_reference_reformatted_into_the_package_is_refused(tmp_path, monkeypat
     monkeypatch.setattr(release, "_copy_package", with_a_planted_answer)
     with pytest.raises(BuildError, match="utils.py: max_pool_backward_naive"):
         build_release(tmp_path / "out")
+
+
+def test_the_bundle_promises_the_python_versions_the_pinned_numpy_installs_on(bundle):
+    wanted = metadata.metadata("numpy").get("Requires-Python").replace(" ", "")
+    project = tomllib.loads((bundle.folder / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == wanted
+    assert f"Python {wanted.removeprefix('>=')} or newer" in (bundle.folder / "README.md").read_text()

@@ -14,6 +14,7 @@ time), so the notebook's checks and the grade see the same numpy. A bundle that 
 reference function (the solved notebook given by mistake, an answer pasted into the package) is refused.
 """
 import ast
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,7 +158,7 @@ build-backend = "setuptools.build_meta"
 name = "{DISTRIBUTION}"
 version = "{_version()}"
 description = "Convolutional networks in numpy: the student's notebook and the assignment package"
-requires-python = ">=3.10"
+requires-python = "{python_requirement()}"
 dependencies = [{dependencies}]
 
 [project.optional-dependencies]
@@ -169,6 +170,18 @@ packages = ["assignment"]
 [tool.setuptools.package-data]
 assignment = ["datasets/*", "public_expected.npz"]
 '''
+
+
+def python_requirement():
+    """The Python versions the pinned numpy installs on, from its own metadata (numpy 2.3 and later need
+    3.11): what the bundle may promise students. Falls back to the project's own floor."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        wanted = metadata("numpy").get("Requires-Python") or ""
+    except PackageNotFoundError:
+        wanted = ""
+    return wanted if re.fullmatch(r">=\d+\.\d+", wanted.replace(" ", "")) else ">=3.10"
 
 
 def _version():
@@ -188,7 +201,7 @@ solver and data you need, and the checks the notebook runs.
 
 ## Install (once)
 
-Python 3.10 or newer. In this folder:
+Python {python_requirement().removeprefix(">=")} or newer. In this folder:
 
 ```bash
 python3 -m venv .venv

@@ -18,6 +18,7 @@ from grader.sandbox.protocol import Opaque
 from grader.tasks import catalogue
 from grader.tasks.base import Outcome, outcome
 from grader.tasks.mistakes import NotShown
+from grader.tasks.mistakes.normalization import _copied as copied_param  # a bn_param the reference may update
 
 
 def conv_case(**changes):
@@ -292,7 +293,7 @@ def _graded_calls(key):
         for case in cases:
             inputs = norm._generated(batchnorm_inputs, case)
             args = (inputs["x"], inputs["gamma"], inputs["beta"], norm._bn_train_param(case))
-            out, cache = solutions.spatial_batchnorm_forward(*args[:3], norm._copied(args[3]))
+            out, cache = solutions.spatial_batchnorm_forward(*args[:3], copied_param(args[3]))
             if key == "spatial_batchnorm_backward":
                 yield (inputs["dout"], args), solutions.spatial_batchnorm_backward(inputs["dout"], cache)
             else:
@@ -303,7 +304,7 @@ def _graded_calls(key):
                 rng = np.random.default_rng(case["seed"] + 1)
                 param = {"mode": mode, "momentum": case.get("momentum", 0.9), "running_mean": rng.standard_normal(case["C"]),
                          "running_var": 0.5 + rng.random(case["C"])}
-                after = norm._copied(param)
+                after = copied_param(param)
                 out, _ = solutions.spatial_batchnorm_forward(inputs["x"], inputs["gamma"], inputs["beta"], after)
                 args = (inputs["x"], inputs["gamma"], inputs["beta"], param)
                 yield args, ((after["running_mean"], after["running_var"]) if key == catalogue.RUNNING_STATS else out)

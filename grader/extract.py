@@ -3,7 +3,8 @@
 Driver code (experiments, prints, training runs) is dropped, as are IPython magics and shell lines.
 Each kept top-level statement is loaded on its own, so a statement that fails costs only what it
 defines. A cell that does not parse is dropped, and the functions or classes it visibly defines are
-reported with its syntax error.
+reported with its syntax error, unless another cell implements them: a cell that does not parse defines
+nothing in Jupyter either, so it never takes the place of a working definition, before or after it.
 
 Which definition of a name is graded (the submission rule; the README says the same):
 
@@ -72,7 +73,8 @@ def extract(notebooks):
     for cell in cells:
         if cell.error is not None:
             for name in _DEFINES.findall(cell.source):
-                syntax_errors[name] = f"{cell.filename} line {cell.error.lineno}: SyntaxError: {cell.error.msg}"
+                if name not in implemented:  # a broken cell never takes the place of a working definition
+                    syntax_errors[name] = f"{cell.filename} line {cell.error.lineno}: SyntaxError: {cell.error.msg}"
             continue
         spans = []
         for node in cell.statements:
@@ -295,8 +297,21 @@ def _imported_names(tree):
 
 
 def _names_defined(node):
+    """The module-level names a kept top-level statement binds: a function's or class's name, an import's,
+    an assignment's targets, and those of the definitions and imports inside a compound statement
+    (``try: def conv_forward_naive...``), but not the local names inside a function or class body."""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {node.name}
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    names, pending = set(), [node]
+    while pending:
+        current = pending.pop()
+        if current is not node and isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                                         ast.Import, ast.ImportFrom)):
+            names |= _names_defined(current)
+        elif isinstance(current, ast.Name) and isinstance(current.ctx, ast.Store):
+            names.add(current.id)
+        elif not isinstance(current, ast.Lambda):
+            pending.extend(ast.iter_child_nodes(current))
+    return names

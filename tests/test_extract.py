@@ -188,3 +188,23 @@ def test_an_assignment_or_import_that_defines_the_name_is_an_implementation_a_st
                             b=(STUB_CONV,))
     assert loaded_definition(result, "conv_forward_naive") == "conv_forward_naive = my_conv"
     assert result.sources["conv_forward_naive"] == Path("a.ipynb")
+
+
+@pytest.mark.parametrize("order", ["broken first", "broken last"])
+def test_a_cell_that_does_not_parse_never_takes_the_place_of_a_working_definition(order):
+    broken = "def conv_forward_naive(x, w, b, conv_param):\n    return x +\n"
+    names = ("a", "b") if order == "broken first" else ("b", "a")
+    result = from_notebooks(**{names[0]: (broken,), names[1]: (IMPLEMENTED_CONV,)})
+    assert "conv_forward_naive" not in result.syntax_errors
+    assert loaded_definition(result, "conv_forward_naive") == IMPLEMENTED_CONV.strip()
+    within_one = extracted(IMPLEMENTED_CONV, broken)
+    assert "conv_forward_naive" not in within_one.syntax_errors
+    assert loaded_definition(within_one, "conv_forward_naive") == IMPLEMENTED_CONV.strip()
+
+
+def test_a_definition_inside_try_is_an_implementation_a_later_stub_does_not_override():
+    guarded = "try:\n" + "".join("    " + line + "\n" for line in IMPLEMENTED_CONV.strip().splitlines()) + \
+              "except ImportError:\n    pass\n"
+    result = extracted(guarded, STUB_CONV)
+    assert "conv_forward_naive" in loaded_definition(result, "conv_forward_naive")
+    assert STUB_CONV.strip() not in kept_sources(result)

@@ -29,6 +29,9 @@ def build_parser():
     grade.add_argument("--fail-under", metavar="SCORE", type=float, help="exit with status 1 below this score (default: no bar)")
     add_grading_options(grade)
     grade.add_argument("-q", "--quiet", action="store_true", help="print only the table, no per-check details")
+    grade.add_argument("--one-submission", action="store_true",
+                       help="grade PATH as one submission even where it looks like a class folder "
+                            "(the Gradescope autograder, whose upload is one student's by definition)")
     add_grade_class_parser(commands)
     solve = commands.add_parser("solve", help="write the reference solutions into a stub notebook's task cells")
     solve.add_argument("notebook", help="the stub notebook, e.g. notebooks/ConvolutionalNetworks.ipynb")
@@ -132,9 +135,10 @@ def run_grade(args):
     outputs = {option: path for option, path in (("--json", args.json), ("--gradescope", args.gradescope)) if path}
     _check_outputs(outputs)  # before grading: a report that cannot be written must not cost a grading run
     config = config_from(args)
-    if looks_like_class(args.path):
+    if not args.one_submission and looks_like_class(args.path):
         raise UsageError(f"{args.path} looks like a whole class (a folder per student, or bulk-download notebook names); "
-                         f"grade one submission, or the class with: grader grade-class {args.path} --out RESULTS")
+                         f"grade the class with: grader grade-class {args.path} --out RESULTS "
+                         f"(or add --one-submission if it is one student's)")
     report = grade(args.path, config)
     # The reports before the table: whatever happens to the terminal, they are written.
     if args.json:

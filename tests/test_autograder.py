@@ -296,3 +296,11 @@ def test_a_sandbox_that_cannot_start_is_said_in_the_results_file(tmp_path):
     reason = one_line_reason(results)
     assert "sandbox" in reason and "could not start" in reason and "Permission denied" in reason
     assert "\x1b" not in reason
+
+
+def test_an_upload_named_like_a_bulk_download_is_graded_as_the_one_submission_it_is(tmp_path):
+    """An original and a late hand-in, named as Canvas names them: one student's upload, never 'a class'."""
+    stub = STUB_NOTEBOOK.read_bytes()
+    results = run_autograder(None, tmp_path, {b"doejane_12345_6789_ConvolutionalNetworks.ipynb": stub,
+                                              b"late/doejane_LATE_12345_6790_ConvolutionalNetworks.ipynb": stub})
+    assert results["tests"] and "class" not in results["output"]

@@ -60,7 +60,8 @@ def _config_path(root):
 
 def stage_notebooks(submission, staging):
     """Copy every regular .ipynb file under ``submission`` (subfolders included, symbolic links and editor
-    checkpoints left out) into ``staging`` as '01-name.ipynb', '02-...'. Returns how many were copied."""
+    checkpoints left out) into ``staging`` as '01-name.ipynb', '02-sub__name.ipynb'..., numbered in sorted
+    path order, the order the grader reads a folder's notebooks in. Returns how many were copied."""
     found = []
     for folder, subfolders, files in os.walk(submission):  # symbolic links to folders are not followed
         subfolders[:] = sorted(name for name in subfolders if name not in SKIPPED_FOLDERS)
@@ -68,9 +69,11 @@ def stage_notebooks(submission, staging):
             path = Path(folder) / name
             if name.lower().endswith(".ipynb") and path.is_file() and not path.is_symlink():
                 found.append(path)
+    found.sort(key=lambda path: path.relative_to(submission).parts)  # the grader's order: sorted paths
     for index, path in enumerate(found[:MAX_NOTEBOOKS], start=1):
         if path.stat().st_size <= MAX_NOTEBOOK_BYTES:
-            shutil.copyfile(path, staging / f"{index:02d}-{_plain_name(path.name)}")
+            relative = "__".join(path.relative_to(submission).parts)  # 'hw/a.ipynb' -> 'hw__a.ipynb', for the notes
+            shutil.copyfile(path, staging / f"{index:02d}-{_plain_name(relative)}")
     return len(list(staging.iterdir()))
 
 
@@ -83,7 +86,7 @@ def _plain_name(name):
 def grade(staging, results, config):
     """The grader's results.json for ``staging``, or a failed one saying why there is none."""
     written = results.with_name("grader-results.json")
-    command = ["grader", "grade", str(staging), "--gradescope", str(written), "-q"]
+    command = ["grader", "grade", str(staging), "--gradescope", str(written), "-q", "--one-submission"]
     if config is not None:
         command += ["--config", str(config)]
     if shutil.which("grader") is None:

@@ -48,6 +48,12 @@ DEFAULT_WEIGHTS = {
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 MIN_MEMORY_MIB = 256  # numpy and the worker need about 100 MiB of address space before any student code
 MIN_PROCESSES = 8  # bubblewrap and the worker take three; a submission needs a few more to run at all
+# Upper bounds: far above any sensible setting, below what the operating system's calls can take.
+MAX_SECONDS = 86400.0  # a timeout of a day (select() overflows near 1e300)
+MAX_MEMORY_MIB = 1 << 24  # 16 TiB of address space (setrlimit takes 64-bit byte counts)
+MAX_PROCESSES = 1 << 20
+MAX_WEIGHT = 1e6  # points of one task: nine of them sum to a finite total a JSON report can hold
+MAX_SPEED_BUDGET = 1e9
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,23 @@ def _positive(value, folder):
     return "" if value > 0 and math.isfinite(value) else "must be a positive number"
 
 
+def _within(low, high, unit=""):
+    """A setting's check: ``low <= value <= high`` (the message says which bound and the unit)."""
+    def problem(value, folder):
+        if not (value >= low and math.isfinite(value)):
+            return f"must be at least {_shown(low)}{unit}" if low > 0 else "must be a positive number"
+        return "" if value <= high else f"must be at most {_shown(high)}{unit}"
+    return problem
+
+
+def _shown(bound):
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
+
+
+def _seconds(value, folder):
+    return _positive(value, folder) or _within(0, MAX_SECONDS, " (seconds)")(value, folder)
+
+
 def _visibility(value, folder):
     return "" if value in VISIBILITIES else f"must be one of {', '.join(VISIBILITIES)}"
 
@@ -139,16 +162,17 @@ def _data_problem(value, folder):
 SETTINGS = (
     Setting("data_dir", "data_dir", str, _data_problem, _folder, lambda path: "" if path is None else str(path),
             'a CIFAR-10 folder (data_batch_1..5, test_batch) for the overfit check; "" uses the embedded digits'),
-    Setting("limits.timeout", "timeout", float, _positive, comment="seconds one call into student code may take"),
-    Setting("limits.train_timeout", "train_timeout", float, _positive,
+    Setting("limits.timeout", "timeout", float, _seconds, comment="seconds one call into student code may take"),
+    Setting("limits.train_timeout", "train_timeout", float, _seconds,
             comment="seconds the overfit-small-data training may take"),
     Setting("limits.memory_mib", "memory_bytes", int,
-            lambda v, _: "" if v >= MIN_MEMORY_MIB else f"must be at least {MIN_MEMORY_MIB} (MiB)",
+            _within(MIN_MEMORY_MIB, MAX_MEMORY_MIB, " (MiB)"),
             lambda v, _: v << 20, lambda b: b >> 20, "MiB of memory for the process running student code"),
     Setting("limits.processes", "processes", int,
-            lambda v, _: "" if v >= MIN_PROCESSES else f"must be at least {MIN_PROCESSES}",
+            _within(MIN_PROCESSES, MAX_PROCESSES),
             comment="processes student code may run at once"),
-    Setting("limits.speed_budget", "speed_budget", float, _positive,
+    Setting("limits.speed_budget", "speed_budget", float,
+            lambda v, f: _positive(v, f) or _within(0, MAX_SPEED_BUDGET)(v, f),
             comment="a naive conv/pool function this many times slower than the reference loops loses its speed point"),
     Setting("gradescope.hidden_visibility", "hidden_visibility", str, _visibility,
             comment="when students see hidden cases' names and messages: " + " | ".join(VISIBILITIES)),
@@ -222,8 +246,8 @@ def _with_weight(config, key, value, where):
         raise ConfigError(f"{where}: {key}: unknown task id; known: {', '.join(TASK_IDS)}")
     if not _is_number(value):
         raise ConfigError(f"{where}: {key} must be a number, got {_kind(value)}")
-    if not (value >= 0 and math.isfinite(value)):
-        raise ConfigError(f"{where}: {key} must be a finite number >= 0, got {value}")
+    if not (0 <= value <= MAX_WEIGHT):
+        raise ConfigError(f"{where}: {key} must be a number from 0 to {MAX_WEIGHT:g}, got {value}")
     return replace(config, weights={**config.weights, task_id: float(value)})
 
 

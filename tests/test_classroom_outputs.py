@@ -107,3 +107,12 @@ def test_summary_markdown_cannot_carry_markup_from_a_failure_message():
     text = summary.text(result)
     assert "<script>" not in text and "\x1b" not in text and "\u202e" not in text
     assert "&lt;script&gt;" in text and "\\*bold\\*" in text
+
+
+def test_feedback_leads_a_failed_check_with_its_diagnosis_in_both_formats():
+    diagnosed = CheckResult("hidden case", 0.0, 3.0, False, "out: worst element 0.5", diagnosis="Stride ignored: use <s>.")
+    result = Report(submission="s", grader_version="t", tasks=(TaskResult(TASKS[0], "failed", (diagnosed,), 3.0),))
+    student = Graded(student="carol", key="k", status=GRADED, report=result, seconds=1.0, isolation="bubblewrap")
+    markdown, page = feedback("carol", student, "md"), feedback("carol", student, "html")
+    assert markdown.index("*Diagnosis:* Stride ignored: use &lt;s&gt;\\.") < markdown.index("worst element")
+    assert page.index("<em>Diagnosis:</em> Stride ignored: use &lt;s&gt;.") < page.index("worst element")

@@ -140,3 +140,17 @@ def test_every_task_has_a_weight_in_the_printed_file():
 def test_build_config_names_the_flag_not_the_key_for_a_bad_flag():
     with pytest.raises(ConfigError, match="^--timeout must be a positive number"):
         build_config(None, [("--timeout", "limits.timeout", -1.0)])
+
+
+@pytest.mark.parametrize("text, says", [
+    ("[limits]\ntimeout = 1e300\n", "limits.timeout must be at most 86400 (seconds)"),
+    ("[limits]\ntrain_timeout = 1e300\n", "limits.train_timeout must be at most 86400 (seconds)"),
+    ("[limits]\nmemory_mib = 10000000000000000000\n", "limits.memory_mib must be at most 16777216 (MiB)"),
+    ("[limits]\nprocesses = 100000000000\n", "limits.processes must be at most 1048576"),
+    ("[limits]\nspeed_budget = 1e300\n", "limits.speed_budget must be at most 1000000000"),
+    ("[weights]\nconv_forward_naive = 1e308\nconv_backward_naive = 1e308\n", "weights.conv_forward_naive must be a number from 0 to 1e+06"),
+], ids=["timeout", "train-timeout", "memory", "processes", "speed-budget", "weights-summing-to-infinity"])
+def test_a_value_beyond_what_the_system_calls_or_a_json_report_can_take_is_refused_naming_the_key(tmp_path, text, says):
+    with pytest.raises(ConfigError) as raised:
+        read_config_file(write(tmp_path, text))
+    assert says in str(raised.value) and "\n" not in str(raised.value)

@@ -1,4 +1,5 @@
-"""Per-student feedback a student can read: Markdown or HTML, every task, every failed check's message.
+"""Per-student feedback a student can read: Markdown or HTML, every task, every failed check's message,
+led by its diagnosis (the classic mistake the evidence shows) when there is one.
 
 Student text (messages quoting their exceptions, their prints) is made printable first
 (grader.boundary) and then escaped for the format: in Markdown every ASCII punctuation character that
@@ -33,6 +34,8 @@ def _markdown(student, graded):
             lines += [f"All {len(task.checks)} checks passed.", ""]
         for check in failed:
             lines.append(f"- **{_md(check.name)}** ({check.score:g} / {check.max_score:g}):  ")
+            if check.diagnosis:  # the classic mistake the evidence shows leads, as in the table and Gradescope
+                lines.append(f"  *Diagnosis:* {_md(check.diagnosis)}  ")
             lines += [f"  {_md(line)}  " for line in printable_block(check.message).split("\n")]
         lines += [""] if failed else []
     return "\n".join(lines)
@@ -53,7 +56,9 @@ def _html(student, graded):
             parts.append(f"<p>All {len(task.checks)} checks passed.</p>\n")
             continue
         parts.append("<ul>\n")
-        parts += [f"<li><strong>{_h(c.name)}</strong> ({c.score:g} / {c.max_score:g}):<pre>{_h_block(c.message)}</pre></li>\n"
+        parts += [f"<li><strong>{_h(c.name)}</strong> ({c.score:g} / {c.max_score:g}):"
+                  + (f"<p><em>Diagnosis:</em> {_h(c.diagnosis)}</p>" if c.diagnosis else "")
+                  + f"<pre>{_h_block(c.message)}</pre></li>\n"
                   for c in failed]
         parts.append("</ul>\n")
     return "".join(parts + ["</body></html>\n"])

@@ -19,6 +19,7 @@ import os
 import signal
 import socket
 import tempfile
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -74,8 +75,18 @@ class Graded:
     """host:pid of the worker process that graded it."""
 
 
+# pipeline.grade is not thread-safe (numpy's global random state, hypothesis): a Dask worker started with
+# several threads still grades one submission at a time, so its grades are those of `grader grade`.
+_ONE_AT_A_TIME = threading.Lock()
+
+
 def grade_job(job):
     """Grade one submission in a private temporary folder: the function every executor runs."""
+    with _ONE_AT_A_TIME:
+        return _grade_job(job)
+
+
+def _grade_job(job):
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="grader-class-") as temp:
         root = Path(temp) / SUBMISSION_FOLDER

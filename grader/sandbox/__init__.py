@@ -375,7 +375,8 @@ class Session:
         """The call run once more in a new fork (a restart, counted against the submission's budget; never
         retried again). Its time is both runs' together, so a run killed on purpose buys no speed."""
         again = self._request(header, arrays, timeout, wrapped=True)
-        killed_again, self.last_death = self.last_death is not None, None
+        killed_again = self.last_death is not None and self.last_death.killed_by_system
+        self.last_death = None
         message = f"{again.message} (it was run twice and killed both times)" if killed_again else again.message
         return replace(again, seconds=first.seconds + again.seconds, message=message)
 
@@ -402,6 +403,7 @@ class Session:
         except ChildFailure as failure:
             self._record_load_failure(failure)
             return self.load_failure
+        self.last_death = None  # a death while loading (the statement's own, handled there) is not this call's
         remaining = self._remaining()
         if remaining <= 0:
             return CallResult(ok=False, error_kind="timeout",

@@ -8,7 +8,7 @@ import json
 from grader.boundary import FRAGMENT_LIMIT, MAX_ITEMS, TEXT_LIMIT, printable, printable_block, printable_items
 from grader.config import Config
 from grader.runtime import runtime_versions
-from grader.tasks.base import HIDDEN_CASE, PUBLIC_CASE
+from grader.tasks.base import HIDDEN_CASE, NOT_AWARDED, NOT_IMPLEMENTED, NOT_RUN, PUBLIC_CASE
 
 DEFINITION_CHECK = "definition"  # the one check of a task whose definition is missing or failed (scoring.unavailable)
 
@@ -20,11 +20,6 @@ PRINTED_INDENT = "    "  # starts every line a student's code printed, so no pri
 MAX_NOTEBOOKS = 100  # notebook names listed in the JSON report (a folder may hold thousands)
 SOURCE_WIDTH = 40  # characters of a notebook's name in the table's 'notebook' column
 NOTES_SHOWN = 2 * MAX_ITEMS  # the pipeline's two kinds of notes (notebooks skipped, statements that failed), each bounded
-# How a check says the student's code is still the stub (grader/tasks/base.py: call_failed, and the checks "not
-# awarded" because the outputs failed): a task whose every check says so gets one line of details, not one per check.
-STUB_MESSAGE = "not implemented yet (raises NotImplementedError)"
-NOT_AWARDED = "not awarded"
-NOT_RUN = "not run: "  # a check skipped because an earlier call of the same task failed (grader/tasks/convnet.py)
 
 
 def table(report, verbose=True):
@@ -79,10 +74,11 @@ def _note_lines(report):
 
 def _untouched(task):
     """Whether ``task`` is still the stub: no check passed, and each failed because the code raised
-    NotImplementedError or was not awarded for it (one line says that better than one per check)."""
+    NotImplementedError (grader.tasks.base.call_failed), was not awarded for it or was not run after it
+    (one line says that better than one per check)."""
     messages = [check.message for check in task.checks]
-    return (not any(check.passed for check in task.checks) and any(STUB_MESSAGE in m for m in messages)
-            and all(STUB_MESSAGE in m or m.startswith((NOT_AWARDED, NOT_RUN)) for m in messages))
+    return (not any(check.passed for check in task.checks) and any(NOT_IMPLEMENTED in m for m in messages)
+            and all(NOT_IMPLEMENTED in m or m.startswith((NOT_AWARDED, NOT_RUN)) for m in messages))
 
 
 def _cell(text):
@@ -190,13 +186,22 @@ def _failures(checks, width=TEXT_LIMIT):
     """A line per failed check, except that the failing hidden cases after the first are folded into one
     line that counts them and names their cases: a task failing ten hidden cases shows the first in full,
     then one line, not nine."""
-    hidden = _failing_hidden(checks)
-    for check in checks:
-        if check.passed or any(check is other for other in hidden[1:]):
+    for check, folded in _shown_checks(checks):
+        if check.passed:
             continue
         yield f"{_cell(check.name)}: {printable(check.message, width)}"
-        if hidden and check is hidden[0] and len(hidden) > 1:
-            yield _folded(hidden[1:], width)
+        if folded:
+            yield _folded(folded, width)
+
+
+def _shown_checks(checks):
+    """(check, folded) for every check shown on its own line: all but the failing hidden cases after the
+    first, which are ``folded`` after the first of them (an empty tuple everywhere else)."""
+    hidden = _failing_hidden(checks)
+    first, rest = (hidden[0] if hidden else None), tuple(hidden[1:])
+    for check in checks:
+        if not any(check is other for other in rest):
+            yield check, rest if check is first else ()
 
 
 def _folded(checks, width):
@@ -211,15 +216,11 @@ def _gradescope_lines(checks):
     show: a diagnosis drawn from hidden cases stays with them, under their visibility."""
     lines = [f"Diagnosis: {printable(diagnosis)}" for diagnosis in _diagnoses(checks)]
     lines += [""] if lines else []
-    hidden = _failing_hidden(checks)
-    for check in checks:
-        if any(check is other for other in hidden[1:]):
-            continue
+    for check, folded in _shown_checks(checks):
         lines.append(f"{'PASS' if check.passed else 'FAIL'} {_cell(check.name)} ({check.score:g}/{check.max_score:g}): "
                      f"{printable(check.message)}")
-        if hidden and check is hidden[0] and len(hidden) > 1:
-            points = sum(c.max_score for c in hidden[1:])
-            lines.append(f"FAIL (0/{points:g}) {_folded(hidden[1:], TEXT_LIMIT)}")
+        if folded:
+            lines.append(f"FAIL (0/{sum(c.max_score for c in folded):g}) {_folded(folded, TEXT_LIMIT)}")
     return lines
 
 

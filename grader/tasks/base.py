@@ -181,6 +181,11 @@ def _returns_a_value(function):
     return False
 
 
+NOT_IMPLEMENTED = "not implemented yet (raises NotImplementedError)"  # a call that raised NotImplementedError
+NOT_AWARDED = "not awarded"  # how a check that was not given its points begins (earned only alongside others)
+NOT_RUN = "not run: "  # how a check skipped because an earlier call failed begins (convnet, sandbox)
+
+
 def call_failed(name, points, result):
     """The outcome of a check whose call into student code did not return."""
     failure = "timeout" if result.error_kind == "timeout" else "error"
@@ -188,14 +193,14 @@ def call_failed(name, points, result):
     if result.where:
         message += f" (at {result.where})"
     if result.error_type == "NotImplementedError":
-        message = "not implemented yet (raises NotImplementedError)"
+        message = NOT_IMPLEMENTED
     return Outcome(name=name, points=points, passed=False, message=message, failure=failure)
 
 
 def earned_only_if(correct, name, points, verdict, what="outputs"):
     """Speed and unmodified-input checks earn points only alongside correct outputs."""
     if not correct:
-        return Outcome(name, points, False, f"not awarded: earned only when every {what} check passes")
+        return Outcome(name, points, False, f"{NOT_AWARDED}: earned only when every {what} check passes")
     return outcome(name, points, verdict)
 
 
@@ -218,7 +223,7 @@ def public_earned_only_with_hidden(outcomes):
 def _withheld(public, failing, total):
     why = f"{failing} of {total} hidden cases failed" if total else "no hidden case was graded"
     return Outcome(public.name, public.points, False,
-                   f"not awarded: a public case earns its points only when every hidden case of the task passes "
+                   f"{NOT_AWARDED}: a public case earns its points only when every hidden case of the task passes "
                    f"too, as its expected values ship with the notebook ({why}); your answer to the public case "
                    f"itself was right ({public.message})")
 

@@ -29,7 +29,7 @@ from grader.compare import (
     compare_array,
 )
 from grader.tasks import catalogue, memo
-from grader.tasks.base import Outcome, call_failed, case_rng, none_returned, outcome
+from grader.tasks.base import NOT_RUN, Outcome, call_failed, case_rng, none_returned, outcome
 
 CLASS = "ThreeLayerConvNet"
 PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
@@ -86,7 +86,7 @@ class _CallFailed(Exception):
         self.result, self.doing = result, doing
 
 
-CONSTRUCTOR_NOT_RUN = "not run: the constructor failed"
+CONSTRUCTOR_NOT_RUN = f"{NOT_RUN}the constructor failed"
 
 
 def grade(ctx):

@@ -38,7 +38,14 @@ SUBMISSIONS = {
     "infinite_loop": [TESTS / "attacks" / "infinite_loop.py"],
     "os_exit": [TESTS / "attacks" / "os_exit.py"],
     "memory_hog": [TESTS / "attacks" / "memory_hog.py"],
+    "lying_subclass": [TESTS / "attacks" / "lying_subclass.py"],
+    "hostile_text": ["def conv_forward_naive(x, w, b, conv_param):\n"
+                     "    print('\\x1b[2J\\x1b]0;owned\\x07\\u202e' * 20000)\n"
+                     "    raise ValueError('\\x1b[31m=SUM(A1)\\u202e\\r\\n<script>' + 'A' * 1000000)\n"],
 }
+# What no output file of a class run may carry, whatever a submission printed or raised.
+RAW_CONTROLS = ("\x1b", "\u202e", "\r", "\x07")
+RAW_MARKUP = "<script>"  # inert in JSON; escaped in the Markdown, HTML and CSV a person opens
 
 
 def make_submission(folder, kind):
@@ -48,7 +55,8 @@ def make_submission(folder, kind):
     elif kind == "unreadable":
         (folder / "submission.ipynb").write_bytes(b"\x00\xffnot a notebook")
     else:
-        write_notebook(folder, *solution_cells(), *(path.read_text() for path in SUBMISSIONS[kind]))
+        write_notebook(folder, *solution_cells(),
+                       *(cell.read_text() if isinstance(cell, Path) else cell for cell in SUBMISSIONS[kind]))
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +119,7 @@ def test_every_submission_scores_in_grade_class_what_grader_grade_gives_it(alone
     totals = {student: report and report["score"] for student, report in alone.items()}
     assert totals["correct"] == pytest.approx(18.0) and totals["comma, name"] == 0.0 and totals["unreadable"] is None
     assert 0 < totals["buggy"] < 18.0 and totals["infinite_loop"] == totals["os_exit"] == totals["memory_hog"] == 8.0
+    assert totals["lying_subclass"] == totals["hostile_text"] == 8.0
 
 
 @pytest.mark.slow
@@ -366,3 +375,19 @@ def test_a_sandbox_that_cannot_start_stops_the_run_with_exit_3(tmp_path, monkeyp
     rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "gradebook.csv").read_text())))
     assert [row["status"] for row in rows] == [NO_SANDBOX, "pending", "pending"]
     assert not list((tmp_path / "out" / "students").glob("*/record.json"))  # a rerun grades all of them
+
+
+def test_what_a_submission_printed_or_raised_reaches_every_class_output_escaped_and_bounded(local_run):
+    run, out = local_run
+    files = [out / "gradebook.csv", out / "summary.md"] + sorted((out / "students").rglob("*.*"))
+    hostile = [f for f in files if "hostile_text" in str(f)]
+    assert {f.name for f in hostile} >= {"report.json", "feedback.md", "record.json"}
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert not any(raw in text for raw in RAW_CONTROLS), path
+        assert path.suffix == ".json" or RAW_MARKUP not in text, path
+    report = json.loads((hostile[0].parent / "report.json").read_text())
+    conv = report["tasks"][0]
+    assert conv["id"] == "conv_forward_naive" and conv["score"] == 0
+    assert "=SUM(A1)" in conv["checks"][0]["message"] and "\\x1b" in conv["checks"][0]["message"]
+    assert all(f.stat().st_size < 400_000 for f in hostile)  # a megabyte message and 240 kB of prints, bounded

@@ -11,9 +11,10 @@ Which definition of a name is graded (the submission rule; the README says the s
 - Definitions are loaded in notebook order (the notebooks of a folder sorted by path, see
   :mod:`grader.discover`), then cell order, so the last definition of a name wins, as in Restart & Run All.
 - A **stub never overrides an implemented definition** (any other statement that defines the name). A
-  stub is a function whose body unconditionally raises ``NotImplementedError`` (a top-level
+  stub is an undecorated function whose body unconditionally raises ``NotImplementedError`` (a top-level
   ``raise NotImplementedError`` that no earlier statement of the body can return before), or whose body is
-  only a docstring, ``pass`` or ``...``; or a class whose every method is such a stub. When a name has an implemented definition anywhere in the submission, its stubs are not
+  only a docstring, ``pass`` or ``...``; or a class without decorator, keyword or base (``object`` aside)
+  whose every method is such a stub: a decorator or a metaclass decides what gets bound, not the body. When a name has an implemented definition anywhere in the submission, its stubs are not
   loaded at all, whatever their order (a solved notebook beside an untouched copy of the stub grades as
   the solved one). A name defined only by stubs is graded as written (it raises: "not implemented yet").
 - **Conflicts**: when two notebooks hold different implemented definitions of one name (compared as code:
@@ -151,14 +152,28 @@ def is_stub(node):
     top-level ``raise NotImplementedError`` unconditionally (no earlier statement of the body holds a
     ``return`` or ``yield``); a class, when it defines methods and every one of them is a stub. Anything
     else (assignments, imports, a function that may return first) is an implementation.
+
+    The rule judges what the statement binds, not only the body it shows: a decorator can return a
+    working function whatever the body, and a metaclass, a class keyword or a base class (other than
+    ``object``) can supply or replace methods. So a decorated function or method, and a class with a
+    decorator, a keyword or a base, are implementations (Restart & Run All would use them).
     """
     if isinstance(node, ast.ClassDef):
+        if node.decorator_list or node.keywords or not _only_object_bases(node):
+            return False
         methods = [item for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))]
         return bool(methods) and all(_is_stub_function(method) for method in methods)
     return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_stub_function(node)
 
 
+def _only_object_bases(node):
+    """``class M:``, ``class M():`` or ``class M(object):``: nothing inherited can change what is bound."""
+    return all(isinstance(base, ast.Name) and base.id == "object" for base in node.bases)
+
+
 def _is_stub_function(node):
+    if node.decorator_list:  # the decorator's result is bound, not this body
+        return False
     if all(_is_placeholder(statement) for statement in node.body):
         return True
     for statement in node.body:

@@ -208,3 +208,36 @@ def test_a_definition_inside_try_is_an_implementation_a_later_stub_does_not_over
     result = extracted(guarded, STUB_CONV)
     assert "conv_forward_naive" in loaded_definition(result, "conv_forward_naive")
     assert STUB_CONV.strip() not in kept_sources(result)
+
+
+# A decorator, a metaclass or a base class decides what a definition binds: its body alone does not.
+WORKING_DECORATOR = "def use(f):\n    return lambda *args: (args[0], None)\n\n"
+
+
+@pytest.mark.parametrize("decorator", ["@use", "@functools.lru_cache(None)", "@staticmethod", "@(lambda f: f)"])
+@pytest.mark.parametrize("body", ["raise NotImplementedError", "pass", '"""Doc."""'])
+def test_a_decorated_function_is_an_implementation_whatever_its_body(decorator, body):
+    assert not is_stub(definition(f"{decorator}\ndef f(x):\n    {body}\n"))
+
+
+@pytest.mark.parametrize("header", ["@dataclass\nclass M:", "class M(metaclass=Meta):", "class M(Base):",
+                                    "class M(Base, extra=1):"])
+def test_a_class_with_a_decorator_metaclass_or_base_is_an_implementation_even_with_stub_methods(header):
+    assert not is_stub(definition(f"{header}\n    def __init__(self):\n        raise NotImplementedError\n"))
+
+
+def test_a_class_whose_stub_looking_method_is_decorated_is_an_implementation():
+    source = "class M:\n    def __init__(self):\n        pass\n    @use\n    def loss(self, X):\n        raise NotImplementedError\n"
+    assert not is_stub(definition(source))
+
+
+def test_a_plain_or_object_based_class_of_stub_methods_is_still_a_stub():
+    for header in ("class M:", "class M():", "class M(object):"):
+        assert is_stub(definition(f"{header}\n    def __init__(self):\n        raise NotImplementedError\n")), header
+
+
+def test_a_later_decorated_definition_with_a_stub_body_is_graded_as_restart_and_run_all_binds_it():
+    decorated = WORKING_DECORATOR + "@use\ndef conv_forward_naive(x, w, b, conv_param):\n    raise NotImplementedError\n"
+    result = extracted(OTHER_CONV, decorated)
+    assert loaded_definition(result, "conv_forward_naive").startswith("@use")
+    assert not result.conflicts

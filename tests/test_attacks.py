@@ -30,8 +30,9 @@ ATTACKS = sorted(ATTACK_DIR.glob("*.py")) + FORGED
 TASKS = ("conv_forward_naive", "conv_backward_naive")
 ATTACK_TIMEOUT = 3.0  # seconds per call: long enough for the reference, short for the suite
 BWRAP = shutil.which("bwrap")
-# Without bubblewrap the child runs as the grader's user: it can signal the grader, read the references and
-# write into the project. The report says "weak isolation"; these attacks run only under bubblewrap.
+# Without bubblewrap a grader that is not root runs the child as its own user: it can signal the grader, read
+# the references and write into the project. The report says "weak isolation"; these attacks need bubblewrap or root.
+AS_ROOT = os.geteuid() == 0  # without bubblewrap, a root grader runs student code as an unprivileged uid
 NEEDS_BUBBLEWRAP = {"kill_grader", "read_solutions", "write_project"}
 MODES = [
     pytest.param(True, id="bwrap", marks=pytest.mark.skipif(not (BWRAP and bwrap_works(BWRAP)), reason="no bubblewrap")),
@@ -77,8 +78,8 @@ def marked_processes():
 @pytest.mark.parametrize("use_bwrap", MODES)
 @pytest.mark.parametrize("attack", ATTACKS, ids=attack_id)
 def test_attack_is_contained(tmp_path, attack, use_bwrap):
-    if not use_bwrap and attack.stem in NEEDS_BUBBLEWRAP:
-        pytest.skip("contained only under bubblewrap; the fallback reports weak isolation")
+    if not use_bwrap and attack.stem in NEEDS_BUBBLEWRAP and not AS_ROOT:
+        pytest.skip("contained only under bubblewrap or as root (an unprivileged uid); the fallback reports weak isolation")
     target = tmp_path / "outside.txt"
     target.write_text("untouched\n")
     project_before = project_fingerprint()
@@ -98,10 +99,10 @@ def test_attack_is_contained(tmp_path, attack, use_bwrap):
     assert wait_for_no_marked_processes() == []
     time.sleep(0.2)
     assert json.loads(report_path.read_text())["score"] == pytest.approx(report.score)
-    if use_bwrap:
+    if use_bwrap or AS_ROOT:
         assert target.read_text() == "untouched\n"
         assert project_fingerprint() == project_before
-        assert "bubblewrap" in report.isolation
+        assert report.isolation.startswith("bubblewrap" if use_bwrap else "unprivileged user (uid ")
     else:
         assert "weak isolation" in report.isolation
 

@@ -26,10 +26,17 @@ from pathlib import Path
 
 import assignment
 from grader.sandbox import protocol
-from grader.sandbox.launcher import BWRAP_ISOLATION, build_command, library_folder
-from grader.sandbox.pids import ProcessLimit
+from grader.sandbox.launcher import (
+    BWRAP_ISOLATION,
+    UNPRIVILEGED_ISOLATION,
+    build_command,
+    confirmed_isolation,
+    library_folder,
+    read_spec,
+)
+from grader.sandbox.pids import NOT_ENFORCED, ProcessLimit
 
-_WORKER_FILES = ("worker.py", "protocol.py")
+_WORKER_FILES = ("worker.py", "protocol.py", "confine.py")
 # What the sandbox's copy of ``assignment`` leaves out: the public cases' expected values (the notebook's
 # checks read them; in the sandbox they would be answers to look up).
 _NOT_STAGED = ("__pycache__", "public_expected.npz")
@@ -194,6 +201,11 @@ class Sandbox:
     """The template's report that the current fork exited ({"status", "maxrss", "cpu"}), once it came."""
     fork_ended: dict = None
     """The template's report that the current fork and all its processes are gone, once it came."""
+    sandbox_uid: int = None
+    """The uid student code runs as, where the grader (root, no bubblewrap) chose it; None otherwise."""
+    sweep_shared_folders: bool = False
+    """Whether files that uid left in the machine's shared writable folders must be removed after each
+    task (no Landlock kept it to its work folder)."""
     outside_task: frozenset = None
     """Under bubblewrap with a pids cgroup: the cgroup's processes that are not a task's (bubblewrap's and
     the template). Every other process in the cgroup is then a task's, and listing the cgroup replaces
@@ -203,8 +215,10 @@ class Sandbox:
         """Start the template and wait until it answers; raises :class:`SandboxUnavailable` if it cannot."""
         self.workdir = Path(tempfile.mkdtemp(prefix="grader-child-"))
         command, self.isolation, home = build_command(self.stage, self.workdir, use_bwrap)
+        spec = read_spec(self.stage)
+        if self.isolation == UNPRIVILEGED_ISOLATION:
+            _prctl_call(PR_SET_DUMPABLE, 0)  # the grader: no other uid may trace it or read its memory
         self.process_limit = ProcessLimit(self.limits.processes, self.token, self.limits.memory_bytes)
-        self.isolation += "".join(f"; {note}" for note in self.process_limit.notes())
         grader_end, child_end = socket.socketpair()
         try:
             self.process = subprocess.Popen(
@@ -221,13 +235,27 @@ class Sandbox:
             self.control = grader_end
             reply = self._control_reply({"op": "ping"}, START_TIMEOUT)
             self.template_pid = self._find_template(reply.get("pid"))
+            self._confirm_confinement(spec, reply.get("confinement"))
             self.outside_task = self._processes_outside_task()
-        except (OSError, subprocess.SubprocessError, ChildFailure) as exc:
+        except (OSError, subprocess.SubprocessError, ChildFailure, ValueError) as exc:
             child_end.close()
             self.cleanup()
             reason = exc.message if isinstance(exc, ChildFailure) else f"{type(exc).__name__}: {exc}"
             raise SandboxUnavailable(f"the process that runs student code could not start ({self.isolation}): "
                                      f"{reason or 'it exited at once'}") from None
+
+    def _confirm_confinement(self, spec, report):
+        """State the isolation that the template's probe confirmed (ValueError where it does not hold), and
+        give the work folder to the sandbox's uid."""
+        unprivileged = self.isolation == UNPRIVILEGED_ISOLATION
+        self.isolation = confirmed_isolation(self.isolation, spec, report)
+        notes = self.process_limit.notes()
+        if unprivileged:
+            self.sandbox_uid = report["uid"]
+            self.sweep_shared_folders = not spec.get("landlock")
+            os.chown(self.workdir, self.sandbox_uid, self.sandbox_uid)
+            notes = [note for note in notes if note != NOT_ENFORCED]  # RLIMIT_NPROC holds for that uid
+        self.isolation += "".join(f"; {note}" for note in notes)
 
     def _control_reply(self, header, timeout, fds=()):
         """Send a control request (with ``fds`` passed alongside) and read one answer; the template runs no
@@ -297,6 +325,7 @@ class Sandbox:
                     raise
         if self.fork_ended is None:
             raise ChildFailure("timeout", "the processes of a task could not be stopped")
+        self._sweep()
         status = self.fork_ended.get("status")
         return status if type(status) is int else None
 
@@ -393,12 +422,53 @@ class Sandbox:
             self.control = None
         self.fork_pending = False
 
+    def _sweep(self):
+        if self.sweep_shared_folders and self.sandbox_uid is not None:
+            remove_files_of(self.sandbox_uid)
+
     def cleanup(self):
         self.kill()
+        self._sweep()
         if self.process_limit is not None:
             self.process_limit.close()
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue")  # where any uid may create files
+
+
+def remove_files_of(uid, folders=SHARED_WRITABLE):
+    """Remove what ``uid`` created in the machine's shared writable folders (and one level below, in a
+    sticky folder there such as /tmp/.X11-unix): nothing a submission writes outlives its task."""
+    for folder in folders:
+        for entry in _entries(folder):
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if info.st_uid == uid:
+                _remove(entry)
+            elif entry.is_dir(follow_symlinks=False) and info.st_mode & 0o1002 == 0o1002:
+                for inner in _entries(entry.path):
+                    with contextlib.suppress(OSError):
+                        if inner.stat(follow_symlinks=False).st_uid == uid:
+                            _remove(inner)
+
+
+def _entries(folder):
+    try:
+        return list(os.scandir(folder))
+    except OSError:
+        return []
+
+
+def _remove(entry):
+    with contextlib.suppress(OSError):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)  # descriptor-based: never follows a link
+        else:
+            os.unlink(entry.path)
 
 
 def _select_readable(sock, timeout):
@@ -571,7 +641,13 @@ def _signal(pid, signum):
         pass
 
 
-PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+
+
+def _prctl_call(option, value):
+    prctl = _prctl()
+    if prctl is not None:
+        prctl(option, value, 0, 0, 0)
 
 
 @functools.lru_cache(maxsize=None)

@@ -13,7 +13,9 @@ namespace; uid 65534; and it dies with the grader.
 """
 import functools
 import glob
+import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -25,18 +27,194 @@ WORK_BYTES, TMP_BYTES = 256 << 20, 64 << 20  # what a submission may write under
 HIDDEN_BYTES = 4096  # the empty tmpfs laid over a package folder
 _SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
 BWRAP_ISOLATION = "bubblewrap (read-only system, no network, own PID namespace, unprivileged uid)"
-WEAK_ISOLATION = "weak isolation (bubblewrap unavailable: plain child process with resource limits only)"
+WEAK_ISOLATION = "weak isolation (bubblewrap unavailable, the grader is not root: student code runs as the grader's user)"
+UNPRIVILEGED_ISOLATION = "unprivileged user"  # root without bubblewrap; made precise by confirmed_isolation
 PYTHON_FLAGS = ("-I", "-S", "-B")  # isolated mode, no site module (so no site-packages), no .pyc writes
 
 
 def build_command(stage, workdir, use_bwrap):
     """Return (argv, isolation description, the child's view of ``workdir``) for a child serving
-    ``stage/worker.py`` in ``workdir``."""
+    ``stage/worker.py`` in ``workdir``, and write the confinement its forks apply into the stage (see
+    ``confine.py``). The description is provisional until the template's probe confirms it
+    (:func:`confirmed_isolation`)."""
     bwrap = shutil.which("bwrap") if use_bwrap else None
     if bwrap and bwrap_works(bwrap):
+        write_spec(stage, {"seccomp": True})  # bubblewrap holds the rest; the filter keeps kernel objects per task
         return _bwrap_argv(bwrap, stage), BWRAP_ISOLATION, WORK
-    argv = [sys.executable, *PYTHON_FLAGS, str(stage / "worker.py"), str(stage / "lib")]
-    return argv, WEAK_ISOLATION, str(workdir)
+    unprivileged = os.geteuid() == 0
+    spec = confinement_spec(stage, workdir, unprivileged)
+    write_spec(stage, spec)
+    argv = [os.path.realpath(sys.executable), *PYTHON_FLAGS, str(stage / "worker.py"), str(stage / "lib")]
+    return argv, UNPRIVILEGED_ISOLATION if unprivileged else WEAK_ISOLATION, str(workdir)
+
+
+# -- without bubblewrap: the forks confine themselves -----------------------------------------------
+
+SPEC_FILE = "confine.json"
+FIRST_SANDBOX_UID = 1_000_000  # uids drawn per sandbox from here on: no account has them, no other sandbox shares one
+LAST_SANDBOX_UID = 2_000_000_000
+NOBODY = 65534  # the fallback where the container maps no high uid
+_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+_KERNEL_VIEWS = ("/proc", "/sys")  # read-only; another uid's /proc entries are guarded by the kernel
+_NOT_STAGED_STDLIB = ("site-packages", "dist-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip",
+                      "lib2to3")
+MAX_RULE_DEPTH = 12  # folders followed down to a hidden one when the Landlock allow-list is laid around it
+
+
+def write_spec(stage, spec):
+    (Path(stage) / SPEC_FILE).write_text(json.dumps(spec))
+
+
+def read_spec(stage):
+    try:
+        return json.loads((Path(stage) / SPEC_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def confinement_spec(stage, workdir, unprivileged):
+    """What each fork applies: Landlock rules where the kernel has Landlock, the seccomp filter, and as root
+    an unprivileged uid of its own (the standard library and numpy staged where that uid cannot reach them)."""
+    from grader.sandbox import confine
+
+    spec = {"seccomp": True, "landlock": confine.landlock_abi(), "grader_pid": os.getpid(),
+            "forbidden": forbidden_paths()}
+    if unprivileged:
+        uid = secrets.randbelow(LAST_SANDBOX_UID - FIRST_SANDBOX_UID) + FIRST_SANDBOX_UID
+        spec |= {"uids": [[uid, uid], [NOBODY, NOBODY]], "stdlib": stage_unreachable(stage),
+                 "stdlib_original": os.path.realpath(sysconfig.get_paths()["stdlib"])}
+        os.chmod(stage, 0o755)  # readable, not writable, by the sandbox's uid
+    spec["rules"] = landlock_rules(stage, workdir) if spec["landlock"] else []
+    return spec
+
+
+def forbidden_paths():
+    """What a confined process must not read, which the template's probe tries: the grader and the
+    references wherever they are installed, and the Gradescope autograder's own files. (Landlock also
+    refuses every other hidden folder; without it, other users' view of those is the system's affair.)"""
+    import grader
+    import solutions
+
+    root = Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
+    extra = [str(root / name) for name in ("source", "results") if (root / name).exists()]
+    return [os.path.realpath(Path(module.__file__).parent) for module in (grader, solutions)] + extra
+
+
+def stage_unreachable(stage):
+    """Make what the unprivileged uid must import reachable: numpy (and its bundled libraries) and the
+    standard library are linked (or copied) into the stage when a folder above them is closed to other
+    users (a venv in a private folder, a Python installed under /root). Returns the standard library's
+    folders to use instead of the interpreter's, or None when those are reachable."""
+    for source in library_folder():
+        if not reachable(source):
+            link = Path(stage) / "lib" / source.name
+            link.unlink()
+            _link_tree(source, link)
+    stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
+    dynload = [p for p in sys.path if p.endswith("lib-dynload")]
+    if reachable(stdlib) and all(reachable(p) for p in dynload):
+        return None
+    copy = Path(stage) / "stdlib"
+    _link_tree(Path(stdlib), copy, ignore=_NOT_STAGED_STDLIB)
+    staged = [str(copy)]
+    for folder in dynload:
+        real = os.path.realpath(folder)
+        if _within(real, stdlib):
+            staged.append(str(copy / os.path.relpath(real, stdlib)))
+        else:
+            _link_tree(Path(real), Path(stage) / "lib-dynload")
+            staged.append(str(Path(stage) / "lib-dynload"))
+    return staged
+
+
+def reachable(path):
+    """Whether any user can open ``path`` (a folder): every folder on the way searchable by others, and
+    the folder itself readable."""
+    path = os.path.realpath(path)
+    try:
+        if os.stat(path).st_mode & 0o005 != 0o005:
+            return False
+        parent = os.path.dirname(path)
+        while parent != path:
+            if not os.stat(parent).st_mode & 0o001:
+                return False
+            path, parent = parent, os.path.dirname(parent)
+    except OSError:
+        return False
+    return True
+
+
+def _link_tree(source, target, ignore=()):
+    """A copy of ``source`` at ``target`` made of hard links (the same files, no bytes copied), or of
+    copies where the two are on different file systems."""
+    def link_or_copy(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, target, symlinks=True, copy_function=link_or_copy,
+                    ignore=shutil.ignore_patterns(*ignore) if ignore else None)
+    os.chmod(target, 0o755)
+
+
+def landlock_rules(stage, workdir):
+    """The Landlock allow-list: the system and the Python installation read-only, minus every hidden folder
+    (a rule grants a whole tree, so the list is laid around them), numpy and the stage read-only, the work
+    folder writable, and the usual device files."""
+    rules = list(_system_rules())
+    rules += [[str(source), "read"] for source in library_folder()]
+    rules += [[str(stage), "read"], [str(workdir), "write"]]
+    return rules + [[device, "device"] for device in _DEVICES]
+
+
+@functools.lru_cache(maxsize=None)
+def _system_rules():
+    hidden = [os.path.realpath(h) for h in hidden_folders()]
+    roots = [d for d in _SYSTEM_DIRS if os.path.isdir(d)] + _python_roots() + list(_KERNEL_VIEWS)
+    rules = []
+    for root in dict.fromkeys(os.path.realpath(r) for r in roots):
+        rules += _around(root, hidden, 0)
+    return tuple(rules)
+
+
+def _around(folder, hidden, depth):
+    """Read rules covering ``folder`` but none of ``hidden``."""
+    if any(_within(folder, h) for h in hidden):
+        return []
+    if not any(_within(h, folder) for h in hidden):
+        return [[folder, "read"]]
+    if depth > MAX_RULE_DEPTH:
+        return []
+    rules = []
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return []
+    for entry in entries:
+        rules += _around(os.path.realpath(entry.path), hidden, depth + 1)
+    return rules
+
+
+def confirmed_isolation(isolation, spec, report):
+    """The isolation the report states, from what the template's probe found (``report``: the template's
+    answer, hostile-shaped until checked). Raises ValueError naming what did not hold where the grader
+    runs as root without bubblewrap: there an unconfined fork would run as root next to everything."""
+    if not spec or isolation == BWRAP_ISOLATION:
+        return isolation
+    found = report.get("found") if isinstance(report, dict) else None
+    if not isinstance(found, list) or not all(isinstance(item, str) for item in found):
+        raise ValueError("the sandbox did not report its confinement")
+    uid = report.get("uid")
+    if isolation == UNPRIVILEGED_ISOLATION and (found or type(uid) is not int):
+        raise ValueError("student code could not be confined here: " + "; ".join(found or ["no uid"])[:600])
+    files = (f"file system confined (Landlock ABI {spec['landlock']})" if spec.get("landlock")
+             else "file access by permissions only (no Landlock)")
+    if isolation == UNPRIVILEGED_ISOLATION:
+        return f"unprivileged user (uid {uid}), no network (seccomp), {files}, no bubblewrap"
+    holds = "no network (seccomp)" if "open a TCP socket" not in found else "network open"
+    return (f"{WEAK_ISOLATION[:-1]}; {holds}; {files}"
+            + "".join(f"; a submission can {item}" for item in found) + ")")
 
 
 @functools.lru_cache(maxsize=None)

@@ -35,6 +35,7 @@ every reply as hostile bytes and believes nothing it says about itself.
 """
 import ctypes
 import io
+import json
 import linecache
 import os
 import random
@@ -44,12 +45,34 @@ import sys
 import traceback
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+CONFINEMENT_FILE = "confine.json"  # the grader's spec for confine.apply, beside this file (absent: none)
+
+
+def _read_spec():
+    try:
+        with open(os.path.join(_HERE, CONFINEMENT_FILE)) as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return {}
+
+
+SPEC = _read_spec() if __name__ == "__main__" else {}
 if __name__ == "__main__":
-    # The stage, the folder holding numpy, and the interpreter's standard library: never site-packages.
-    sys.path[:] = [_HERE, sys.argv[1]] + [p for p in sys.path if p and p != _HERE and "-packages" not in p]
+    # The stage, the folder holding numpy, and the interpreter's standard library (or the stage's copy of
+    # it, where the unprivileged uid could not reach the original): never site-packages.
+    _stdlib = SPEC.get("stdlib") or [p for p in sys.path if p and p != _HERE and "-packages" not in p]
+    sys.path[:] = [_HERE, sys.argv[1]] + _stdlib
+    if SPEC.get("stdlib"):  # packages imported at startup (encodings...) look for their modules in the copy too
+        _original = SPEC["stdlib_original"].rstrip("/") + "/"
+        for _module in list(sys.modules.values()):
+            _paths = getattr(_module, "__path__", None)
+            if isinstance(_paths, list):
+                _paths[:] = [SPEC["stdlib"][0] + "/" + p[len(_original):] if p.startswith(_original) else p
+                             for p in _paths]
 
 import numpy as np  # noqa: E402
 
+import confine  # noqa: E402
 import protocol  # noqa: E402
 
 OUTPUT_LIMIT = 64 * 1024  # characters of student output kept per call
@@ -247,14 +270,18 @@ def describe_exception(exc, cells=()):
 
 
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
+CONFINE_FAILED = 120  # a fork's exit status when it could not be confined (it ran no student code)
 ANCILLARY_FDS = 4  # file descriptors taken from one control message at most (the grader sends one)
 
 
 class Template:
     """Answers the grader's control requests; forks a Worker per task and outlives every one of them."""
 
-    def __init__(self, control, scratch):
+    def __init__(self, control, scratch, confinement=None, report=None):
+        """confinement: the spec every fork applies before it serves (None: none); report: what the
+        startup probe found, sent with every ping."""
         self.control, self.scratch = control, scratch
+        self.confinement, self.report = confinement, report or {}
         self.reader = _SocketReader(control, keep_fds=True)
 
     def serve(self):
@@ -266,7 +293,7 @@ class Template:
             if header.get("op") == "fork" and self.reader.fds:
                 self.fork(self.reader.fds.pop(0))
             else:
-                self.reply({"ok": True, "pid": os.getpid()})
+                self.reply({"ok": True, "pid": os.getpid(), "confinement": self.report})
             for fd in self.reader.fds:  # nothing else travels with a request
                 os.close(fd)
             self.reader.fds.clear()
@@ -290,10 +317,14 @@ class Template:
         try:
             self.control.close()  # the control channel stays the template's own
             os.setsid()
-            _prctl(PR_SET_PDEATHSIG, 9)  # dies with the template (SIGKILL)
+            if self.confinement:
+                code = CONFINE_FAILED
+                confine.apply(self.confinement)  # before any student code; no fork runs unconfined
+                code = 0
+            _prctl(PR_SET_PDEATHSIG, 9)  # dies with the template (SIGKILL); set after the uid changed, which clears it
             Worker(socket.socket(fileno=fd)).serve()
         except BaseException:  # the student's code may have broken anything: end quietly
-            code = 1
+            code = code or 1
         finally:
             os._exit(code)
 
@@ -345,6 +376,8 @@ def _prctl(option, value):
 def _preload():
     """Import what a task may use before any fork: a fork then starts with it loaded, and nothing a
     task's code changes on disk (the fallback's stage is writable) reaches the template."""
+    import numpy.random  # noqa: F401  (numpy 2 loads it lazily; every fork seeds it)
+
     import assignment.checks  # noqa: F401  (the notebook's own imports name it)
     import assignment.data  # noqa: F401
     import assignment.fast_layers  # noqa: F401
@@ -366,12 +399,28 @@ def main():
     os.dup2(capture, 2)
     os.close(capture)
     _preload()
+    confinement, report = choose_confinement(SPEC)
     _prctl(PR_SET_DUMPABLE, 0)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     sys.stdout = sys.stderr = BoundedText()  # the template prints nothing; a fork swaps in its own
     sys.stdin = io.StringIO("")
     sys.setrecursionlimit(3000)
-    Template(control, [os.getcwd()] + sys.argv[2:]).serve()
+    Template(control, [os.getcwd()] + sys.argv[2:], confinement, report).serve()
+
+
+def choose_confinement(spec):
+    """(the spec every fork applies, what a probe fork so confined could still do). Each candidate uid is
+    tried in turn (a container may not map the first); if none can be confined, forks apply the spec
+    anyway and exit with CONFINE_FAILED: no fork runs unconfined."""
+    if not spec:
+        return None, {}
+    found = []
+    for uid, gid in spec.get("uids") or [(None, None)]:
+        chosen = dict(spec, uid=uid, gid=gid)
+        found = confine.probe(chosen, spec.get("forbidden", []), spec.get("grader_pid"))
+        if not any(item.startswith("confine:") for item in found):
+            return chosen, {"uid": uid, "found": found}
+    return dict(spec, refuse=True), {"found": found}
 
 
 class _SocketReader:

@@ -1,0 +1,237 @@
+"""Root without bubblewrap (Gradescope's container, Docker without CAP_SYS_ADMIN): student code runs as an
+unprivileged uid of its own, with no network, no SysV IPC and (where the kernel has Landlock) a file
+system reduced to what the worker needs.
+
+The container is simulated: the grader runs as root with a ``bwrap`` on PATH that fails the way it fails
+there. A probe submission tries what a student who wants points would try, and reports what it managed.
+"""
+import ctypes
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import solutions
+from grader.sandbox import confine
+from grader.sandbox.child import remove_files_of
+from grader.sandbox.launcher import landlock_rules, reachable
+from tests.notebooks import solution_cells, stub_cells, write_notebook
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the unprivileged mode is chosen by a root grader")
+
+GRADER = Path(sys.executable).with_name("grader")
+NAMESPACE_ERROR = "bwrap: No permissions to create new namespace, likely because the kernel does not allow non-privileged user namespaces."
+
+PROBE = '''
+import ctypes, glob, json, os, socket
+
+SOLUTIONS, ROOT, PORT, PROJECT = {solutions!r}, {root!r}, {port!r}, {project!r}
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    found = {{"read": [], "wrote": [], "connected": [], "signalled": [], "ipc": []}}
+    for path in glob.glob(SOLUTIONS + "/*.py") + [ROOT + "/source/secret.txt", ROOT + "/results/results.json"]:
+        try:
+            found["read"].append((path, len(open(path).read())))
+        except OSError:
+            pass
+    for folder in (ROOT + "/results", ROOT + "/source", PROJECT, "/tmp"):
+        try:
+            with open(os.path.join(folder, "probe-was-here"), "w") as handle:
+                handle.write("x")
+            found["wrote"].append(folder)
+        except OSError:
+            pass
+    for host in ("127.0.0.1", "localhost"):
+        try:
+            socket.create_connection((host, PORT), timeout=1).close()
+            found["connected"].append(host)
+        except OSError:
+            pass
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            owner = [line.split()[1] for line in open(f"/proc/{{entry}}/status") if line.startswith("Uid:")][0]
+            if owner == "0":
+                os.kill(int(entry), 0)
+                found["signalled"].append(int(entry))
+        except (OSError, IndexError):
+            pass
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.shmget(0x5eed, 4096, 0o1666) >= 0:
+        found["ipc"].append("shm")
+    raise RuntimeError("PROBE " + json.dumps(found))
+'''
+
+
+@pytest.fixture
+def container(tmp_path):
+    """(environment of a grader in the simulated container, the AUTOGRADER_ROOT it sees)."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "bwrap").write_text(f"#!/bin/sh\necho '{NAMESPACE_ERROR}' >&2\nexit 1\n")
+    (fake / "bwrap").chmod(0o755)
+    root = tmp_path / "autograder"
+    for name in ("source", "results", "submission"):
+        (root / name).mkdir(parents=True)
+        (root / name).chmod(0o755)  # as Gradescope leaves them: only the sandbox's uid keeps them out
+    (root / "source" / "secret.txt").write_text("the wheel with the references\n")
+    (root / "source" / "secret.txt").chmod(0o644)
+    tmp_path.chmod(0o755)
+    env = dict(os.environ, PATH=f"{fake}:{os.environ['PATH']}", AUTOGRADER_ROOT=str(root))
+    return env, root
+
+
+def _grade(env, notebook, *options):
+    out = notebook.parent / "report.json"
+    done = subprocess.run([str(GRADER), "grade", str(notebook), "--json", str(out), *options], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return json.loads(out.read_text()), done.stdout
+
+
+@pytest.mark.slow
+def test_probe_reads_writes_reaches_and_signals_nothing(tmp_path, container, request):
+    env, root = container
+    listener = socket.socket()
+    request.addfinalizer(listener.close)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(0.5)
+    project = str(Path(solutions.__file__).parent.parent)
+    probe = PROBE.format(solutions=str(Path(solutions.__file__).parent), root=str(root),
+                         port=listener.getsockname()[1], project=project)
+    ipc_before = Path("/proc/sysvipc/shm").read_text()
+    report, printed = _grade(env, write_notebook(tmp_path, probe), "--tasks", "conv_forward_naive")
+
+    message = " ".join(check["message"] for task in report["tasks"] for check in task["checks"])
+    assert "PROBE " in message, message
+    found = json.loads(message.split("PROBE ", 1)[1].split("}", 1)[0] + "}")
+    assert found == {"read": [], "wrote": [], "connected": [], "signalled": [], "ipc": []}
+    with pytest.raises(socket.timeout):
+        listener.accept()
+    for folder in (root / "results", root / "source", Path(project), Path("/tmp")):
+        assert not (folder / "probe-was-here").exists()
+    assert Path("/proc/sysvipc/shm").read_text() == ipc_before
+    assert report["isolation"].startswith("unprivileged user (uid "), report["isolation"]
+    assert "no network (seccomp)" in report["isolation"]
+
+
+@pytest.mark.slow
+def test_solved_notebook_scores_full_marks_and_the_stub_nothing(tmp_path, container):
+    env, _ = container
+    (tmp_path / "solved").mkdir()
+    (tmp_path / "stub").mkdir()
+    solved, _ = _grade(env, write_notebook(tmp_path / "solved", *solution_cells()))
+    stub, _ = _grade(env, write_notebook(tmp_path / "stub", *stub_cells().values()))
+    assert solved["score"] == pytest.approx(solved["max_score"]) == pytest.approx(100.0)
+    assert stub["score"] == 0.0
+    assert solved["isolation"].startswith("unprivileged user (uid ")
+
+
+def _in_fork(function):
+    """Run ``function`` in a fork of this process; its return value (JSON) comes back."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        try:
+            result = function()
+        except BaseException as exc:  # noqa: BLE001
+            result = f"raised {type(exc).__name__}: {exc}"
+        os.write(write_end, json.dumps(result).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as reader:
+        data = reader.read()
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+def test_filter_refuses_network_ipc_and_namespaces_but_not_unix_pairs():
+    def attempt():
+        confine.apply({"seccomp": True})
+        outcomes = {}
+        libc = ctypes.CDLL(None, use_errno=True)
+        unix = socket.socket(socket.AF_UNIX)
+        for name, action in (("inet", lambda: socket.socket(socket.AF_INET).close()),
+                             ("inet6", lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).close()),
+                             ("unix_connect", lambda: unix.connect("\0grader-test")),
+                             ("pair", lambda: [end.close() for end in socket.socketpair()]),
+                             ("fork", lambda: os.waitpid(os.fork() or os._exit(0), 0))):
+            try:
+                action()
+                outcomes[name] = "allowed"
+            except OSError as exc:
+                outcomes[name] = exc.errno
+        unix.close()
+        outcomes["unshare"] = libc.unshare(0x10000000) or "allowed"  # CLONE_NEWUSER
+        outcomes["unshare_errno"] = ctypes.get_errno()
+        outcomes["shmget"] = libc.shmget(0, 4096, 0o1600)
+        outcomes["msgget"] = libc.msgget(0, 0o1600)
+        outcomes["semget"] = libc.semget(0, 1, 0o1600)
+        return outcomes
+
+    outcomes = _in_fork(attempt)
+    assert isinstance(outcomes, dict), outcomes
+    assert outcomes["inet"] == outcomes["inet6"] == 97  # EAFNOSUPPORT
+    assert outcomes["unix_connect"] == outcomes["unshare_errno"] == 1  # EPERM
+    assert outcomes["unshare"] == -1
+    assert outcomes["pair"] == outcomes["fork"] == "allowed"
+    assert outcomes["shmget"] == outcomes["msgget"] == outcomes["semget"] == -1
+
+
+@pytest.mark.skipif(confine.landlock_abi() == 0, reason="the kernel has no Landlock")
+def test_landlock_allows_the_system_and_the_work_folder_and_refuses_the_references(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    rules = landlock_rules(stage, work)
+
+    def attempt():
+        confine.apply({"landlock": confine.landlock_abi(), "rules": rules})
+        outcomes = {"python": os.path.exists(sys.executable), "numpy": bool(os.listdir(os.path.dirname(ctypes.__file__)))}
+        (work / "written").write_text("ok")
+        outcomes["work"] = (work / "written").read_text()
+        for name, path in (("references", Path(solutions.__file__)), ("outside", tmp_path / "outside.txt")):
+            try:
+                path.open("a").close()
+                outcomes[name] = "opened"
+            except OSError as exc:
+                outcomes[name] = exc.errno
+        return outcomes
+
+    outcomes = _in_fork(attempt)
+    assert outcomes["work"] == "ok" and outcomes["python"] and outcomes["numpy"]
+    assert outcomes["references"] == outcomes["outside"] == 13  # EACCES
+    assert not (tmp_path / "outside.txt").exists()
+
+
+def test_files_a_sandbox_uid_left_in_shared_folders_are_removed(tmp_path):
+    shared = tmp_path / "shared"
+    sticky = shared / "sticky"
+    sticky.mkdir(parents=True)
+    sticky.chmod(0o1777)
+    uid = 1_234_567
+    for path in (shared / "left.txt", sticky / "inner.txt", shared / "mine.txt"):
+        path.write_text("x")
+    (shared / "folder").mkdir()
+    (shared / "folder" / "deep.txt").write_text("x")
+    for path in (shared / "left.txt", sticky / "inner.txt", shared / "folder"):
+        os.chown(path, uid, uid)
+    remove_files_of(uid, folders=(str(shared),))
+    assert sorted(p.name for p in shared.rglob("*")) == ["mine.txt", "sticky"]
+
+
+def test_a_folder_under_a_private_one_is_not_reachable(tmp_path):
+    private = tmp_path / "private"
+    (private / "inner").mkdir(parents=True)
+    private.chmod(0o700)
+    tmp_path.chmod(0o755)
+    assert not reachable(private / "inner")
+    private.chmod(0o755)
+    assert reachable(private / "inner")

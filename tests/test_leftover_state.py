@@ -40,3 +40,17 @@ def test_state_left_by_one_task_does_not_change_another_tasks_verdict(tmp_path, 
         assert any(check.name.startswith("speed") for check in task.checks)
     assert wait_for_no_marked_processes() == []
     assert json.loads(report_path.read_text())["score"] == pytest.approx(report.score)
+
+
+KERNEL_OBJECTS = Path(__file__).parent / "attacks" / "leftover" / "kernel_objects.py"
+KEY = "1735549284"  # kernel_objects.KEY as /proc/sysvipc lists it
+
+
+@pytest.mark.parametrize("use_bwrap", MODES)
+def test_no_kernel_object_a_submission_makes_outlives_its_grading(tmp_path, use_bwrap):
+    notebook = write_notebook(tmp_path, *solution_cells(), KERNEL_OBJECTS.read_text())
+    grade(notebook, Config(tasks=TASKS[:1], timeout=3.0, use_bwrap=use_bwrap))
+    for kind in ("shm", "sem", "msg"):
+        keys = [line.split()[0] for line in Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]]
+        assert KEY not in keys, kind
+    assert not Path("/dev/mqueue/grader-leftover-queue").exists()

@@ -87,6 +87,11 @@ def add_grade_class_parser(commands):
     grade_class.add_argument("--fail-under", metavar="SCORE", type=float, help="exit with status 1 if any total is below this")
     grade_class.add_argument("--feedback", choices=("md", "html"), default="md", help="format of each student's feedback")
     add_grading_options(grade_class)
+    tls = grade_class.add_argument_group("a Dask cluster secured with TLS (README: 'Beyond one machine: Dask'); "
+                                         "without these options Dask's own configuration applies")
+    tls.add_argument("--tls-ca-file", metavar="FILE", help="the class CA's certificate (PEM)")
+    tls.add_argument("--tls-cert", metavar="FILE", help="this machine's certificate, signed by that CA (PEM)")
+    tls.add_argument("--tls-key", metavar="FILE", help="its private key (default: appended to the --tls-cert file)")
 
 
 def config_from(args):
@@ -164,10 +169,13 @@ def run_grade_class(args):
         Path(args.out).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out {args.out}: cannot be made a folder ({exc.strerror or exc})") from None
+    tls = _tls_files(args)
     try:
-        executor = DaskCluster(args.scheduler) if args.scheduler else LocalPool(args.jobs)
+        executor = DaskCluster(args.scheduler, tls) if args.scheduler else LocalPool(args.jobs)
     except RuntimeError as exc:
         raise UsageError(str(exc)) from None
+    if args.scheduler and executor.warning:
+        _print(f"grader: {executor.warning}", sys.stderr)
     _print(f"grading {printable(args.class_dir)} with {executor.description}", sys.stderr)
     run = grade_class(args.class_dir, args.out, config, executor, args.feedback, args.fail_under)
     _print_class_run(run, args)
@@ -178,6 +186,22 @@ def run_grade_class(args):
     if args.fail_under is not None and run.below(args.fail_under):
         return EXIT_BELOW_BAR
     return EXIT_OK
+
+
+def _tls_files(args):
+    """grade-class's TLS options as a TLSFiles, or None when none is given."""
+    from grader.classroom.run import TLSFiles
+
+    given = {flag: value for flag, value in (("--tls-ca-file", args.tls_ca_file), ("--tls-cert", args.tls_cert),
+                                             ("--tls-key", args.tls_key)) if value is not None}
+    if not given:
+        return None
+    if not args.scheduler:
+        raise UsageError(f"{', '.join(given)}: TLS options are for a Dask cluster; add --scheduler ADDRESS")
+    missing = [flag for flag in ("--tls-ca-file", "--tls-cert") if flag not in given]
+    if missing:
+        raise UsageError(f"{', '.join(given)} also need{'s' if len(given) == 1 else ''} {' and '.join(missing)}")
+    return TLSFiles(ca_file=args.tls_ca_file, cert=args.tls_cert, key=args.tls_key)
 
 
 def _print_class_run(run, args):

@@ -13,6 +13,7 @@ a path, so a worker needs no shared file system: it writes them into a private t
 grades that with ``grader.pipeline.grade``, exactly as ``grader grade`` would grade the original.
 """
 import dataclasses
+import ipaddress
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -285,23 +286,63 @@ def _exit_on_term(signum, frame):
 
 # -- A dask.distributed cluster ------------------------------------------------------------------------
 
+# Schemes whose traffic is authenticated and encrypted (inproc never leaves the process).
+SECURE_SCHEMES = ("tls", "wss", "inproc")
+DASK_PORT = 8786  # the scheduler's port when an address names none, as Dask assumes
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """What this machine needs to join a cluster secured with TLS (PEM files; see the README's recipe)."""
+
+    ca_file: str
+    """The class CA's certificate: the scheduler must present a certificate it signed."""
+    cert: str
+    """This machine's certificate, signed by that CA: the scheduler refuses a client without one."""
+    key: str = None
+    """The certificate's private key; None when it is appended to ``cert``."""
+
 
 class DaskCluster:
-    """The workers of a running ``dask.distributed`` scheduler at ``address`` (needs the ``dask`` extra)."""
+    """The workers of a running ``dask.distributed`` scheduler at ``address`` (needs the ``dask`` extra).
+
+    tls: a :class:`TLSFiles` to connect with mutual TLS and nothing else (an address without a scheme
+    then means ``tls://``), or None for what Dask's own configuration says (by default plain TCP).
+    ``warning`` is one line when the scheduler or a worker is reached in plain text on another machine
+    than this one's loopback (anyone who reaches it can run code on the workers), else ''.
+    """
 
     CONNECT_SECONDS = 30  # to reach the scheduler
 
-    def __init__(self, address):
+    def __init__(self, address, tls=None):
         try:
             from distributed import Client
         except ImportError:
             raise RuntimeError("--scheduler needs dask.distributed: pip install -e '.[dask]' in the project's checkout") from None
+        if tls is not None:
+            address = _tls_address(address)
+        security = _security(tls)
         try:
-            self._client = Client(address, timeout=self.CONNECT_SECONDS)
+            self._client = Client(address, timeout=self.CONNECT_SECONDS, security=security)
         except (OSError, TimeoutError, ValueError) as exc:
-            raise RuntimeError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
-        self.description = f"Dask scheduler {address}"
+            hint = "" if tls is not None else "; a scheduler secured with TLS needs --tls-ca-file, --tls-cert and --tls-key"
+            raise RuntimeError(f"cannot reach the Dask scheduler at {address} ({exc}){hint}") from None
+        except TypeError as exc:  # Dask's way of saying a tls:// address came without certificates
+            raise RuntimeError(f"cannot connect to the Dask scheduler at {address} ({exc}): a tls:// scheduler "
+                               "needs --tls-ca-file, --tls-cert and --tls-key") from None
+        self.description = f"Dask scheduler {address}" + (" (TLS)" if tls is not None else "")
         self._futures = []
+        try:
+            self.warning = plain_text_warning([address, *self._cluster_addresses()])
+        except BaseException:
+            self._client.close()
+            raise
+
+    def _cluster_addresses(self):
+        """The scheduler's and the workers' own addresses: a scheduler reached on loopback may listen on
+        every interface, and a worker takes orders from whoever reaches it."""
+        info = self._client.scheduler_info()
+        return [info.get("address", ""), *info.get("workers", {})]
 
     def results(self, jobs):
         from distributed import as_completed
@@ -320,6 +361,79 @@ class DaskCluster:
     def close(self):
         """Cancel what has not run; a task already running on a worker finishes there (its sandbox is
         bounded by the grading timeouts) and its result is dropped."""
-        if self._futures:
-            self._client.cancel(self._futures)
+        # Only what has not finished: cancelling finished keys makes the scheduler answer a client that is
+        # already closing, which it logs as a CommClosedError traceback after every clean run.
+        unfinished = [future for future in self._futures if not future.done()]
+        if unfinished:
+            self._client.cancel(unfinished)
         self._client.close()
+
+
+def _security(tls):
+    """The client's distributed.security.Security for ``tls`` (None: left to Dask's configuration), its
+    files loaded now so that a wrong path or a key that does not match is one line before anything runs."""
+    if tls is None:
+        return None
+    import ssl
+
+    from distributed.security import Security
+
+    security = Security(require_encryption=True, tls_ca_file=tls.ca_file, tls_client_cert=tls.cert,
+                        tls_client_key=tls.key)
+    try:
+        security.get_connection_args("client")
+    except (OSError, ssl.SSLError) as exc:
+        raise RuntimeError(f"cannot use the TLS files (--tls-ca-file {tls.ca_file}, --tls-cert {tls.cert}"
+                           f"{f', --tls-key {tls.key}' if tls.key else ''}): {exc}") from None
+    return security
+
+
+def _tls_address(address):
+    """``address`` for a TLS connection: tls:// when it names no scheme; a plain scheme is refused."""
+    if "://" not in address:
+        return f"tls://{address}"
+    scheme = address.partition("://")[0]
+    if scheme not in SECURE_SCHEMES:
+        raise RuntimeError(f"the TLS options connect with TLS only, but the scheduler address {address} is "
+                           f"{scheme}://; start the scheduler with --tls-ca-file, --tls-cert and --tls-key "
+                           "and give its tls:// address")
+    return address
+
+
+def plain_text_warning(addresses):
+    """One line naming the first of ``addresses`` reached in plain text on a host that is not this
+    machine's loopback, or '' when there is none. Dask's plain TCP has no authentication: whoever
+    reaches such a port can run code on the workers (Client.run) and so change every grade."""
+    for address in addresses:
+        if address and not _secure(address):
+            return (f"warning: the Dask cluster is reached in plain text at {printable(address, 200)}: anyone who "
+                    "can reach it can run code on its workers and change every grade; secure it with TLS "
+                    "(README, 'Beyond one machine: Dask')")
+    return ""
+
+
+def _secure(address):
+    """Whether nobody but this machine's users can talk to ``address`` unauthenticated."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address, strict=False)
+        if scheme in SECURE_SCHEMES:
+            return True
+        host, _ = parse_host_port(location, default_port=DASK_PORT)
+    except ValueError:
+        return False
+    return _loopback(host)
+
+
+def _loopback(host):
+    """Whether every address ``host`` names is a loopback address (an unresolvable name is not)."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    return bool(found) and all(ipaddress.ip_address(entry[4][0].partition("%")[0]).is_loopback for entry in found)

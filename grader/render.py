@@ -8,9 +8,19 @@ import json
 from grader.boundary import FRAGMENT_LIMIT, MAX_ITEMS, TEXT_LIMIT, printable, printable_block, printable_items
 from grader.config import Config
 from grader.runtime import runtime_versions
+from grader.tasks import TASKS, convnet
 from grader.tasks.base import HIDDEN_CASE, NOT_AWARDED, NOT_IMPLEMENTED, NOT_RUN, PUBLIC_CASE
 
 DEFINITION_CHECK = "definition"  # the one check of a task whose definition is missing or failed (scoring.unavailable)
+# The convnet has no public case among its checks (the notebook's case is not graded). Its visible test is
+# the checks whose inputs a student already has: the contract's defaults (which also report a constructor
+# that fails), and the quantities the notebook's check cell compares on given weights (scores, loss and
+# gradients with and without reg) and the overfit run the notebook makes itself. Its hidden variations
+# are the non-square input_dims and the initial scale under a weight_scale that is not the default.
+_CONVNET_SHOWN = (convnet.check_default_shapes, convnet.check_dtype, convnet.check_scores, convnet.check_loss_no_reg,
+                  convnet.check_loss_reg, convnet.check_overfit)
+SHOWN_CHECKS = frozenset(name for name, _, check in convnet.CHECKS if check in _CONVNET_SHOWN)
+"""Names of checks that are not public cases yet are shown before publication, with the public cases."""
 
 _STATUS_WIDTH = 8
 MESSAGE_WIDTH = 100  # characters of a task's message in its table row: the row stays on one screen line
@@ -120,12 +130,16 @@ def to_json(report):
 
 
 def to_gradescope(report, config=None):
-    """Gradescope's results.json: per task, a visible test of its public case and a test of everything else.
+    """Gradescope's results.json: per task, a visible test of its public checks and a test of everything else.
 
-    What students may see before grades are published is the public cases (their inputs are in the
-    notebook) and whether the definition loaded; every other check (hidden cases, properties, speed, inputs
-    unchanged, the convnet's checks) and what the student's code printed while graded (it may print hidden
-    inputs) go into the second test, shown as ``config.hidden_visibility`` says. The total is always visible.
+    What students may see before grades are published is each task's public checks (the public case, whose
+    inputs are in the notebook; for the convnet, SHOWN_CHECKS) and whether the definition loaded; every
+    other check (hidden cases, properties, speed, inputs unchanged, the convnet's variations) and what the
+    student's code printed while graded (it may print hidden inputs) go into the second test, shown as
+    ``config.hidden_visibility`` says. Gradescope shows a student the total only when no test is hidden
+    from them. The top-level ``output``, which students always see, holds only the notes about their
+    submission (a notebook skipped, a statement that failed); how their code was isolated is for the
+    instructor (``extra_data``, the JSON report, the autograder's printed output).
     """
     config = config or Config()
     tests = []
@@ -133,24 +147,32 @@ def to_gradescope(report, config=None):
         public = [c for c in task.checks if _is_public(c)]
         hidden = [c for c in task.checks if not _is_public(c)]
         if public:
-            tests.append(_gradescope_test(f"{_cell(task.id)}: public case", public, "", "visible"))
+            tests.append(_gradescope_test(f"{_cell(task.id)}: {_public_label(task.id)}", public, "", "visible"))
         if hidden:
             tests.append(_gradescope_test(f"{_cell(task.id)}: hidden cases and other checks", hidden, task.output,
                                           config.hidden_visibility))
     return {
         "score": round(report.score, 4),
         "execution_time": round(report.seconds, 2),
-        "output": "\n".join([f"isolation: {printable(report.isolation)}"] + list(_notes(report))),
+        "output": "\n".join(_notes(report)),
         "visibility": "visible",
         "stdout_visibility": config.stdout_visibility,
-        "extra_data": {"runtime": {_cell(k): _cell(v) for k, v in report_runtime(report).items()}},
+        "extra_data": {"isolation": printable(report.isolation),
+                       "runtime": {_cell(k): _cell(v) for k, v in report_runtime(report).items()}},
         "tests": tests,
     }
 
 
+def _public_label(task_id):
+    """The name of a task's visible test: 'public case', or 'public checks' for the convnet (SHOWN_CHECKS)."""
+    task = TASKS.get(task_id)
+    return "public checks" if task is not None and task.grade is convnet.grade else "public case"
+
+
 def _is_public(check):
-    """A public case's check, or the task-wide verdict that its definition is missing or failed to load."""
-    return check.name.startswith(PUBLIC_CASE) or check.name == DEFINITION_CHECK
+    """A public case's check, one of SHOWN_CHECKS, or the task-wide verdict that its definition is missing or
+    failed to load."""
+    return check.name.startswith(PUBLIC_CASE) or check.name in SHOWN_CHECKS or check.name == DEFINITION_CHECK
 
 
 def _gradescope_test(name, checks, output, visibility):

@@ -8,6 +8,11 @@ Every outcome writes a valid results.json: a graded submission gets the grader's
 unreadable one, a sandbox that cannot start, a grader that crashes or hangs get score 0 and one line saying
 why. The student's file names are never trusted: the notebooks are copied, under plain names, into a
 staging folder that is what gets graded.
+
+What is for the instructor (how student code was isolated, why the grader or its sandbox failed) goes to
+this script's output, which Gradescope shows as stdout_visibility says, and to results.json's extra_data,
+which it stores without showing; never to the top-level output, which students always see. Nothing students
+see names the staging folder (a temporary path).
 """
 import json
 import os
@@ -32,6 +37,8 @@ def main():
     root = Path(os.environ.get("AUTOGRADER_ROOT") or "/autograder")
     results = root / "results" / "results.json"
     results.parent.mkdir(parents=True, exist_ok=True)
+    for private in (root / "source", results.parent):
+        keep_private(private)
     config = _config_path(root)
     # Written first, so that even a run killed from outside leaves a valid file behind.
     write_results(results, failed("grading did not finish (the autograder was stopped); please resubmit or "
@@ -49,6 +56,19 @@ def main():
         write_results(results, failed("the grader wrote results that are not valid JSON; please tell your "
                                       "instructor", config))
     return 0
+
+
+def keep_private(folder):
+    """Make ``folder`` (if it exists) readable by its owner alone, and that owner root when this runs as root:
+    defence in depth for the sandbox, whose student code runs as another, unprivileged user."""
+    if not folder.is_dir():
+        return
+    try:
+        if os.geteuid() == 0:
+            os.chown(folder, 0, 0)
+        folder.chmod(0o700)
+    except OSError as exc:  # the sandbox's own confinement still holds; the instructor is told
+        print(f"run_autograder: {folder} could not be made private: {exc.strerror or exc}", flush=True)
 
 
 def _config_path(root):
@@ -90,30 +110,55 @@ def grade(staging, results, config):
     if config is not None:
         command += ["--config", str(config)]
     if shutil.which("grader") is None:
-        return failed("the grader is not installed on the autograder machine (no 'grader' on PATH); "
-                      "please tell your instructor", config)
+        return failed("the grader is not installed on the autograder machine; please tell your instructor", config,
+                      "no 'grader' on PATH: did setup.sh run to its end?")
     try:
         finished = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   timeout=GRADER_SECONDS)
     except subprocess.TimeoutExpired:
         return failed(f"grading took longer than {GRADER_SECONDS} s and was stopped; please tell your instructor", config)
     except OSError as exc:
-        return failed(f"the grader could not be started ({type(exc).__name__}); please tell your instructor", config)
+        return failed("the grader could not be started; please tell your instructor", config,
+                      f"starting grader: {type(exc).__name__}: {exc}")
     sys.stdout.flush()
     sys.stdout.buffer.write(finished.stdout + finished.stderr)  # for the instructor (stdout_visibility)
     sys.stdout.buffer.flush()
-    reason = _last_line(finished.stderr)
+    reason = without_path(_last_line(finished.stderr), staging)
     if finished.returncode in EXIT_GRADED:
         data = _read_results(written)
         if data is not None:
-            return data
-        return failed(f"the grader finished but wrote no valid results ({reason}); please tell your instructor", config)
+            _print_isolation(data)
+            return without_path(data, staging)
+        return failed("the grader finished but wrote no valid results; please tell your instructor", config, reason)
     if finished.returncode == EXIT_NO_SANDBOX:
-        return failed(f"the sandbox that runs your code could not start on the autograder machine, so no grade "
-                      f"was given ({reason}); please tell your instructor", config)
+        return failed("the sandbox that runs your code could not start on the autograder machine, so no grade was "
+                      "given; please tell your instructor", config, reason)
     if finished.returncode == 2:
         return failed(f"your submission could not be graded: {reason}", config)
-    return failed(f"the grader failed (exit status {finished.returncode}: {reason}); please tell your instructor", config)
+    return failed("the grader failed, so no grade was given; please tell your instructor", config,
+                  f"grader exit status {finished.returncode}: {reason}")
+
+
+def _print_isolation(data):
+    """The isolation the grader reports (its -q table leaves it out), printed for the instructor."""
+    extra = data.get("extra_data")
+    isolation = extra.get("isolation") if isinstance(extra, dict) else None
+    if isinstance(isolation, str) and isolation:
+        print(f"isolation: {printable(isolation)}", flush=True)
+
+
+def without_path(value, staging):
+    """``value`` (a string, or a JSON tree of them) with the staging folder's path taken out of every string:
+    '/tmp/submission-x/01-a.ipynb: not valid JSON' -> '01-a.ipynb: not valid JSON'."""
+    if isinstance(value, str):
+        for path in sorted({str(staging), os.path.realpath(staging)}, key=len, reverse=True):
+            value = value.replace(path + os.sep, "").replace(path, "your submission")
+        return value
+    if isinstance(value, dict):
+        return {key: without_path(item, staging) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_path(item, staging) for item in value]
+    return value
 
 
 def _last_line(stderr):
@@ -142,10 +187,15 @@ def _read_results(path):
     return None
 
 
-def failed(reason, config):
-    """A results.json of score 0 whose output is ``reason``, shown to the student at once."""
-    return {"score": 0.0, "execution_time": 0.0, "output": printable(reason), "visibility": "visible",
+def failed(reason, config, note=""):
+    """A results.json of score 0 whose output is ``reason``, shown to the student at once; ``note``, what the
+    instructor needs to fix it, is printed (stdout_visibility) and stored in extra_data, never shown."""
+    data = {"score": 0.0, "execution_time": 0.0, "output": printable(reason), "visibility": "visible",
             "stdout_visibility": _stdout_visibility(config), "tests": []}
+    if note:
+        print(f"run_autograder: {printable(note)}", flush=True)
+        data["extra_data"] = {"note": printable(note)}
+    return data
 
 
 def _stdout_visibility(config):

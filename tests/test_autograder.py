@@ -8,6 +8,7 @@ after_published, hidden), ``extra_data`` (object), ``tests`` (list); each test `
 import json
 import re
 
+import notebooks
 import pytest
 
 from grader import render
@@ -74,8 +75,9 @@ def hidden_texts(report):
 
 
 def visible_text(results):
-    """Everything a student sees before grades are published: the top level and every visible test."""
-    visible = [results["output"], json.dumps(results.get("extra_data", {}))]
+    """Everything a student sees before grades are published: the top-level output and every visible test
+    (extra_data is stored by Gradescope, not shown)."""
+    visible = [results["output"]]
     for test in results["tests"]:
         if test["visibility"] == "visible":
             visible += [test["name"], test["output"]]
@@ -95,7 +97,7 @@ def test_no_hidden_case_name_parameters_or_printed_input_is_visible_before_publi
     assert "x (2, 3, 4, 4)" in shown  # the public case stays visible: its inputs are in the notebook
 
 
-def test_hidden_checks_are_after_published_by_default_and_the_total_always_visible(leaky_report):
+def test_hidden_checks_are_after_published_by_default_and_the_tests_add_up_to_the_total(leaky_report):
     results = render.to_gradescope(leaky_report)
     visibility = {test["name"]: test["visibility"] for test in results["tests"]}
     assert visibility == {"conv_forward_naive: public case": "visible",
@@ -109,17 +111,63 @@ def test_hidden_checks_are_after_published_by_default_and_the_total_always_visib
 def test_hidden_and_stdout_visibility_follow_the_config(leaky_report, visibility):
     config = Config(hidden_visibility=visibility, stdout_visibility=visibility)
     results = render.to_gradescope(leaky_report, config)
-    hidden = [t for t in results["tests"] if not t["name"].endswith("public case")]
+    hidden = [t for t in results["tests"] if t["name"].endswith("hidden cases and other checks")]
     assert [t["visibility"] for t in hidden] == [visibility] and results["stdout_visibility"] == visibility
     assert results["visibility"] == "visible"
 
 
-def test_a_missing_definition_is_visible_and_a_task_without_public_case_is_all_hidden(tmp_path):
+def test_a_missing_definition_is_one_visible_test_per_task(tmp_path):
     report = grade(write_notebook(tmp_path, "x = 1\n"), Config(tasks=TASKS, use_bwrap=False))
     results = render.to_gradescope(report)
     assert [(t["name"], t["visibility"]) for t in results["tests"]] == [
-        ("conv_forward_naive: public case", "visible"), ("three_layer_convnet: public case", "visible")]
+        ("conv_forward_naive: public case", "visible"), ("three_layer_convnet: public checks", "visible")]
     assert "not defined" in results["tests"][0]["output"]
+
+
+@pytest.fixture(scope="module")
+def stub_results():
+    return render.to_gradescope(grade(notebooks.STUB_NOTEBOOK, Config(use_bwrap=False)))
+
+
+def test_every_task_has_a_visible_test_and_the_convnets_holds_its_public_checks(stub_results):
+    visible = {t["name"].partition(": ")[0]: t for t in stub_results["tests"] if t["visibility"] == "visible"}
+    assert list(visible) == list(Config().weights)
+    convnet = visible["three_layer_convnet"]
+    assert convnet["name"] == "three_layer_convnet: public checks"
+    shown = [line for line in convnet["output"].split("\n") if line.startswith(("PASS", "FAIL"))]
+    assert len(shown) == len(render.SHOWN_CHECKS) == 6
+    assert "ThreeLayerConvNet() is not implemented yet" in convnet["output"]  # the constructor's failure, visible
+    assert convnet["max_score"] == pytest.approx(20 * 11 / 15, abs=1e-4)  # shapes 1, dtype 1, scores 2, losses 2 + 2, overfit 3
+
+
+def test_public_checks_are_worth_more_than_a_quarter_of_the_default_total(stub_results):
+    """Before publication a student sees what the visible tests are worth (15 of 100 before the convnet had one)."""
+    worth = sum(t["max_score"] for t in stub_results["tests"] if t["visibility"] == "visible")
+    assert 25 < worth < 50
+
+
+# The convnet right on square inputs only: its non-square variations fail, and their parameters stay hidden.
+SQUARE_ONLY_NET = '''
+_RightNet = ThreeLayerConvNet
+
+
+class ThreeLayerConvNet(_RightNet):
+    def __init__(self, input_dim=(3, 32, 32), *args, **kwargs):
+        if input_dim[1] != input_dim[2]:
+            raise ValueError(f"square inputs only, not {input_dim}")
+        super().__init__(input_dim, *args, **kwargs)
+'''
+
+
+def test_the_convnets_hidden_variations_stay_hidden_before_publication(tmp_path):
+    notebook = write_notebook(tmp_path, *solution_cells(), SQUARE_ONLY_NET)
+    results = render.to_gradescope(grade(notebook, Config(tasks=("three_layer_convnet",), use_bwrap=False)))
+    public, hidden = results["tests"]
+    assert public["visibility"] == "visible" and public["status"] == "passed"
+    assert hidden["visibility"] == "after_published" and hidden["status"] == "failed"
+    assert "square inputs only" in hidden["output"]
+    shown = visible_text(results)
+    assert "(2, 9, 7)" not in shown and "(3, 10, 14)" not in shown and "square inputs only" not in shown
 
 
 def test_the_json_report_records_the_versions_graded_under(tmp_path, capsys):
@@ -155,7 +203,8 @@ import shutil  # noqa: E402
 from grader.build.autograder import RUN_AUTOGRADER, build_autograder  # noqa: E402
 from grader.config import config_toml  # noqa: E402
 from grader.config import read_config_file  # noqa: E402
-from grader.runtime import exact_pins, runtime_requirements  # noqa: E402
+from grader.build.pins import grading_pins, grading_requirements  # noqa: E402
+from packaging.requirements import Requirement  # noqa: E402
 from grader.solve import solve  # noqa: E402
 
 CUSTOM = Config(weights={**Config().weights, "conv_forward_naive": 12.0}, timeout=15.0, hidden_visibility="hidden")
@@ -176,16 +225,20 @@ def test_zip_has_gradescopes_layout_the_wheel_the_exact_pins_and_the_config(auto
     assert names == {"setup.sh", "run_autograder", "grader.toml", "requirements.txt", f"dist/{autograder_zip.wheel}"}
     assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
     assert read_config_file(tmp_path / "grader.toml") == CUSTOM
-    pins = (tmp_path / "requirements.txt").read_text().split()
-    assert pins == exact_pins(runtime_requirements()) and f"numpy=={metadata.version('numpy')}" in pins
-    assert all("==" in pin for pin in pins)
+    lines = (tmp_path / "requirements.txt").read_text().splitlines()
+    assert lines[:len(autograder_zip.pins)] == list(autograder_zip.pins) == grading_pins(grading_requirements())
+    assert f"numpy=={metadata.version('numpy')}" in lines and all("==" in pin for pin in autograder_zip.pins)
+    names = {Requirement(line).name for line in lines}
+    assert {"numpy", "nbformat", "hypothesis", "packaging"} <= names
+    assert not names & {"nbconvert", "bleach", "tornado", "pyzmq", "jupyter-client", "soupsieve", "beautifulsoup4"}
     with zipfile.ZipFile(tmp_path / "dist" / autograder_zip.wheel) as wheel:
         packaged = set(wheel.namelist())
     assert {"grader/cli.py", "solutions/conv.py", "assignment/public_expected.npz",
             "grader/build/run_autograder.py"} <= packaged
     setup = (tmp_path / "setup.sh").read_text()
-    assert "bubblewrap" in setup and 'requirements.txt" "$SOURCE"/dist/*.whl' in setup
-    assert "/usr/local/bin/grader" in setup
+    assert "bubblewrap" in setup and '-r "$SOURCE/requirements.txt"' in setup
+    assert 'pip install -q --no-deps "$SOURCE"/dist/*.whl' in setup and "/usr/local/bin/grader" in setup
+    assert f"PYTHON_FLOOR={autograder_zip.python_floor.full}\n" in setup
     assert (tmp_path / "run_autograder").read_bytes() == RUN_AUTOGRADER.read_bytes()
 
 
@@ -222,9 +275,19 @@ def run_autograder(zip_path, tmp_path, submission, bin_folder=GRADER_BIN):
     env.update(AUTOGRADER_ROOT=str(root), PATH=f"{bin_folder}:/usr/local/bin:/usr/bin:/bin")
     finished = subprocess.run([str(script)], env=env, cwd=root, capture_output=True, timeout=900)
     assert finished.returncode == 0, finished.stderr.decode(errors="replace")[-2000:]
+    (tmp_path / "stdout").write_bytes(finished.stdout)  # what Gradescope keeps as results/stdout
     results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
     assert_gradescope_schema(results)
     return results
+
+
+def fake_grader(tmp_path, script):
+    """A folder holding an executable `grader` made of the shell ``script``."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "grader").write_text("#!/bin/sh\n" + script)
+    (fake_bin / "grader").chmod(0o755)
+    return fake_bin
 
 
 def one_line_reason(results):
@@ -247,7 +310,7 @@ def test_a_solved_notebook_in_a_subfolder_scores_full_marks_with_the_built_in_co
                                                                  b"hw2/.ipynb_checkpoints/old-checkpoint.ipynb": b"{"})
     assert results["score"] == pytest.approx(100 - 10 + 12)  # the zip's config weighs conv_forward_naive 12
     assert all(t["status"] == "passed" for t in results["tests"])
-    hidden = [t for t in results["tests"] if not t["name"].endswith("public case")]
+    hidden = [t for t in results["tests"] if t["name"].endswith("hidden cases and other checks")]
     assert hidden and {t["visibility"] for t in hidden} == {"hidden"}
     assert results["extra_data"]["runtime"]["numpy"] == metadata.version("numpy")
 
@@ -260,9 +323,11 @@ def test_the_stub_notebook_scores_0_with_every_task_graded(autograder_zip, tmp_p
 
 
 @pytest.mark.parametrize("content", [b"not a notebook", bytes(range(256)), b'{"cells": ['], ids=["text", "bytes", "truncated"])
-def test_a_broken_notebook_scores_0_with_a_one_line_reason(tmp_path, content):
-    results = run_autograder(None, tmp_path, {b"ConvolutionalNetworks.ipynb": content})
-    assert "could not be graded" in one_line_reason(results)
+def test_a_broken_notebook_scores_0_with_a_one_line_reason_that_names_no_temporary_path(tmp_path, content):
+    results = run_autograder(None, tmp_path, {b"hw/ConvolutionalNetworks.ipynb": content})
+    reason = one_line_reason(results)
+    assert "could not be graded" in reason and "ConvolutionalNetworks.ipynb" in reason
+    assert "/tmp" not in reason and "submission-" not in reason and str(tmp_path) not in reason
 
 
 def test_a_hostile_file_name_and_content_still_make_a_valid_printable_results_file(tmp_path):
@@ -286,16 +351,43 @@ def test_without_grader_on_path_the_results_file_says_so(tmp_path):
     assert "not installed" in one_line_reason(results)
 
 
-def test_a_sandbox_that_cannot_start_is_said_in_the_results_file(tmp_path):
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    fake = fake_bin / "grader"  # exits as `grader grade` does when its sandbox cannot start (exit status 3)
-    fake.write_text("#!/bin/sh\nprintf 'grader: no grade given: bubblewrap: \\033[2J setting up uid map: Permission denied\\n' >&2\nexit 3\n")
-    fake.chmod(0o755)
+def test_a_sandbox_that_cannot_start_is_said_to_the_student_and_explained_to_the_instructor(tmp_path):
+    # exits as `grader grade` does when its sandbox cannot start (exit status 3)
+    fake_bin = fake_grader(tmp_path, "printf 'grader: no grade given: bubblewrap: \\033[2J setting up uid map: "
+                                     "Permission denied\\n' >&2\nexit 3\n")
     results = run_autograder(None, tmp_path, {b"a.ipynb": STUB_NOTEBOOK.read_bytes()}, fake_bin)
     reason = one_line_reason(results)
-    assert "sandbox" in reason and "could not start" in reason and "Permission denied" in reason
-    assert "\x1b" not in reason
+    assert "sandbox" in reason and "could not start" in reason and "instructor" in reason
+    assert "Permission denied" not in reason and "bubblewrap" not in reason  # the details are the instructor's
+    note = results["extra_data"]["note"]
+    assert "bubblewrap" in note and "Permission denied" in note and "\x1b" not in note
+    assert f"run_autograder: {note}" in (tmp_path / "stdout").read_text()
+
+
+# A grader that names its staging folder (its 2nd argument) everywhere, in the results.json it writes (its 4th).
+NAMING_GRADER = """staged="$2"; out="$4"
+cat > "$out" <<EOF
+{"score": 1.0, "output": "note: $staged/01-a.ipynb was skipped", "stdout_visibility": "after_published",
+ "extra_data": {"isolation": "unprivileged user, no network, no bubblewrap"},
+ "tests": [{"name": "t", "score": 1.0, "max_score": 1.0, "status": "passed", "output": "in $staged",
+            "visibility": "visible"}]}
+EOF
+"""
+
+
+def test_isolation_goes_to_the_instructor_and_the_staging_path_to_no_one(tmp_path):
+    results = run_autograder(None, tmp_path, {b"a.ipynb": STUB_NOTEBOOK.read_bytes()}, fake_grader(tmp_path, NAMING_GRADER))
+    assert results["output"] == "note: 01-a.ipynb was skipped"
+    assert results["tests"][0]["output"] == "in your submission"
+    assert "isolation: unprivileged user, no network, no bubblewrap" in (tmp_path / "stdout").read_text()
+
+
+def test_the_autograders_source_and_results_are_readable_by_their_owner_alone_after_a_run(tmp_path):
+    run_autograder(None, tmp_path, {b"a.ipynb": STUB_NOTEBOOK.read_bytes()}, fake_grader(tmp_path, "exit 3\n"))
+    for folder in ("source", "results"):
+        info = (tmp_path / "autograder" / folder).stat()
+        assert stat.S_IMODE(info.st_mode) == 0o700, folder
+        assert info.st_uid == os.geteuid() and (os.geteuid() != 0 or info.st_gid == 0), folder
 
 
 def test_an_upload_named_like_a_bulk_download_is_graded_as_the_one_submission_it_is(tmp_path):

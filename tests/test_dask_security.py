@@ -1,15 +1,19 @@
-"""A Dask cluster set up as the README says is not open: on a LocalCluster secured with the README's own
-certificates, grade-class grades as local workers do, and nobody without a certificate the class CA signed
-can talk to the scheduler or a worker (so nobody can Client.run code there); plain TCP to another host
-is warned about."""
+"""A Dask cluster set up as the README says is not open. The certificates are the README's own commands'
+(openssl). On a LocalCluster secured with them, grade-class grades as local workers do, and nobody without
+a certificate the class CA signed can talk to the scheduler, a worker or a nanny (so nobody can Client.run
+code there); the README's `dask scheduler` / `dask worker` / `grade-class` lines, run as written, grade and
+finish with no traceback in the scheduler's log; plain text to another host is warned about in one line."""
 import asyncio
 import csv
 import io
 import re
+import shlex
 import shutil
 import socket
 import ssl
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +35,17 @@ CONFIG_TOML = "[limits]\ntimeout = 3.0\nspeed_budget = 1e6\n"
 # alive at once would warn that the port is taken, and warnings are errors here.
 HTTP_ADDRESS = "127.0.0.1:0"
 REFUSE_SECONDS = 5  # a refused client gives up after this (a refusal is immediate; the rest is Dask's retry)
+
+
+def make_class(root):
+    """alice handed in the solutions, bob the untouched notebook."""
+    for student in ("alice", "bob"):
+        (root / student).mkdir(parents=True)
+    write_notebook(root / "alice", *solution_cells())
+    shutil.copy(ROOT / "notebooks" / "ConvolutionalNetworks.ipynb", root / "bob")
+
+
+EXPECTED = [("alice", "18.00", "graded"), ("bob", "0.00", "graded")]  # (student, total, status) per gradebook row
 
 
 def readme_certificate_recipe():
@@ -89,10 +104,7 @@ def gradebook_without_seconds(out):
 @pytest.mark.slow
 def test_grade_class_on_the_secured_cluster_gives_the_gradebook_of_local_workers(pki, secured_cluster, tmp_path, capsys):
     ours, _ = pki
-    for student in ("alice", "bob"):
-        (tmp_path / "class" / student).mkdir(parents=True)
-    write_notebook(tmp_path / "class" / "alice", *solution_cells())
-    shutil.copy(ROOT / "notebooks" / "ConvolutionalNetworks.ipynb", tmp_path / "class" / "bob")
+    make_class(tmp_path / "class")
     (tmp_path / "config.toml").write_text(CONFIG_TOML)
     common = ["grade-class", str(tmp_path / "class"), "--tasks", TASKS, "--config", str(tmp_path / "config.toml")]
 
@@ -105,7 +117,74 @@ def test_grade_class_on_the_secured_cluster_gives_the_gradebook_of_local_workers
     rows = gradebook_without_seconds(tmp_path / "dask")
     assert rows == gradebook_without_seconds(tmp_path / "local")
     status = rows[0].index("status")
-    assert [(row[0], row[1], row[status]) for row in rows[1:]] == [("alice", "18.00", "graded"), ("bob", "0.00", "graded")]
+    assert [(row[0], row[1], row[status]) for row in rows[1:]] == EXPECTED
+
+
+def readme_cluster_commands():
+    """The README's commands that start the scheduler, a worker and grade-class, as argument lists."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", readme, flags=re.S) if "dask scheduler --tls" in b)
+    commands = [shlex.split(line, comments=True) for line in block.replace("\\\n", " ").splitlines()]
+    return {" ".join(command[:2]): command for command in commands if command}
+
+
+def started(command, log, ready, seconds=60):
+    """``command`` started with its output in ``log``, once ``ready`` appears there."""
+    with log.open("w") as output:  # the child writes through its own copy of the descriptor
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + seconds
+    while ready not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if ready not in log.read_text():
+        process.kill()
+        process.wait()
+        pytest.fail(f"{command[0]} did not start:\n{log.read_text()}")
+    return process
+
+
+@pytest.mark.slow
+def test_the_readme_recipe_step_by_step_grades_and_shuts_out_strangers(pki, tmp_path):
+    """The README's own commands (a free port for 8786, the class and out folders substituted): the real
+    `dask scheduler` and `dask worker` take the class's certificates, grade-class grades with them, a
+    client without them is refused, and the scheduler logs no traceback on the clean finish."""
+    ours, _ = pki
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        address = f"tls://127.0.0.1:{free.getsockname()[1]}"
+    commands = readme_cluster_commands()
+    bin_folder = Path(sys.executable).parent
+
+    def local(command):
+        swapped = {"tls://HOST:8786": address, "127.0.0.1:8787": HTTP_ADDRESS, "handins/": str(tmp_path / "class"),
+                   "results/": str(tmp_path / "out")}
+        return [str(bin_folder / command[0]), *(swapped.get(arg, str(ours / arg) if arg.endswith(".pem") else arg)
+                                                for arg in command[1:])]
+
+    scheduler_command = [*local(commands["dask scheduler"]), "--host", "127.0.0.1", "--port", address.rpartition(":")[2]]
+    make_class(tmp_path / "class")
+    (tmp_path / "config.toml").write_text(CONFIG_TOML)
+    scheduler = started(scheduler_command, tmp_path / "scheduler.log", "Scheduler at")
+    try:
+        worker = started(local(commands["dask worker"]), tmp_path / "worker.log", "Registered to")
+        try:
+            graded = subprocess.run([*local(commands["grader grade-class"]), "--tasks", TASKS,
+                                     "--config", str(tmp_path / "config.toml")], capture_output=True, text=True, timeout=300)
+            with pytest.raises(OSError):
+                distributed.Client(address, timeout=REFUSE_SECONDS, security=no_certificate())
+        finally:
+            worker.terminate()
+            worker.wait(60)
+        time.sleep(1)  # what the scheduler logs about the finished run and the worker's leaving
+    finally:
+        scheduler.terminate()
+        scheduler.wait(60)
+    assert graded.returncode == cli.EXIT_OK, graded.stderr
+    assert "(TLS)" in graded.stderr and "warning" not in graded.stderr
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "gradebook.csv").read_text())))
+    assert [(row["student"], row["total"], row["status"]) for row in rows] == EXPECTED
+    log = (tmp_path / "scheduler.log").read_text()
+    assert "TLS handshake failed" in log  # the stranger was refused at the handshake, and it says so
+    assert "Traceback" not in log and "CommClosedError" not in log
 
 
 def test_the_scheduler_address_without_a_scheme_means_tls_with_the_tls_options(pki, secured_cluster, tmp_path, capsys):

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -227,11 +228,12 @@ def test_files_a_sandbox_uid_left_in_shared_folders_are_removed(tmp_path):
     assert sorted(p.name for p in shared.rglob("*")) == ["mine.txt", "sticky"]
 
 
-def test_a_folder_under_a_private_one_is_not_reachable(tmp_path):
-    private = tmp_path / "private"
-    (private / "inner").mkdir(parents=True)
-    private.chmod(0o700)
-    tmp_path.chmod(0o755)
-    assert not reachable(private / "inner")
-    private.chmod(0o755)
-    assert reachable(private / "inner")
+def test_a_folder_under_a_private_one_is_not_reachable():
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:  # /tmp: pytest's own tmp_path is private
+        private = Path(folder) / "private"
+        (private / "inner").mkdir(parents=True)
+        Path(folder).chmod(0o755)
+        private.chmod(0o700)
+        assert not reachable(private / "inner")
+        private.chmod(0o755)
+        assert reachable(private / "inner")

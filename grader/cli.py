@@ -87,8 +87,9 @@ def add_grade_class_parser(commands):
     grade_class.add_argument("--fail-under", metavar="SCORE", type=float, help="exit with status 1 if any total is below this")
     grade_class.add_argument("--feedback", choices=("md", "html"), default="md", help="format of each student's feedback")
     add_grading_options(grade_class)
-    tls = grade_class.add_argument_group("a Dask cluster secured with TLS (README: 'Beyond one machine: Dask'); "
-                                         "without these options Dask's own configuration applies")
+    tls = grade_class.add_argument_group("a Dask cluster secured with TLS (with --scheduler)",
+                                         "The README's 'Beyond one machine: Dask' makes the certificates. Without "
+                                         "these options Dask's own configuration applies (plain TCP by default).")
     tls.add_argument("--tls-ca-file", metavar="FILE", help="the class CA's certificate (PEM)")
     tls.add_argument("--tls-cert", metavar="FILE", help="this machine's certificate, signed by that CA (PEM)")
     tls.add_argument("--tls-key", metavar="FILE", help="its private key (default: appended to the --tls-cert file)")

@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 import solutions
-from grader.sandbox import confine
+from grader.config import Config
+from grader.pipeline import grade
+from grader.sandbox import SandboxUnavailable, confine, launcher
 from grader.sandbox.child import remove_files_of
 from grader.sandbox.launcher import landlock_rules, reachable
 from tests.notebooks import solution_cells, stub_cells, write_notebook
@@ -237,3 +239,22 @@ def test_a_folder_under_a_private_one_is_not_reachable():
         assert not reachable(private / "inner")
         private.chmod(0o755)
         assert reachable(private / "inner")
+
+
+def test_without_landlock_references_other_users_can_read_stop_the_grading_with_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setattr(confine, "landlock_abi", lambda: 0)
+    with pytest.raises(SandboxUnavailable) as raised:
+        grade(write_notebook(tmp_path, *solution_cells()), Config(tasks=("conv_forward_naive",), use_bwrap=False))
+    assert f"read {os.path.realpath(Path(solutions.__file__).parent)}" in str(raised.value)
+    assert "chmod -R o-rwx" in str(raised.value)
+
+
+def test_without_landlock_references_closed_to_other_users_are_enough(tmp_path, monkeypatch):
+    private = tmp_path / "references"
+    private.mkdir(mode=0o700)
+    (private / "conv.py").write_text("secret")
+    monkeypatch.setattr(confine, "landlock_abi", lambda: 0)
+    monkeypatch.setattr(launcher, "forbidden_paths", lambda: [str(private)])
+    report = grade(write_notebook(tmp_path, *solution_cells()), Config(tasks=("conv_forward_naive",), use_bwrap=False))
+    assert report.score == pytest.approx(report.max_score)
+    assert "file access by permissions only (no Landlock)" in report.isolation

@@ -207,7 +207,11 @@ def confirmed_isolation(isolation, spec, report):
         raise ValueError("the sandbox did not report its confinement")
     uid = report.get("uid")
     if isolation == UNPRIVILEGED_ISOLATION and (found or type(uid) is not int):
-        raise ValueError("student code could not be confined here: " + "; ".join(found or ["no uid"])[:600])
+        advice = "" if spec.get("landlock") else (
+            " (this kernel has no Landlock: make those unreadable to other users, e.g. chmod -R o-rwx, or "
+            "install bubblewrap)")
+        raise ValueError("student code could not be confined here: as an unprivileged user it could "
+                         + "; ".join(found or ["not drop to any uid"])[:600] + advice)
     files = (f"file system confined (Landlock ABI {spec['landlock']})" if spec.get("landlock")
              else "file access by permissions only (no Landlock)")
     if isolation == UNPRIVILEGED_ISOLATION:

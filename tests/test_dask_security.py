@@ -193,7 +193,23 @@ def test_the_scheduler_address_without_a_scheme_means_tls_with_the_tls_options(p
     address = secured_cluster.scheduler_address.removeprefix("tls://")
     assert cli.main(["grade-class", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--scheduler", address,
                      *tls_options(ours)]) == cli.EXIT_OK
-    assert f"tls://{address} (TLS)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"tls://{address} (TLS)" in err and "warning" not in err
+
+
+def test_without_the_tls_options_dask_s_own_configuration_still_applies(pki, secured_cluster, tmp_path, capsys):
+    """What worked before still works: certificates named in Dask's configuration (~/.config/dask, DASK_*)."""
+    import dask
+
+    ours, _ = pki
+    (tmp_path / "class").mkdir()
+    settings = {"distributed.comm.tls.ca-file": str(ours / "ca.pem"), "distributed.comm.tls.client.cert": str(ours / "client.pem"),
+                "distributed.comm.tls.client.key": str(ours / "client-key.pem")}
+    with dask.config.set(settings):
+        assert cli.main(["grade-class", str(tmp_path / "class"), "--out", str(tmp_path / "out"),
+                         "--scheduler", secured_cluster.scheduler_address]) == cli.EXIT_OK
+    err = capsys.readouterr().err
+    assert "(TLS)" in err and "warning" not in err
 
 
 # -- who is refused ------------------------------------------------------------------------------------

@@ -330,7 +330,7 @@ class DaskCluster:
         except TypeError as exc:  # Dask's way of saying a tls:// address came without certificates
             raise RuntimeError(f"cannot connect to the Dask scheduler at {address} ({exc}): a tls:// scheduler "
                                "needs --tls-ca-file, --tls-cert and --tls-key") from None
-        self.description = f"Dask scheduler {address}" + (" (TLS)" if tls is not None else "")
+        self.description = f"Dask scheduler {address}" + (" (TLS)" if address.startswith(("tls://", "wss://")) else "")
         self._futures = []
         try:
             self.warning = plain_text_warning([address, *self._cluster_addresses()])

@@ -5,7 +5,8 @@ one ran a submission:
 
 - :class:`LocalPool`: ``-j N`` long-lived worker processes on this machine (memoized reference values in
   a worker serve every submission it grades);
-- :class:`DaskCluster`: the tasks of an existing ``dask.distributed`` cluster (``--scheduler ADDRESS``).
+- :class:`DaskCluster`: the tasks of an existing ``dask.distributed`` cluster (``--scheduler ADDRESS``), with
+  mutual TLS when given the class's certificates (``--tls-ca-file``, ``--tls-cert``, ``--tls-key``).
 
 ``executor.results(jobs)`` yields a :class:`Graded` per job as each completes (in any order);
 ``executor.close()`` stops everything still running. A job carries the submission's notebook bytes, not

@@ -86,8 +86,9 @@ class Config:
     hypothesis_examples: int = 25
     """Generated examples per property."""
     hidden_visibility: str = "after_published"
-    """Gradescope visibility of everything but the public cases (hidden cases, properties, speed, training):
-    one of VISIBILITIES. Public cases are always visible, and so is the total."""
+    """Gradescope visibility of everything but each task's public checks (hidden cases, properties, speed, the
+    convnet's variations): one of VISIBILITIES. Public checks are always visible; Gradescope shows students
+    their total only when no test is hidden from them (after publication, with the default)."""
     stdout_visibility: str = "after_published"
     """Gradescope visibility of the autograder's printed output (it names hidden cases): one of VISIBILITIES."""
 

@@ -1,5 +1,7 @@
 """The terminal table: an untouched task is one line of details, and -q keeps the notes that say what was
 graded."""
+import json
+
 from grader import render
 from grader.report import CheckResult, Report, TaskResult
 
@@ -65,3 +67,13 @@ def test_a_hostile_message_that_says_not_implemented_is_collapsed_into_one_safe_
     [line] = _details(task)
     assert line.startswith("  conv_forward_naive: \\x1b[2K\\r18.0 / 18.0 passed\\n PASS fake \\u202e")
     assert not any(ch in line for ch in "\x1b\r\n\u202e")
+
+
+def test_gradescope_keeps_the_isolation_for_the_instructor_and_the_notes_for_the_student():
+    isolation = "weak isolation (bubblewrap unavailable: No permissions to create new namespace)"
+    report = Report(submission="/tmp/submission-x", tasks=(STUB_TASK,), grader_version="0", isolation=isolation,
+                    notes=NOTES)
+    results = render.to_gradescope(report)
+    assert results["output"] == "\n".join(NOTES)
+    assert results["extra_data"]["isolation"] == isolation
+    assert "isolation" not in json.dumps(results["tests"]) and "/tmp" not in json.dumps(results)

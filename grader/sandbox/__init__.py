@@ -26,7 +26,7 @@ from grader.sandbox.child import (
 
 __all__ = ["CallResult", "Session", "Limits", "SandboxUnavailable"]
 
-LOAD_BUDGET_FACTOR = 3  # loading all the definitions in one fork may take this many call timeouts
+LOAD_BUDGET_FACTOR = 3  # loading the definitions into one task's fork may take this many call timeouts
 MAX_SKIPPED_STATEMENTS = 5  # statements that hang or crash skipped before loading is given up
 MAX_RESTARTS = 16  # forks (or whole sandboxes) replaced after a crash, timeout or broken protocol, per submission
 SUBMISSION_SECONDS = 600.0  # wall time a submission's code may take in all: calls, loading, training
@@ -34,6 +34,7 @@ OUTPUT_PER_TASK = 16 * 1024  # characters of student prints kept per task
 # Load errors of a first load above which later forks still load one statement at a time: loading all at
 # once answers with every error in one reply, whose header the protocol bounds (1 MiB).
 MAX_ERRORS_AT_ONCE = 20
+AT_ONCE_SLACK = 2  # loading all at once may take this many times the measured one-at-a-time load, plus a timeout
 # Seconds to wait, after a fork's connection broke, for the template's report that it exited, before it is
 # killed: a report means it died on its own (honest reports take milliseconds).
 EXIT_REPORT_WAIT = 1.0
@@ -98,9 +99,9 @@ class Session:
         self.replies = ReplyBudget()
         self.budget_seconds = budget_seconds
         self.spent_seconds = 0.0
-        self.load_spent = 0.0  # seconds spent loading definitions, in all forks
         self.last_call = None  # the target of the last call the fork answered
         self.load_at_once = False  # every statement loaded one at a time once, none skipped: later forks load all in one request
+        self.load_seconds = 0.0  # how long that one-at-a-time load took: loading all at once is given about as long
         self.last_death = None  # how the fork of the last request that crashed ended (a Death)
         self.load_retried = set()  # statements run again after the system killed the fork loading them
 
@@ -112,6 +113,8 @@ class Session:
     def begin_task(self, task_id):
         """Grade ``task_id`` next: its calls go to a fresh fork, with nothing an earlier task left behind."""
         self._end_fork()
+        if self.load_failure is not None and self.load_failure.error_kind == "timeout":
+            self.load_failure = None  # a load over its budget is that fork's: the next task loads anew
         self.task, self.fresh_fork, self.last_call = task_id, True, None
         self.output_log, self.output_kept = [], 0
 
@@ -137,23 +140,19 @@ class Session:
                 return self.channel
             self._blame_last_call()
             self.channel.close()  # it died between calls, or wrote what nobody asked for: replace it
-        # One budget for the whole load, restarts after a skipped statement included; starting a new
-        # sandbox is not the submission's time and is added back.
-        began = time.monotonic()
-        deadline, starting = began + self._load_budget(), 0.0
-        try:
-            while True:
-                if self.channel is not None or not self.fresh_fork:
-                    self._count_restart()
-                self._end_fork()
-                self.fresh_fork = False
-                started = time.monotonic()
-                self.channel = self._new_fork()
-                starting += time.monotonic() - started
-                if self._load(deadline + starting):
-                    return self.channel
-        finally:
-            self.load_spent += time.monotonic() - began - starting
+        # One budget for this load, restarts after a skipped statement included; starting a new sandbox
+        # is not the submission's time and is added back.
+        deadline, starting = time.monotonic() + self._load_budget(), 0.0
+        while True:
+            if self.channel is not None or not self.fresh_fork:
+                self._count_restart()
+            self._end_fork()
+            self.fresh_fork = False
+            started = time.monotonic()
+            self.channel = self._new_fork()
+            starting += time.monotonic() - started
+            if self._load(deadline + starting):
+                return self.channel
 
     def _blame_last_call(self):
         """The fork died after its last answer or sent bytes nobody asked for: what the last call started
@@ -212,9 +211,11 @@ class Session:
         self.stage = stage_directory()
 
     def _load_budget(self):
-        """What is left of the submission's one loading budget: loading in all forks together, of every
-        task and every restart, may take LOAD_BUDGET_FACTOR call timeouts (honest loads take milliseconds)."""
-        return min(self.timeout * LOAD_BUDGET_FACTOR - self.load_spent, self._remaining())
+        """The budget of one load: LOAD_BUDGET_FACTOR call timeouts for each fork that loads the definitions
+        (honest loads take milliseconds), so slow but honest definitions loaded again after another task's
+        crash cost that task's restarts nothing of a neighbour's load. Every load is also charged to the
+        submission's time in all (SUBMISSION_SECONDS), which bounds the whole grading."""
+        return min(self.timeout * LOAD_BUDGET_FACTOR, self._remaining())
 
     def _remaining(self):
         return self.budget_seconds - self.spent_seconds
@@ -225,7 +226,7 @@ class Session:
         # Loading as a whole broke (the protocol, the load budget, too many statements that hang, the
         # restart budget): every later call would break too.
         budget = self.timeout * LOAD_BUDGET_FACTOR
-        reason = (f"your definitions took longer than {budget:g} s to load in all" if failure.kind == "timeout"
+        reason = (f"your definitions took longer than {budget:g} s to load" if failure.kind == "timeout"
                   else failure.message)
         skipped = "".join(f"; skipped: {e['filename']} line {e['line']} ({e['kind']})" for e in self.skipped.values())
         self.load_failure = CallResult(ok=False, error_kind=failure.kind,
@@ -241,7 +242,7 @@ class Session:
         same order, with the load errors the one-at-a-time load found."""
         if self.load_at_once:
             return self._load_all_at_once(deadline)
-        errors, defined, sent = [], None, set()
+        errors, defined, sent, began = [], None, set(), time.monotonic()
         for cell_index, cell in enumerate(self.cells):
             for statement_index, statement in enumerate(cell["statements"]):
                 key = (cell_index, statement_index)
@@ -280,6 +281,7 @@ class Session:
         self.load_errors = errors
         self.defined = boundary.names(defined)
         self.load_at_once = not self.skipped and len(errors) <= MAX_ERRORS_AT_ONCE
+        self.load_seconds = time.monotonic() - began
         return True
 
     def _load_all_at_once(self, deadline):
@@ -290,8 +292,9 @@ class Session:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ChildFailure("timeout", "loading took longer than its budget")
+        allowed = self.timeout + AT_ONCE_SLACK * self.load_seconds  # as one statement, plus the measured load
         try:
-            header, _ = self._timed_request({"op": "load", "cells": list(self.cells)}, (), min(self.timeout, remaining))
+            header, _ = self._timed_request({"op": "load", "cells": list(self.cells)}, (), min(allowed, remaining))
         except ChildFailure:
             self.load_at_once = False
             self._end_fork()

@@ -11,6 +11,7 @@ numpy alone at /sandbox/lib; its own read-only stage (the worker, the protocol a
 /sandbox/work and /tmp (size-limited tmpfs: the only writable places); no network; its own PID
 namespace; uid 65534; and it dies with the grader.
 """
+import atexit
 import functools
 import glob
 import json
@@ -20,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from pathlib import Path
 
 STAGE, WORK, LIB = "/sandbox/stage", "/sandbox/work", "/sandbox/lib"
@@ -84,7 +86,7 @@ def confinement_spec(stage, workdir, unprivileged):
         spec |= {"uids": [[uid, uid], [NOBODY, NOBODY]], "stdlib": stage_unreachable(stage),
                  "stdlib_original": os.path.realpath(sysconfig.get_paths()["stdlib"])}
         os.chmod(stage, 0o755)  # readable, not writable, by the sandbox's uid
-    spec["rules"] = landlock_rules(stage, workdir) if spec["landlock"] else []
+    spec["rules"] = landlock_rules(stage, workdir) + [[h, "read"] for h in _REACHABLE_HOLDERS] if spec["landlock"] else []
     return spec
 
 
@@ -102,29 +104,37 @@ def forbidden_paths():
 
 def stage_unreachable(stage):
     """Make what the unprivileged uid must import reachable: numpy (and its bundled libraries) and the
-    standard library are linked (or copied) into the stage when a folder above them is closed to other
-    users (a venv in a private folder, a Python installed under /root). Returns the standard library's
-    folders to use instead of the interpreter's, or None when those are reachable."""
+    standard library are linked (or copied) into a folder it can read when a folder above them is closed
+    to other users (a venv in a private folder, a Python installed under /root). Returns the standard
+    library's folders to use instead of the interpreter's, or None when those are reachable."""
     for source in library_folder():
         if not reachable(source):
             link = Path(stage) / "lib" / source.name
             link.unlink()
-            _link_tree(source, link)
+            link.symlink_to(_reachable_copy(str(source)), target_is_directory=True)
     stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
     dynload = [p for p in sys.path if p.endswith("lib-dynload")]
     if reachable(stdlib) and all(reachable(p) for p in dynload):
         return None
-    copy = Path(stage) / "stdlib"
-    _link_tree(Path(stdlib), copy, ignore=_NOT_STAGED_STDLIB)
-    staged = [str(copy)]
-    for folder in dynload:
-        real = os.path.realpath(folder)
-        if _within(real, stdlib):
-            staged.append(str(copy / os.path.relpath(real, stdlib)))
-        else:
-            _link_tree(Path(real), Path(stage) / "lib-dynload")
-            staged.append(str(Path(stage) / "lib-dynload"))
-    return staged
+    copy = _reachable_copy(stdlib, _NOT_STAGED_STDLIB)
+    return [copy] + [os.path.join(copy, os.path.relpath(os.path.realpath(d), stdlib)) if _within(os.path.realpath(d), stdlib)
+                     else _reachable_copy(os.path.realpath(d)) for d in dynload]
+
+
+_REACHABLE_HOLDERS = []  # the folders of those copies: Landlock lets the sandbox read them
+
+
+@functools.lru_cache(maxsize=None)
+def _reachable_copy(source, ignore=()):
+    """One copy per grader process of ``source`` (hard links: no bytes copied where it can), in a folder
+    of its own that every user can read and only root can write; removed when the process exits."""
+    holder = tempfile.mkdtemp(prefix="grader-reachable-")
+    atexit.register(shutil.rmtree, holder, True)
+    _REACHABLE_HOLDERS.append(holder)
+    os.chmod(holder, 0o755)
+    target = Path(holder) / Path(source).name
+    _link_tree(Path(source), target, ignore)
+    return str(target)
 
 
 def reachable(path):

@@ -1,9 +1,13 @@
 """Class folder -> submissions and student ids; `grader grade` refusing a class. No grading here."""
 
+import importlib
+
 import pytest
 
 from grader import cli
-from grader.classroom.discover import discover, looks_like_class, lms_student, safe_name
+from grader.classroom.discover import discover, looks_like_class, lms_student, safe_name, student_identity
+from grader.discover import MAX_SUBMISSION_BYTES
+from hostile_trees import nested_folders
 from notebooks import write_notebook
 
 STUB = "def conv_forward_naive(x, w, b, conv_param):\n    raise NotImplementedError\n"
@@ -114,3 +118,126 @@ def test_grader_grade_refuses_a_class_folder_and_points_at_grade_class(tmp_path,
     assert cli.main(["grade", str(tmp_path)]) == cli.EXIT_USAGE
     err = capsys.readouterr().err
     assert "grade-class" in err and len(err.strip().splitlines()) == 1
+
+
+# -- A submission is confined to itself ------------------------------------------------------------------
+
+
+def test_a_students_link_to_another_students_notebook_is_not_followed_and_the_note_names_it(tmp_path):
+    folder_class(tmp_path, "alice", "bob")
+    alice = tmp_path / "alice" / "submission.ipynb"
+    (tmp_path / "bob" / "submission.ipynb").unlink()
+    write_notebook(tmp_path / "bob", STUB, name="mine.ipynb")
+    (tmp_path / "bob" / "ConvolutionalNetworks.ipynb").symlink_to(alice)
+    bob = {s.student: s for s in discover(tmp_path).submissions}["bob"]
+    assert [p.name for p in bob.notebooks] == ["mine.ipynb"]
+    assert any("ConvolutionalNetworks.ipynb" in note and "symbolic link" in note for note in bob.notes)
+
+
+def test_a_student_folder_of_links_only_is_a_row_with_the_reason(tmp_path):
+    folder_class(tmp_path, "alice")
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "bob" / "ConvolutionalNetworks.ipynb").symlink_to(tmp_path / "alice" / "submission.ipynb")
+    bob = {s.student: s for s in discover(tmp_path).submissions}["bob"]
+    assert bob.notebooks == () and "symbolic link" in bob.problem
+
+
+@pytest.mark.parametrize("link", ["bob", "bob.ipynb"])
+def test_a_link_in_the_class_folder_itself_is_a_row_with_the_reason_not_a_copy_of_its_target(tmp_path, link):
+    folder_class(tmp_path, "alice")
+    target = tmp_path / "alice" / ("" if link == "bob" else "submission.ipynb")
+    (tmp_path / link).symlink_to(target, target_is_directory=link == "bob")
+    bob = {s.student: s for s in discover(tmp_path).submissions}["bob"]
+    assert bob.notebooks == () and "symbolic link" in bob.problem
+
+
+def test_a_linked_bulk_download_notebook_is_left_out_of_its_students_other_notebooks(tmp_path):
+    real = write_notebook(tmp_path, STUB, name="doejane_12345_678901_ConvolutionalNetworks.ipynb")
+    (tmp_path / "doejane_late_12345_678902_Untitled.ipynb").symlink_to(real)
+    [doejane] = discover(tmp_path).submissions
+    assert doejane.notebooks == (real,) and any("symbolic link" in note for note in doejane.notes)
+
+
+def test_linked_folders_are_not_counted_when_deciding_whether_a_folder_looks_like_a_class(tmp_path):
+    folder_class(tmp_path / "elsewhere", "alice", "bob")
+    write_notebook(tmp_path, STUB)
+    for name in ("alice", "bob"):
+        (tmp_path / name).symlink_to(tmp_path / "elsewhere" / name, target_is_directory=True)
+    assert not looks_like_class(tmp_path)
+
+
+# -- Structure a student controls never crashes the class ------------------------------------------------
+
+
+def test_a_folder_nested_1100_deep_costs_nothing_to_the_other_students_and_its_notebook_beside_is_found(tmp_path):
+    folder_class(tmp_path, "alice", "mallory")
+    with nested_folders(tmp_path / "mallory", 1100):
+        found = {s.student: s for s in discover(tmp_path).submissions}
+        assert looks_like_class(tmp_path)
+    assert [len(found[s].notebooks) for s in ("alice", "mallory")] == [1, 1]
+    assert any("deeper than" in note for note in found["mallory"].notes)
+
+
+def test_a_submission_over_the_byte_cap_is_a_row_with_the_reason(tmp_path):
+    folder_class(tmp_path, "alice")
+    (tmp_path / "mallory").mkdir()
+    for name in ("a.ipynb", "b.ipynb"):
+        with open(tmp_path / "mallory" / name, "wb") as handle:
+            handle.truncate(MAX_SUBMISSION_BYTES // 2 + 1)
+    found = {s.student: s for s in discover(tmp_path).submissions}
+    assert found["alice"].problem == "" and "MB a submission may hold" in found["mallory"].problem
+
+
+def test_a_flat_students_notebooks_over_the_byte_cap_are_a_row_with_the_reason(tmp_path):
+    for name in ("doejane_12345_1_a.ipynb", "doejane_12345_2_b.ipynb"):
+        with open(tmp_path / name, "wb") as handle:
+            handle.truncate(MAX_SUBMISSION_BYTES // 2 + 1)
+    [doejane] = discover(tmp_path).submissions
+    assert "MB a submission may hold" in doejane.problem
+
+
+def test_a_failure_while_discovering_one_student_is_that_students_row_only(tmp_path, monkeypatch):
+    class_discover = importlib.import_module("grader.classroom.discover")  # the package's name is the function
+    folder_class(tmp_path, "alice", "mallory")
+    real = class_discover.find_notebooks
+
+    def failing_for_mallory(path):
+        if path.name == "mallory":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(path)
+
+    monkeypatch.setattr(class_discover, "find_notebooks", failing_for_mallory)
+    found = {s.student: s for s in discover(tmp_path).submissions}
+    assert found["alice"].problem == "" and "RecursionError" in found["mallory"].problem
+
+
+# -- Unique identities -----------------------------------------------------------------------------------
+
+
+def test_a_generated_id_never_takes_a_real_students_id(tmp_path):
+    folder_class(tmp_path, "bob", "bob (2)")
+    write_notebook(tmp_path, STUB, name="bob.ipynb")
+    submissions = discover(tmp_path).submissions
+    ids = [s.student for s in submissions]
+    assert len(set(ids)) == 3 and "bob" in ids and "bob (2)" in ids
+    assert {s.path.name for s in submissions if s.student == "bob (2)"} == {"bob (2)"}
+
+
+@pytest.mark.parametrize("names", [("Carol", "carol"), ("Jos\u00e9", "Jose\u0301"), ("STRASSE", "stra\u00dfe")])
+def test_ids_equal_after_nfc_and_case_folding_are_two_students_with_distinct_ids(tmp_path, names):
+    folder_class(tmp_path, *names)
+    ids = [s.student for s in discover(tmp_path).submissions]
+    assert len(ids) == 2 and len({student_identity(i) for i in ids}) == 2
+    assert len({safe_name(i).lower() for i in ids}) == 2
+
+
+def test_no_two_ids_share_an_output_folder_even_on_a_case_insensitive_file_system(tmp_path):
+    folder_class(tmp_path, "Carol", "carol", "carol (2)", "x!", "X!", "x_+0000000000000000")
+    names = [safe_name(s.student).lower() for s in discover(tmp_path).submissions]
+    assert len(names) == len(set(names)) == 6
+
+
+def test_a_student_cannot_name_a_folder_after_another_students_output_folder(tmp_path):
+    folder_class(tmp_path, "alice!", safe_name("alice!"))
+    names = [safe_name(s.student).lower() for s in discover(tmp_path).submissions]
+    assert len(names) == len(set(names)) == 2

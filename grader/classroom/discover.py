@@ -14,21 +14,33 @@ The rule (README "Grading a class"):
   - Moodle: ``Jane Doe_123_assignsubmission_file_ConvolutionalNetworks.ipynb`` -> ``Jane Doe_123``
 
 Hidden entries, ``.ipynb_checkpoints`` and ``__MACOSX`` are skipped; other files are listed as ignored.
+No symbolic link is followed: a link in the class folder is a row whose reason says so, and links inside a
+student's folder are left out with a note (:func:`grader.discover.find_notebooks`).
+
 A student id is kept exactly as found (any character): it is made printable wherever it is shown, and
-:func:`safe_name` gives the file name of the student's outputs.
+:func:`safe_name` gives the file name of the student's outputs. Two ids are the same student when they
+are equal after NFC normalisation and case folding (:func:`student_identity`): the second of them gets
+`` (2)`` (or the first number that makes it no other id), so no two rows, records or output folders are
+shared, even on a case-insensitive file system.
 """
+import dataclasses
 import hashlib
+import os
 import re
+import traceback
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.discover import SubmissionError, find_notebooks
+from grader.discover import Found, SubmissionError, bounded, find_notebooks
 
 SKIPPED_NAMES = ("__MACOSX", ".ipynb_checkpoints")
 CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)_(?:late_)?(?P<user>\d+)_\d+_(?P<original>.+)$", re.IGNORECASE)
 MOODLE_NAME = re.compile(r"^(?P<student>.+?_\d+)_assignsubmission_[a-z]+_?(?P<original>.*)$", re.IGNORECASE)
 SAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
 SAFE_NAME_LENGTH = 60  # characters of a student's output folder name before its hash: readable in a listing
+HASH_MARK = "+"  # between a safe name and its hash: never in a name kept as it is, so the two never meet
+HASH_DIGITS = 16  # hex digits of an id's hash in its output folder name: 64 bits, not searchable for a twin
 CLASS_LIKE_FOLDERS = 2  # sub-folders holding notebooks, more than the notebooks beside them: a class, not a submission
 CLASS_LIKE_LMS_STUDENTS = 2  # distinct students named in bulk-download notebook names: a class
 
@@ -45,6 +57,10 @@ class Submission:
     """The notebooks of the submission (Paths), sorted; empty when none was found."""
     problem: str = ""
     """Why the submission cannot be graded at all (no notebook, a folder that cannot be listed), or ''."""
+    sizes: tuple = ()
+    """Each notebook's size in bytes as discovery found it (parallel to notebooks)."""
+    notes: tuple = ()
+    """What discovery left out and why (symbolic links, folders too deep...), for the student's report."""
 
 
 @dataclass(frozen=True)
@@ -65,17 +81,22 @@ def discover(class_dir, exclude=()):
     class_dir = Path(class_dir)
     if not class_dir.is_dir():
         raise SubmissionError(f"{class_dir} is not a folder")
-    try:
-        entries = sorted(class_dir.iterdir())
-    except OSError as exc:
-        raise SubmissionError(f"{class_dir} cannot be listed ({exc.strerror or exc})") from None
+    entries = [e for e in _entries(class_dir) if not _skipped(e)]
     excluded = {Path(p).resolve() for p in exclude}
-    entries = [e for e in entries if not _skipped(e) and e.resolve() not in excluded]
-    folders = [_folder_submission(e) for e in entries if e.is_dir()]
-    flat = [e for e in entries if e.is_file() and e.suffix == ".ipynb"]
-    ignored = tuple(e for e in entries if not e.is_dir() and e not in flat)
-    submissions = _unique_ids(folders + _flat_submissions(flat))
+    entries = [e for e in entries if e.is_symlink() or Path(e.path).resolve() not in excluded]
+    folders = [_folder_submission(Path(e.path)) for e in entries if e.is_dir(follow_symlinks=False)]
+    linked = [_linked_submission(Path(e.path)) for e in entries if e.is_symlink() and _linked_folder(e)]
+    flat = [e for e in entries if e.name.endswith(".ipynb") and (e.is_file(follow_symlinks=False) or e.is_symlink())]
+    ignored = tuple(Path(e.path) for e in entries
+                    if not e.is_dir(follow_symlinks=False) and e not in flat and not (e.is_symlink() and _linked_folder(e)))
+    submissions = _unique_ids(folders + linked + _flat_submissions(flat))
     return ClassFolder(submissions=tuple(sorted(submissions, key=lambda s: s.student)), ignored=ignored)
+
+
+def student_identity(student):
+    """What two ids must share to be one student: the id after NFC normalisation and case folding (a
+    macOS zip spells ``José`` decomposed, and a case-insensitive file system holds ``Carol`` or ``carol``)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", student).casefold())
 
 
 def lms_student(file_name):
@@ -95,62 +116,123 @@ def looks_like_class(path):
     if not path.is_dir():
         return False
     try:
-        entries = [e for e in path.iterdir() if not _skipped(e)]
-    except OSError:
+        entries = [e for e in _entries(path) if not _skipped(e)]
+    except SubmissionError:
         return False
-    top = [e for e in entries if e.is_file() and e.suffix == ".ipynb"]
-    folders = [e for e in entries if e.is_dir() and _holds_notebook(e)]
+    top = [e for e in entries if e.is_file(follow_symlinks=False) and e.name.endswith(".ipynb")]
+    folders = [e for e in entries if e.is_dir(follow_symlinks=False) and _holds_notebook(Path(e.path))]
     if len(folders) >= CLASS_LIKE_FOLDERS and len(folders) > len(top):
         return True
-    return len({lms_student(e.stem) for e in top} - {None}) >= CLASS_LIKE_LMS_STUDENTS
+    return len({lms_student(e.name.removesuffix(".ipynb")) for e in top} - {None}) >= CLASS_LIKE_LMS_STUDENTS
 
 
 def safe_name(student):
-    """A file name for a student's outputs: the id's safe characters, and a hash of the id when any
-    character had to go, so that two ids never share a name and the name is the same on every run."""
+    """A file name for a student's outputs, the same on every run: the id itself when it is made of safe
+    characters only, else its safe characters, HASH_MARK and a hash of the id. Ids are distinct after case
+    folding (:func:`_unique_ids`), so kept names differ on a case-insensitive file system too; a hashed
+    name holds HASH_MARK, which no kept name does, and 64 bits of hash keep two hashed names apart."""
     cleaned = SAFE_CHARACTERS.sub("_", student).lstrip(".")[:SAFE_NAME_LENGTH] or "student"
     if cleaned == student:
         return cleaned
-    digest = hashlib.sha256(student.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    return f"{cleaned}-{digest}"
+    digest = hashlib.sha256(student.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_DIGITS]
+    return f"{cleaned}{HASH_MARK}{digest}"
+
+
+def _entries(folder):
+    """The entries of a class folder (os.DirEntry, links not followed), sorted by name."""
+    try:
+        with os.scandir(folder) as iterator:
+            return sorted(iterator, key=lambda entry: entry.name)
+    except OSError as exc:
+        raise SubmissionError(f"{folder} cannot be listed ({exc.strerror or exc})") from None
 
 
 def _skipped(entry):
     return entry.name.startswith(".") or entry.name in SKIPPED_NAMES
 
 
+def _linked_folder(entry):
+    """A link in the class folder that stands for a student's folder (its target's kind is looked up, no
+    more: nothing behind it is read)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
 def _holds_notebook(folder):
     try:
-        return bool(find_notebooks(folder))
+        return bool(find_notebooks(folder).notebooks)
     except (SubmissionError, OSError):
         return False
 
 
 def _folder_submission(folder):
+    """The submission of a student's folder; any failure finding its notebooks is its row's reason only."""
     student = lms_student(folder.name) or folder.name
     try:
-        return Submission(student=student, path=folder, notebooks=tuple(find_notebooks(folder)))
+        found = find_notebooks(folder)
     except SubmissionError as exc:
         return Submission(student=student, path=folder, notebooks=(), problem=str(exc))
     except OSError as exc:
         return Submission(student=student, path=folder, notebooks=(), problem=f"{folder} cannot be read ({exc.strerror or exc})")
+    except Exception as exc:  # a grader bug on this folder: it costs this row only, and says so
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return Submission(student=student, path=folder, notebooks=(),
+                          problem=f"internal grader error while finding the notebooks, please report it: {detail}")
+    return Submission(student=student, path=folder, notebooks=found.notebooks, sizes=found.sizes, notes=found.notes)
 
 
-def _flat_submissions(notebooks):
-    """Top-level notebooks, grouped by the student their bulk-download name gives (else one per notebook)."""
+def _linked_submission(link):
+    student = lms_student(link.name) or link.name
+    return Submission(student=student, path=link, notebooks=(), problem=_link_reason(link))
+
+
+def _link_reason(link):
+    return f"{link.name} is a symbolic link; links are not followed (a submission is its own files)"
+
+
+def _flat_submissions(entries):
+    """Top-level notebooks, grouped by the student their bulk-download name gives (else one per notebook);
+    a link among them is left out with a note, and is the reason when it is all the student has."""
     groups = {}
-    for notebook in notebooks:
-        groups.setdefault(lms_student(notebook.stem) or notebook.stem, []).append(notebook)
-    return [Submission(student=student, path=paths[0], notebooks=tuple(paths))
-            for student, paths in groups.items()]
+    for entry in entries:
+        stem = entry.name.removesuffix(".ipynb")
+        groups.setdefault(lms_student(stem) or stem, []).append(entry)
+    return [_flat_submission(student, group) for student, group in groups.items()]
+
+
+def _flat_submission(student, entries):
+    paths = [Path(entry.path) for entry in entries]
+    links = [path for entry, path in zip(entries, paths) if entry.is_symlink()]
+    notes = tuple(f"skipped: {_link_reason(link)}" for link in links)
+    try:
+        sized = [(path, entry.stat(follow_symlinks=False).st_size)
+                 for entry, path in zip(entries, paths) if not entry.is_symlink()]
+        found = bounded(sized, list(notes), paths[0]) if sized else Found((), (), notes)
+    except (SubmissionError, OSError) as exc:
+        return Submission(student=student, path=paths[0], notebooks=(), problem=str(exc))
+    if not found.notebooks:
+        return Submission(student=student, path=paths[0], notebooks=(), problem="; ".join(found.notes))
+    return Submission(student=student, path=found.notebooks[0], notebooks=found.notebooks, sizes=found.sizes,
+                      notes=found.notes)
 
 
 def _unique_ids(submissions):
-    """Two submissions with one id (a folder and a notebook of the same name) get ' (2)', ' (3)'..."""
-    seen, unique = {}, []
+    """Each submission's id, unique after NFC and case folding: the first of two submissions with one
+    identity (a folder and a notebook of one name, ``Carol`` and ``carol``) keeps its id, the next gets
+    ' (2)', or the first number that gives no other submission's identity, real or generated."""
+    taken, firsts, unique = set(), [], []
     for submission in submissions:
-        count = seen[submission.student] = seen.get(submission.student, 0) + 1
-        if count > 1:
-            submission = Submission(f"{submission.student} ({count})", submission.path, submission.notebooks, submission.problem)
+        identity = student_identity(submission.student)
+        firsts.append(identity not in taken)
+        taken.add(identity)
+    for submission, first in zip(submissions, firsts):
+        if not first:
+            count = 2
+            while student_identity(f"{submission.student} ({count})") in taken:
+                count += 1
+            submission = dataclasses.replace(submission, student=f"{submission.student} ({count})")
+            taken.add(student_identity(submission.student))
         unique.append(submission)
     return unique

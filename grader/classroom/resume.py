@@ -14,7 +14,7 @@ from pathlib import Path
 
 from grader import __version__
 from grader.classroom.discover import safe_name
-from grader.classroom.run import GRADED, PENDING, UNREADABLE, Graded
+from grader.classroom.run import GRADED, PENDING, UNREADABLE, Graded, NotebookFile
 from grader.render import to_json
 
 RECORD_NAME = "record.json"
@@ -23,11 +23,16 @@ KEPT_STATUSES = (GRADED, UNREADABLE)  # outcomes of the submission itself; other
 
 
 def submission_key(files, config):
-    """sha256 over every notebook's name and bytes, the config and the grader version."""
+    """sha256 over every notebook's name and bytes, the config and the grader version. A notebook still on
+    disk (run.NotebookFile) is streamed through the hash a chunk at a time: the key costs no memory."""
     digest = hashlib.sha256()
     for name, content in files:
         digest.update(name.encode("utf-8", "surrogatepass") + b"\0")
-        digest.update(content if isinstance(content, bytes) else f"<{content} bytes>".encode())
+        if isinstance(content, NotebookFile):
+            for chunk in content.chunks():
+                digest.update(chunk)
+        else:
+            digest.update(content if isinstance(content, bytes) else f"<{content} bytes>".encode())
         digest.update(b"\0")
     digest.update(config_hash(config).encode())
     digest.update(__version__.encode())

@@ -27,9 +27,9 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.boundary import FRAGMENT_LIMIT, printable
+from grader.boundary import FRAGMENT_LIMIT, printable, printable_items
 from grader.config import Config
-from grader.discover import MAX_NOTEBOOK_BYTES, SubmissionError
+from grader.discover import MAX_NOTEBOOK_BYTES, SubmissionError, open_notebook
 from grader.sandbox.child import SandboxUnavailable
 
 GRADED, UNREADABLE, ERROR, NO_SANDBOX, PENDING = "graded", "unreadable", "error", "no sandbox", "pending"
@@ -45,8 +45,10 @@ class Job:
     student: str
     """The student id, as found."""
     files: tuple
-    """(relative name, notebook bytes) per notebook; the bytes are an int (the file's size) for a notebook
-    larger than grader.discover.MAX_NOTEBOOK_BYTES, which grading refuses unread."""
+    """(relative name, content) per notebook: a :class:`NotebookFile` as prepared (its bytes are read when
+    the job is sent to a worker), bytes as a worker receives them, an int (the file's size) for a notebook
+    larger than grader.discover.MAX_NOTEBOOK_BYTES, which grading refuses unread, or a str: why the
+    coordinator could not read it when sending."""
     single_file: bool
     """Graded as one notebook file (a flat class folder's notebook) rather than as a folder."""
     shown_root: str
@@ -54,6 +56,43 @@ class Job:
     key: str
     """Content hash + config hash + grader version (see resume.py)."""
     config: Config
+    notes: tuple = ()
+    """What discovery left out of the submission (symbolic links, folders too deep), for its report."""
+
+
+@dataclass(frozen=True)
+class NotebookFile:
+    """A notebook of a job on the coordinator's disk, read only when the job is sent to its worker (pickled:
+    a local pool's pipe or Dask), so the coordinator holds the bytes of the jobs in flight, never the
+    class's. It arrives as bytes, or as the reason it could not be read (a str)."""
+
+    path: Path
+    size: int
+    """Its size as discovery found it (without following links)."""
+
+    CHUNK = 1 << 20  # bytes hashed at a time
+
+    def read(self):
+        """The bytes, or why they cannot be read (a link swapped in, a file grown past the bound...)."""
+        try:
+            with open_notebook(self.path) as stream:
+                content = stream.read(MAX_NOTEBOOK_BYTES + 1)
+        except SubmissionError as exc:
+            return str(exc)
+        return content if len(content) <= MAX_NOTEBOOK_BYTES else f"{self.path} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
+
+    def chunks(self):
+        """The bytes a chunk at a time, for hashing; raises SubmissionError when they cannot be read."""
+        with open_notebook(self.path) as stream:
+            yield from iter(lambda: stream.read(self.CHUNK), b"")
+
+    def __reduce__(self):
+        return _received, (self.read(),)
+
+
+def _received(content):
+    """A :class:`NotebookFile` as its worker unpickles it: the content read when it was sent."""
+    return content
 
 
 @dataclass(frozen=True)
@@ -92,8 +131,9 @@ def _grade_job(job):
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="grader-class-") as temp:
         root = Path(temp) / SUBMISSION_FOLDER
-        path = _write_files(job, root)
-        status, reason, report = _grade(path, job.config, str(root), job.shown_root)
+        path, unread = _write_files(job, root)
+        status, reason, report = _grade(path, job.config, str(root), job.shown_root) if not unread else (UNREADABLE, unread, None)
+    status, reason, report = _with_notes(status, reason, report, job.notes)
     isolation = printable(report.isolation) if report is not None else ""
     return Graded(student=job.student, key=job.key, status=status, reason=reason, report=report,
                   seconds=round(time.perf_counter() - started, 3), isolation=isolation,
@@ -101,8 +141,11 @@ def _grade_job(job):
 
 
 def _write_files(job, root):
-    """The notebooks under ``root``; the path to grade."""
+    """The notebooks under ``root``: (the path to grade, '' or why a notebook could not be read when sent)."""
     for name, content in job.files:
+        content = content.read() if isinstance(content, NotebookFile) else content  # graded in this process
+        if isinstance(content, str):
+            return root, printable(content)
         target = root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, int):  # a sparse file of the same size: grading refuses it for its size, unread
@@ -111,7 +154,16 @@ def _write_files(job, root):
         else:
             target.write_bytes(content)
     root.mkdir(parents=True, exist_ok=True)
-    return root / job.files[0][0] if job.single_file else root
+    return (root / job.files[0][0] if job.single_file else root), ""
+
+
+def _with_notes(status, reason, report, notes):
+    """Discovery's notes (made on the coordinator) first among the report's, or after an unreadable reason."""
+    if not notes:
+        return status, reason, report
+    if report is not None:
+        return status, reason, dataclasses.replace(report, notes=printable_items(notes) + tuple(report.notes))
+    return status, printable(f"{reason} ({'; '.join(notes)})") if status == UNREADABLE else reason, report
 
 
 def _grade(path, config, temp_root, shown_root):
@@ -148,17 +200,18 @@ def prepare_job(submission, config, key_of):
     if submission.problem:
         return _unreadable(submission.student, submission.problem)
     folder = submission.path if submission.path.is_dir() else submission.path.parent
-    files = []
-    for notebook in submission.notebooks:
-        try:
-            size = notebook.stat().st_size
-            files.append((notebook.relative_to(folder).as_posix(), size if size > MAX_NOTEBOOK_BYTES else notebook.read_bytes()))
-        except OSError as exc:
-            return _unreadable(submission.student, f"{notebook} cannot be read ({exc.strerror or exc})")
-    files = tuple(files)
+    try:
+        sizes = submission.sizes or tuple(os.lstat(notebook).st_size for notebook in submission.notebooks)
+        files = tuple((notebook.relative_to(folder).as_posix(), NotebookFile(notebook, size))
+                      for notebook, size in zip(submission.notebooks, sizes))
+        key = key_of(files, config)  # streams each file through the hash: nothing is kept
+    except SubmissionError as exc:
+        return _unreadable(submission.student, str(exc))
+    except OSError as exc:
+        return _unreadable(submission.student, f"{submission.path} cannot be read ({exc.strerror or exc})")
     single = not submission.path.is_dir() and len(files) == 1
     return Job(student=submission.student, files=files, single_file=single, shown_root=str(folder),
-               key=key_of(files, config), config=config)
+               key=key, config=config, notes=submission.notes)
 
 
 def _unreadable(student, reason):

@@ -3,15 +3,17 @@ import argparse
 import os
 import signal
 import sys
+import traceback
 from pathlib import Path
 
 from grader import __version__
-from grader.boundary import printable
+from grader.boundary import printable, printable_block
 from grader.config import TASK_IDS, Config, ConfigError, build_config, check_data_dir, config_toml, default_of, read_config_file
 from grader.discover import SubmissionError
 from grader.sandbox.child import SandboxUnavailable
 
 EXIT_OK, EXIT_BELOW_BAR, EXIT_USAGE, EXIT_NO_SANDBOX = 0, 1, 2, 3
+EXIT_INTERNAL = 4  # the grader itself failed (a bug): never Python's 1, which would read as "below --fail-under"
 
 
 class UsageError(Exception):
@@ -351,6 +353,10 @@ def main(argv=None):
     except SandboxUnavailable as exc:
         _print(f"grader: no grade given: {printable(exc)}", sys.stderr)
         return EXIT_NO_SANDBOX
+    except Exception:  # a grader bug: loud (the traceback), and a status no grade has
+        _print(printable_block(traceback.format_exc()), sys.stderr)
+        _print("grader: internal error, no grade given; please report it with the traceback above", sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

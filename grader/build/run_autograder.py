@@ -14,10 +14,13 @@ this script's output, which Gradescope shows as stdout_visibility says, and to r
 which it stores without showing; never to the top-level output, which students always see. Nothing students
 see names the staging folder (a temporary path).
 """
+import collections
+import errno
 import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -31,6 +34,9 @@ REASON_LIMIT = 500  # characters of a one-line reason
 EXIT_GRADED = (0, 1)  # grader grade: completed (1: below --fail-under, not used here)
 EXIT_NO_SANDBOX = 3
 SKIPPED_FOLDERS = {".ipynb_checkpoints", "__MACOSX", ".git"}
+MAX_DEPTH = 16  # folder levels searched in an upload (the grader's own bound, grader.discover.MAX_DEPTH)
+MAX_ENTRIES = 10_000  # files and folders looked at in an upload (grader.discover.MAX_ENTRIES)
+COPY_CHUNK = 1 << 20  # bytes copied at a time
 
 
 def main():
@@ -79,22 +85,77 @@ def _config_path(root):
 
 
 def stage_notebooks(submission, staging):
-    """Copy every regular .ipynb file under ``submission`` (subfolders included, symbolic links and editor
-    checkpoints left out) into ``staging`` as '01-name.ipynb', '02-sub__name.ipynb'..., numbered in sorted
-    path order, the order the grader reads a folder's notebooks in. Returns how many were copied."""
-    found = []
-    for folder, subfolders, files in os.walk(submission):  # symbolic links to folders are not followed
-        subfolders[:] = sorted(name for name in subfolders if name not in SKIPPED_FOLDERS)
-        for name in sorted(files):
-            path = Path(folder) / name
-            if name.lower().endswith(".ipynb") and path.is_file() and not path.is_symlink():
-                found.append(path)
-    found.sort(key=lambda path: path.relative_to(submission).parts)  # the grader's order: sorted paths
+    """Copy every regular .ipynb file under ``submission`` (subfolders included, editor checkpoints left
+    out) into ``staging`` as '01-name.ipynb', '02-sub__name.ipynb'..., numbered in sorted path order, the
+    order the grader reads a folder's notebooks in. Returns how many were copied.
+
+    An upload is confined to itself: no symbolic link is followed, not even to copy it. The search is
+    bounded like the grader's (MAX_DEPTH, MAX_ENTRIES) and never recurses, so a folder nested a thousand
+    deep beside a solved notebook costs nothing. What was left out is printed as notes (the run's stdout)."""
+    found, notes = _find_notebooks(submission)
     for index, path in enumerate(found[:MAX_NOTEBOOKS], start=1):
-        if path.stat().st_size <= MAX_NOTEBOOK_BYTES:
-            relative = "__".join(path.relative_to(submission).parts)  # 'hw/a.ipynb' -> 'hw__a.ipynb', for the notes
-            shutil.copyfile(path, staging / f"{index:02d}-{_plain_name(relative)}")
+        relative = "__".join(path.relative_to(submission).parts)  # 'hw/a.ipynb' -> 'hw__a.ipynb', for the notes
+        problem = _copy_regular_file(path, staging / f"{index:02d}-{_plain_name(relative)}")
+        if problem:
+            notes.append(f"skipped {'/'.join(path.relative_to(submission).parts)}: {problem}")
+    for note in notes:
+        print(f"note: {printable(note)}")
     return len(list(staging.iterdir()))
+
+
+def _find_notebooks(submission):
+    """The .ipynb files under ``submission`` in the grader's order (sorted paths), and notes on what was
+    left out: an iterative walk with os.scandir that follows no link."""
+    found, notes, links, queue, seen, too_deep = [], [], [], collections.deque([submission]), 0, False
+    while queue and seen <= MAX_ENTRIES:
+        folder = queue.popleft()  # breadth first: shallow notebooks are found before a bound stops the search
+        entries = []
+        try:
+            with os.scandir(folder) as iterator:
+                for entry in iterator:
+                    seen += 1
+                    if seen > MAX_ENTRIES:
+                        break
+                    entries.append(entry)
+        except OSError as exc:
+            shown = "/".join(Path(folder).relative_to(submission).parts) or "."
+            notes.append(f"{shown} could not be listed ({exc.strerror or type(exc).__name__})")
+        for entry in sorted(entries, key=lambda entry: entry.name):
+            path = Path(entry.path)
+            if entry.is_symlink():
+                links.append("/".join(path.relative_to(submission).parts))
+            elif entry.is_dir(follow_symlinks=False) and entry.name not in SKIPPED_FOLDERS:
+                if len(path.relative_to(submission).parts) <= MAX_DEPTH:
+                    queue.append(path)
+                else:
+                    too_deep = True
+            elif entry.name.lower().endswith(".ipynb") and entry.is_file(follow_symlinks=False):
+                found.append(path)
+    if too_deep:
+        notes.append(f"folders nested deeper than {MAX_DEPTH} levels were not searched")
+    if seen > MAX_ENTRIES:
+        notes.append(f"the search stopped after {MAX_ENTRIES} files and folders")
+    if links:
+        notes.append(f"symbolic links are not followed (your upload is its own files): skipped {', '.join(links[:5])}"
+                     + (f" and {len(links) - 5} more" if len(links) > 5 else ""))
+    found.sort(key=lambda path: path.relative_to(submission).parts)
+    return found, notes
+
+
+def _copy_regular_file(source, target):
+    """Copy ``source`` unless it is no longer a regular file of at most MAX_NOTEBOOK_BYTES (a link swapped
+    in is refused by O_NOFOLLOW); '' or why it was not copied."""
+    try:
+        handle = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        return "a symbolic link" if exc.errno == errno.ELOOP else f"cannot be read ({exc.strerror or exc})"
+    with os.fdopen(handle, "rb") as reading:
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_NOTEBOOK_BYTES:
+            return "not a regular file" if not stat.S_ISREG(status.st_mode) else f"larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
+        with open(target, "wb") as writing:
+            shutil.copyfileobj(reading, writing, COPY_CHUNK)
+    return ""
 
 
 def _plain_name(name):

@@ -13,7 +13,8 @@ Two rules every task applies through the helpers here:
 """
 import ast
 import functools
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from grader.compare import Verdict, item_count
 from grader.sandbox.protocol import Opaque
 
 PUBLIC_CASE, HIDDEN_CASE = "public case", "hidden case"  # how the names of a task's case checks begin
+SECRET_BITS = 128  # a grading's secret: far too many values to enumerate
 UNCOMPARABLE_CACHE = ("the grader cannot check that your backward leaves its cache unchanged: {where} came back "
                       "as {what!r}, which the grader cannot see into; keep the cache to arrays, numbers, strings, "
                       "None and tuples, lists and dicts of them")
@@ -45,12 +47,21 @@ class Outcome:
 
 @dataclass
 class TaskContext:
-    """What a task's checks need: the child session with the student's code, and the run's config."""
+    """What a task's checks need: the child session with the student's code, the run's config, and the
+    grading's secret."""
 
     session: object
     """A :class:`grader.sandbox.Session`."""
     config: object
     """A :class:`grader.config.Config`."""
+    secret: int = field(default_factory=lambda: secrets.randbits(SECRET_BITS), repr=False)
+    """Drawn anew for every grading and never sent to the child: the entropy of the layer tasks' hidden,
+    speed and confirmation inputs (:func:`grader.tasks.layer_checks.drawn_inputs`), so that no call into the
+    submission can foresee the input of a later one."""
+    paces: dict = field(default_factory=dict)
+    """Forward task id -> (case description, Timing) of every timed call its own task made in this grading: a
+    backward's speed check tells the forward's own pace from work moved into it
+    (:func:`grader.tasks.layer_checks.forward_excess`)."""
 
 
 def outcome(name, points, verdict, failure=""):

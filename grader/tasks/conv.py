@@ -5,6 +5,8 @@ from assignment.fast_layers import conv_backward_fast, conv_forward_fast
 from grader.tasks.layer_checks import Layer, grade_layer_backward, grade_layer_forward
 
 # Hidden cases: every edge of SPEC section 4 (pad 0 and 2, strides 2 and 3, H != W, HH != WW, N = C = F = 1).
+# Graded, their values come from the grading's secret (layer_checks.drawn_inputs); a seed here gives the case
+# as written, for the project's tests.
 HIDDEN_CASES = (
     dict(N=2, C=3, H=7, W=7, F=4, HH=3, WW=3, stride=1, pad=0, seed=101),
     dict(N=2, C=2, H=6, W=6, F=3, HH=3, WW=3, stride=1, pad=2, seed=102),
@@ -20,6 +22,21 @@ HIDDEN_CASES = (
 SPEED_CASE = dict(N=1, C=3, H=16, W=16, F=4, HH=3, WW=3, stride=1, pad=1)
 
 
+def case_inputs(case):
+    """The inputs of a case: ``conv_inputs`` of its sizes, drawn from its "values" entropy (the grading's secret,
+    see :func:`grader.tasks.layer_checks.drawn_inputs`) if it has one, else from its own seed.
+
+    Returns
+    -------
+    dict with x (N, C, H, W), w (F, C, HH, WW), b (F,), conv_param and dout (N, F, H', W').
+    """
+    params = dict(case)
+    values = params.pop("values", None)
+    if values is not None:
+        params["seed"] = values
+    return conv_inputs(**params)
+
+
 def describe(case):
     return (f"x {case['N'], case['C'], case['H'], case['W']}, w {case['F'], case['C'], case['HH'], case['WW']}, "
             f"stride {case['stride']}, pad {case['pad']}")
@@ -33,8 +50,7 @@ LAYER = Layer(
     public_cases=PUBLIC_CASES,
     hidden_cases=HIDDEN_CASES,
     speed_case=SPEED_CASE,
-    speed_seed=900,
-    inputs=lambda case: conv_inputs(**case),
+    inputs=case_inputs,
     describe=describe,
     reference=(solutions.conv_forward_naive, solutions.conv_backward_naive),
     fast=(conv_forward_fast, conv_backward_fast),

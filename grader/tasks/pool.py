@@ -27,6 +27,9 @@ HIDDEN_CASES = (
 # to repeat; the ratio per window does not depend on N.
 SPEED_CASE = dict(N=2, C=4, H=32, W=32, pool_height=2, pool_width=2, stride=2)
 PEAK_BASE = 1.0  # pool_inputs draws from [-0.5, 0.5): peaks above 1.0 are each window's maximum
+# A value drawn from the grading's secret lies this far into the slot of width 1 / size that its rank owns:
+# every value distinct (gaps of at least 0.2 / size), the order of the values the rank's.
+JITTER = (0.1, 0.9)
 
 
 def describe(case):
@@ -39,18 +42,29 @@ def describe(case):
 def case_inputs(case):
     """The inputs of a case: ``pool_inputs`` of its parameters, with its designed peaks if it has any.
 
+    A case with "values" (entropy of the grading's secret, see :func:`grader.tasks.layer_checks.drawn_inputs`)
+    keeps the order of x's values that its own seed gives, so every window's maximum lies where it lies on
+    every draw (no verdict depends on the draw), while the values themselves and dout come from "values".
+
     Returns
     -------
     dict with x (N, C, H, W), pool_param and dout (N, C, H', W'); x has no ties.
     """
-    params = {key: value for key, value in case.items() if key != "peak"}
+    params = {key: value for key, value in case.items() if key not in ("peak", "values")}
     inputs = pool_inputs(**params)
+    secret = np.random.default_rng(case["values"]) if "values" in case else None
+    if secret is not None:
+        x = inputs["x"]
+        ranks = np.rint((x + 0.5) * x.size)  # pool_inputs' x is a permutation of 0 .. size - 1, scaled
+        inputs["x"] = (ranks + secret.uniform(*JITTER, x.shape)) / x.size - 0.5
+        inputs["dout"] = secret.standard_normal(inputs["dout"].shape)
     if "peak" in case:
         x = inputs["x"]
         row, col = case["peak"]
         planes = case["N"] * case["C"]
+        offsets = 0.0 if secret is None else secret.uniform(*JITTER, (case["N"], case["C"]))
         # Distinct peaks, all above every other value: still no ties anywhere.
-        x[:, :, row, col] = PEAK_BASE + np.arange(planes).reshape(case["N"], case["C"]) / planes
+        x[:, :, row, col] = PEAK_BASE + (np.arange(planes).reshape(case["N"], case["C"]) + offsets) / planes
     return inputs
 
 
@@ -62,7 +76,6 @@ LAYER = Layer(
     public_cases=PUBLIC_CASES,
     hidden_cases=HIDDEN_CASES,
     speed_case=SPEED_CASE,
-    speed_seed=950,
     inputs=case_inputs,
     describe=describe,
     reference=(solutions.max_pool_forward_naive, solutions.max_pool_backward_naive),

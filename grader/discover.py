@@ -23,7 +23,7 @@ MAX_SUBMISSION_BYTES = 256 << 20  # all notebooks of one submission: a solved no
 MAX_DEPTH = 16  # folder levels searched below a submission: hand-ins are a few deep, zips add one or two
 MAX_ENTRIES = 10_000  # files and folders looked at in one submission: a stray virtualenv fits, a flood does not
 MAX_NOTEBOOKS = 100  # notebooks read from one submission, in sorted path order
-MAX_JSON_DEPTH = 64  # nesting of a notebook's JSON: nbformat's own is under 10, widget state a few more
+MAX_JSON_DEPTH = 64  # nesting of a notebook's JSON, outputs aside: nbformat's own is under 10, widget state a few more
 LINKS_NAMED = 5  # symbolic links named in the note that says they were skipped
 CHECKPOINTS = ".ipynb_checkpoints"  # Jupyter's autosaved copies: never graded
 
@@ -209,8 +209,6 @@ def _loaded(content, path):
         raise SubmissionError(f"{path} is not a notebook: its JSON is nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise SubmissionError(f"{path} is not a notebook: not valid JSON ({exc})") from None
-    if _depth_exceeds(data, MAX_JSON_DEPTH):
-        raise SubmissionError(f"{path} is not a notebook: its JSON is nested more than {MAX_JSON_DEPTH} deep")
     return data
 
 
@@ -232,6 +230,8 @@ def _parsed(data, path):
     if not isinstance(data, dict) or not isinstance(data.get("nbformat"), int):
         raise SubmissionError(f"{path} is not a notebook: no nbformat version")
     _drop_outputs(data)
+    if _depth_exceeds(data, MAX_JSON_DEPTH):  # what nbformat validates recursively (outputs are gone)
+        raise SubmissionError(f"{path} is not a notebook: its JSON is nested more than {MAX_JSON_DEPTH} deep")
     import nbformat  # here, not at the top: the grader's start (its usage errors, --help) does without it
 
     try:

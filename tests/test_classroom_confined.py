@@ -124,3 +124,32 @@ def test_clashing_ids_get_one_row_one_record_and_one_folder_each(tmp_path):
     assert len(folders_made) == len(set(folders_made)) == 7
     bob2 = next(r for r in run.records if r["student"] == "bob (2)")
     assert "bob (2)/submission.ipynb" in bob2["reason"]  # the real "bob (2)" keeps its id and its own row
+
+
+def test_a_failure_while_reading_one_submission_is_its_row_and_the_others_are_graded(tmp_path, monkeypatch):
+    import grader.classroom as classroom
+
+    root = tmp_path / "class"
+    for name in ("alice", "mallory"):
+        (root / name).mkdir(parents=True)
+        (root / name / "submission.ipynb").write_text("{}")
+    real = classroom.prepare_job
+
+    def failing_for_mallory(submission, config, key_of):
+        if submission.student == "mallory":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(submission, config, key_of)
+
+    monkeypatch.setattr(classroom, "prepare_job", failing_for_mallory)
+    run = grade_class(root, tmp_path / "out", CONFIG, InProcess(), progress_stream=io.StringIO())
+    statuses = {r["student"]: (r["status"], r["reason"]) for r in run.records}
+    assert statuses["alice"][0] == UNREADABLE and statuses["mallory"][0] == "error"
+    assert "RecursionError" in statuses["mallory"][1]
+
+
+def test_the_gradebook_refuses_two_rows_for_one_student_identity():
+    from grader.classroom import gradebook
+
+    records = [{"student": name, "status": UNREADABLE, "key": "", "report": None} for name in ("Jos\u00e9", "JOSE\u0301")]
+    with pytest.raises(ValueError, match="one student id"):
+        gradebook.text(records, (TASK,))

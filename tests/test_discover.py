@@ -1,6 +1,7 @@
 """Submission path -> notebooks: a submission is confined to its own files (no symbolic link is followed),
 and whatever structure a student hands in (depth, file count, sizes, JSON nesting) costs at most that
 submission, with a one-line reason; nothing here raises anything but SubmissionError."""
+import json
 import os
 
 import pytest
@@ -193,3 +194,12 @@ def test_a_checkpoint_copy_is_never_graded(tmp_path):
     (tmp_path / ".ipynb_checkpoints").mkdir()
     write_notebook(tmp_path / ".ipynb_checkpoints", STUB, name="submission-checkpoint.ipynb")
     assert find_notebooks(tmp_path).notebooks == (tmp_path / "submission.ipynb",)
+
+
+def test_a_deeply_nested_stored_output_is_dropped_unread_not_a_reason_to_refuse_the_notebook(tmp_path):
+    output = {"output_type": "execute_result", "execution_count": 1, "metadata": {},
+              "data": {"application/json": json.loads("[" * 200 + "]" * 200)}}
+    cell = {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [output], "source": STUB}
+    path = tmp_path / "outputs.ipynb"
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [cell]}))
+    assert read_notebook(path).code_cells == (STUB,)

@@ -11,6 +11,7 @@ import contextlib
 import json
 import signal
 import threading
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from grader.classroom import gradebook, resume, summary
 from grader.classroom.discover import discover
 from grader.classroom.feedback import feedback
 from grader.classroom.progress import Progress
-from grader.classroom.run import NO_SANDBOX, Graded, prepare_job
+from grader.boundary import printable
+from grader.classroom.run import ERROR, NO_SANDBOX, Graded, prepare_job
 from grader.render import to_json
 
 
@@ -62,7 +64,7 @@ def grade_class(class_dir, out_dir, config, executor, feedback_form="md", fail_u
     folder = discover(class_dir, exclude=[out_dir])
     out_dir.mkdir(parents=True, exist_ok=True)
     records, jobs, kept = {}, [], 0
-    for item in (prepare_job(s, config, resume.submission_key) for s in folder.submissions):
+    for item in (_prepared(s, config) for s in folder.submissions):
         if isinstance(item, Graded):
             records[item.student] = _keep(out_dir, item, feedback_form)
         elif (kept_record := resume.kept_record(out_dir, item.student, item.key)) is not None:
@@ -89,6 +91,16 @@ def grade_class(class_dir, out_dir, config, executor, feedback_form="md", fail_u
     for job in jobs:
         records.setdefault(job.student, resume.pending_record(job.student))
     return _write_class(out_dir, config, folder, records, kept, stopped, no_sandbox)
+
+
+def _prepared(submission, config):
+    """prepare_job, where any failure costs this submission its row only (with the reason), not the class."""
+    try:
+        return prepare_job(submission, config, resume.submission_key)
+    except Exception as exc:  # a grader bug on this submission: loud in its row
+        detail = printable("".join(traceback.format_exception_only(type(exc), exc)).strip())
+        return Graded(student=submission.student, key="", status=ERROR,
+                      reason=f"internal grader error while reading it, please report it: {detail}")
 
 
 def _keep(out_dir, graded, feedback_form):

@@ -139,16 +139,22 @@ def test_the_gradebook_has_a_row_per_student_with_printable_ids_and_per_student_
 
 
 @pytest.mark.slow
-def test_a_dask_cluster_gives_the_same_gradebook_as_local_workers(mixed_class, local_run, tmp_path):
+def test_a_dask_cluster_gives_the_same_gradebook_as_local_workers(mixed_class, local_run, tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
     from grader.classroom.run import DaskCluster
 
+    in_flight = []  # jobs handed to the scheduler and not yet collected, at each submission
+    submit = DaskCluster._submit
+    monkeypatch.setattr(DaskCluster, "_submit", lambda self, job, owner: (
+        future := submit(self, job, owner), in_flight.append(len(self._futures)))[0])
     _, local_out = local_run
     config = CONFIG
     with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
         run = grade_class(mixed_class, tmp_path, config, DaskCluster(cluster.scheduler_address), progress_stream=io.StringIO())
     assert not run.stopped and not run.no_sandbox
     assert gradebook_without_seconds(tmp_path) == gradebook_without_seconds(local_out)
+    # A job carries its submission's bytes: at most two per worker are held at once, whatever the class.
+    assert len(in_flight) > 4 and max(in_flight) == 2 * DaskCluster.WINDOW_PER_WORKER
 
 
 class InProcess:

@@ -15,6 +15,7 @@ grades that with ``grader.pipeline.grade``, exactly as ``grader grade`` would gr
 """
 import dataclasses
 import ipaddress
+import itertools
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -399,18 +400,34 @@ class DaskCluster:
         return [info.get("address", ""), *info.get("workers", {})]
 
     def results(self, jobs):
+        """Grade ``jobs`` on the workers, at most WINDOW_PER_WORKER per worker in flight: a job carries its
+        submission's bytes, so the coordinator holds a bounded number of them whatever the class's size."""
         from distributed import as_completed
 
-        # pure=False: a resubmitted key would be answered from the scheduler's memory, not graded again
-        self._futures = [self._client.submit(grade_job, job, pure=False, retries=0) for job in jobs]
-        owner = {future.key: job for future, job in zip(self._futures, jobs)}
-        for future in as_completed(self._futures):
-            job = owner[future.key]
+        pending, owner = iter(jobs), {}
+        window = max(2, self.WINDOW_PER_WORKER * max(1, len(self._client.scheduler_info().get("workers", {}))))
+        running = as_completed()
+        for job in itertools.islice(pending, window):
+            running.add(self._submit(job, owner))
+        for future in running:
+            job = owner.pop(future.key)
             try:
                 yield future.result()
             except Exception as exc:  # the task failed on its worker (a KilledWorker, a missing install)
                 yield lost(job, f"the Dask worker failed on it ({type(exc).__name__}: {exc})")
             future.release()
+            self._futures.remove(future)
+            for job in itertools.islice(pending, 1):
+                running.add(self._submit(job, owner))
+
+    WINDOW_PER_WORKER = 2  # jobs handed to the scheduler per worker, ahead of their results
+
+    def _submit(self, job, owner):
+        # pure=False: a resubmitted key would be answered from the scheduler's memory, not graded again
+        future = self._client.submit(grade_job, job, pure=False, retries=0)
+        owner[future.key] = job
+        self._futures.append(future)
+        return future
 
     def close(self):
         """Cancel what has not run; a task already running on a worker finishes there (its sandbox is

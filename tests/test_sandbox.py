@@ -231,8 +231,8 @@ def _slow_start(delay):
 
     original = child.build_command
 
-    def build(stage, workdir, use_bwrap):
-        argv, isolation, home = original(stage, workdir, use_bwrap)
+    def build(stage, workdir, use_bwrap, processes=None):
+        argv, isolation, home = original(stage, workdir, use_bwrap, processes)
         return ["/bin/sh", "-c", f'sleep {delay} && exec "$@"', "sh", *argv], isolation, home
 
     return build
@@ -252,7 +252,7 @@ def test_a_child_that_cannot_start_gives_no_grade_and_exit_status_3(monkeypatch,
     from grader.sandbox import child
     from notebooks import solution_cells, write_notebook
 
-    monkeypatch.setattr(child, "build_command", lambda stage, workdir, use_bwrap: (["/bin/false"], "broken", str(workdir)))
+    monkeypatch.setattr(child, "build_command", lambda stage, workdir, use_bwrap, processes=None: (["/bin/false"], "broken", str(workdir)))
     path = write_notebook(tmp_path, *solution_cells())
     status = main(["grade", str(path), "--tasks", "conv_forward_naive", "--json", str(tmp_path / "r.json")])
     err = capsys.readouterr().err

@@ -8,12 +8,12 @@ submission has one budget: of restarts, of loading time, of wall time in student
 back; once it is spent, every later call fails at once with a message saying which.
 """
 import contextlib
-import shutil
 import time
 from dataclasses import dataclass, replace
 
 from grader import boundary
 from grader.sandbox import protocol
+from grader.sandbox.confine import remove_tree
 from grader.sandbox.child import (
     ChildFailure,
     Death,
@@ -207,7 +207,7 @@ class Session:
             return None
 
     def _restage(self):
-        shutil.rmtree(self.stage, ignore_errors=True)
+        remove_tree(self.stage)
         self.stage = stage_directory()
 
     def _load_budget(self):
@@ -442,7 +442,7 @@ class Session:
         self._end_fork()
         if self.sandbox is not None:
             self.sandbox.cleanup()
-        shutil.rmtree(self.stage, ignore_errors=True)
+        remove_tree(self.stage)
 
     def __enter__(self):
         return self

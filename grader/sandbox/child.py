@@ -28,12 +28,14 @@ import assignment
 from grader.sandbox import protocol
 from grader.sandbox.launcher import (
     BWRAP_ISOLATION,
+    HOME,
     UNPRIVILEGED_ISOLATION,
     build_command,
     confirmed_isolation,
     library_folder,
     read_spec,
 )
+from grader.sandbox.confine import remove_tree
 from grader.sandbox.pids import NOT_ENFORCED, ProcessLimit
 
 _WORKER_FILES = ("worker.py", "protocol.py", "confine.py")
@@ -214,7 +216,7 @@ class Sandbox:
     def start(self, use_bwrap):
         """Start the template and wait until it answers; raises :class:`SandboxUnavailable` if it cannot."""
         self.workdir = Path(tempfile.mkdtemp(prefix="grader-child-"))
-        command, self.isolation, home = build_command(self.stage, self.workdir, use_bwrap)
+        command, self.isolation, home = build_command(self.stage, self.workdir, use_bwrap, self.limits.processes)
         spec = read_spec(self.stage)
         if self.isolation == UNPRIVILEGED_ISOLATION:
             _prctl_call(PR_SET_DUMPABLE, 0)  # the grader: no other uid may trace it or read its memory
@@ -253,8 +255,10 @@ class Sandbox:
         if unprivileged:
             self.sandbox_uid = report["uid"]
             self.sweep_shared_folders = not spec.get("landlock")
-            os.chown(self.workdir, self.sandbox_uid, self.sandbox_uid)
-            notes = [note for note in notes if note != NOT_ENFORCED]  # RLIMIT_NPROC holds for that uid
+            os.chmod(self.workdir, 0o755)
+            os.chown(self.workdir / HOME, self.sandbox_uid, self.sandbox_uid)
+            if spec.get("nproc"):
+                notes = [note for note in notes if note != NOT_ENFORCED]  # RLIMIT_NPROC holds for that uid
         self.isolation += "".join(f"; {note}" for note in notes)
 
     def _control_reply(self, header, timeout, fds=()):
@@ -432,7 +436,7 @@ class Sandbox:
         if self.process_limit is not None:
             self.process_limit.close()
         if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            remove_tree(self.workdir)  # without recursion: a task may have left a tree thousands deep
 
 
 SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue")  # where any uid may create files
@@ -466,7 +470,7 @@ def _entries(folder):
 def _remove(entry):
     with contextlib.suppress(OSError):
         if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)  # descriptor-based: never follows a link
+            remove_tree(entry.path)  # never follows a link, never recurses
         else:
             os.unlink(entry.path)
 

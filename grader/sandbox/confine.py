@@ -9,8 +9,8 @@ everything and writes it as a plain *spec* (``confine.json`` in the stage); the 
   the kernel counts per uid and enforces for every uid but root;
 - ``seccomp``: a filter refusing what reaches past the task: sockets other than AF_UNIX, connecting,
   binding and addressed sends; SysV IPC and POSIX message queues (they outlive the process that made
-  them); keyrings; ptrace and cross-process memory access; new namespaces; io_uring, bpf, perf and
-  userfaultfd; mounting. ``clone3`` answers ENOSYS (its flags cannot be inspected: libc falls back to
+  them, and others' are reachable by id); memfd (memory no per-process limit counts); keyrings; ptrace
+  and cross-process memory access; new namespaces; io_uring, bpf, perf and userfaultfd; mounting. ``clone3`` answers ENOSYS (its flags cannot be inspected: libc falls back to
   ``clone``, whose flags can);
 - ``landlock``: rules ``[path, "read" | "write" | "device"]``; everything else on the file system is
   refused, TCP too, and (ABI 6) signals and abstract unix sockets outside the sandbox.
@@ -18,6 +18,7 @@ everything and writes it as a plain *spec* (``confine.json`` in the stage); the 
 ``no_new_privs`` is set first: a confined process can never gain privileges (setuid binaries), which
 also lets an unprivileged process install the filter and the Landlock domain.
 """
+import contextlib
 import ctypes
 import json
 import os
@@ -40,11 +41,20 @@ _SYSCALLS = {  # name: (x86_64, aarch64)
     "clone3": (435, 435), "bpf": (321, 280), "perf_event_open": (298, 241), "userfaultfd": (323, 282),
     "io_uring_setup": (425, 425), "io_uring_enter": (426, 426), "io_uring_register": (427, 427),
     "mount": (165, 40), "umount2": (166, 39), "pivot_root": (155, 41), "chroot": (161, 51),
+    "shmat": (30, 196), "shmctl": (31, 195), "shmdt": (67, 197), "semop": (65, 193), "semctl": (66, 191),
+    "semtimedop": (220, 192), "msgsnd": (69, 189), "msgrcv": (70, 188), "msgctl": (71, 187),
+    "mq_unlink": (241, 181), "mq_timedsend": (242, 182), "mq_timedreceive": (243, 183), "mq_notify": (244, 184),
+    "mq_getsetattr": (245, 185), "memfd_create": (319, 279), "memfd_secret": (447, 447),
 }
 REFUSED = ("connect", "bind", "listen", "accept", "accept4", "sendmsg", "sendmmsg", "ptrace",
            "process_vm_readv", "process_vm_writev", "pidfd_getfd", "shmget", "semget", "msgget", "mq_open",
            "keyctl", "add_key", "request_key", "unshare", "setns", "bpf", "perf_event_open", "userfaultfd",
-           "io_uring_setup", "io_uring_enter", "io_uring_register", "mount", "umount2", "pivot_root", "chroot")
+           "io_uring_setup", "io_uring_enter", "io_uring_register", "mount", "umount2", "pivot_root", "chroot",
+           # Objects made by someone else are reachable by id (a segment of another user's, mode 0666):
+           "shmat", "shmctl", "shmdt", "semop", "semctl", "semtimedop", "msgsnd", "msgrcv", "msgctl",
+           "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
+           # Memory no per-process limit counts (RLIMIT_AS does not see a memfd's pages).
+           "memfd_create", "memfd_secret")
 AF_UNIX = 1
 EPERM, ENOSYS, EAFNOSUPPORT = 1, 38, 97
 CLONE_NEW_FLAGS = 0x7E020080  # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME
@@ -246,6 +256,78 @@ def _attempts(spec, forbidden, grader_pid):
         libc.shmctl(segment, 0, None)  # IPC_RMID
         found.append("create a SysV shared memory segment")
     return found
+
+
+def empty_folder(fd):
+    """Remove everything inside the folder open as ``fd``, never following a link, without recursion and
+    with two descriptors open at most (a tree thousands of folders deep is removed like a flat one).
+    Errors are skipped: what cannot be removed stays. Going back up, each folder is checked to be the
+    one gone down from: nothing outside the folder is touched, whatever was renamed or linked."""
+    current, trail, given_up = os.dup(fd), [], [set()]  # trail: (name, identity of the folder above it)
+    try:
+        while True:
+            inner = _first_subfolder(current, given_up[-1])
+            if inner is not None:
+                trail.append((inner[1], _identity(current)))
+                os.close(current)
+                current = inner[0]
+                given_up.append(set())
+                continue
+            if not trail:
+                return
+            name, above = trail.pop()
+            parent = os.open("..", FOLDER_FLAGS, dir_fd=current)
+            os.close(current)
+            current = parent
+            if _identity(current) != above:
+                return  # the tree was moved meanwhile: stop rather than touch anything else
+            given_up.pop()
+            try:
+                os.rmdir(name, dir_fd=current)
+            except OSError:
+                given_up[-1].add(name)  # left as it is: never entered again
+    finally:
+        os.close(current)
+
+
+FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC  # a folder, never through a link
+
+
+def _identity(fd):
+    info = os.fstat(fd)
+    return info.st_dev, info.st_ino
+
+
+def _first_subfolder(folder, given_up):
+    """Unlink every non-folder entry of ``folder``; return (fd, name) of a subfolder still in it that is not
+    in ``given_up``, or None."""
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name in given_up:
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    return os.open(entry.name, FOLDER_FLAGS, dir_fd=folder), entry.name
+                os.unlink(entry.name, dir_fd=folder)
+            except OSError:
+                given_up.add(entry.name)
+    return None
+
+
+def remove_tree(path):
+    """Remove ``path`` (a folder, not followed if it is a link) and everything in it, as :func:`empty_folder`."""
+    try:
+        fd = os.open(path, FOLDER_FLAGS)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return
+    try:
+        empty_folder(fd)
+    finally:
+        os.close(fd)
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
 
 
 def _libc():

@@ -34,25 +34,30 @@ UNPRIVILEGED_ISOLATION = "unprivileged user"  # root without bubblewrap; made pr
 PYTHON_FLAGS = ("-I", "-S", "-B")  # isolated mode, no site module (so no site-packages), no .pyc writes
 
 
-def build_command(stage, workdir, use_bwrap):
-    """Return (argv, isolation description, the child's view of ``workdir``) for a child serving
+def build_command(stage, workdir, use_bwrap, processes=None):
+    """Return (argv, isolation description, the child's view of its own folder) for a child serving
     ``stage/worker.py`` in ``workdir``, and write the confinement its forks apply into the stage (see
-    ``confine.py``). The description is provisional until the template's probe confirms it
-    (:func:`confirmed_isolation`)."""
+    ``confine.py``; ``processes``: RLIMIT_NPROC of the uid a root grader drops to). The description is
+    provisional until the template's probe confirms it (:func:`confirmed_isolation`)."""
     bwrap = shutil.which("bwrap") if use_bwrap else None
     if bwrap and bwrap_works(bwrap):
         write_spec(stage, {"seccomp": True})  # bubblewrap holds the rest; the filter keeps kernel objects per task
         return _bwrap_argv(bwrap, stage), BWRAP_ISOLATION, WORK
     unprivileged = os.geteuid() == 0
-    spec = confinement_spec(stage, workdir, unprivileged)
+    # As root, the sandbox's uid gets a folder of its own inside the grader's: it can neither rename nor
+    # replace that folder, which the template empties after every task.
+    home = Path(workdir) / HOME if unprivileged else Path(workdir)
+    home.mkdir(exist_ok=True)
+    spec = confinement_spec(stage, home, unprivileged, processes)
     write_spec(stage, spec)
-    argv = [os.path.realpath(sys.executable), *PYTHON_FLAGS, str(stage / "worker.py"), str(stage / "lib")]
-    return argv, UNPRIVILEGED_ISOLATION if unprivileged else WEAK_ISOLATION, str(workdir)
+    argv = [os.path.realpath(sys.executable), *PYTHON_FLAGS, str(stage / "worker.py"), str(stage / "lib"), str(home)]
+    return argv, UNPRIVILEGED_ISOLATION if unprivileged else WEAK_ISOLATION, str(home)
 
 
 # -- without bubblewrap: the forks confine themselves -----------------------------------------------
 
 SPEC_FILE = "confine.json"
+HOME = "home"  # the sandbox uid's folder inside the work folder (root without bubblewrap)
 FIRST_SANDBOX_UID = 1_000_000  # uids drawn per sandbox from here on: no account has them, no other sandbox shares one
 LAST_SANDBOX_UID = 2_000_000_000
 NOBODY = 65534  # the fallback where the container maps no high uid
@@ -74,7 +79,7 @@ def read_spec(stage):
         return {}
 
 
-def confinement_spec(stage, workdir, unprivileged):
+def confinement_spec(stage, workdir, unprivileged, processes=None):
     """What each fork applies: Landlock rules where the kernel has Landlock, the seccomp filter, and as root
     an unprivileged uid of its own (the standard library and numpy staged where that uid cannot reach them)."""
     from grader.sandbox import confine
@@ -83,7 +88,7 @@ def confinement_spec(stage, workdir, unprivileged):
             "forbidden": forbidden_paths()}
     if unprivileged:
         uid = secrets.randbelow(LAST_SANDBOX_UID - FIRST_SANDBOX_UID) + FIRST_SANDBOX_UID
-        spec |= {"uids": [[uid, uid], [NOBODY, NOBODY]], "stdlib": stage_unreachable(stage),
+        spec |= {"uids": [[uid, uid], [NOBODY, NOBODY]], "nproc": processes, "stdlib": stage_unreachable(stage),
                  "stdlib_original": os.path.realpath(sysconfig.get_paths()["stdlib"])}
         os.chmod(stage, 0o755)  # readable, not writable, by the sandbox's uid
     spec["rules"] = landlock_rules(stage, workdir) + [[h, "read"] for h in _REACHABLE_HOLDERS] if spec["landlock"] else []
@@ -304,7 +309,7 @@ def _bwrap_argv(bwrap, stage):
     argv += (["--size", str(WORK_BYTES)] if sized else []) + ["--tmpfs", WORK]
     argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", WORK]
     python = sys.executable  # the venv's path, which exists inside the sandbox through its root
-    return argv + ["--", python, *PYTHON_FLAGS, f"{STAGE}/worker.py", LIB, "/tmp"]
+    return argv + ["--", python, *PYTHON_FLAGS, f"{STAGE}/worker.py", LIB, WORK, "/tmp"]
 
 
 @functools.lru_cache(maxsize=None)

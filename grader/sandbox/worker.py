@@ -2,7 +2,8 @@
 
 It runs in a sandbox holding this file, ``protocol.py``, a copy of the ``assignment`` package (without
 stored expectations) and numpy, started as ``python -I -S -B worker.py LIB [SCRATCH...]``: LIB is the
-folder holding numpy (and nothing else), SCRATCH the writable folders emptied after every task. No
+folder holding numpy (and nothing else), SCRATCH the writable folders emptied after every task (by
+default the working folder). No
 site-packages is on ``sys.path``.
 
 The template imports numpy and ``assignment``, makes itself non-dumpable (a process of the submission,
@@ -39,7 +40,6 @@ import json
 import linecache
 import os
 import random
-import shutil
 import socket
 import sys
 import traceback
@@ -278,8 +278,8 @@ class Template:
     """Answers the grader's control requests; forks a Worker per task and outlives every one of them."""
 
     def __init__(self, control, scratch, confinement=None, report=None):
-        """confinement: the spec every fork applies before it serves (None: none); report: what the
-        startup probe found, sent with every ping."""
+        """scratch: descriptors of the folders emptied after every task; confinement: the spec every fork
+        applies before it serves (None: none); report: what the startup probe found, sent with every ping."""
         self.control, self.scratch = control, scratch
         self.confinement, self.report = confinement, report or {}
         self.reader = _SocketReader(control, keep_fds=True)
@@ -309,7 +309,7 @@ class Template:
         self.reply({"ok": True, "event": "started", "pid": pid})
         exited = _reap_every_descendant(pid, lambda report: self.reply({"ok": True, "event": "exited", **report}))
         for folder in self.scratch:
-            _empty(folder)
+            confine.empty_folder(folder)
         self.reply({"ok": True, "event": "ended", **exited})
 
     def _become_worker(self, fd):
@@ -317,10 +317,13 @@ class Template:
         try:
             self.control.close()  # the control channel stays the template's own
             os.setsid()
+            for folder in self.scratch:
+                os.close(folder)
             if self.confinement:
                 code = CONFINE_FAILED
                 confine.apply(self.confinement)  # before any student code; no fork runs unconfined
                 code = 0
+            os.chdir(os.environ.get("HOME") or ".")  # its own folder (the template's may be root's)
             _prctl(PR_SET_PDEATHSIG, 9)  # dies with the template (SIGKILL); set after the uid changed, which clears it
             Worker(socket.socket(fileno=fd)).serve()
         except BaseException:  # the student's code may have broken anything: end quietly
@@ -349,23 +352,6 @@ def _reap_every_descendant(pid, on_exit):
             on_exit(report)
 
 
-def _empty(folder):
-    """Remove everything in ``folder`` (a file descriptor-relative walk would be safer still: the fork
-    that could swap the folder for a link is dead by now, and so is everything it started)."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                os.unlink(entry.path)
-        except OSError:
-            pass
-
-
 def _prctl(option, value):
     try:
         return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
@@ -389,15 +375,16 @@ def _preload():
 
 
 def main():
-    # The control socket is fd 0; fd 0, 1 and 2 are then pointed away from it: prints go to a file in
-    # the work directory (and, per call, to a bounded buffer that travels with the reply).
+    # The control socket is fd 0; fd 0, 1 and 2 are then pointed away from it, at /dev/null (prints are
+    # kept per call in a bounded buffer that travels with the reply): no file that every fork shares.
     control = socket.socket(fileno=os.dup(0))
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    capture = os.open(os.path.join(os.getcwd(), "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(capture, 1)
-    os.dup2(capture, 2)
-    os.close(capture)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    # The folders a task may write, held open from now on: they are emptied through these descriptors,
+    # whatever a task renames or links in their place.
+    scratch = [os.open(folder, confine.FOLDER_FLAGS) for folder in (sys.argv[2:] or [os.getcwd()])]
     _preload()
     confinement, report = choose_confinement(SPEC)
     _prctl(PR_SET_DUMPABLE, 0)
@@ -405,7 +392,7 @@ def main():
     sys.stdout = sys.stderr = BoundedText()  # the template prints nothing; a fork swaps in its own
     sys.stdin = io.StringIO("")
     sys.setrecursionlimit(3000)
-    Template(control, [os.getcwd()] + sys.argv[2:], confinement, report).serve()
+    Template(control, scratch, confinement, report).serve()
 
 
 def choose_confinement(spec):

@@ -60,7 +60,7 @@ GRADED, SPEED, CONFIRMATION_GRADED, CONFIRMATION_SPEED = 1, 2, 3, 4
 # below every threshold's share of the value, so correct code passes on every draw.
 WELL_POSED = 1e-6
 # A forward's pace varies a little from call to call (load, caches): a forward called for a backward's cache may
-# take this many times its slowest ratio in its own task before the rest counts as the backward's time.
+# take this many times its own pace in its own task before the rest counts as the backward's time.
 FORWARD_PACE_MARGIN = 1.25
 MAX_DRAWS = 100  # a draw is ill-posed with probability ~1e-2 at most: 100 in a row is a grader bug
 # A round trip to the child takes ~0.3-1 ms; a call (or a set of calls) whose reference loops take less
@@ -333,20 +333,29 @@ def forward_excess(ctx, layer, case, cache_call, reference_seconds, first):
     the sizes of ``case``), took beyond its own pace; ``reference_seconds``: the reference forward's on the same
     input.
 
-    Its own pace: FORWARD_PACE_MARGIN times the highest ratio to the reference loops it showed on inputs of
-    those sizes in its own task of this grading (its own fork, where no backward follows), or the speed budget
-    if that task timed none. The excess may be the backward's work moved into a call the grader makes untimed
-    for the backward, so it counts as the backward's; a forward slow everywhere costs its own task's point, not
-    the backward's. Nothing counts for a call that timed out or crashed (its fork is gone, and with it whatever
-    it computed), nor for the first call into the task's fresh fork (its start-up; the public case follows it,
-    and its dout is published anyway).
+    Its own pace: what it took on inputs of those sizes in its own task of this grading (its own fork, where
+    no backward follows), FORWARD_PACE_MARGIN times the most of its seconds there and of its ratio to the
+    reference loops there applied to ``reference_seconds`` (the first is robust to a reference too short to
+    time steadily, the second to a machine that got busier). Where that task timed no such inputs (it times
+    the speed case only when every answer was right), the speed budget or FORWARD_PACE_MARGIN times its
+    highest ratio on any sizes, whichever is larger: a broken or hostile forward, slow everywhere, costs its
+    own task's points, not the backward's, and one that gave up right answers to be timed less gives up more
+    than a speed point. The excess may be the backward's work moved into a call the grader makes for the
+    backward, so it counts as the backward's. Nothing counts for a call that timed out or crashed (its fork is
+    gone, and with it whatever it computed), nor for the first call into the task's fresh fork (its start-up;
+    the public case follows it, and its dout is published anyway).
     """
     if first or cache_call is None or not (cache_call.ok or cache_call.error_kind == "exception"):
         return 0.0
-    described = layer.describe(case)
-    paces = [t.student / t.reference for d, t in ctx.paces.get(layer.forward, ()) if d == described and t.alone]
-    allowed = FORWARD_PACE_MARGIN * max(paces) if paces else ctx.config.speed_budget
-    return max(0.0, cache_call.seconds - allowed * reference_seconds)
+    own = [(d, t) for d, t in ctx.paces.get(layer.forward, ()) if t.alone]
+    same = [t for d, t in own if d == layer.describe(case)]
+    if same:
+        allowed = FORWARD_PACE_MARGIN * max(max(t.student for t in same),
+                                            max(t.student / t.reference for t in same) * reference_seconds)
+    else:
+        ratios = [FORWARD_PACE_MARGIN * t.student / t.reference for _, t in own]
+        allowed = max([ctx.config.speed_budget] + ratios) * reference_seconds
+    return max(0.0, cache_call.seconds - allowed)
 
 
 def _fast_seconds(ctx, layer, inputs, backward):

@@ -258,3 +258,118 @@ def test_without_landlock_references_closed_to_other_users_are_enough(tmp_path, 
     report = grade(write_notebook(tmp_path, *solution_cells()), Config(tasks=("conv_forward_naive",), use_bwrap=False))
     assert report.score == pytest.approx(report.max_score)
     assert "file access by permissions only (no Landlock)" in report.isolation
+
+
+DEEP_TREE = '''
+import os
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    fd = os.open(".", os.O_RDONLY)
+    for _ in range(5000):  # deeper than any recursion limit: removing it must not recurse
+        os.mkdir("d", dir_fd=fd)
+        inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(fd)
+    raise RuntimeError("left a tree 5,000 deep")
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("use_bwrap", [pytest.param(True, marks=pytest.mark.skipif(
+    not launcher.bwrap_works(launcher.shutil.which("bwrap") or "bwrap"), reason="no bubblewrap")), False],
+    ids=["bwrap", "unprivileged"])
+def test_a_tree_thousands_of_folders_deep_costs_only_its_task_and_is_removed(tmp_path, use_bwrap, monkeypatch):
+    temporary = Path(tempfile.mkdtemp(dir="/tmp"))  # the grader's temporary folders, watched (other runs use /tmp)
+    temporary.chmod(0o755)
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    try:
+        report = grade(write_notebook(tmp_path, *solution_cells(), DEEP_TREE),
+                       Config(tasks=("conv_forward_naive", "max_pool_forward_naive"), use_bwrap=use_bwrap))
+        left = list(temporary.glob("grader-child-*"))
+    finally:
+        confine.remove_tree(str(temporary))
+    deep, neighbour = report.tasks
+    assert deep.score == 0.0 and "5,000 deep" in deep.message
+    assert neighbour.score == pytest.approx(neighbour.max_score)
+    assert left == []
+
+
+SWAP_HOME = '''
+import os
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    home, managed = os.getcwd(), []
+    os.symlink({victim!r}, "link")  # emptying the folder must remove the link, not what it points to
+    try:
+        os.rename(home, home + "-moved")
+        os.symlink({victim!r}, home)
+        managed.append("swapped its folder for a link")
+    except OSError:
+        pass
+    raise RuntimeError("MANAGED " + repr(managed))
+'''
+
+
+@pytest.mark.slow
+def test_without_landlock_a_task_cannot_make_the_root_template_empty_another_folder(tmp_path, monkeypatch):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep")
+    monkeypatch.setattr(confine, "landlock_abi", lambda: 0)
+    monkeypatch.setattr(launcher, "forbidden_paths", lambda: [])
+    report = grade(write_notebook(tmp_path, SWAP_HOME.format(victim=str(victim))),
+                   Config(tasks=("conv_forward_naive",), use_bwrap=False))
+    assert "MANAGED []" in report.tasks[0].message, report.tasks[0].message
+    assert (victim / "precious.txt").read_text() == "keep"
+
+
+FORK_MANY = '''
+import os
+import time
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    started = 0
+    for _ in range(150):
+        try:
+            if os.fork() == 0:
+                time.sleep(30)
+                os._exit(0)
+            started += 1
+        except OSError:
+            break
+    raise RuntimeError(f"started {started} processes")
+'''
+
+
+@pytest.mark.slow
+def test_the_process_limit_holds_for_the_sandbox_uid_without_a_pids_cgroup(tmp_path, monkeypatch):
+    from grader.sandbox import pids
+
+    monkeypatch.setattr(pids, "_create_cgroup", lambda *args: None)  # as in a container that has none
+    report = grade(write_notebook(tmp_path, FORK_MANY), Config(tasks=("conv_forward_naive",), use_bwrap=False,
+                                                               processes=20))
+    started = int(report.tasks[0].message.split("started ", 1)[1].split()[0])
+    assert started < 20
+    assert "process limit not enforced" not in report.isolation
+
+
+def test_the_filter_refuses_kernel_objects_made_by_others_and_memfd():
+    libc = ctypes.CDLL(None, use_errno=True)
+    segment = libc.shmget(0, 4096, 0o1666)  # made by root, open to every user: reachable by its id
+    assert segment >= 0
+    try:
+        def attempt():
+            confine.apply({"seccomp": True})
+            address = ctypes.c_void_p(libc.shmat(segment, None, 0)).value
+            memfd = libc.memfd_create(b"x", 0)
+            return {"shmat": address, "memfd": memfd}
+
+        outcomes = _in_fork(attempt)
+    finally:
+        libc.shmctl(segment, 0, None)
+    assert isinstance(outcomes, dict), outcomes
+    assert outcomes["shmat"] == ctypes.c_void_p(-1).value and outcomes["memfd"] == -1

@@ -126,20 +126,25 @@ def stage_unreachable(stage):
                      else _reachable_copy(os.path.realpath(d)) for d in dynload]
 
 
+_REACHABLE = {}  # (source, ignore) -> its copy, made once per grader process
 _REACHABLE_HOLDERS = []  # the folders of those copies: Landlock lets the sandbox read them
 
 
-@functools.lru_cache(maxsize=None)
 def _reachable_copy(source, ignore=()):
     """One copy per grader process of ``source`` (hard links: no bytes copied where it can), in a folder
-    of its own that every user can read and only root can write; removed when the process exits."""
+    of its own that every user can read and only root can write; removed when the process exits (made
+    again should anything have removed it meanwhile)."""
+    target = _REACHABLE.get((source, ignore))
+    if target is not None and os.path.isdir(target):
+        return target
     holder = tempfile.mkdtemp(prefix="grader-reachable-")
     atexit.register(shutil.rmtree, holder, True)
     _REACHABLE_HOLDERS.append(holder)
     os.chmod(holder, 0o755)
-    target = Path(holder) / Path(source).name
-    _link_tree(Path(source), target, ignore)
-    return str(target)
+    target = str(Path(holder) / Path(source).name)
+    _link_tree(Path(source), Path(target), ignore)
+    _REACHABLE[(source, ignore)] = target
+    return target
 
 
 def reachable(path):

@@ -373,3 +373,28 @@ def test_the_filter_refuses_kernel_objects_made_by_others_and_memfd():
         libc.shmctl(segment, 0, None)
     assert isinstance(outcomes, dict), outcomes
     assert outcomes["shmat"] == ctypes.c_void_p(-1).value and outcomes["memfd"] == -1
+
+
+WRITES = '''
+import os
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    if {files}:
+        for index in range({files}):
+            open(f"f{{index}}", "w").close()
+    else:
+        for index in range(5):
+            with open(f"big{{index}}", "wb") as handle:
+                handle.write(bytes(54 << 20))  # 270 MiB in all, each file under the 64 MiB per-file limit
+    return x, None
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("files", [0, 10_001], ids=["bytes", "entries"])
+def test_writing_more_than_the_work_folder_holds_fails_the_call_and_is_removed(tmp_path, files):
+    report = grade(write_notebook(tmp_path, WRITES.format(files=files)),
+                   Config(tasks=("conv_forward_naive",), use_bwrap=False))
+    assert report.tasks[0].score == 0.0
+    assert "wrote more than 256 MiB (or 10000 files)" in report.tasks[0].message, report.tasks[0].message

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 
 from grader import boundary
 from grader.sandbox import protocol
-from grader.sandbox.confine import remove_tree
 from grader.sandbox.child import (
+    MAX_WORK_ENTRIES,
     ChildFailure,
     Death,
     Limits,
@@ -23,6 +23,8 @@ from grader.sandbox.child import (
     SandboxUnavailable,
     stage_directory,
 )
+from grader.sandbox.confine import remove_tree
+from grader.sandbox.launcher import WORK_BYTES
 
 __all__ = ["CallResult", "Session", "Limits", "SandboxUnavailable"]
 
@@ -34,6 +36,8 @@ OUTPUT_PER_TASK = 16 * 1024  # characters of student prints kept per task
 # Load errors of a first load above which later forks still load one statement at a time: loading all at
 # once answers with every error in one reply, whose header the protocol bounds (1 MiB).
 MAX_ERRORS_AT_ONCE = 20
+WROTE_TOO_MUCH = (f"your code wrote more than {WORK_BYTES >> 20} MiB (or {MAX_WORK_ENTRIES} files) into its "
+                  f"folder, the limit of what it may write")
 AT_ONCE_SLACK = 2  # loading all at once may take this many times the measured one-at-a-time load, plus a timeout
 # Seconds to wait, after a fork's connection broke, for the template's report that it exited, before it is
 # killed: a report means it died on its own (honest reports take milliseconds).
@@ -419,6 +423,9 @@ class Session:
             seconds = time.perf_counter() - start
             return CallResult(ok=False, error_kind=failure.kind, message=self._describe(failure, timeout), seconds=seconds)
         seconds = time.perf_counter() - start
+        if self.sandbox.wrote_too_much():
+            self._end_fork()  # the template empties the folder
+            return CallResult(ok=False, error_kind="crash", message=WROTE_TOO_MUCH, seconds=seconds)
         result = boundary.call_result(CallResult, reply, reply_arrays, seconds, wrapped, self.load_errors, self.sources)
         self._keep_output(result.output)
         return result

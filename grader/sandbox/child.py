@@ -29,6 +29,7 @@ from grader.sandbox import protocol
 from grader.sandbox.launcher import (
     BWRAP_ISOLATION,
     HOME,
+    WORK_BYTES,
     UNPRIVILEGED_ISOLATION,
     build_command,
     confirmed_isolation,
@@ -50,6 +51,7 @@ KILL_INTERVAL = 0.05  # seconds between sweeps that kill a task's processes, unt
 START_TIMEOUT = 60.0  # seconds for the template to start and answer (no student code yet)
 END_TIMEOUT = 10.0  # seconds for the template to reap a task's killed processes and empty the scratch folders
 MAX_REPLY_BYTES = 64 << 20  # one reply: the largest graded reply (trained CIFAR-10 weights) is ~7 MB
+MAX_WORK_ENTRIES = 10_000  # files and folders in the sandbox uid's folder (root without bubblewrap)
 SUBMISSION_REPLY_BYTES = 1 << 30  # every reply of a submission together; an honest one sends ~100 MB
 
 
@@ -425,6 +427,25 @@ class Sandbox:
             self.control.close()
             self.control = None
         self.fork_pending = False
+
+    def wrote_too_much(self):
+        """Whether the sandbox's uid holds more than WORK_BYTES (or MAX_WORK_ENTRIES entries) in its folder.
+        Under bubblewrap that folder is a tmpfs of that size; as root without bubblewrap it is on the
+        machine's disk, so the grader looks after every call (a call itself is bounded by its time)."""
+        if self.sandbox_uid is None:
+            return False
+        total, entries, folders = 0, 0, [str(self.workdir / HOME)]
+        while folders:
+            for entry in _entries(folders.pop()):
+                entries += 1
+                with contextlib.suppress(OSError):
+                    info = entry.stat(follow_symlinks=False)
+                    total += info.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                if total > WORK_BYTES or entries > MAX_WORK_ENTRIES:
+                    return True
+        return False
 
     def _sweep(self):
         if self.sweep_shared_folders and self.sandbox_uid is not None:

@@ -398,3 +398,13 @@ def test_writing_more_than_the_work_folder_holds_fails_the_call_and_is_removed(t
                    Config(tasks=("conv_forward_naive",), use_bwrap=False))
     assert report.tasks[0].score == 0.0
     assert "wrote more than 256 MiB (or 10000 files)" in report.tasks[0].message, report.tasks[0].message
+
+
+@pytest.mark.slow
+def test_numpy_and_the_standard_library_out_of_the_uids_reach_are_linked_where_it_can_read_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(launcher, "reachable", lambda path: False)  # a venv in a private folder, Python under /root
+    monkeypatch.setattr(launcher, "_REACHABLE", {})
+    report = grade(write_notebook(tmp_path, *solution_cells()),
+                   Config(tasks=("conv_forward_naive", "spatial_groupnorm_forward"), use_bwrap=False))
+    assert report.score == pytest.approx(report.max_score), [t.message for t in report.tasks]
+    assert report.isolation.startswith("unprivileged user (uid ")

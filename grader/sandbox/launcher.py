@@ -112,39 +112,42 @@ def stage_unreachable(stage):
     standard library are linked (or copied) into a folder it can read when a folder above them is closed
     to other users (a venv in a private folder, a Python installed under /root). Returns the standard
     library's folders to use instead of the interpreter's, or None when those are reachable."""
-    for source in library_folder():
-        if not reachable(source):
+    libraries = library_folder()
+    if not all(reachable(source) for source in libraries):
+        # Side by side, as in site-packages: numpy's extensions find numpy.libs through $ORIGIN/../../.
+        for source, copy in zip(libraries, _reachable_copy(tuple(str(s) for s in libraries))):
             link = Path(stage) / "lib" / source.name
             link.unlink()
-            link.symlink_to(_reachable_copy(str(source)), target_is_directory=True)
+            link.symlink_to(copy, target_is_directory=True)
     stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
     dynload = [p for p in sys.path if p.endswith("lib-dynload")]
     if reachable(stdlib) and all(reachable(p) for p in dynload):
         return None
-    copy = _reachable_copy(stdlib, _NOT_STAGED_STDLIB)
+    copy, = _reachable_copy((stdlib,), _NOT_STAGED_STDLIB)
     return [copy] + [os.path.join(copy, os.path.relpath(os.path.realpath(d), stdlib)) if _within(os.path.realpath(d), stdlib)
-                     else _reachable_copy(os.path.realpath(d)) for d in dynload]
+                     else _reachable_copy((os.path.realpath(d),))[0] for d in dynload]
 
 
-_REACHABLE = {}  # (source, ignore) -> its copy, made once per grader process
+_REACHABLE = {}  # (sources, ignore) -> their copies, made once per grader process
 _REACHABLE_HOLDERS = []  # the folders of those copies: Landlock lets the sandbox read them
 
 
-def _reachable_copy(source, ignore=()):
-    """One copy per grader process of ``source`` (hard links: no bytes copied where it can), in a folder
-    of its own that every user can read and only root can write; removed when the process exits (made
-    again should anything have removed it meanwhile)."""
-    target = _REACHABLE.get((source, ignore))
-    if target is not None and os.path.isdir(target):
-        return target
+def _reachable_copy(sources, ignore=()):
+    """One copy per grader process of the folders ``sources`` side by side (hard links: no bytes copied
+    where it can), in a folder of their own that every user can read and only root can write; removed
+    when the process exits (made again should anything have removed it meanwhile). Returns the copies."""
+    targets = _REACHABLE.get((sources, ignore))
+    if targets is not None and all(os.path.isdir(target) for target in targets):
+        return targets
     holder = tempfile.mkdtemp(prefix="grader-reachable-")
     atexit.register(shutil.rmtree, holder, True)
     _REACHABLE_HOLDERS.append(holder)
     os.chmod(holder, 0o755)
-    target = str(Path(holder) / Path(source).name)
-    _link_tree(Path(source), Path(target), ignore)
-    _REACHABLE[(source, ignore)] = target
-    return target
+    targets = tuple(str(Path(holder) / Path(source).name) for source in sources)
+    for source, target in zip(sources, targets):
+        _link_tree(Path(source), Path(target), ignore)
+    _REACHABLE[(sources, ignore)] = targets
+    return targets
 
 
 def reachable(path):

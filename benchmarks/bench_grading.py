@@ -31,7 +31,7 @@ from pathlib import Path
 from grader.discover import load_submission
 from grader.extract import extract
 from grader.pipeline import grade
-from grader.sandbox import Session, child
+from grader.sandbox import Session, supervisor
 from grader.solve import solve
 from grader.tasks import conv, convnet, layer_checks, memo, normalization, pool
 
@@ -153,18 +153,18 @@ def sandbox_cpu_meter():
     """A function giving the CPU seconds of every sandbox killed so far: each template's own time and that
     of the forks it reaped (its cutime and cstime), read from /proc just before it is killed."""
     total = [0.0]
-    kill = child.Sandbox.kill
+    kill = supervisor.Sandbox.kill
 
     def counting_kill(self):
         if self.template_pid is not None:
             total[0] += _process_cpu(self.template_pid)
         return kill(self)
 
-    child.Sandbox.kill = counting_kill
+    supervisor.Sandbox.kill = counting_kill
     try:
         yield lambda: total[0]
     finally:
-        child.Sandbox.kill = kill
+        supervisor.Sandbox.kill = kill
 
 
 def _process_cpu(pid):
@@ -187,7 +187,7 @@ def old_code_path(enabled):
         yield
         return
     memo.clear(keep=(convnet.reference_overfit_accuracy, convnet._overfit_examples))
-    patches = [(child.Sandbox, "_processes_outside_task", lambda self: None),
+    patches = [(supervisor.Sandbox, "_processes_outside_task", lambda self: None),
                (Session, "_load_all_at_once", _one_at_a_time)]
     patches += [(module, "LAYER", dataclasses.replace(module.LAYER, speed_case=case))
                 for module, case in OLD_SPEED_CASES.items()]
@@ -236,13 +236,13 @@ class Profiler:
     """Seconds spent in the grader's main stages, per kind of grading (wrapping their functions)."""
 
     STAGES = {
-        "sandbox start (template)": (child.Sandbox, "start"),
+        "sandbox start (template)": (supervisor.Sandbox, "start"),
         "fork + load definitions": (Session, "_ensure_fork"),
-        "calls into the sandbox (round trips)": (child.Channel, "request"),
+        "calls into the sandbox (round trips)": (supervisor.Channel, "request"),
         "speed checks' pauses and reference loops": (layer_checks, "timed_reference"),
         "hypothesis properties (calls included)": (normalization, "_property_outcome"),
         "reference overfit run": (convnet, "reference_overfit_accuracy"),
-        "ending a task (killing its fork)": (child.Sandbox, "end_task"),
+        "ending a task (killing its fork)": (supervisor.Sandbox, "end_task"),
     }
 
     def __init__(self):

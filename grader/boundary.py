@@ -158,7 +158,7 @@ def _more_lines(left_out):
 
 # -- Replies decoded into what the checks see ----------------------------------------------------------
 #
-# A reply's header and arrays were read within the sizes the channel allows (grader.sandbox.child); the
+# A reply's header and arrays were read within the sizes the channel allows (grader.sandbox.supervisor); the
 # protocol decoder has turned the trees into plain values, checked item by item. What is left is the
 # reply's own fields, which the child chose: nothing in them is believed but as data. The arity of a
 # returned tuple is the number of items decoded; every string is made printable; an error's fields are

@@ -10,7 +10,7 @@ from grader import __version__
 from grader.boundary import printable, printable_block
 from grader.config import TASK_IDS, Config, ConfigError, build_config, check_data_dir, config_toml, default_of, read_config_file
 from grader.discover import SubmissionError
-from grader.sandbox.child import SandboxUnavailable
+from grader.sandbox.supervisor import SandboxUnavailable
 
 EXIT_OK, EXIT_BELOW_BAR, EXIT_USAGE, EXIT_NO_SANDBOX = 0, 1, 2, 3
 EXIT_INTERNAL = 4  # the grader itself failed (a bug): never Python's 1, which would read as "below --fail-under"
@@ -235,8 +235,8 @@ def run_solve(args):
 
 
 def run_release(args):
-    from grader.build import BuildError
-    from grader.build.release import build_release
+    from grader.bundles import BuildError
+    from grader.bundles.release import build_release
 
     try:
         bundle = build_release(args.out_dir, args.notebook)
@@ -248,8 +248,8 @@ def run_release(args):
 
 
 def run_autograder(args):
-    from grader.build import BuildError
-    from grader.build.autograder import build_autograder
+    from grader.bundles import BuildError
+    from grader.bundles.autograder import build_autograder
 
     try:
         config = read_config_file(args.config) if args.config else Config()

@@ -197,13 +197,13 @@ import zipfile  # noqa: E402
 from importlib import metadata  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from grader.build import STUB_NOTEBOOK  # noqa: E402
+from grader.bundles import STUB_NOTEBOOK  # noqa: E402
 import shutil  # noqa: E402
 
-from grader.build.autograder import RUN_AUTOGRADER, build_autograder  # noqa: E402
+from grader.bundles.autograder import RUN_AUTOGRADER, build_autograder  # noqa: E402
 from grader.config import config_toml  # noqa: E402
 from grader.config import read_config_file  # noqa: E402
-from grader.build.pins import grading_pins, grading_requirements  # noqa: E402
+from grader.bundles.pins import grading_pins, grading_requirements  # noqa: E402
 from packaging.requirements import Requirement  # noqa: E402
 from grader.solve import solve  # noqa: E402
 
@@ -234,7 +234,7 @@ def test_zip_has_gradescopes_layout_the_wheel_the_exact_pins_and_the_config(auto
     with zipfile.ZipFile(tmp_path / "dist" / autograder_zip.wheel) as wheel:
         packaged = set(wheel.namelist())
     assert {"grader/cli.py", "solutions/conv.py", "assignment/public_expected.npz",
-            "grader/build/run_autograder.py"} <= packaged
+            "grader/bundles/run_autograder.py"} <= packaged
     setup = (tmp_path / "setup.sh").read_text()
     assert "bubblewrap" in setup and '-r "$SOURCE/requirements.txt"' in setup
     assert 'pip install -q --no-deps "$SOURCE"/dist/*.whl' in setup and "/usr/local/bin/grader" in setup

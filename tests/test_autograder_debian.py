@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.build import STUB_NOTEBOOK
-from grader.build.autograder import build_autograder
+from grader.bundles import STUB_NOTEBOOK
+from grader.bundles.autograder import build_autograder
 from grader.solve import solve
 
 pytestmark = pytest.mark.slow

@@ -11,9 +11,9 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from grader.build import BuildError
-from grader.build.autograder import setup_sh
-from grader.build.pins import (
+from grader.bundles import BuildError
+from grader.bundles.autograder import setup_sh
+from grader.bundles.pins import (
     GRADESCOPE_IMAGES,
     NOT_FOR_GRADING,
     PythonFloor,
@@ -156,7 +156,7 @@ def test_every_distribution_grader_grade_imports_is_pinned(tmp_path, solved_note
 
 @pytest.fixture(scope="module")
 def solved_notebook_path(tmp_path_factory):
-    from grader.build import STUB_NOTEBOOK
+    from grader.bundles import STUB_NOTEBOOK
     from grader.solve import solve
 
     return solve(STUB_NOTEBOOK, tmp_path_factory.mktemp("solved") / "solved.ipynb")

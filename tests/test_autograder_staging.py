@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from grader.build import run_autograder
-from grader.build.run_autograder import stage_notebooks
+from grader.bundles import run_autograder
+from grader.bundles.run_autograder import stage_notebooks
 from hostile_trees import nested_folders
 from notebooks import solution_cells, write_notebook
 

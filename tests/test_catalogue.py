@@ -13,7 +13,7 @@ from assignment.cases import conv_inputs, pool_inputs
 from grader import render
 from grader.compare import Verdict, compare_array
 from grader.report import CheckResult, Report, TaskResult
-from grader.sandbox.child import stage_directory
+from grader.sandbox.supervisor import stage_directory
 from grader.sandbox.protocol import Opaque
 from grader.tasks import catalogue
 from grader.tasks.base import Outcome, outcome

@@ -2,21 +2,21 @@
 a statement that hangs only then is found and skipped one statement at a time, as before."""
 import numpy as np
 
-from grader.sandbox import Session, child
+from grader.sandbox import Session, supervisor
 from test_sandbox import GOOD, cell
 
 
 def load_requests(monkeypatch):
     """Statements sent per 'load' request, in order, for every request made from now on."""
     sent = []
-    request = child.Channel.request
+    request = supervisor.Channel.request
 
     def counting(self, header, arrays=(), timeout=10.0):
         if header.get("op") == "load":
             sent.append(sum(len(c["statements"]) for c in header["cells"]))
         return request(self, header, arrays, timeout)
 
-    monkeypatch.setattr(child.Channel, "request", counting)
+    monkeypatch.setattr(supervisor.Channel, "request", counting)
     return sent
 
 

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from grader.sandbox import Session, child
+from grader.sandbox import Session, supervisor
 from test_sandbox import MODES, cell
 
 # Three processes in sessions of their own, each forking a grandchild, all sleeping: the task's processes.
@@ -34,7 +34,7 @@ def wait_for(find, count, timeout=5.0):
 
 
 def states(pids):
-    return {child._state_and_parent(pid)[0] for pid in pids if child._state_and_parent(pid) is not None}
+    return {supervisor._state_and_parent(pid)[0] for pid in pids if supervisor._state_and_parent(pid) is not None}
 
 
 @pytest.mark.parametrize("use_bwrap", MODES)
@@ -43,7 +43,7 @@ def test_the_pause_stops_every_process_of_the_task_and_resumes_exactly_them(use_
         session.begin_task("pause")
         assert session.call("start", np.array([3.0])).ok
         sandbox = session.sandbox
-        walked = wait_for(lambda: set(child.descendants(sandbox.template_pid)) - {sandbox.template_pid}, 1 + 3 + 3)
+        walked = wait_for(lambda: set(supervisor.descendants(sandbox.template_pid)) - {sandbox.template_pid}, 1 + 3 + 3)
         assert len(walked) == 1 + 3 + 3  # the fork, its children and their children
         assert sandbox.task_processes() == walked
         if use_bwrap and "process limit not enforced" not in sandbox.isolation:

@@ -16,7 +16,7 @@ import pytest
 
 import solutions
 from assignment import checks
-from grader.build.release import NOTEBOOK_NAME, build_release
+from grader.bundles.release import NOTEBOOK_NAME, build_release
 from grader.cli import main
 from grader.config import tomllib
 from grader.solve import fill_task_cells, reference_source
@@ -218,7 +218,7 @@ def test_the_bundle_installed_alone_in_a_fresh_venv_runs_its_notebook_stub_and_s
 
 
 def test_the_bundle_holds_no_copy_of_any_reference_function(bundle):
-    from grader.build import release
+    from grader.bundles import release
 
     telling = {release._body_key(node) for source in release._reference_sources() for node in release._functions(source)}
     assert len(telling - {None}) >= 12  # the nine references and their longer helpers
@@ -236,7 +236,7 @@ def test_releasing_the_solved_notebook_by_mistake_is_refused(tmp_path, capsys):
 
 
 def test_a_reference_reformatted_into_the_package_is_refused(tmp_path, monkeypatch):
-    from grader.build import BuildError, release
+    from grader.bundles import BuildError, release
 
     copy_package = release._copy_package
 

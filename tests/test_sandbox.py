@@ -9,8 +9,8 @@ import pytest
 from grader.sandbox import Limits, Session, protocol
 from grader.sandbox import launcher
 from grader.sandbox.launcher import bwrap_works
-from grader.sandbox import pids
-from grader.sandbox.pids import NOT_ENFORCED
+from grader.sandbox import cgroups
+from grader.sandbox.cgroups import NOT_ENFORCED
 
 pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a second or more each): not in the quick run
 
@@ -192,7 +192,7 @@ def test_cgroups_left_by_a_killed_grader_are_removed():
             pytest.skip("no pids cgroup here (the grader does not run as root, or cannot create one)")
         parent = session.sandbox.process_limit.cgroup.parent
     dead = 4_194_304  # PID_MAX_LIMIT: pids are below it, so no process has this one
-    stale = parent / f"grader-{pids._pid_namespace()}-{dead}-0123456789abcdef"
+    stale = parent / f"grader-{cgroups._pid_namespace()}-{dead}-0123456789abcdef"
     other_namespace = parent / f"grader-1-{dead}-0123456789abcdef"  # pid {dead} means nothing to us there
     stale.mkdir()
     other_namespace.mkdir()
@@ -227,9 +227,9 @@ def test_the_load_budget_covers_the_restarts_after_skipped_statements():
 
 def _slow_start(delay):
     """build_command wrapped so the child needs ``delay`` seconds more to start."""
-    from grader.sandbox import child
+    from grader.sandbox import supervisor
 
-    original = child.build_command
+    original = supervisor.build_command
 
     def build(stage, workdir, use_bwrap, processes=None):
         argv, isolation, home = original(stage, workdir, use_bwrap, processes)
@@ -239,9 +239,9 @@ def _slow_start(delay):
 
 
 def test_a_slow_start_of_the_child_is_not_charged_to_the_first_statement(monkeypatch):
-    from grader.sandbox import child
+    from grader.sandbox import supervisor
 
-    monkeypatch.setattr(child, "build_command", _slow_start(1.2))
+    monkeypatch.setattr(supervisor, "build_command", _slow_start(1.2))
     with Session((cell(GOOD),), timeout=1.0, use_bwrap=False) as session:
         assert session.ensure_loaded() is None
         assert "double" in session.defined and session.load_errors == []
@@ -249,10 +249,10 @@ def test_a_slow_start_of_the_child_is_not_charged_to_the_first_statement(monkeyp
 
 def test_a_child_that_cannot_start_gives_no_grade_and_exit_status_3(monkeypatch, tmp_path, capsys):
     from grader.cli import main
-    from grader.sandbox import child
+    from grader.sandbox import supervisor
     from notebooks import solution_cells, write_notebook
 
-    monkeypatch.setattr(child, "build_command", lambda stage, workdir, use_bwrap, processes=None: (["/bin/false"], "broken", str(workdir)))
+    monkeypatch.setattr(supervisor, "build_command", lambda stage, workdir, use_bwrap, processes=None: (["/bin/false"], "broken", str(workdir)))
     path = write_notebook(tmp_path, *solution_cells())
     status = main(["grade", str(path), "--tasks", "conv_forward_naive", "--json", str(tmp_path / "r.json")])
     err = capsys.readouterr().err
@@ -264,8 +264,8 @@ def test_the_process_limit_never_asks_for_more_than_the_hard_limit():
     import resource
 
     _, hard = resource.getrlimit(resource.RLIMIT_NPROC)
-    assert pids._nproc_limit(10**12) == (10**12 if hard == resource.RLIM_INFINITY else hard)
-    assert pids._nproc_limit(5) == 5
+    assert cgroups._nproc_limit(10**12) == (10**12 if hard == resource.RLIM_INFINITY else hard)
+    assert cgroups._nproc_limit(5) == 5
 
 
 WRITER = """
@@ -306,9 +306,9 @@ def test_a_child_that_stops_reading_cannot_block_the_grader_on_a_full_pipe():
 
 
 def test_a_slow_start_of_the_child_is_not_charged_to_the_load_budget(monkeypatch):
-    from grader.sandbox import child
+    from grader.sandbox import supervisor
 
-    monkeypatch.setattr(child, "build_command", _slow_start(2.5))
+    monkeypatch.setattr(supervisor, "build_command", _slow_start(2.5))
     with Session((cell(GOOD),), timeout=0.5, use_bwrap=False) as session:  # a 1.5 s budget
         assert session.ensure_loaded() is None
         assert "double" in session.defined

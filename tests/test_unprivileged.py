@@ -20,7 +20,7 @@ import solutions
 from grader.config import Config
 from grader.pipeline import grade
 from grader.sandbox import SandboxUnavailable, confine, launcher
-from grader.sandbox.child import remove_files_of
+from grader.sandbox.supervisor import remove_files_of
 from grader.sandbox.launcher import landlock_rules, reachable
 from tests.notebooks import solution_cells, stub_cells, write_notebook
 
@@ -347,9 +347,9 @@ def conv_forward_naive(x, w, b, conv_param):
 
 @pytest.mark.slow
 def test_the_process_limit_holds_for_the_sandbox_uid_without_a_pids_cgroup(tmp_path, monkeypatch):
-    from grader.sandbox import pids
+    from grader.sandbox import cgroups
 
-    monkeypatch.setattr(pids, "_create_cgroup", lambda *args: None)  # as in a container that has none
+    monkeypatch.setattr(cgroups, "_create_cgroup", lambda *args: None)  # as in a container that has none
     report = grade(write_notebook(tmp_path, FORK_MANY), Config(tasks=("conv_forward_naive",), use_bwrap=False,
                                                                processes=20))
     started = int(report.tasks[0].message.split("started ", 1)[1].split()[0])

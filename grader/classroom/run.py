@@ -31,7 +31,7 @@ from pathlib import Path
 from grader.boundary import FRAGMENT_LIMIT, printable, printable_items
 from grader.config import Config
 from grader.discover import MAX_NOTEBOOK_BYTES, SubmissionError, open_notebook
-from grader.sandbox.child import SandboxUnavailable
+from grader.sandbox.supervisor import SandboxUnavailable
 
 GRADED, UNREADABLE, ERROR, NO_SANDBOX, PENDING = "graded", "unreadable", "error", "no sandbox", "pending"
 STOP_SECONDS = 30.0  # a stopped worker's sandbox cleanup (kill, reap, empty scratch) takes well under this

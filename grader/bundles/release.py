@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 
 import assignment
-from grader.build import STUB_NOTEBOOK, BuildError, empty_folder, write_zip
+from grader.bundles import STUB_NOTEBOOK, BuildError, empty_folder, write_zip
 from grader.runtime import STUDENT_RUNTIME, exact_pins
 
 NOTEBOOK_NAME = "ConvolutionalNetworks.ipynb"

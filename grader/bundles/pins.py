@@ -14,7 +14,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from grader.build import BuildError
+from grader.bundles import BuildError
 from grader.runtime import DISTRIBUTION
 
 # Declared by the project but imported by nothing `grader grade` runs: left out of the autograder.

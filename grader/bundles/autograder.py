@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from grader.build import PROJECT_ROOT, BuildError, write_zip
-from grader.build.pins import (
+from grader.bundles import PROJECT_ROOT, BuildError, write_zip
+from grader.bundles.pins import (
     base_image,
     grading_pins,
     grading_requirements,
@@ -82,7 +82,7 @@ grader --version
 
 
 def setup_sh(floor):
-    """setup.sh's text for pins whose Python floor is ``floor`` (a :class:`grader.build.pins.PythonFloor`)."""
+    """setup.sh's text for pins whose Python floor is ``floor`` (a :class:`grader.bundles.pins.PythonFloor`)."""
     image, image_python = base_image(floor)
     values = {"__VENV__": VENV, "__FLOOR__": floor.full,
               "__FLOOR_SHOWN__": str(floor), "__NEEDED_BY__": ", ".join(floor.needed_by) or "its pins",
@@ -99,10 +99,10 @@ class Autograder:
 
     zip_path: Path
     pins: tuple
-    """'name==version' of what grading imports and everything it requires, numpy included (grader.build.pins);
+    """'name==version' of what grading imports and everything it requires, numpy included (grader.bundles.pins);
     requirements.txt holds them and any requirement whose marker does not hold here, as declared."""
     python_floor: object
-    """The oldest Python the pins install on (a :class:`grader.build.pins.PythonFloor`), checked by setup.sh."""
+    """The oldest Python the pins install on (a :class:`grader.bundles.pins.PythonFloor`), checked by setup.sh."""
     wheel: str
     """The wheel's file name inside the zip (under dist/)."""
 
@@ -161,7 +161,7 @@ NOT_COPIED_AT_TOP = {".git", ".venv", ".tox", "build", "dist", "tests", "benchma
 
 
 def _not_packaged(project):
-    """copytree's ignore: NOT_COPIED_AT_TOP in the project's top folder only (grader/build is a package),
+    """copytree's ignore: NOT_COPIED_AT_TOP in the project's top folder only (grader/bundles is a package),
     caches and egg-info anywhere."""
     def ignored(folder, names):
         top = Path(folder) == project

@@ -37,7 +37,7 @@ from grader.sandbox.launcher import (
     read_spec,
 )
 from grader.sandbox.confine import remove_tree
-from grader.sandbox.pids import NOT_ENFORCED, ProcessLimit
+from grader.sandbox.cgroups import NOT_ENFORCED, ProcessLimit
 
 _WORKER_FILES = ("worker.py", "protocol.py", "confine.py")
 # What the sandbox's copy of ``assignment`` leaves out: the public cases' expected values (the notebook's

@@ -34,6 +34,25 @@ from assignment.cases import (
     groupnorm_inputs,
     pool_inputs,
 )
+from assignment.compare import (
+    BACKWARD_THRESHOLD,
+    FORWARD_THRESHOLD,
+    INIT_SCALE_TOLERANCE,
+    INITIAL_LOSS_TOLERANCE,
+    LOSS_THRESHOLD,
+    MOMENT_TOLERANCE,
+    NETWORK_GRADIENT_THRESHOLD,
+    NETWORK_NUMERIC_STEP,
+    NOT_AN_ARRAY,
+    NOT_FINITE,
+    NOT_FLOATING,
+    NUMERIC_GRADIENT_THRESHOLD,
+    NUMERIC_STEP,
+    RUNNING_STAT_THRESHOLD,
+    array_problem,
+    rel_error,
+    relative_errors,
+)
 from assignment.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array
 from assignment.mistakes import text as mistake_text
 
@@ -41,24 +60,6 @@ __all__ = ["check", "skip_until_implemented", "CheckResult", "Measurement", "TAS
            "public_values", "render"]
 
 EXPECTED_FILE = "public_expected.npz"
-
-# Thresholds on the course's relative error max(|a - b| / max(1e-8, |a| + |b|)). Correct float64
-# code of any style (loops, vectorized, einsum) agrees with the reference to ~1e-12, and every
-# classic bug is off by more than 1e-3; the thresholds sit in between, as in grader/compare.py.
-FORWARD_THRESHOLD = 1e-7  # layer outputs: sums of a few hundred products at most
-BACKWARD_THRESHOLD = 1e-6  # gradients: longer sums, cancellation in normalization backward passes
-LOSS_THRESHOLD = 1e-8  # a scalar: the softmax loss plus 0.5 * reg * sum(W**2)
-RUNNING_STAT_THRESHOLD = 1e-8  # running mean/var: one multiply-add per element
-# Centered differences with step NUMERIC_STEP are accurate to ~1e-8 relative on these smooth
-# layers; near-zero entries of a gradient make the relative error of the worst entry larger.
-NUMERIC_GRADIENT_THRESHOLD = 1e-5
-NUMERIC_STEP = 1e-5  # the course's default step
-# The network's loss has ReLU and max-pool kinks; a step that crosses one costs accuracy.
-NETWORK_GRADIENT_THRESHOLD = 1e-4
-NETWORK_NUMERIC_STEP = 1e-6
-MOMENT_TOLERANCE = 1e-4  # |mean| and |std - 1| of normalized values: eps shrinks the std by eps / 2var
-INITIAL_LOSS_TOLERANCE = 0.01  # relative distance of the initial loss from log(num_classes)
-INIT_SCALE_TOLERANCE = 0.2  # relative distance of a weight's sample std from weight_scale
 
 PASSED, FAILED, NOT_IMPLEMENTED, ERROR = "passed", "failed", "not implemented", "error"
 
@@ -354,22 +355,20 @@ def _describe(value):
 
 def _array_problem(value, expected_shape):
     """Why ``value`` is not a finite float ndarray of ``expected_shape``, or '' if it is."""
-    if type(value) is not np.ndarray:
+    problem = array_problem(value, expected_shape)
+    if problem is None:
+        return ""
+    if problem.kind == NOT_AN_ARRAY:
         return f"expected a numpy.ndarray of shape {tuple(expected_shape)}, yours is {_describe(value)}"
-    if value.dtype.kind != "f":
+    if problem.kind == NOT_FLOATING:
         return (f"expected a floating dtype, yours is {value.dtype} (an array made with "
                 f"np.zeros_like of an integer array, or dtype=int, truncates every value)")
-    if value.shape != tuple(expected_shape):
-        return f"expected shape {tuple(expected_shape)}, yours {value.shape}"
-    if not np.all(np.isfinite(value)):
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(value))[0])
-        return f"shape {value.shape} ok, but it holds {value[bad]} at index {bad}"
-    return ""
+    if problem.kind == NOT_FINITE:
+        return f"shape {value.shape} ok, but it holds {value[problem.index]} at index {problem.index}"
+    return f"expected shape {tuple(expected_shape)}, yours {value.shape}"
 
 
-def _relative_errors(value, expected):
-    value, expected = np.asarray(value, np.float64), np.asarray(expected, np.float64)
-    return np.abs(value - expected) / np.maximum(1e-8, np.abs(value) + np.abs(expected))
+_relative_errors = relative_errors  # the name the project's tests know
 
 
 def _compare(case, quantity, value, expected, threshold, hint=""):
@@ -377,12 +376,10 @@ def _compare(case, quantity, value, expected, threshold, hint=""):
     problem = _array_problem(value, expected.shape)
     if problem:
         return Measurement(case, quantity, False, problem, hint=hint)
-    errors = _relative_errors(value, expected)
-    error = float(errors.max()) if errors.size else 0.0
+    error, worst = rel_error(value, expected)
     passed = error <= threshold
     detail = f"shape {value.shape}, rel error {error:.1e} {'<=' if passed else '>'} {threshold:.0e}"
     if not passed:
-        worst = tuple(int(i) for i in np.unravel_index(int(errors.argmax()), errors.shape))
         detail += (f"; worst at index {worst}: yours {float(value[worst]):.6g}, "
                    f"expected {float(expected[worst]):.6g}")
     return Measurement(case, quantity, passed, detail, error, threshold, hint)
@@ -394,7 +391,7 @@ def _compare_number(case, quantity, value, expected, threshold, hint=""):
     if number is None:
         return Measurement(case, quantity, False, f"expected a finite number, yours is "
                                                   f"{_describe(value)} {value!r:.60}", hint=hint)
-    error = float(_relative_errors(number, expected))
+    error, _ = rel_error(number, expected)
     passed = error <= threshold
     detail = (f"yours {number:.8g}, expected {float(expected):.8g}, rel error {error:.1e} "
               f"{'<=' if passed else '>'} {threshold:.0e}")

@@ -1,7 +1,9 @@
 """Validation of what student code returned, and comparison with the reference.
 
 Every value is validated before a number is compared: the right arity, a real numpy.ndarray, a floating
-dtype, exactly the expected shape, all finite. Thresholds are named here, one per quantity.
+dtype, exactly the expected shape, all finite. The thresholds, the relative error and the array validation
+are :mod:`assignment.compare`'s, which the notebook's checks use too; this module words the grader's messages
+and adds what only values from the sandbox need (Opaque objects, counted items, scalars).
 
 Everything compared here came back from the sandbox and is hostile: several items are compared only when
 there are exactly as many as expected (counted in what the grader decoded, never by a len() the child could
@@ -11,27 +13,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assignment.compare import (  # noqa: F401  (the thresholds are named in one place, shared with the notebook)
+    BACKWARD_THRESHOLD,
+    FORWARD_THRESHOLD,
+    INIT_SCALE_TOLERANCE,
+    LOSS_THRESHOLD,
+    NOT_AN_ARRAY,
+    NOT_FINITE,
+    NOT_FLOATING,
+    PROPERTY_THRESHOLD,
+    RUNNING_STAT_THRESHOLD,
+    array_problem,
+    rel_error,
+)
 from grader.sandbox.protocol import Opaque
-
-# Correct float64 implementations of any style (loops, vectorized, einsum, other summation orders) agree
-# with the reference to ~1e-12; every known bug is off by more than 1e-3. Thresholds sit in between.
-FORWARD_THRESHOLD = 1e-7  # layer outputs: sums of a few hundred products at most
-BACKWARD_THRESHOLD = 1e-6  # gradients: longer sums, cancellation in normalization backward passes
-LOSS_THRESHOLD = 1e-8  # a scalar: the softmax loss plus 0.5 * reg * sum(W**2)
-RUNNING_STAT_THRESHOLD = 1e-8  # running mean/var: one multiply-add per element
-PROPERTY_THRESHOLD = 1e-5  # mean 0 / variance 1 of normalized groups: eps shifts the variance slightly
-INIT_SCALE_TOLERANCE = 0.2  # sample std of >= 10,000 normal draws is within 2% of weight_scale; 20% is loose
-
-
-def rel_error(received, expected):
-    """The course's ``max(|a - b| / max(1e-8, |a| + |b|))``, with where the maximum is."""
-    received = np.asarray(received, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    errors = np.abs(received - expected) / np.maximum(1e-8, np.abs(received) + np.abs(expected))
-    if errors.size == 0:
-        return 0.0, ()
-    worst = np.unravel_index(int(np.argmax(errors)), errors.shape)
-    return float(errors[worst]), tuple(int(i) for i in worst)
 
 
 @dataclass(frozen=True)
@@ -48,17 +43,17 @@ def check_array(name, value, expected_shape):
     """A real float ndarray of exactly ``expected_shape`` with only finite values, or why not."""
     if isinstance(value, Opaque):
         return Verdict(False, f"{name}: expected a numpy.ndarray, got {value.description}")
-    if type(value) is not np.ndarray:
+    problem = array_problem(value, expected_shape)
+    if problem is None:
+        return Verdict(True, "")
+    if problem.kind == NOT_AN_ARRAY:
         got = "None" if value is None else type(value).__name__
         return Verdict(False, f"{name}: expected a numpy.ndarray, got {got}")
-    if value.dtype.kind != "f":
+    if problem.kind == NOT_FLOATING:
         return Verdict(False, f"{name}: expected a floating dtype, got {value.dtype}")
-    if value.shape != tuple(expected_shape):
-        return Verdict(False, f"{name}: expected shape {tuple(expected_shape)}, got {value.shape}")
-    if not np.all(np.isfinite(value)):
-        bad = np.argwhere(~np.isfinite(value))[0]
-        return Verdict(False, f"{name}: contains {value[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
-    return Verdict(True, "")
+    if problem.kind == NOT_FINITE:
+        return Verdict(False, f"{name}: contains {value[problem.index]} at index {problem.index}")
+    return Verdict(False, f"{name}: expected shape {tuple(expected_shape)}, got {value.shape}")
 
 
 def compare_array(name, value, expected, threshold):

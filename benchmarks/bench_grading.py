@@ -31,7 +31,8 @@ from pathlib import Path
 from grader.discover import load_submission
 from grader.extract import extract
 from grader.pipeline import grade
-from grader.sandbox import Session, supervisor
+from grader.sandbox import supervisor
+from grader.sandbox.session import Session
 from grader.solve import solve
 from grader.tasks import conv, convnet, layer_checks, memo, normalization, pool
 

@@ -2,8 +2,20 @@
 
 The child running student code is hostile: what it sends back is bytes chosen to fool the grader or
 whoever reads its reports. Nothing it says reaches a check, a terminal, the JSON report or Gradescope's
-results.json without passing through this module.
+results.json without passing through this module, and every reply is read through it:
+
+- :func:`read_reply`: one frame, its sizes checked and charged to the submission's budget before a byte
+  of it is read (a fork's reply, or the template's);
+- :func:`template_pid`, :func:`template_event`, :func:`confinement_report`: the template's answers
+  (its pid, a fork's exit, what its startup probe found), as typed values or None;
+- :func:`call_result`, :func:`load_errors`, :func:`names`: a fork's answers to calls and loads;
+- :func:`printable` and :func:`printable_block`: student text, for a terminal or a file.
+
+It imports downward only (the protocol's decoder and the standard library): the sandbox imports it.
 """
+import dataclasses
+
+from grader.sandbox import protocol
 
 # -- Student text made printable ----------------------------------------------------------------------
 #
@@ -156,6 +168,72 @@ def _more_lines(left_out):
     return f"... {left_out} more lines left out"
 
 
+# -- Frames and the template's answers -----------------------------------------------------------------
+#
+# A frame announces its sizes first; they are checked against MAX_REPLY_BYTES and charged to what the
+# whole submission may still send before any of it is read (protocol.read_frame). The template runs no
+# student code, but a task's processes run beside it and the grader believes only what has the expected
+# type: a pid is an int, an exit status an int, a report a list of short strings.
+
+MAX_REPLY_BYTES = 64 << 20  # one reply: the largest graded reply (trained CIFAR-10 weights) is ~7 MB
+SUBMISSION_REPLY_BYTES = 1 << 30  # every reply of a submission together; an honest one sends ~100 MB
+MAX_FOUND = 50  # what a confinement probe may report it managed
+
+
+def read_reply(read_exact, charge):
+    """(header, arrays) of one frame read with ``read_exact(n)``, ``charge(nbytes)`` called with its size
+    before it is read (raising to refuse it); raises protocol.ProtocolError on a broken frame."""
+    return protocol.read_frame(read_exact, MAX_REPLY_BYTES, charge)
+
+
+def template_pid(header):
+    """The pid the template says it has (as it sees it), or None."""
+    pid = header.get("pid") if isinstance(header, dict) else None
+    return pid if type(pid) is int and pid > 0 else None
+
+
+@dataclasses.dataclass(frozen=True)
+class TemplateEvent:
+    """The template's report on the current fork."""
+
+    event: str
+    """'started', 'exited' (the fork itself is gone) or 'ended' (it and every process it started); '' if
+    the header said something else."""
+    status: int = None
+    """The fork's exit status as waitstatus_to_exitcode gives it (negative: a signal), or None."""
+    maxrss: int = None
+    """Its peak resident memory in bytes, or None."""
+    cpu: float = None
+    """Its CPU seconds, or None."""
+    pid: int = None
+    """For 'started': the fork's pid as the template sees it."""
+
+
+def template_event(header):
+    """A :class:`TemplateEvent` from the template's header (fields of the wrong type are None)."""
+    header = header if isinstance(header, dict) else {}
+    event = header.get("event") if header.get("event") in ("started", "exited", "ended") else ""
+    status, maxrss, cpu = header.get("status"), header.get("maxrss"), header.get("cpu")
+    return TemplateEvent(event=event, status=status if type(status) is int else None,
+                         maxrss=maxrss if type(maxrss) is int and maxrss >= 0 else None,
+                         cpu=float(cpu) if type(cpu) in (int, float) and cpu >= 0 else None,
+                         pid=template_pid(header))
+
+
+def confinement_report(header):
+    """(uid, found) from the template's startup probe: the uid its forks run as (None: unchanged) and what
+    a fork so confined still managed, as short printable strings; None if the report is malformed."""
+    report = header.get("confinement") if isinstance(header, dict) else None
+    if not isinstance(report, dict):
+        return None
+    found, uid = report.get("found"), report.get("uid")
+    if not isinstance(found, list) or len(found) > MAX_FOUND or not all(isinstance(item, str) for item in found):
+        return None
+    if uid is not None and (type(uid) is not int or uid < 0):
+        return None
+    return uid, tuple(printable(item, FRAGMENT_LIMIT) for item in found)
+
+
 # -- Replies decoded into what the checks see ----------------------------------------------------------
 #
 # A reply's header and arrays were read within the sizes the channel allows (grader.sandbox.supervisor); the
@@ -168,7 +246,7 @@ IMPORT_ERRORS = ("ModuleNotFoundError", "ImportError")  # a module the sandbox d
 
 
 def call_result(result_class, reply, arrays, seconds, wrapped, load_errors=(), sources=None):
-    """The ``result_class`` (grader.sandbox.CallResult) of one reply to a call, getattr, setattr or train.
+    """The ``result_class`` (grader.sandbox.session.CallResult) of one reply to a call, getattr, setattr or train.
 
     wrapped: the reply of a call, whose values are {"result", "args", "args_before"}. load_errors: the
     session's, so that a NameError on a name whose import failed while loading says so. sources: the
@@ -183,8 +261,6 @@ def call_result(result_class, reply, arrays, seconds, wrapped, load_errors=(), s
                             message=message + _import_hint(name, error.get("message"), load_errors),
                             traceback=printable_block(error.get("traceback", ""), limit=4000, max_lines=40),
                             where=source_line(error.get("where"), sources or {}), output=output, seconds=seconds)
-    from grader.sandbox import protocol
-
     try:
         values = protocol.decode(reply.get("values", {"v": None}), arrays)
     except (protocol.ProtocolError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:

@@ -11,7 +11,7 @@ from grader.discover import load_submission
 from grader.extract import extract
 from grader.report import Report
 from grader.runtime import runtime_versions
-from grader.sandbox import OUTPUT_PER_TASK, Limits, SandboxUnavailable, Session
+from grader.sandbox.session import OUTPUT_PER_TASK, Limits, SandboxUnavailable, Session
 from grader.scoring import task_result, unavailable
 from grader.tasks import TASKS
 from grader.tasks.base import TaskContext

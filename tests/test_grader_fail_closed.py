@@ -10,7 +10,7 @@ import pytest
 
 from grader.compare import all_of, check_scalar
 from grader.config import Config
-from grader.sandbox import CallResult, Session
+from grader.sandbox.session import CallResult, Session
 from grader.sandbox.protocol import Opaque
 from grader.tasks import conv, normalization, pool
 from grader.tasks.base import Outcome, TaskContext, cache_unchanged, inputs_unchanged, public_earned_only_with_hidden

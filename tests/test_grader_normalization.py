@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from grader.config import Config
-from grader.sandbox import Session
+from grader.sandbox.session import Session
 from grader.tasks import normalization
 from grader.tasks.base import TaskContext
 

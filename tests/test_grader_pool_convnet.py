@@ -11,7 +11,7 @@ import pytest
 
 import solutions
 from grader.config import Config
-from grader.sandbox import Session
+from grader.sandbox.session import Session
 from grader.sandbox.protocol import Opaque
 from grader.tasks import convnet, pool
 from grader.tasks.base import TaskContext, cache_unchanged

@@ -2,7 +2,8 @@
 a statement that hangs only then is found and skipped one statement at a time, as before."""
 import numpy as np
 
-from grader.sandbox import Session, supervisor
+from grader.sandbox import supervisor
+from grader.sandbox.session import Session
 from test_sandbox import GOOD, cell
 
 

@@ -10,7 +10,7 @@ import solutions
 from grader import render
 from grader.config import Config
 from grader.pipeline import grade
-from grader.sandbox import CallResult
+from grader.sandbox.session import CallResult
 from grader.tasks import convnet, memo, normalization
 from notebooks import solution_cells, write_notebook
 

@@ -16,7 +16,7 @@ import pytest
 from grader.config import Config
 from grader.discover import read_notebook
 from grader.extract import extract
-from grader.sandbox import Limits, Session
+from grader.sandbox.session import Limits, Session
 from grader.tasks import conv, convnet, pool
 from grader.tasks.base import TaskContext, call_failed, untouched_stub
 from tests.test_sandbox import cell

@@ -5,7 +5,8 @@ import time
 import numpy as np
 import pytest
 
-from grader.sandbox import Session, supervisor
+from grader.sandbox import supervisor
+from grader.sandbox.session import Session
 from test_sandbox import MODES, cell
 
 # Three processes in sessions of their own, each forking a grandchild, all sleeping: the task's processes.

@@ -6,7 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from grader.sandbox import Limits, Session, protocol
+from grader.sandbox import protocol
+from grader.sandbox.session import Limits, Session
 from grader.sandbox import launcher
 from grader.sandbox.launcher import bwrap_works
 from grader.sandbox import cgroups
@@ -446,7 +447,7 @@ def test_after_16_restarts_nothing_more_of_a_submission_runs_and_a_crashed_funct
     assert crashed + refused == list(range(40)), [r.message for r in results]
     assert all(seconds[index] < 0.1 for index in refused[1:]), seconds  # the first one ran once, then was refused
     assert elapsed < 15
-    from grader.sandbox import MAX_RESTARTS
+    from grader.sandbox.session import MAX_RESTARTS
 
     # The first fork, then 16 replacements: a SIGKILL not from the submission's limits is retried once, so
     # each crashed function took two of them; the next one ran once and was refused its retry.

@@ -16,7 +16,7 @@ from assignment.cases import PUBLIC_CASES, conv_inputs, pool_inputs
 from grader.compare import BACKWARD_THRESHOLD, FORWARD_THRESHOLD, compare_array, compare_arrays
 from grader.config import Config
 from grader.pipeline import grade
-from grader.sandbox import CallResult
+from grader.sandbox.session import CallResult
 from grader.tasks import catalogue, conv, pool
 from grader.tasks.base import HIDDEN_CASE, PUBLIC_CASE, TaskContext
 from grader.tasks.layer_checks import (

@@ -19,7 +19,8 @@ import pytest
 import solutions
 from grader.config import Config
 from grader.pipeline import grade
-from grader.sandbox import SandboxUnavailable, confine, launcher
+from grader.sandbox import confine, launcher
+from grader.sandbox.session import SandboxUnavailable
 from grader.sandbox.supervisor import remove_files_of
 from grader.sandbox.launcher import landlock_rules, reachable
 from tests.notebooks import solution_cells, stub_cells, write_notebook

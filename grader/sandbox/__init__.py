@@ -2,8 +2,9 @@
 
 The package's parts, from the checks down to the kernel:
 
-- ``session.py``: :class:`Session`, what the checks use: a submission's definitions in one fresh fork of
-  the template per task, with the submission's budgets (restarts, loading, time, bytes);
+- ``session.py``: :class:`~grader.sandbox.session.Session`, what the checks use: a submission's
+  definitions in one fresh fork of the template per task, with the submission's budgets (restarts,
+  loading, time, bytes);
 - ``supervisor.py``: the grader's side of the template process: start it, fork it per task, talk to a
   fork with deadlines, kill everything a task started;
 - ``launcher.py``: the command that starts the template (bubblewrap, or the forks confine themselves)
@@ -11,14 +12,6 @@ The package's parts, from the checks down to the kernel:
 - ``cgroups.py``: the process and memory limits of a submission as a whole;
 - in the child (copied into the sandbox's stage, standard library and numpy only): ``worker.py`` (the
   template and its forks), ``protocol.py`` (frames of plain data), ``confine.py`` (uid, seccomp, Landlock).
-"""
-from grader.sandbox.session import (
-    MAX_RESTARTS,
-    OUTPUT_PER_TASK,
-    CallResult,
-    Limits,
-    SandboxUnavailable,
-    Session,
-)
 
-__all__ = ["CallResult", "Session", "Limits", "SandboxUnavailable", "MAX_RESTARTS", "OUTPUT_PER_TASK"]
+Every reply is read through :mod:`grader.boundary`, which imports only ``protocol`` from here.
+"""

@@ -220,15 +220,14 @@ def _around(folder, hidden, depth):
 
 
 def confirmed_isolation(isolation, spec, report):
-    """The isolation the report states, from what the template's probe found (``report``: the template's
-    answer, hostile-shaped until checked). Raises ValueError naming what did not hold where the grader
-    runs as root without bubblewrap: there an unconfined fork would run as root next to everything."""
+    """The isolation the report states, from what the template's probe found (``report``: (uid, found) as
+    grader.boundary.confinement_report read it, or None). Raises ValueError naming what did not hold where
+    the grader runs as root without bubblewrap: there an unconfined fork would run as root next to everything."""
     if not spec or isolation == BWRAP_ISOLATION:
         return isolation
-    found = report.get("found") if isinstance(report, dict) else None
-    if not isinstance(found, list) or not all(isinstance(item, str) for item in found):
+    if report is None:
         raise ValueError("the sandbox did not report its confinement")
-    uid = report.get("uid")
+    uid, found = report
     if isolation == UNPRIVILEGED_ISOLATION and (found or type(uid) is not int):
         advice = "" if spec.get("landlock") else (
             " (this kernel has no Landlock: make those unreadable to other users, e.g. chmod -R o-rwx, or "

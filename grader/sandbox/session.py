@@ -335,12 +335,9 @@ class Session:
         code = self._end_fork()
         if report is None:
             return Death(code=None, memory_hit=memory_hit)
-        status, maxrss, cpu = report.get("status"), report.get("maxrss"), report.get("cpu")
-        return Death(code=status if type(status) is int else code, on_its_own=True, memory_hit=memory_hit,
-                     cpu_seconds=float(cpu) if type(cpu) in (int, float) else None,
-                     cpu_limit=float(self.limits.cpu_seconds),
-                     peak_bytes=peak if peak is not None else (maxrss if type(maxrss) is int and maxrss >= 0 else None),
-                     memory_limit=self.limits.memory_bytes)
+        return Death(code=report.status if report.status is not None else code, on_its_own=True,
+                     memory_hit=memory_hit, cpu_seconds=report.cpu, cpu_limit=float(self.limits.cpu_seconds),
+                     peak_bytes=peak if peak is not None else report.maxrss, memory_limit=self.limits.memory_bytes)
 
     # -- calls --------------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import assignment
+from grader import boundary
 from grader.sandbox import protocol
 from grader.sandbox.launcher import (
     BWRAP_ISOLATION,
@@ -50,9 +51,7 @@ STOP_POLL = 2e-4  # seconds between looks at whether they have
 KILL_INTERVAL = 0.05  # seconds between sweeps that kill a task's processes, until the template reports them gone
 START_TIMEOUT = 60.0  # seconds for the template to start and answer (no student code yet)
 END_TIMEOUT = 10.0  # seconds for the template to reap a task's killed processes and empty the scratch folders
-MAX_REPLY_BYTES = 64 << 20  # one reply: the largest graded reply (trained CIFAR-10 weights) is ~7 MB
 MAX_WORK_ENTRIES = 10_000  # files and folders in the sandbox uid's folder (root without bubblewrap)
-SUBMISSION_REPLY_BYTES = 1 << 30  # every reply of a submission together; an honest one sends ~100 MB
 
 
 class SandboxUnavailable(Exception):
@@ -97,11 +96,11 @@ def stage_directory():
 class ReplyBudget:
     """Bytes the whole submission may still send back; a reply that would exceed it is a protocol failure."""
 
-    remaining: int = SUBMISSION_REPLY_BYTES
+    remaining: int = boundary.SUBMISSION_REPLY_BYTES
 
     def take(self, nbytes):
         if nbytes > self.remaining:
-            raise protocol.ProtocolError(f"your code sent back more than {SUBMISSION_REPLY_BYTES >> 20} MiB in all")
+            raise protocol.ProtocolError(f"your code sent back more than {boundary.SUBMISSION_REPLY_BYTES >> 20} MiB in all")
         self.remaining -= nbytes
 
 
@@ -144,7 +143,7 @@ class Channel:
     def _read_frame(self, deadline):
         """One frame, every size checked (and charged to the budget) before it is read; arrays are views of
         one buffer (no copies)."""
-        return protocol.read_frame(lambda n: self._read_exact(n, deadline), MAX_REPLY_BYTES, self.budget.take)
+        return boundary.read_reply(lambda n: self._read_exact(n, deadline), self.budget.take)
 
     def _read_exact(self, n, deadline):
         buffer = bytearray(n)
@@ -186,7 +185,7 @@ class Channel:
 
 @dataclass
 class Sandbox:
-    """The template process, under bubblewrap or as a plain process. Use :class:`grader.sandbox.Session`."""
+    """The template process, under bubblewrap or as a plain process. Use :class:`grader.sandbox.session.Session`."""
 
     stage: Path
     limits: Limits
@@ -201,9 +200,9 @@ class Sandbox:
     token: str = field(default_factory=lambda: f"{os.getpid()}-{secrets.token_hex(8)}")
     fork_pending: bool = False
     """True between a fork and the template's report that it and its processes are gone."""
-    fork_exit: dict = None
+    fork_exit: boundary.TemplateEvent = None
     """The template's report that the current fork exited ({"status", "maxrss", "cpu"}), once it came."""
-    fork_ended: dict = None
+    fork_ended: boundary.TemplateEvent = None
     """The template's report that the current fork and all its processes are gone, once it came."""
     sandbox_uid: int = None
     """The uid student code runs as, where the grader (root, no bubblewrap) chose it; None otherwise."""
@@ -238,8 +237,8 @@ class Sandbox:
             child_end.close()
             self.control = grader_end
             reply = self._control_reply({"op": "ping"}, START_TIMEOUT)
-            self.template_pid = self._find_template(reply.get("pid"))
-            self._confirm_confinement(spec, reply.get("confinement"))
+            self.template_pid = self._find_template(boundary.template_pid(reply))
+            self._confirm_confinement(spec, boundary.confinement_report(reply))
             self.outside_task = self._processes_outside_task()
         except (OSError, subprocess.SubprocessError, ChildFailure, ValueError) as exc:
             child_end.close()
@@ -255,7 +254,7 @@ class Sandbox:
         self.isolation = confirmed_isolation(self.isolation, spec, report)
         notes = self.process_limit.notes()
         if unprivileged:
-            self.sandbox_uid = report["uid"]
+            self.sandbox_uid = report[0]
             self.sweep_shared_folders = not spec.get("landlock")
             os.chmod(self.workdir, 0o755)
             os.chown(self.workdir / HOME, self.sandbox_uid, self.sandbox_uid)
@@ -277,7 +276,7 @@ class Sandbox:
 
     def _find_template(self, inner_pid):
         """The template's pid in the grader's namespace: under bubblewrap it has another pid inside."""
-        if self.process is None or type(inner_pid) is not int:
+        if self.process is None or inner_pid is None:
             raise ChildFailure("protocol", "the template did not say its pid")
         for pid in descendants(self.process.pid):
             if _namespace_pids(pid)[-1:] == [inner_pid]:
@@ -305,7 +304,7 @@ class Sandbox:
             raise ChildFailure("crash", f"the process running your code could not be restarted ({exc})") from None
         finally:
             fork_end.close()
-        if reply.get("event") != "started":
+        if boundary.template_event(reply).event != "started":
             grader_end.close()
             raise ChildFailure("crash", "the process running your code could not be restarted")
         self.fork_pending, self.fork_exit, self.fork_ended = True, None, None
@@ -332,8 +331,7 @@ class Sandbox:
         if self.fork_ended is None:
             raise ChildFailure("timeout", "the processes of a task could not be stopped")
         self._sweep()
-        status = self.fork_ended.get("status")
-        return status if type(status) is int else None
+        return self.fork_ended.status
 
     def wait_for_exit(self, timeout):
         """The template's report that the current fork exited, if it comes within ``timeout`` (before
@@ -355,12 +353,13 @@ class Sandbox:
             if not ready:
                 raise ChildFailure("timeout", "timed out")
             reply, _ = Channel(self.control, ReplyBudget(), owned=False)._read_frame(time.monotonic() + END_TIMEOUT)
-            if reply.get("event") not in ("exited", "ended"):
+            event = boundary.template_event(reply)
+            if event.event not in ("exited", "ended"):
                 raise ChildFailure("protocol", "unexpected answer from the template")
-            if reply.get("event") == "ended":
-                self.fork_ended = reply
-            if self.fork_exit is None and reply.get("status") is not None:
-                self.fork_exit = reply
+            if event.event == "ended":
+                self.fork_ended = event
+            if self.fork_exit is None and event.status is not None:
+                self.fork_exit = event
                 return
 
     def _kill_task_processes(self):

@@ -51,7 +51,7 @@ class TaskContext:
     grading's secret."""
 
     session: object
-    """A :class:`grader.sandbox.Session`."""
+    """A :class:`grader.sandbox.session.Session`."""
     config: object
     """A :class:`grader.config.Config`."""
     secret: int = field(default_factory=lambda: secrets.randbits(SECRET_BITS), repr=False)

@@ -243,10 +243,17 @@ def test_a_folder_under_a_private_one_is_not_reachable():
 
 
 def test_without_landlock_references_other_users_can_read_stop_the_grading_with_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setattr(confine, "landlock_abi", lambda: 0)
-    with pytest.raises(SandboxUnavailable) as raised:
-        grade(write_notebook(tmp_path, *solution_cells()), Config(tasks=("conv_forward_naive",), use_bwrap=False))
-    assert f"read {os.path.realpath(Path(solutions.__file__).parent)}" in str(raised.value)
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:  # as an install anyone can read (pytest's is private)
+        Path(folder).chmod(0o755)
+        references = Path(folder) / "solutions"
+        references.mkdir(mode=0o755)
+        (references / "conv.py").write_text("the answers")
+        (references / "conv.py").chmod(0o644)
+        monkeypatch.setattr(confine, "landlock_abi", lambda: 0)
+        monkeypatch.setattr(launcher, "forbidden_paths", lambda: [str(references)])
+        with pytest.raises(SandboxUnavailable) as raised:
+            grade(write_notebook(tmp_path, *solution_cells()), Config(tasks=("conv_forward_naive",), use_bwrap=False))
+    assert f"read {references}" in str(raised.value)
     assert "chmod -R o-rwx" in str(raised.value)
 
 

@@ -8,16 +8,8 @@ from pathlib import Path
 
 from grader import __version__
 from grader.boundary import printable, printable_block
-from grader.config import TASK_IDS, Config, ConfigError, build_config, check_data_dir, config_toml, default_of, read_config_file
-from grader.discover import SubmissionError
-from grader.sandbox.supervisor import SandboxUnavailable
-
-EXIT_OK, EXIT_BELOW_BAR, EXIT_USAGE, EXIT_NO_SANDBOX = 0, 1, 2, 3
-EXIT_INTERNAL = 4  # the grader itself failed (a bug): never Python's 1, which would read as "below --fail-under"
-
-
-class UsageError(Exception):
-    """A command line that cannot be run (exit status 2)."""
+from grader.config import TASK_IDS, Config, build_config, check_data_dir, config_toml, default_of, read_config_file
+from grader.errors import EXIT_BELOW_BAR, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, GraderError, SandboxError, UsageError
 
 
 def build_parser():
@@ -101,10 +93,7 @@ def config_from(args):
     """The run's Config from a grading command's arguments: defaults, then --config FILE, then the flags.
     A data folder, from either, is checked here: before any student code runs."""
     flags = [(flag, key, getattr(args, dest)) for flag, dest, key in GRADING_FLAGS if getattr(args, dest) is not None]
-    try:
-        config = build_config(args.config, flags, tasks=_tasks(args.tasks))
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    config = build_config(args.config, flags, tasks=_tasks(args.tasks))
     _check_data_dir(config.data_dir, "--data" if args.data is not None else f"config {args.config}: data_dir")
     return config
 
@@ -173,17 +162,14 @@ def run_grade_class(args):
     except OSError as exc:
         raise UsageError(f"--out {args.out}: cannot be made a folder ({exc.strerror or exc})") from None
     tls = _tls_files(args)
-    try:
-        executor = DaskCluster(args.scheduler, tls) if args.scheduler else LocalPool(args.jobs)
-    except RuntimeError as exc:
-        raise UsageError(str(exc)) from None
+    executor = DaskCluster(args.scheduler, tls) if args.scheduler else LocalPool(args.jobs)
     if args.scheduler and executor.warning:
         _print(f"grader: {executor.warning}", sys.stderr)
     _print(f"grading {printable(args.class_dir)} with {executor.description}", sys.stderr)
     run = grade_class(args.class_dir, args.out, config, executor, args.feedback, args.fail_under)
     _print_class_run(run, args)
     if run.no_sandbox:
-        raise SandboxUnavailable(run.no_sandbox)
+        raise SandboxError(run.no_sandbox)
     if run.stopped:
         return 128 + run.stopped
     if args.fail_under is not None and run.below(args.fail_under):
@@ -221,41 +207,30 @@ def _print_class_run(run, args):
 
 
 def run_solve(args):
-    from grader.solve import StubCellNotFound, UnreadableNotebook, solve
+    from grader.solve import solve
 
     if not Path(args.notebook).is_file():
         raise UsageError(f"{args.notebook}: no such notebook")
     _check_outputs({"-o": args.output})
-    try:
-        path = solve(args.notebook, args.output)
-    except (StubCellNotFound, UnreadableNotebook) as exc:
-        raise UsageError(str(exc)) from None
+    path = solve(args.notebook, args.output)
     _print(f"wrote {printable(path)}")
     return EXIT_OK
 
 
 def run_release(args):
-    from grader.bundles import BuildError
     from grader.bundles.release import build_release
 
-    try:
-        bundle = build_release(args.out_dir, args.notebook)
-    except BuildError as exc:
-        raise UsageError(str(exc)) from None
+    bundle = build_release(args.out_dir, args.notebook)
     _print(f"wrote {printable(bundle.folder)} and {printable(bundle.zip_path)} ({bundle.zip_path.stat().st_size >> 10} KiB); "
            f"pinned {', '.join(bundle.pins)}")
     return EXIT_OK
 
 
 def run_autograder(args):
-    from grader.bundles import BuildError
     from grader.bundles.autograder import build_autograder
 
-    try:
-        config = read_config_file(args.config) if args.config else Config()
-        built = build_autograder(args.zip_path, config)
-    except (BuildError, ConfigError) as exc:
-        raise UsageError(str(exc)) from None
+    config = read_config_file(args.config) if args.config else Config()
+    built = build_autograder(args.zip_path, config)
     numpy_pin = next(pin for pin in built.pins if pin.startswith("numpy=="))
     _print(f"wrote {printable(built.zip_path)} ({built.zip_path.stat().st_size >> 10} KiB): {built.wheel}, "
            f"{len(built.pins)} exact pins ({numpy_pin}, ...)")
@@ -263,10 +238,7 @@ def run_autograder(args):
 
 
 def run_config(args):
-    try:
-        config = read_config_file(args.file) if args.file else Config()
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    config = read_config_file(args.file) if args.file else Config()
     _print(config_toml(config).rstrip("\n"))
     return EXIT_OK
 
@@ -347,12 +319,9 @@ def main(argv=None):
         return EXIT_USAGE
     try:
         return {"grade": run_grade, "grade-class": run_grade_class, "solve": run_solve, "config": run_config, "release": run_release, "autograder": run_autograder}[args.command](args)
-    except (UsageError, SubmissionError) as exc:
-        _print(f"grader: {printable(exc)}", sys.stderr)
-        return EXIT_USAGE
-    except SandboxUnavailable as exc:
-        _print(f"grader: no grade given: {printable(exc)}", sys.stderr)
-        return EXIT_NO_SANDBOX
+    except GraderError as exc:  # each kind of error, its exit status (grader.errors)
+        _print(f"grader: {exc.prefix}{printable(exc)}", sys.stderr)
+        return exc.exit_status
     except Exception:  # a grader bug: loud (the traceback), and a status no grade has
         _print(printable_block(traceback.format_exc()), sys.stderr)
         _print("grader: internal error, no grade given; please report it with the traceback above", sys.stderr)

@@ -27,6 +27,8 @@ from typing import Callable
 
 from assignment.cases import TASK_IDS
 
+from grader.errors import UsageError
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -96,7 +98,7 @@ class Config:
         return float(self.weights.get(task_id, DEFAULT_WEIGHTS[task_id]))
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError, ValueError):
     """A configuration that cannot be used; the message is one line naming the key or option."""
 
 

@@ -16,6 +16,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.errors import SubmissionError  # noqa: F401  (raised here; callers import it from here too)
+
 # What a student hands in is bounded before it is read: each bound is a note or a reason on that
 # submission only, never a crash of the run (a class, the autograder) it is part of.
 MAX_NOTEBOOK_BYTES = 200 << 20  # stored outputs can be large; beyond this a file is not a notebook we grade
@@ -26,10 +28,6 @@ MAX_NOTEBOOKS = 100  # notebooks read from one submission, in sorted path order
 MAX_JSON_DEPTH = 64  # nesting of a notebook's JSON, outputs aside: nbformat's own is under 10, widget state a few more
 LINKS_NAMED = 5  # symbolic links named in the note that says they were skipped
 CHECKPOINTS = ".ipynb_checkpoints"  # Jupyter's autosaved copies: never graded
-
-
-class SubmissionError(Exception):
-    """The submission cannot be read at all (exit status 2, one line, no traceback)."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import nbformat
 
 import solutions
 from grader.config import TASK_IDS
+from grader.errors import UsageError
 
 __all__ = ["StubCellNotFound", "UnreadableNotebook", "solve", "fill_task_cells", "find_task_cell", "reference_source"]
 
@@ -25,11 +26,11 @@ REFERENCE_NAMES = {"three_layer_convnet": "ThreeLayerConvNet"}
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-class StubCellNotFound(LookupError):
+class StubCellNotFound(UsageError, LookupError):
     """A task has no stub cell in the notebook."""
 
 
-class UnreadableNotebook(ValueError):
+class UnreadableNotebook(UsageError, ValueError):
     """The file given as the stub notebook is not a notebook nbformat can read (a one-line message)."""
 
 

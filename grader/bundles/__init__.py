@@ -3,13 +3,15 @@
 import zipfile
 from pathlib import Path
 
+from grader.errors import UsageError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """The project's checkout (where notebooks/ and pyproject.toml are), when the grader runs from one."""
 STUB_NOTEBOOK = PROJECT_ROOT / "notebooks" / "ConvolutionalNetworks.ipynb"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # every entry's date: the same files make the same zip
 
 
-class BuildError(Exception):
+class BuildError(UsageError):
     """A build that cannot be made (exit status 2); the message is one line."""
 
 

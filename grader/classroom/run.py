@@ -31,6 +31,7 @@ from pathlib import Path
 from grader.boundary import FRAGMENT_LIMIT, printable, printable_items
 from grader.config import Config
 from grader.discover import MAX_NOTEBOOK_BYTES, SubmissionError, open_notebook
+from grader.errors import UsageError
 from grader.sandbox.supervisor import SandboxUnavailable
 
 GRADED, UNREADABLE, ERROR, NO_SANDBOX, PENDING = "graded", "unreadable", "error", "no sandbox", "pending"
@@ -373,7 +374,7 @@ class DaskCluster:
         try:
             from distributed import Client
         except ImportError:
-            raise RuntimeError("--scheduler needs dask.distributed: pip install -e '.[dask]' in the project's checkout") from None
+            raise UsageError("--scheduler needs dask.distributed: pip install -e '.[dask]' in the project's checkout") from None
         if tls is not None:
             address = _tls_address(address)
         security = _security(tls)
@@ -381,9 +382,9 @@ class DaskCluster:
             self._client = Client(address, timeout=self.CONNECT_SECONDS, security=security)
         except (OSError, TimeoutError, ValueError) as exc:
             hint = "" if tls is not None else "; a scheduler secured with TLS needs --tls-ca-file, --tls-cert and --tls-key"
-            raise RuntimeError(f"cannot reach the Dask scheduler at {address} ({exc}){hint}") from None
+            raise UsageError(f"cannot reach the Dask scheduler at {address} ({exc}){hint}") from None
         except TypeError as exc:  # Dask's way of saying a tls:// address came without certificates
-            raise RuntimeError(f"cannot connect to the Dask scheduler at {address} ({exc}): a tls:// scheduler "
+            raise UsageError(f"cannot connect to the Dask scheduler at {address} ({exc}): a tls:// scheduler "
                                "needs --tls-ca-file, --tls-cert and --tls-key") from None
         self.description = f"Dask scheduler {address}" + (" (TLS)" if address.startswith(("tls://", "wss://")) else "")
         self._futures = []
@@ -454,7 +455,7 @@ def _security(tls):
     try:
         security.get_connection_args("client")
     except (OSError, ssl.SSLError) as exc:
-        raise RuntimeError(f"cannot use the TLS files (--tls-ca-file {tls.ca_file}, --tls-cert {tls.cert}"
+        raise UsageError(f"cannot use the TLS files (--tls-ca-file {tls.ca_file}, --tls-cert {tls.cert}"
                            f"{f', --tls-key {tls.key}' if tls.key else ''}): {exc}") from None
     return security
 
@@ -465,7 +466,7 @@ def _tls_address(address):
         return f"tls://{address}"
     scheme = address.partition("://")[0]
     if scheme not in SECURE_SCHEMES:
-        raise RuntimeError(f"the TLS options connect with TLS only, but the scheduler address {address} is "
+        raise UsageError(f"the TLS options connect with TLS only, but the scheduler address {address} is "
                            f"{scheme}://; start the scheduler with --tls-ca-file, --tls-cert and --tls-key "
                            "and give its tls:// address")
     return address

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import assignment
 from grader import boundary
+from grader.errors import SandboxError
 from grader.sandbox import protocol
 from grader.sandbox.launcher import (
     BWRAP_ISOLATION,
@@ -54,7 +55,7 @@ END_TIMEOUT = 10.0  # seconds for the template to reap a task's killed processes
 MAX_WORK_ENTRIES = 10_000  # files and folders in the sandbox uid's folder (root without bubblewrap)
 
 
-class SandboxUnavailable(Exception):
+class SandboxUnavailable(SandboxError):
     """The child could not be started at all, before any student code ran: a problem of the grading machine,
     not of the submission, so no grade is given."""
 

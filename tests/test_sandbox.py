@@ -1,17 +1,18 @@
 """The child session: loading statement by statement, limits, credentials, and the values that travel."""
 import os
 import shutil
+import subprocess
+import sys
 import time
 
+import nbformat
 import numpy as np
 import pytest
 
-from grader.sandbox import protocol
-from grader.sandbox.session import Limits, Session
-from grader.sandbox import launcher
-from grader.sandbox.launcher import bwrap_works
-from grader.sandbox import cgroups
+from grader.sandbox import cgroups, launcher, protocol
 from grader.sandbox.cgroups import NOT_ENFORCED
+from grader.sandbox.launcher import bwrap_works
+from grader.sandbox.session import Limits, Session
 
 pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a second or more each): not in the quick run
 
@@ -495,3 +496,21 @@ def test_a_load_just_under_a_forks_budget_passes_and_just_over_fails_every_task_
     else:
         assert all(f is not None and "your definitions took longer than 1.5 s to load" in f.message for f in failures)
         assert elapsed < 3 * (1.5 + 1.0)  # each task: the budget, and starting its fork
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("use_bwrap", MODES)
+def test_a_grader_started_through_a_relative_interpreter_path_starts_its_sandbox(tmp_path, use_bwrap):
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    notebook = tmp_path / "good.ipynb"
+    source = "def conv_forward_naive(x, w, b, conv_param):\n    raise ValueError('ran')\n"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), notebook)
+    python = os.path.relpath(sys.executable, folder)  # ../../venv/bin/python: bubblewrap cannot exec that as is
+    script = ("import sys; from grader.config import Config; from grader.pipeline import grade; "
+              f"report = grade(sys.argv[1], Config(tasks=('conv_forward_naive',), use_bwrap={use_bwrap})); "
+              "print(report.isolation); print(report.tasks[0].message)")
+    done = subprocess.run([python, "-c", script, str(notebook)], cwd=folder, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ValueError: ran" in done.stdout  # the sandbox started and ran the code
+    assert ("bubblewrap" in done.stdout) == use_bwrap

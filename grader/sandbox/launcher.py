@@ -315,7 +315,9 @@ def _bwrap_argv(bwrap, stage):
     # older than 0.6 has no --size: then an unsized tmpfs, bounded by the memory limits only).
     argv += (["--size", str(WORK_BYTES)] if sized else []) + ["--tmpfs", WORK]
     argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", WORK]
-    python = sys.executable  # the venv's path, which exists inside the sandbox through its root
+    # The venv's path, which exists inside the sandbox through its root, made absolute: bubblewrap cannot
+    # exec a path relative to the grader's folder (python started as ../venv/bin/python).
+    python = os.path.abspath(sys.executable)
     return argv + ["--", python, *PYTHON_FLAGS, f"{STAGE}/worker.py", LIB, WORK, "/tmp"]
 
 

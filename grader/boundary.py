@@ -14,6 +14,7 @@ results.json without passing through this module, and every reply is read throug
 It imports downward only (the protocol's decoder and the standard library): the sandbox imports it.
 """
 import dataclasses
+from collections.abc import Callable
 
 from grader.sandbox import protocol
 
@@ -38,38 +39,38 @@ MIN_LIMIT = 40  # the smallest limit: the cut marker of any text fits in it
 _SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
-def printable(text, limit=TEXT_LIMIT):
+def printable(text: object, limit: int = TEXT_LIMIT) -> str:
     """``text`` (any object) as one line of at most ``limit`` characters, safe for a terminal and a UTF-8 file.
 
     Characters that are not safely printable are escaped (newlines too); a longer text is cut and ends
     with a marker counting the characters left out. ``str()`` of an object that raises is described.
     """
     _check_limit("limit", limit, MIN_LIMIT)
-    text = _as_text(text)
-    shown, taken = _escape(text, limit)
-    if taken == len(text):
+    whole = _as_text(text)
+    shown, taken = _escape(whole, limit)
+    if taken == len(whole):
         return shown
-    shown, taken = _escape(text, limit - len(_cut_marker(len(text))))
-    return shown + _cut_marker(len(text) - taken)
+    shown, taken = _escape(whole, limit - len(_cut_marker(len(whole))))
+    return shown + _cut_marker(len(whole) - taken)
 
 
-def printable_block(text, limit=BLOCK_LIMIT, max_lines=BLOCK_LINES):
+def printable_block(text: object, limit: int = BLOCK_LIMIT, max_lines: int = BLOCK_LINES) -> str:
     """``text`` (any object) as lines safe for a terminal and a UTF-8 file: what :func:`printable` does,
     but newlines are kept (a ``\\r\\n`` counts as one). At most ``max_lines`` lines and ``limit``
     characters in all; when more was printed, the last line says how much was left out.
     """
     _check_limit("limit", limit, MIN_LIMIT)
     _check_limit("max_lines", max_lines, 2)
-    text = _as_text(text)
-    lines, taken, cut_in_line = _lay_out(text, limit, max_lines)
-    if taken == len(text):
+    whole = _as_text(text)
+    lines, taken, cut_in_line = _lay_out(whole, limit, max_lines)
+    if taken == len(whole):
         return "\n".join(lines)
-    reserve = 1 + len(_more_characters(len(text)))  # the marker line and its newline, at their longest
-    lines, taken, cut_in_line = _lay_out(text, limit - reserve, max_lines - 1)
+    reserve = 1 + len(_more_characters(len(whole)))  # the marker line and its newline, at their longest
+    lines, taken, cut_in_line = _lay_out(whole, limit - reserve, max_lines - 1)
     if cut_in_line:
-        marker = _more_characters(len(text) - taken)
+        marker = _more_characters(len(whole) - taken)
     else:  # the empty piece after a final newline is no line
-        marker = _more_lines(text.count("\n", taken) + (0 if text.endswith("\n") else 1))
+        marker = _more_lines(whole.count("\n", taken) + (0 if whole.endswith("\n") else 1))
     return "\n".join(lines + [marker])
 
 
@@ -180,13 +181,13 @@ SUBMISSION_REPLY_BYTES = 1 << 30  # every reply of a submission together; an hon
 MAX_FOUND = 50  # what a confinement probe may report it managed
 
 
-def read_reply(read_exact, charge):
+def read_reply(read_exact: Callable[[int], bytes | bytearray], charge: Callable[[int], None]) -> tuple[dict, list]:
     """(header, arrays) of one frame read with ``read_exact(n)``, ``charge(nbytes)`` called with its size
     before it is read (raising to refuse it); raises protocol.ProtocolError on a broken frame."""
     return protocol.read_frame(read_exact, MAX_REPLY_BYTES, charge)
 
 
-def template_pid(header):
+def template_pid(header: object) -> int | None:
     """The pid the template says it has (as it sees it), or None."""
     pid = header.get("pid") if isinstance(header, dict) else None
     return pid if type(pid) is int and pid > 0 else None
@@ -199,28 +200,29 @@ class TemplateEvent:
     event: str
     """'started', 'exited' (the fork itself is gone) or 'ended' (it and every process it started); '' if
     the header said something else."""
-    status: int = None
+    status: int | None = None
     """The fork's exit status as waitstatus_to_exitcode gives it (negative: a signal), or None."""
-    maxrss: int = None
+    maxrss: int | None = None
     """Its peak resident memory in bytes, or None."""
-    cpu: float = None
+    cpu: float | None = None
     """Its CPU seconds, or None."""
-    pid: int = None
+    pid: int | None = None
     """For 'started': the fork's pid as the template sees it."""
 
 
-def template_event(header):
+def template_event(header: object) -> TemplateEvent:
     """A :class:`TemplateEvent` from the template's header (fields of the wrong type are None)."""
-    header = header if isinstance(header, dict) else {}
-    event = header.get("event") if header.get("event") in ("started", "exited", "ended") else ""
-    status, maxrss, cpu = header.get("status"), header.get("maxrss"), header.get("cpu")
-    return TemplateEvent(event=event, status=status if type(status) is int else None,
+    fields = header if isinstance(header, dict) else {}
+    event = fields.get("event")
+    status, maxrss, cpu = fields.get("status"), fields.get("maxrss"), fields.get("cpu")
+    return TemplateEvent(event=event if event in ("started", "exited", "ended") else "",
+                         status=status if type(status) is int else None,
                          maxrss=maxrss if type(maxrss) is int and maxrss >= 0 else None,
-                         cpu=float(cpu) if type(cpu) in (int, float) and cpu >= 0 else None,
-                         pid=template_pid(header))
+                         cpu=float(cpu) if isinstance(cpu, (int, float)) and type(cpu) is not bool and cpu >= 0 else None,
+                         pid=template_pid(fields))
 
 
-def confinement_report(header):
+def confinement_report(header: object) -> tuple[int | None, tuple[str, ...]] | None:
     """(uid, found) from the template's startup probe: the uid its forks run as (None: unchanged) and what
     a fork so confined still managed, as short printable strings; None if the report is malformed."""
     report = header.get("confinement") if isinstance(header, dict) else None
@@ -329,7 +331,7 @@ def load_errors(errors, cell, statement):
              "quiet": kind in IMPORT_ERRORS}]
 
 
-def names(defined):
+def names(defined: object) -> set[str]:
     """The names a fork says it defines: strings only, printable; anything else defines nothing."""
     if not isinstance(defined, list):
         return set()

@@ -55,7 +55,7 @@ class CallResult:
     args_before: object = None
     """The arguments as the function received them, when asked for with return_args="both" (a cache kept
     in the child, say); encoded like args_after, so the two compare item by item."""
-    arity: int = None
+    arity: int | None = None
     """How many items the returned tuple or list had, counted by the grader in what it decoded (items it
     did not ask for arrive as protocol.Opaque); None for other values."""
     result_type: str = ""
@@ -108,11 +108,11 @@ class Session:
         self.load_retried = set()  # statements run again after the system killed the fork loading them
 
     @property
-    def isolation_used(self):
+    def isolation_used(self) -> str:
         """How the child was isolated, or a note that no student code ran."""
         return self.sandbox.isolation if self.sandbox is not None else "no student code was run"
 
-    def begin_task(self, task_id):
+    def begin_task(self, task_id: str) -> None:
         """Grade ``task_id`` next: its calls go to a fresh fork, with nothing an earlier task left behind."""
         self._end_fork()
         if self.load_failure is not None and self.load_failure.error_kind == "timeout":
@@ -120,7 +120,7 @@ class Session:
         self.task, self.fresh_fork, self.last_call = task_id, True, None
         self.output_log, self.output_kept = [], 0
 
-    def ensure_loaded(self):
+    def ensure_loaded(self) -> "CallResult | None":
         """Start a fork and load the definitions if needed; a CallResult if that fails, else None."""
         if self.load_failure is None:
             try:
@@ -129,7 +129,7 @@ class Session:
                 self._record_load_failure(failure)
         return self.load_failure
 
-    def take_output(self):
+    def take_output(self) -> str:
         """What student code printed since the last call of this method (bounded per task)."""
         text, self.output_log = "".join(self.output_log), []
         return text
@@ -341,7 +341,9 @@ class Session:
 
     # -- calls --------------------------------------------------------------------------------------
 
-    def call(self, target, *args, kwargs=None, keep=None, send="all", return_args=False, seed=0, timeout=None):
+    def call(self, target: str | tuple[str, str], *args: object, kwargs: dict | None = None, keep: str | None = None,
+             send: str | list[int] = "all", return_args: bool | str = False, seed: int = 0,
+             timeout: float | None = None) -> CallResult:
         """Call ``target`` (a name, or (handle, attribute)) in the fork with plain values as arguments."""
         key = target if isinstance(target, str) else tuple(target)
         if key in self.failed_targets:
@@ -382,14 +384,15 @@ class Session:
         message = f"{again.message} (it was run twice and killed both times)" if killed_again else again.message
         return replace(again, seconds=first.seconds + again.seconds, message=message)
 
-    def get_attribute(self, handle, attr, timeout=None):
+    def get_attribute(self, handle: str, attr: str, timeout: float | None = None) -> CallResult:
         return self._request({"op": "getattr", "handle": handle, "attr": attr}, (), timeout)
 
-    def set_attribute(self, handle, attr, value, timeout=None):
+    def set_attribute(self, handle: str, attr: str, value: object, timeout: float | None = None) -> CallResult:
         tree, arrays = protocol.encode(value)
         return self._request({"op": "setattr", "handle": handle, "attr": attr, "value": tree}, arrays, timeout)
 
-    def train(self, handle, data, solver_options, seed=0, timeout=None):
+    def train(self, handle: str, data: dict, solver_options: dict, seed: int = 0,
+              timeout: float | None = None) -> CallResult:
         """Train the model kept under ``handle`` with the provided Solver; value: {'params', 'loss_history'}."""
         data_tree, arrays = protocol.encode({"data": data, "solver": solver_options})
         header = {"op": "train", "handle": handle, "data": data_tree["d"]["data"],
@@ -440,7 +443,7 @@ class Session:
         with self.sandbox.paused():
             yield
 
-    def close(self):
+    def close(self) -> None:
         self._end_fork()
         if self.sandbox is not None:
             self.sandbox.cleanup()

@@ -107,7 +107,7 @@ class Autograder:
     """The wheel's file name inside the zip (under dist/)."""
 
 
-def build_autograder(zip_path, config=None, project=PROJECT_ROOT):
+def build_autograder(zip_path: str | Path, config: Config | None = None, project: Path = PROJECT_ROOT) -> Autograder:
     """Write the autograder zip to ``zip_path``, grading with ``config`` (the defaults when None)."""
     config = config or Config()
     if config.data_dir is not None:

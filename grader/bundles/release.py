@@ -46,7 +46,7 @@ class Bundle:
     """The exact pins, e.g. ('numpy==2.4.6',)."""
 
 
-def build_release(out_dir, notebook=None):
+def build_release(out_dir: str | Path, notebook: str | Path | None = None) -> Bundle:
     """Write the student bundle into ``out_dir`` (new or empty) and ``<out_dir>.zip`` beside it."""
     notebook = Path(notebook) if notebook else STUB_NOTEBOOK
     if not notebook.is_file():

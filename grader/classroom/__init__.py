@@ -14,6 +14,7 @@ import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from grader.classroom import gradebook, resume, summary
 from grader.classroom.discover import discover
@@ -21,7 +22,11 @@ from grader.classroom.feedback import feedback
 from grader.classroom.progress import Progress
 from grader.boundary import printable
 from grader.classroom.run import ERROR, NO_SANDBOX, Graded, prepare_job
+from grader.config import Config
 from grader.render import to_json
+
+if TYPE_CHECKING:
+    from grader.classroom.run import DaskCluster, LocalPool
 
 
 class Stopped(BaseException):
@@ -57,7 +62,8 @@ class ClassRun:
         return [r for r in self.records if (r["report"] or {}).get("score", 0.0) < bar]
 
 
-def grade_class(class_dir, out_dir, config, executor, feedback_form="md", fail_under=None, progress_stream=None):
+def grade_class(class_dir: str | Path, out_dir: str | Path, config: Config, executor: "LocalPool | DaskCluster",
+                feedback_form: str = "md", fail_under: float | None = None, progress_stream: TextIO | None = None) -> "ClassRun":
     """Grade every submission of ``class_dir`` into ``out_dir``; raises SubmissionError if the class folder
     cannot be read. The executor (run.LocalPool or run.DaskCluster) is closed before this returns."""
     out_dir = Path(out_dir)

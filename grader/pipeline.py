@@ -9,7 +9,7 @@ from grader.boundary import FRAGMENT_LIMIT, printable, printable_block, printabl
 from grader.config import Config
 from grader.discover import load_submission
 from grader.extract import extract
-from grader.report import Report
+from grader.report import Kind, Report
 from grader.runtime import runtime_versions
 from grader.sandbox.session import OUTPUT_PER_TASK, Limits, SandboxUnavailable, Session
 from grader.scoring import task_result, unavailable
@@ -79,7 +79,8 @@ def _grade_task(task, context, extraction):
         raise  # the machine, not the submission: no grade at all rather than a wrong one
     except Exception as exc:  # a grader bug, or a child reply the checks did not foresee: costs this task only
         detail = printable("".join(traceback.format_exception_only(type(exc), exc)).strip())
-        return unavailable(task.id, weight, "error", "grading", f"internal grader error, please report it: {detail}")
+        return unavailable(task.id, weight, "error", "grading", f"internal grader error, please report it: {detail}",
+                           kind=Kind.GRADING)
 
 
 def _grade_defined_task(task, context, weight):

@@ -7,20 +7,17 @@ import json
 
 from grader.boundary import FRAGMENT_LIMIT, MAX_ITEMS, TEXT_LIMIT, printable, printable_block, printable_items
 from grader.config import Config
+from grader.report import Kind, Reason
 from grader.runtime import runtime_versions
 from grader.tasks import TASKS, convnet
-from grader.tasks.base import HIDDEN_CASE, NOT_AWARDED, NOT_IMPLEMENTED, NOT_RUN, PUBLIC_CASE
+from grader.tasks.base import HIDDEN_CASE
 
-DEFINITION_CHECK = "definition"  # the one check of a task whose definition is missing or failed (scoring.unavailable)
-# The convnet has no public case among its checks (the notebook's case is not graded). Its visible test is
-# the checks whose inputs a student already has: the contract's defaults (which also report a constructor
-# that fails), and the quantities the notebook's check cell compares on given weights (scores, loss and
-# gradients with and without reg) and the overfit run the notebook makes itself. Its hidden variations
-# are the non-square input_dims and the initial scale under a weight_scale that is not the default.
-_CONVNET_SHOWN = (convnet.check_default_shapes, convnet.check_dtype, convnet.check_scores, convnet.check_loss_no_reg,
-                  convnet.check_loss_reg, convnet.check_overfit)
-SHOWN_CHECKS = frozenset(name for name, _, check in convnet.CHECKS if check in _CONVNET_SHOWN)
-"""Names of checks that are not public cases yet are shown before publication, with the public cases."""
+SHOWN_BEFORE_PUBLICATION = frozenset((Kind.PUBLIC, Kind.PUBLIC_CHECK, Kind.DEFINITION))
+"""Kinds of checks a student may see before grades are published: public cases, the convnet's checks on what the
+notebook itself uses (it has no public case: the notebook's case is not graded), and the task-wide verdict that a
+definition is missing or failed to load."""
+SHOWN_CHECKS = frozenset(name for name, _, check in convnet.CHECKS if check in convnet.NOTEBOOK_CHECKS)
+"""Names of the convnet's checks of Kind.PUBLIC_CHECK (for readers and tests: rendering goes by kind)."""
 
 _STATUS_WIDTH = 8
 MESSAGE_WIDTH = 100  # characters of a task's message in its table row: the row stays on one screen line
@@ -86,9 +83,9 @@ def _untouched(task):
     """Whether ``task`` is still the stub: no check passed, and each failed because the code raised
     NotImplementedError (grader.tasks.base.call_failed), was not awarded for it or was not run after it
     (one line says that better than one per check)."""
-    messages = [check.message for check in task.checks]
-    return (not any(check.passed for check in task.checks) and any(NOT_IMPLEMENTED in m for m in messages)
-            and all(NOT_IMPLEMENTED in m or m.startswith((NOT_AWARDED, NOT_RUN)) for m in messages))
+    reasons = [check.reason for check in task.checks]
+    return (not any(check.passed for check in task.checks) and Reason.NOT_IMPLEMENTED in reasons
+            and all(r in (Reason.NOT_IMPLEMENTED, Reason.NOT_AWARDED, Reason.NOT_RUN) for r in reasons))
 
 
 def _cell(text):
@@ -120,7 +117,8 @@ def to_json(report):
                 "source": printable(task.source, FRAGMENT_LIMIT),
                 "checks": [
                     {"name": _cell(c.name), "score": round(c.score, 4), "max_score": round(c.max_score, 4), "passed": c.passed,
-                     "message": printable(c.message), "diagnosis": printable(c.diagnosis)}
+                     "message": printable(c.message), "diagnosis": printable(c.diagnosis), "kind": _cell(c.kind),
+                     "reason": _cell(c.reason)}
                     for c in task.checks
                 ],
             }
@@ -133,13 +131,13 @@ def to_gradescope(report, config=None):
     """Gradescope's results.json: per task, a visible test of its public checks and a test of everything else.
 
     What students may see before grades are published is each task's public checks (the public case, whose
-    inputs are in the notebook; for the convnet, SHOWN_CHECKS) and whether the definition loaded; every
-    other check (hidden cases, properties, speed, inputs unchanged, the convnet's variations) and what the
-    student's code printed while graded (it may print hidden inputs) go into the second test, shown as
-    ``config.hidden_visibility`` says. Gradescope shows a student the total only when no test is hidden
-    from them. The top-level ``output``, which students always see, holds only the notes about their
-    submission (a notebook skipped, a statement that failed); how their code was isolated is for the
-    instructor (``extra_data``, the JSON report, the autograder's printed output).
+    inputs are in the notebook; for the convnet, its checks of Kind.PUBLIC_CHECK) and whether the definition
+    loaded: the kinds of SHOWN_BEFORE_PUBLICATION. Every other check (hidden cases, properties, speed, inputs
+    unchanged, the convnet's variations) and what the student's code printed while graded (it may print hidden
+    inputs) go into the second test, shown as ``config.hidden_visibility`` says. Gradescope shows a student the
+    total only when no test is hidden from them. The top-level ``output``, which students always see, holds
+    only the notes about their submission (a notebook skipped, a statement that failed); how their code was
+    isolated is for the instructor (``extra_data``, the JSON report, the autograder's printed output).
     """
     config = config or Config()
     tests = []
@@ -164,15 +162,14 @@ def to_gradescope(report, config=None):
 
 
 def _public_label(task_id):
-    """The name of a task's visible test: 'public case', or 'public checks' for the convnet (SHOWN_CHECKS)."""
+    """The name of a task's visible test: 'public case', or 'public checks' for the convnet (Kind.PUBLIC_CHECK)."""
     task = TASKS.get(task_id)
     return "public checks" if task is not None and task.grade is convnet.grade else "public case"
 
 
 def _is_public(check):
-    """A public case's check, one of SHOWN_CHECKS, or the task-wide verdict that its definition is missing or
-    failed to load."""
-    return check.name.startswith(PUBLIC_CASE) or check.name in SHOWN_CHECKS or check.name == DEFINITION_CHECK
+    """Whether a student may see ``check`` before grades are published (SHOWN_BEFORE_PUBLICATION)."""
+    return check.kind in SHOWN_BEFORE_PUBLICATION
 
 
 def _gradescope_test(name, checks, output, visibility):
@@ -201,7 +198,7 @@ def _leading(task):
 
 def _failing_hidden(checks):
     """The failing hidden cases among ``checks``: the first is shown in full, the rest (see :func:`_folded`) on one line."""
-    return [c for c in checks if not c.passed and c.name.startswith(HIDDEN_CASE)]
+    return [c for c in checks if not c.passed and c.kind == Kind.HIDDEN]
 
 
 def _failures(checks, width=TEXT_LIMIT):

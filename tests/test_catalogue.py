@@ -12,7 +12,7 @@ from assignment import checks, mistakes
 from assignment.cases import conv_inputs, pool_inputs
 from grader import render
 from grader.compare import Verdict, compare_array
-from grader.report import CheckResult, Report, TaskResult
+from grader.report import CheckResult, Kind, Reason, Report, TaskResult
 from grader.sandbox.supervisor import stage_directory
 from grader.sandbox.protocol import Opaque
 from grader.tasks import catalogue
@@ -215,11 +215,13 @@ DIAGNOSIS = mistakes.text("stride_ignored")
 
 
 def failing_task(hidden=10, diagnosis=DIAGNOSIS):
-    checks_ = (CheckResult("public case: x (2, 3, 4, 4)", 0.0, 2.0, False, "not awarded: 10 of 10 hidden cases failed"),)
+    checks_ = (CheckResult("public case: x (2, 3, 4, 4)", 0.0, 2.0, False, "not awarded: 10 of 10 hidden cases failed",
+                           kind=Kind.PUBLIC, reason=Reason.NOT_AWARDED),)
     checks_ += tuple(CheckResult(f"hidden case: x (2, {i}, 7, 7), stride 2", 0.0, 1.0, False,
-                                 f"out: relative error 1e+00 > 1e-07 (case {i})", diagnosis if i == 0 else "")
+                                 f"out: relative error 1e+00 > 1e-07 (case {i})", diagnosis if i == 0 else "",
+                                 kind=Kind.HIDDEN)
                      for i in range(hidden))
-    checks_ += (CheckResult("speed", 0.0, 1.0, False, "not awarded"),)
+    checks_ += (CheckResult("speed", 0.0, 1.0, False, "not awarded", kind=Kind.SPEED, reason=Reason.NOT_AWARDED),)
     return TaskResult(id="conv_forward_naive", status="failed", checks=checks_, max_score=13.0)
 
 

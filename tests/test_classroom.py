@@ -145,8 +145,13 @@ def test_a_dask_cluster_gives_the_same_gradebook_as_local_workers(mixed_class, l
 
     in_flight = []  # jobs handed to the scheduler and not yet collected, at each submission
     submit = DaskCluster._submit
-    monkeypatch.setattr(DaskCluster, "_submit", lambda self, job, owner: (
-        future := submit(self, job, owner), in_flight.append(len(self._futures)))[0])
+
+    def counted(self, job, owner):
+        future = submit(self, job, owner)
+        in_flight.append(len(self._futures))
+        return future
+
+    monkeypatch.setattr(DaskCluster, "_submit", counted)
     _, local_out = local_run
     config = CONFIG
     with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:

@@ -10,6 +10,7 @@ import pytest
 
 from grader.compare import all_of, check_scalar
 from grader.config import Config
+from grader.report import Kind
 from grader.sandbox.session import CallResult, Session
 from grader.sandbox.protocol import Opaque
 from grader.tasks import conv, normalization, pool
@@ -161,10 +162,12 @@ def test_cache_whose_numbers_change_is_changed():
 
 
 def case_outcomes(public=True, hidden=(True, True)):
-    outcomes = [Outcome("public case: x (2, 3, 4, 4)", 2.0, public, "out: relative error 0.0e+00 <= 1e-07")]
-    outcomes += [Outcome(f"hidden case: {i}", 1.0, passed, "" if passed else "out: relative error 1.0e+00 > 1e-07")
+    outcomes = [Outcome("public case: x (2, 3, 4, 4)", 2.0, public, "out: relative error 0.0e+00 <= 1e-07",
+                        kind=Kind.PUBLIC)]
+    outcomes += [Outcome(f"hidden case: {i}", 1.0, passed, "" if passed else "out: relative error 1.0e+00 > 1e-07",
+                         kind=Kind.HIDDEN)
                  for i, passed in enumerate(hidden)]
-    return outcomes + [Outcome("speed", 1.0, True, "")]
+    return outcomes + [Outcome("speed", 1.0, True, "", kind=Kind.SPEED)]
 
 
 def test_public_case_is_not_awarded_when_a_hidden_case_fails_and_says_it_was_right():

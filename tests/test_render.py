@@ -3,31 +3,40 @@ graded."""
 import json
 
 from grader import render
-from grader.report import CheckResult, Report, TaskResult
+from grader.report import CheckResult, Kind, Reason, Report, TaskResult
 
 STUB = "not implemented yet (raises NotImplementedError)"
+STUBBED, NOT_AWARDED = Reason.NOT_IMPLEMENTED, Reason.NOT_AWARDED
 
 
-def _check(name, message, passed=False):
-    return CheckResult(name=name, score=1.0 if passed else 0.0, max_score=1.0, passed=passed, message=message)
+def _check(name, message, passed=False, kind=Kind.HIDDEN, reason=Reason.NONE):
+    return CheckResult(name=name, score=1.0 if passed else 0.0, max_score=1.0, passed=passed, message=message,
+                       kind=kind, reason=reason)
 
 
 def _task(task_id, *checks):
     return TaskResult(id=task_id, status="error", checks=checks, max_score=float(len(checks)))
 
 
-STUB_TASK = _task("conv_forward_naive", *(_check(f"hidden case {i}", STUB) for i in range(9)),
-                  _check("inputs unchanged", "not awarded: earned only when every outputs check passes"),
-                  _check("speed", "not awarded: earned only when every outputs check passes"))
+STUB_TASK = _task("conv_forward_naive", *(_check(f"hidden case {i}", STUB, reason=STUBBED) for i in range(9)),
+                  _check("inputs unchanged", "not awarded: earned only when every outputs check passes",
+                         kind=Kind.INPUTS_UNCHANGED, reason=NOT_AWARDED),
+                  _check("speed", "not awarded: earned only when every outputs check passes", kind=Kind.SPEED,
+                         reason=NOT_AWARDED))
 # A backward whose forward is still the stub: its cases say why, its property checks raise.
 STUB_BACKWARD = _task("spatial_batchnorm_backward",
-                      _check("public case", f"needs the cache of your spatial_batchnorm_forward, which failed: {STUB}"),
-                      _check("property: dx sums to zero", f"{STUB} (on the generated example x (1, 1, 1, 2))"))
+                      _check("public case", f"needs the cache of your spatial_batchnorm_forward, which failed: {STUB}",
+                             kind=Kind.PUBLIC, reason=STUBBED),
+                      _check("property: dx sums to zero", f"{STUB} (on the generated example x (1, 1, 1, 2))",
+                             kind=Kind.PROPERTY, reason=STUBBED))
 # Written but wrong: one case raises NotImplementedError (an unsupported stride), the others fail on values.
-PARTLY_WRITTEN = _task("max_pool_forward_naive", _check("public case", "out: rel error 1.0e+00 > 1e-07"),
-                       _check("hidden case: stride 3", STUB), _check("speed", "not awarded: earned only when ..."))
+PARTLY_WRITTEN = _task("max_pool_forward_naive",
+                       _check("public case", "out: rel error 1.0e+00 > 1e-07", kind=Kind.PUBLIC),
+                       _check("hidden case: stride 3", STUB, reason=STUBBED),
+                       _check("speed", "not awarded: earned only when ...", kind=Kind.SPEED, reason=NOT_AWARDED))
 # One check passed: the code runs, every failure matters.
-ONE_PASSED = _task("conv_backward_naive", _check("public case", "ok", passed=True), _check("hidden case", STUB))
+ONE_PASSED = _task("conv_backward_naive", _check("public case", "ok", passed=True, kind=Kind.PUBLIC),
+                   _check("hidden case", STUB, reason=STUBBED))
 
 
 def _details(*tasks, notes=()):
@@ -63,7 +72,8 @@ def test_quiet_keeps_the_notes_and_drops_the_checks():
 
 def test_a_hostile_message_that_says_not_implemented_is_collapsed_into_one_safe_line():
     forged = f"\x1b[2K\r18.0 / 18.0 passed\n PASS fake \u202e {STUB}"
-    task = _task("conv_forward_naive", _check("public case", forged), _check("hidden case", STUB))
+    task = _task("conv_forward_naive", _check("public case", forged, kind=Kind.PUBLIC, reason=STUBBED),
+                 _check("hidden case", STUB, reason=STUBBED))
     [line] = _details(task)
     assert line.startswith("  conv_forward_naive: \\x1b[2K\\r18.0 / 18.0 passed\\n PASS fake \\u202e")
     assert not any(ch in line for ch in "\x1b\r\n\u202e")

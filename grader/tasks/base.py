@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grader.compare import Verdict, item_count
+from grader.report import Kind, Reason
 from grader.sandbox.protocol import Opaque
 
 PUBLIC_CASE, HIDDEN_CASE = "public case", "hidden case"  # how the names of a task's case checks begin
+CASE_KINDS = {PUBLIC_CASE: Kind.PUBLIC, HIDDEN_CASE: Kind.HIDDEN}  # the kind of a case check, by its label
 SECRET_BITS = 128  # a grading's secret: far too many values to enumerate
 UNCOMPARABLE_CACHE = ("the grader cannot check that your backward leaves its cache unchanged: {where} came back "
                       "as {what!r}, which the grader cannot see into; keep the cache to arrays, numbers, strings, "
@@ -43,6 +45,10 @@ class Outcome:
     """'error' or 'timeout' when the student's code raised, crashed or hung in this check."""
     diagnosis: str = ""
     """The classic mistake the evidence shows (one sentence with its fix), or empty."""
+    kind: str = ""
+    """What the check is: one of grader.report.KINDS (every task sets it; scoring refuses an outcome without)."""
+    reason: str = Reason.NONE
+    """Why it earned nothing although it may have been right: one of grader.report.REASONS."""
 
 
 @dataclass
@@ -64,9 +70,9 @@ class TaskContext:
     (:func:`grader.tasks.layer_checks.forward_excess`)."""
 
 
-def outcome(name, points, verdict, failure=""):
+def outcome(name, points, verdict, failure="", kind=""):
     return Outcome(name=name, points=points, passed=verdict.passed, message=verdict.message, failure=failure,
-                   diagnosis=verdict.diagnosis)
+                   diagnosis=verdict.diagnosis, kind=kind)
 
 
 def returned(result):
@@ -192,9 +198,10 @@ def _returns_a_value(function):
     return False
 
 
+# What a student reads; the category itself travels as the outcome's reason (grader.report.Reason).
 NOT_IMPLEMENTED = "not implemented yet (raises NotImplementedError)"  # a call that raised NotImplementedError
-NOT_AWARDED = "not awarded"  # how a check that was not given its points begins (earned only alongside others)
-NOT_RUN = "not run: "  # how a check skipped because an earlier call failed begins (convnet, sandbox)
+NOT_AWARDED = "not awarded"  # how the message of a check not given its points begins (earned only alongside others)
+NOT_RUN = "not run: "  # how the message of a check skipped because an earlier call failed begins (convnet)
 
 
 def call_failed(name, points, result):
@@ -203,16 +210,18 @@ def call_failed(name, points, result):
     message = result.message
     if result.where:
         message += f" (at {result.where})"
+    reason = Reason.NONE
     if result.error_type == "NotImplementedError":
-        message = NOT_IMPLEMENTED
-    return Outcome(name=name, points=points, passed=False, message=message, failure=failure)
+        message, reason = NOT_IMPLEMENTED, Reason.NOT_IMPLEMENTED
+    return Outcome(name=name, points=points, passed=False, message=message, failure=failure, reason=reason)
 
 
-def earned_only_if(correct, name, points, verdict, what="outputs"):
+def earned_only_if(correct, name, points, verdict, kind, what="outputs"):
     """Speed and unmodified-input checks earn points only alongside correct outputs."""
     if not correct:
-        return Outcome(name, points, False, f"{NOT_AWARDED}: earned only when every {what} check passes")
-    return outcome(name, points, verdict)
+        return Outcome(name, points, False, f"{NOT_AWARDED}: earned only when every {what} check passes", kind=kind,
+                       reason=Reason.NOT_AWARDED)
+    return outcome(name, points, verdict, kind=kind)
 
 
 def public_earned_only_with_hidden(outcomes):
@@ -223,12 +232,11 @@ def public_earned_only_with_hidden(outcomes):
     public case (nothing backs it up).
     """
     outcomes = list(outcomes)
-    hidden = [o for o in outcomes if o.name.startswith(HIDDEN_CASE)]
+    hidden = [o for o in outcomes if o.kind == Kind.HIDDEN]
     failing = sum(not o.passed for o in hidden)
     if hidden and not failing:
         return outcomes
-    return [_withheld(o, failing, len(hidden)) if o.name.startswith(PUBLIC_CASE) and o.passed else o
-            for o in outcomes]
+    return [_withheld(o, failing, len(hidden)) if o.kind == Kind.PUBLIC and o.passed else o for o in outcomes]
 
 
 def _withheld(public, failing, total):
@@ -236,7 +244,7 @@ def _withheld(public, failing, total):
     return Outcome(public.name, public.points, False,
                    f"{NOT_AWARDED}: a public case earns its points only when every hidden case of the task passes "
                    f"too, as its expected values ship with the notebook ({why}); your answer to the public case "
-                   f"itself was right ({public.message})")
+                   f"itself was right ({public.message})", kind=public.kind, reason=Reason.NOT_AWARDED)
 
 
 def inputs_unchanged(sent, received_after, names):

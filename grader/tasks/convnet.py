@@ -28,6 +28,7 @@ from grader.compare import (
     check_tuple,
     compare_array,
 )
+from grader.report import Kind, Reason
 from grader.tasks import catalogue, memo
 from grader.tasks.base import NOT_RUN, Outcome, call_failed, case_rng, none_returned, outcome
 
@@ -98,11 +99,12 @@ def grade(ctx):
     """
     probe = ctx.session.call(CLASS, kwargs=_model_kwargs(PROBE_NET), send="none", seed=INIT_SEED)
     if not probe.ok:
-        (first, first_points, _), *rest = CHECKS
+        (first, first_points, first_check), *rest = CHECKS
         failed = call_failed(first, first_points, probe)
         reported = Outcome(first, first_points, False, constructor_failure(_signature(PROBE_NET), failed.message, probe),
-                           failed.failure)
-        return [reported] + [Outcome(name, points, False, CONSTRUCTOR_NOT_RUN) for name, points, _ in rest]
+                           failed.failure, kind=check_kind(first_check), reason=failed.reason)
+        return [reported] + [Outcome(name, points, False, CONSTRUCTOR_NOT_RUN, kind=check_kind(check),
+                                     reason=Reason.NOT_RUN) for name, points, check in rest]
     return [_run(ctx, name, points, check) for name, points, check in CHECKS]
 
 
@@ -117,10 +119,11 @@ def constructor_failure(call, message, result):
 
 def _run(ctx, name, points, check):
     try:
-        return outcome(name, points, check(ctx))
+        return outcome(name, points, check(ctx), kind=check_kind(check))
     except _CallFailed as failed:
         result = call_failed(name, points, failed.result)
-        return Outcome(name, points, False, f"{failed.doing}: {result.message}", result.failure)
+        return Outcome(name, points, False, f"{failed.doing}: {result.message}", result.failure,
+                       kind=check_kind(check), reason=result.reason)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -477,3 +480,15 @@ CHECKS = (
      check_loss_non_square),
     (f"overfit {OVERFIT_EXAMPLES} training examples (Adam, {SOLVER_OPTIONS['num_epochs']} epochs)", 3.0, check_overfit),
 )
+# The checks on what the notebook itself uses (Kind.PUBLIC_CHECK, shown before grades are published, as a public
+# case is): the contract's defaults (which also report a constructor that fails), the quantities the notebook's
+# check cell compares on given weights (scores, loss and gradients with and without reg) and the overfit run the
+# notebook makes itself. The others are variations it never uses (Kind.HIDDEN_CHECK): non-square input_dims and
+# the initial scale under a weight_scale that is not the default.
+NOTEBOOK_CHECKS = frozenset((check_default_shapes, check_dtype, check_scores, check_loss_no_reg, check_loss_reg,
+                             check_overfit))
+
+
+def check_kind(check):
+    """The kind of one of CHECKS' functions: Kind.PUBLIC_CHECK or Kind.HIDDEN_CHECK (see NOTEBOOK_CHECKS)."""
+    return Kind.PUBLIC_CHECK if check in NOTEBOOK_CHECKS else Kind.HIDDEN_CHECK

@@ -34,9 +34,11 @@ from typing import Callable
 import numpy as np
 
 from grader.compare import BACKWARD_THRESHOLD, FORWARD_THRESHOLD, Verdict, compare_array, compare_arrays, item_count
+from grader.report import Kind
 from grader.sandbox.protocol import Ref
 from grader.tasks import catalogue
 from grader.tasks.base import (
+    CASE_KINDS,
     HIDDEN_CASE,
     PUBLIC_CASE,
     Outcome,
@@ -196,7 +198,7 @@ def grade_layer_forward(ctx, layer):
         args = layer.arguments(inputs)
         reference_seconds, (expected, _) = timed_reference(ctx, layer.reference[0], *args)
         result, call = forward_call(ctx, layer.forward, args, expected, label, points)
-        outcomes.append(result)
+        outcomes.append(replace(result, kind=CASE_KINDS[kind]))
         calls.append((args, call))
         unchanged.append(inputs_unchanged(args, call.args_after if call.ok else None, layer.arg_names))
         timings.append(_paced(ctx, layer, case, Timing(label, call.seconds, reference_seconds, alone=bool(timings))))
@@ -219,7 +221,7 @@ def grade_layer_backward(ctx, layer):
         reference_seconds, expected = timed_reference(ctx, layer.reference_gradients, inputs["dout"], args)
         result, inputs_verdict, call, cache_call = backward_call(ctx, names, args, inputs["dout"], expected, label,
                                                                  points, fallback=args, cache_names=layer.arg_names)
-        outcomes.append(result)
+        outcomes.append(replace(result, kind=CASE_KINDS[kind]))
         calls.append((args, call))
         unchanged.append(inputs_verdict)
         if call is not None:
@@ -242,13 +244,13 @@ def layer_speed(ctx, layer, correct, timings, backward, points=1.0):
     """
     name = f"speed (at most {ctx.config.speed_budget:g}x the reference loops)"
     if not correct:
-        return earned_only_if(correct, name, points, Verdict(False, ""))
+        return earned_only_if(correct, name, points, Verdict(False, ""), Kind.SPEED)
     measured = _speed_rounds(ctx, layer, timings, backward, SPEED)
     if isinstance(measured, Verdict) and not measured.passed:
         measured = _confirmation(ctx, layer, backward, measured)
     if isinstance(measured, Outcome):
-        return replace(measured, name=name, points=points)
-    return outcome(name, points, measured)
+        return replace(measured, name=name, points=points, kind=Kind.SPEED)
+    return outcome(name, points, measured, kind=Kind.SPEED)
 
 
 def _speed_rounds(ctx, layer, timings, backward, purpose):
@@ -295,7 +297,7 @@ def _timed_case(ctx, layer, case, inputs, backward, label, what):
     a failed Outcome when the call fails or its output is wrong (only right answers are timed)."""
     checked, timing = _speed_round(ctx, layer, case, inputs, backward, label)
     if checked.failure:
-        return Outcome(label, 1.0, False, checked.message, checked.failure)
+        return Outcome(label, 1.0, False, checked.message, checked.failure, reason=checked.reason)
     if not checked.passed:
         return Outcome(label, 1.0, False, f"your output on {what} was wrong: {checked.message}; "
                                           f"only right answers are timed")
@@ -499,7 +501,7 @@ def backward_call(ctx, names, forward_args, dout, expected, label, points, fallb
     if failed is not None:
         failure = call_failed(label, points, failed)
         return Outcome(label, points, False, f"needs the cache of your {forward}, which failed: {failure.message}",
-                       failure.failure), NOT_RETURNED, None, cache_call
+                       failure.failure, reason=failure.reason), NOT_RETURNED, None, cache_call
     result, retried = call_backward(ctx, backward, dout, cache, fallback)
     note = note or retried
     if not result.ok:
@@ -576,7 +578,7 @@ def unchanged_check(correct, verdicts, points=1.0):
     failing = next((verdict for verdict in verdicts if not verdict.passed), None)
     verdict = failing or Verdict(bool(verdicts), "your function left its inputs unchanged" if verdicts
                                  else "nothing was compared (no case was graded)")
-    return earned_only_if(correct, "inputs unchanged", points, verdict)
+    return earned_only_if(correct, "inputs unchanged", points, verdict, Kind.INPUTS_UNCHANGED)
 
 
 def call_backward(ctx, backward, dout, cache, fallback):

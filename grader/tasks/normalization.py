@@ -39,9 +39,11 @@ from grader.compare import (
     compare_arrays,
     item_count,
 )
+from grader.report import Kind, Reason
 from grader.sandbox.protocol import Ref
 from grader.tasks import catalogue, memo
 from grader.tasks.base import (
+    CASE_KINDS,
     HIDDEN_CASE,
     PUBLIC_CASE,
     Outcome,
@@ -144,7 +146,7 @@ def grade_batchnorm_forward(ctx):
         args = (inputs["x"], inputs["gamma"], inputs["beta"], _bn_train_param(case))
         expected = _bn_train_reference(memo.key(case), False)
         result, _ = forward_case(ctx, BN_FORWARD, args, expected, f"{kind}: {_describe(case)}", points)
-        outcomes.append(result)
+        outcomes.append(replace(result, kind=CASE_KINDS[kind]))
     outcomes.append(_running_stats_check(ctx, RUNNING_STATS_CASE))
     outcomes.append(_test_mode_check(ctx, TEST_MODE_CASE))
     outcomes.extend(_property_outcomes(ctx, BN_FORWARD_PROPERTIES))
@@ -160,7 +162,7 @@ def grade_batchnorm_backward(ctx):
         args = (inputs["x"], inputs["gamma"], inputs["beta"], _bn_train_param(case))
         expected = _bn_train_reference(memo.key(case), True)
         result, _ = backward_case(ctx, names, args, inputs["dout"], expected, f"{kind}: {_describe(case)}", points)
-        outcomes.append(result)
+        outcomes.append(replace(result, kind=CASE_KINDS[kind]))
     outcomes.extend(_property_outcomes(ctx, BN_BACKWARD_PROPERTIES))
     return public_earned_only_with_hidden(outcomes)
 
@@ -206,10 +208,10 @@ def _running_stats_check(ctx, case):
     result = ctx.session.call(BN_FORWARD, inputs["x"], inputs["gamma"], inputs["beta"], bn_param,
                               send="none", return_args=True)
     if not result.ok:
-        return call_failed(label, CHECK_POINTS, result)
+        return replace(call_failed(label, CHECK_POINTS, result), kind=Kind.MODE)
     after = result.args_after[3] if item_count(result.args_after) == 4 else None
     if not isinstance(after, dict):
-        return Outcome(label, CHECK_POINTS, False, "bn_param did not come back as a dict")
+        return Outcome(label, CHECK_POINTS, False, "bn_param did not come back as a dict", kind=Kind.MODE)
     verdicts = [_running_stat_verdict(key, after.get(key), bn_param[key], expected[key])
                 for key in ("running_mean", "running_var")]
     verdict = all_of(verdicts)
@@ -220,7 +222,7 @@ def _running_stats_check(ctx, case):
 
         args = (inputs["x"], inputs["gamma"], inputs["beta"], bn_param)
         verdict = replace(verdict, diagnosis=catalogue.diagnose(catalogue.RUNNING_STATS, args, fits))
-    return outcome(label, CHECK_POINTS, verdict)
+    return outcome(label, CHECK_POINTS, verdict, kind=Kind.MODE)
 
 
 def _running_stat_verdict(key, value, before, expected):
@@ -243,7 +245,7 @@ def _test_mode_check(ctx, case):
     expected = _bn_stats_reference(memo.key(case), "test")
     label = f"test mode: normalizes with the given running mean and variance ({_describe(case, mode='')})"
     result, _ = forward_case(ctx, BN_FORWARD, args, expected, label, CHECK_POINTS)
-    return result
+    return replace(result, kind=Kind.MODE)
 
 
 # -- spatial group norm -------------------------------------------------------------------------------
@@ -266,7 +268,7 @@ def grade_groupnorm_forward(ctx):
         args = _gn_case_args(case, _generated(groupnorm_inputs, case))
         expected = _gn_reference(memo.key(case), False)
         result, _ = forward_case(ctx, GN_FORWARD, args, expected, f"{kind}: {_describe(case, mode='')}", points)
-        outcomes.append(result)
+        outcomes.append(replace(result, kind=CASE_KINDS[kind]))
     outcomes.extend(_property_outcomes(ctx, GN_FORWARD_PROPERTIES))
     return public_earned_only_with_hidden(outcomes)
 
@@ -282,7 +284,7 @@ def grade_groupnorm_backward(ctx):
         expected = _gn_reference(memo.key(case), True)
         result, _ = backward_case(ctx, names, args, inputs["dout"], expected,
                                   f"{kind}: {_describe(case, mode='')}", points)
-        outcomes.append(result)
+        outcomes.append(replace(result, kind=CASE_KINDS[kind]))
     outcomes.extend(_property_outcomes(ctx, GN_BACKWARD_PROPERTIES))
     return public_earned_only_with_hidden(outcomes)
 
@@ -420,7 +422,7 @@ class _Record:
     """What one property run saw: examples tried, and the latest failure."""
 
     def __init__(self):
-        self.examples, self.example, self.message, self.failure = 0, None, "", ""
+        self.examples, self.example, self.message, self.failure, self.reason = 0, None, "", "", Reason.NONE
         self.stopped = False
         """True when the property stopped before hypothesis shrank the example."""
         self.flaky = False
@@ -428,8 +430,8 @@ class _Record:
         self.tried = []
         """Every example checked, in order."""
 
-    def failed(self, example, message, failure=""):
-        self.example, self.message, self.failure = example, message, failure
+    def failed(self, example, message, failure="", reason=Reason.NONE):
+        self.example, self.message, self.failure, self.reason = example, message, failure, reason
 
 
 def _student(ctx, target, *args, keep=None, send="all"):
@@ -456,7 +458,8 @@ def _property_outcomes(ctx, properties):
 def _alongside_reference(held):
     return Outcome(held.name, held.points, False,
                    f"not awarded: {held.message}, but this property also holds for wrong gradients (all zeros "
-                   "sum to zero), so it earns its point only when dx, dgamma, dbeta agree with the reference")
+                   "sum to zero), so it earns its point only when dx, dgamma, dbeta agree with the reference",
+                   kind=held.kind, reason=Reason.NOT_AWARDED)
 
 
 def _property_outcome(ctx, prop):
@@ -539,7 +542,7 @@ def _check_example(ctx, prop, example, record, budget):
     try:
         verdict = prop.check(ctx, example)
     except _StudentCallFailed as failed:
-        record.failed(example, failed.failed.message, failed.failed.failure)
+        record.failed(example, failed.failed.message, failed.failed.failure, failed.failed.reason)
         if failed.stop:
             record.stopped = True
             raise _Stop from None
@@ -553,12 +556,12 @@ def _check_example(ctx, prop, example, record, budget):
 
 def _property_result(name, record):
     if record.example is None:
-        return Outcome(name, PROPERTY_POINTS, True, f"held on {record.examples} generated examples")
+        return Outcome(name, PROPERTY_POINTS, True, f"held on {record.examples} generated examples", kind=Kind.PROPERTY)
     which = "generated example" if record.stopped or record.flaky else "shrunk minimal example"
     message = f"{record.message} (on the {which} {record.example.describe()})"
     if record.flaky:
         message += "; the same input passed when run again: does your function keep state between calls?"
-    return Outcome(name, PROPERTY_POINTS, False, message, record.failure)
+    return Outcome(name, PROPERTY_POINTS, False, message, record.failure, kind=Kind.PROPERTY, reason=record.reason)
 
 
 # -- the properties -----------------------------------------------------------------------------------

@@ -9,7 +9,16 @@ from pathlib import Path
 from grader import __version__
 from grader.boundary import printable, printable_block
 from grader.config import TASK_IDS, Config, build_config, check_data_dir, config_toml, default_of, read_config_file
-from grader.errors import EXIT_BELOW_BAR, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, GraderError, SandboxError, UsageError
+from grader.errors import (  # noqa: F401  (the statuses are the command's; tests and scripts read them here)
+    EXIT_BELOW_BAR,
+    EXIT_INTERNAL,
+    EXIT_NO_SANDBOX,
+    EXIT_OK,
+    EXIT_USAGE,
+    GraderError,
+    SandboxError,
+    UsageError,
+)
 
 
 def build_parser():

@@ -1,22 +1,10 @@
-"""Seeded inputs for the nine tasks: the public cases the notebook checks, and the generators behind them.
+"""Seeded inputs of the tasks: the generators behind every case (the public ones are in the task table,
+:mod:`assignment.tasks`).
 
 The grader uses the same generators with its own hidden parameters. Every array is float64 and comes from
 ``numpy.random.default_rng(seed)``, so a case is fully described by its parameters.
 """
 import numpy as np
-
-# The nine tasks of SPEC section 3, in its order: the notebook's stubs, the checks, the grader's table.
-TASK_IDS = (
-    "conv_forward_naive",
-    "conv_backward_naive",
-    "max_pool_forward_naive",
-    "max_pool_backward_naive",
-    "three_layer_convnet",
-    "spatial_batchnorm_forward",
-    "spatial_batchnorm_backward",
-    "spatial_groupnorm_forward",
-    "spatial_groupnorm_backward",
-)
 
 
 def conv_inputs(N, C, H, W, F, HH, WW, stride, pad, seed):
@@ -82,15 +70,30 @@ def groupnorm_inputs(N, C, H, W, seed, scale=1.0, shift=0.0):
     }
 
 
-# The public case of each task: the parameters the notebook's check cells use.
-PUBLIC_CASES = {
-    "conv_forward_naive": dict(N=2, C=3, H=4, W=4, F=3, HH=4, WW=4, stride=2, pad=1, seed=1),
-    "conv_backward_naive": dict(N=4, C=3, H=5, W=5, F=2, HH=3, WW=3, stride=1, pad=1, seed=2),
-    "max_pool_forward_naive": dict(N=2, C=3, H=4, W=4, pool_height=2, pool_width=2, stride=2, seed=3),
-    "max_pool_backward_naive": dict(N=3, C=2, H=8, W=8, pool_height=2, pool_width=2, stride=2, seed=4),
-    "spatial_batchnorm_forward": dict(N=10, C=3, H=4, W=5, seed=6, scale=4.0, shift=10.0),
-    "spatial_batchnorm_backward": dict(N=2, C=3, H=4, W=5, seed=7, scale=5.0, shift=12.0),
-    "spatial_groupnorm_forward": dict(N=2, C=6, H=4, W=5, seed=8, scale=4.0, shift=10.0),
-    "spatial_groupnorm_backward": dict(N=2, C=6, H=4, W=5, seed=9, scale=5.0, shift=12.0),
-}
 PUBLIC_GROUPS = 2  # G of both public group-norm cases (C = 6 channels, groups of 3)
+
+
+GIVEN_WEIGHT_STD = 0.3  # scores of order 1: the softmax neither saturates nor is flat
+
+
+def param_shapes(input_dim, num_filters, filter_size, hidden_dim, num_classes):
+    """The contract's parameter shapes (SPEC section 3): W2 has F * (H // 2) * (W // 2) rows."""
+    channels, height, width = input_dim
+    return {
+        "W1": (num_filters, channels, filter_size, filter_size), "b1": (num_filters,),
+        "W2": (num_filters * (height // 2) * (width // 2), hidden_dim), "b2": (hidden_dim,),
+        "W3": (hidden_dim, num_classes), "b3": (num_classes,),
+    }
+
+
+def network_inputs(num_inputs, input_dim, num_filters, filter_size, hidden_dim, num_classes, reg, seed):
+    """Inputs of the network case: X (N, C, H, W), y (N,) and given float64 parameters.
+
+    Biases are nonzero on purpose, so a network that ignores one is caught.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((num_inputs, *input_dim))
+    y = rng.integers(0, num_classes, num_inputs)
+    shapes = param_shapes(input_dim, num_filters, filter_size, hidden_dim, num_classes)
+    params = {name: GIVEN_WEIGHT_STD * rng.standard_normal(shape) for name, shape in shapes.items()}
+    return {"X": X, "y": y, "params": params}

@@ -25,8 +25,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
-from assignment.cases import TASK_IDS
-
+from assignment.tasks import DEFAULT_WEIGHTS, TASK_IDS
 from grader.errors import UsageError
 
 try:
@@ -34,18 +33,6 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-# Points per task; they total 100. Backward passes and the convnet weigh more: they take more work.
-DEFAULT_WEIGHTS = {
-    "conv_forward_naive": 10.0,
-    "conv_backward_naive": 14.0,
-    "max_pool_forward_naive": 8.0,
-    "max_pool_backward_naive": 10.0,
-    "three_layer_convnet": 20.0,
-    "spatial_batchnorm_forward": 8.0,
-    "spatial_batchnorm_backward": 9.0,
-    "spatial_groupnorm_forward": 9.0,
-    "spatial_groupnorm_backward": 12.0,
-}
 # Gradescope's visibility settings, from most to least shown.
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 MIN_MEMORY_MIB = 256  # numpy and the worker need about 100 MiB of address space before any student code
@@ -54,7 +41,7 @@ MIN_PROCESSES = 8  # bubblewrap and the worker take three; a submission needs a 
 MAX_SECONDS = 86400.0  # a timeout of a day (select() overflows near 1e300)
 MAX_MEMORY_MIB = 1 << 24  # 16 TiB of address space (setrlimit takes 64-bit byte counts)
 MAX_PROCESSES = 1 << 20
-MAX_WEIGHT = 1e6  # points of one task: nine of them sum to a finite total a JSON report can hold
+MAX_WEIGHT = 1e6  # points of one task: every task's sum to a finite total a JSON report can hold
 MAX_SPEED_BUDGET = 1e9
 
 
@@ -62,7 +49,7 @@ MAX_SPEED_BUDGET = 1e9
 class Config:
     """Everything a grading run can be told."""
 
-    tasks: tuple = TASK_IDS
+    tasks: tuple = field(default_factory=lambda: tuple(TASK_IDS))
     """Task ids to grade, in SPEC order."""
     weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     """Task id -> points."""
@@ -191,7 +178,7 @@ def build_config(file=None, flags=(), tasks=None):
 
     flags: (flag name, setting key, value) triples for the flags given on the command line, e.g.
     ('--timeout', 'limits.timeout', 5.0); their problems are reported under the flag's name.
-    tasks: the task ids to grade, or None for all nine. Raises ConfigError (one line).
+    tasks: the task ids to grade, or None for all of them. Raises ConfigError (one line).
     """
     config = Config() if file is None else read_config_file(file)
     for flag, key, value in flags:

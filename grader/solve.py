@@ -14,15 +14,13 @@ from pathlib import Path
 import nbformat
 
 import solutions
-from grader.config import TASK_IDS
+from assignment.tasks import TABLE, TASK_IDS
 from grader.errors import UsageError
 
 __all__ = ["StubCellNotFound", "UnreadableNotebook", "solve", "fill_task_cells", "find_task_cell", "reference_source"]
 
 TASK_TAG_PREFIX = "task:"
 TASK_LINE_PREFIX = "# TASK: "
-# The one task id that is not the name of its reference.
-REFERENCE_NAMES = {"three_layer_convnet": "ThreeLayerConvNet"}
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
@@ -35,7 +33,7 @@ class UnreadableNotebook(UsageError, ValueError):
 
 
 def solve(notebook_path, output_path):
-    """Write a copy of ``notebook_path`` whose nine stub cells hold the reference solutions.
+    """Write a copy of ``notebook_path`` whose stub cells (one per task) hold the reference solutions.
 
     Parameters
     ----------
@@ -114,7 +112,7 @@ def reference_source(task_id):
     The module's imports and top-level helpers (functions, constants) that the reference uses,
     directly or through other helpers, in module order, then the reference itself.
     """
-    reference = getattr(solutions, REFERENCE_NAMES.get(task_id, task_id))
+    reference = getattr(solutions, TABLE[task_id].definition)
     module_source = inspect.getsource(inspect.getmodule(reference))
     lines = module_source.splitlines()
     tree = ast.parse(module_source)

@@ -16,16 +16,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import solutions  # noqa: E402  (needs the project root on the path)
-from assignment.checks import EXPECTED_FILE, TASK_IDS, public_values  # noqa: E402
+from assignment.checks import EXPECTED_FILE, public_values  # noqa: E402
+from assignment.tasks import TABLE  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "assignment" / EXPECTED_FILE
-# The one task id that is not the name of its reference.
-REFERENCE_NAMES = {"three_layer_convnet": "ThreeLayerConvNet"}
 
 
 def reference_implementations():
     """Task id -> the reference function (or class) of :mod:`solutions`."""
-    return {task_id: getattr(solutions, REFERENCE_NAMES.get(task_id, task_id)) for task_id in TASK_IDS}
+    return {task.id: getattr(solutions, task.definition) for task in TABLE.values()}
 
 
 def expected_values():

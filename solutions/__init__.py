@@ -1,10 +1,9 @@
-"""Reference solutions of the nine tasks (instructor-only; never shipped to students).
+"""Reference solutions of the tasks (instructor-only; never shipped to students).
 
-The grader computes every expected value from these. Each task id of SPEC section 3 is
-also the name of the function or class exported here, except ``three_layer_convnet``,
-which is the class :class:`ThreeLayerConvNet`.
+The grader computes every expected value from these. Each task's definition name in the task table
+(:mod:`assignment.tasks`) is also the name of the function or class exported here.
 """
-from assignment.cases import TASK_IDS
+from assignment.tasks import TASK_IDS
 from solutions.conv import conv_backward_naive, conv_forward_naive
 from solutions.convnet import ThreeLayerConvNet
 from solutions.normalization import (

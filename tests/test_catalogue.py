@@ -13,8 +13,8 @@ from assignment.cases import conv_inputs, pool_inputs
 from grader import render
 from grader.compare import Verdict, compare_array
 from grader.report import CheckResult, Kind, Reason, Report, TaskResult
-from grader.sandbox.supervisor import stage_directory
 from grader.sandbox.protocol import Opaque
+from grader.sandbox.supervisor import stage_directory
 from grader.tasks import catalogue
 from grader.tasks.base import Outcome, outcome
 from grader.tasks.mistakes import NotShown
@@ -58,11 +58,11 @@ def test_every_mistake_is_one_sentence_naming_a_task():
 
 
 def test_the_notebooks_hints_for_classic_mistakes_are_the_catalogues_texts():
-    assert checks.PAD_ZERO_HINT == mistakes.text("pad_zero_slicing")
-    assert checks.OVERLAP_HINT == mistakes.text("pool_backward_assigns")
-    assert checks.BATCHNORM_FORWARD_HINTS["train_out"] == mistakes.text("reshape_without_transpose")
-    assert checks.GROUPS_HINT == mistakes.text("groups_as_group_size")
-    assert checks.NETWORK_HINTS["reg.grads"] == mistakes.text("reg_gradient_missing")
+    assert checks.conv.PAD_ZERO_HINT == mistakes.text("pad_zero_slicing")
+    assert checks.pool.OVERLAP_HINT == mistakes.text("pool_backward_assigns")
+    assert checks.normalization.BATCHNORM_FORWARD_HINTS["train_out"] == mistakes.text("reshape_without_transpose")
+    assert checks.normalization.GROUPS_HINT == mistakes.text("groups_as_group_size")
+    assert checks.convnet.NETWORK_HINTS["reg.grads"] == mistakes.text("reg_gradient_missing")
 
 
 def test_the_shared_catalogue_holds_texts_only_no_reference_code():
@@ -277,8 +277,10 @@ def test_the_json_report_has_a_diagnosis_per_check_made_printable():
 def _graded_calls(key):
     """(args, reference value) of every graded call the fingerprints of ``key`` are tried on, built as the
     grader builds them."""
-    from assignment.cases import PUBLIC_CASES, batchnorm_inputs, groupnorm_inputs
-    from grader.tasks import conv, convnet, normalization as norm, pool
+    from assignment.cases import batchnorm_inputs, groupnorm_inputs
+    from assignment.tasks import PUBLIC_CASES
+    from grader.tasks import conv, convnet, pool
+    from grader.tasks import normalization as norm
 
     if key in ("conv_forward_naive", "max_pool_forward_naive", "conv_backward_naive", "max_pool_backward_naive"):
         layer = conv.LAYER if key.startswith("conv") else pool.LAYER

@@ -1,4 +1,4 @@
-"""The notebook's public checks (assignment/checks.py): they pass the references, catch classic bugs
+"""The notebook's public checks (assignment/checks/): they pass the references, catch classic bugs
 with the right hint, report unwritten code plainly, never raise, and their stored expectations are
 those the references produce today."""
 import ast
@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import solutions
-from assignment import checks
+from assignment import checks, compare
 from assignment.checks import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, TASK_IDS, check
 from assignment.layers import batchnorm_forward
+from assignment.tasks import TABLE
 
 ROOT = Path(__file__).resolve().parents[1]
 FORWARD_OF = {
@@ -53,38 +54,38 @@ def test_backward_check_compares_with_numeric_gradients_below_threshold(task_id)
     result = run(task_id, REFERENCES[task_id], FORWARD_OF[task_id])
     numeric = [m for m in result.measurements if m.quantity.endswith("vs numeric gradient")]
     assert numeric
-    assert all(m.error <= checks.NUMERIC_GRADIENT_THRESHOLD for m in numeric)
+    assert all(m.error <= compare.NUMERIC_GRADIENT_THRESHOLD for m in numeric)
 
 
 def test_network_check_measures_shapes_initial_loss_reg_term_and_numeric_gradients():
     result = run("three_layer_convnet", solutions.ThreeLayerConvNet)
     quantities = [m.quantity for m in result.measurements]
-    assert quantities.count("parameter shapes") == len(checks.NEW_NETWORKS)
+    assert quantities.count("parameter shapes") == len(checks.convnet.NEW_NETWORKS)
     assert any(q.startswith("initial loss") for q in quantities)
     assert any(q.startswith("loss rises with reg") for q in quantities)
-    assert sum(q.endswith("vs numeric gradient (reg > 0)") for q in quantities) == len(checks.PARAM_NAMES)
+    assert sum(q.endswith("vs numeric gradient (reg > 0)") for q in quantities) == len(checks.convnet.PARAM_NAMES)
     loss = next(m for m in result.measurements if m.quantity.startswith("initial loss"))
-    assert loss.error <= checks.INITIAL_LOSS_TOLERANCE
+    assert loss.error <= compare.INITIAL_LOSS_TOLERANCE
 
 
 def test_stored_expectations_equal_what_the_references_produce_now():
     fresh = load_script("make_public_expected").expected_values()
-    stored = checks._expected()
+    stored = checks.base.stored_expected()
     assert sorted(stored) == sorted(fresh), "run python scripts/make_public_expected.py"
     for key, value in fresh.items():
         assert stored[key].shape == value.shape, key
-        assert checks._relative_errors(stored[key], value).max(initial=0.0) <= STORED_VALUES_TOLERANCE, key
+        assert compare.relative_errors(stored[key], value).max(initial=0.0) <= STORED_VALUES_TOLERANCE, key
 
 
 def test_stored_expectations_cover_every_case_of_every_task():
-    stored = checks._expected()
+    stored = checks.base.stored_expected()
     for task_id in TASK_IDS:
         for case in checks.CASES[task_id]:
             assert any(key.startswith(f"{task_id}/{case.key}/") for key in stored), (task_id, case.key)
 
 
 def test_student_package_never_imports_the_solutions():
-    for path in (ROOT / "assignment").glob("*.py"):
+    for path in (ROOT / "assignment").rglob("*.py"):
         tree = ast.parse(path.read_text())
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
@@ -150,13 +151,13 @@ class NetworkSquareInputAssumed(solutions.ThreeLayerConvNet):
 
 
 @pytest.mark.parametrize("task_id, implementation, forward, hint", [
-    ("conv_backward_naive", conv_backward_pad_zero_bug, solutions.conv_forward_naive, checks.PAD_ZERO_HINT),
+    ("conv_backward_naive", conv_backward_pad_zero_bug, solutions.conv_forward_naive, checks.conv.PAD_ZERO_HINT),
     ("max_pool_backward_naive", max_pool_backward_assigning, solutions.max_pool_forward_naive,
-     checks.OVERLAP_HINT),
-    ("spatial_batchnorm_forward", spatial_batchnorm_bare_reshape, None, checks.BATCHNORM_FORWARD_HINTS["train_out"]),
-    ("spatial_groupnorm_forward", spatial_groupnorm_groups_of_size_g, None, checks.GROUPS_HINT),
-    ("three_layer_convnet", NetworkWithoutRegGradient, None, checks.NETWORK_HINTS["reg.grads"]),
-    ("three_layer_convnet", NetworkSquareInputAssumed, None, checks.SHAPES_HINT),
+     checks.pool.OVERLAP_HINT),
+    ("spatial_batchnorm_forward", spatial_batchnorm_bare_reshape, None, checks.normalization.BATCHNORM_FORWARD_HINTS["train_out"]),
+    ("spatial_groupnorm_forward", spatial_groupnorm_groups_of_size_g, None, checks.normalization.GROUPS_HINT),
+    ("three_layer_convnet", NetworkWithoutRegGradient, None, checks.convnet.NETWORK_HINTS["reg.grads"]),
+    ("three_layer_convnet", NetworkSquareInputAssumed, None, checks.convnet.SHAPES_HINT),
 ], ids=["conv-pad-zero", "pool-overlap-assigned", "batchnorm-bare-reshape", "groupnorm-G-as-size",
         "network-no-reg-gradient", "network-square-input"])
 def test_classic_bug_fails_with_the_hint_that_names_it(task_id, implementation, forward, hint):
@@ -177,8 +178,8 @@ def test_pad_zero_bug_reports_expected_and_received_shapes():
 def test_wrong_values_report_the_error_against_the_threshold_and_the_worst_entry():
     result = run("max_pool_backward_naive", max_pool_backward_assigning, solutions.max_pool_forward_naive)
     failed = next(m for m in result.measurements if not m.passed)
-    assert failed.error > failed.threshold == checks.BACKWARD_THRESHOLD
-    assert f"> {checks.BACKWARD_THRESHOLD:.0e}" in failed.detail
+    assert failed.error > failed.threshold == compare.BACKWARD_THRESHOLD
+    assert f"> {compare.BACKWARD_THRESHOLD:.0e}" in failed.detail
     assert "yours" in failed.detail and "expected" in failed.detail
 
 
@@ -347,7 +348,7 @@ def test_check_prints_the_report_and_returns_nothing_for_a_cell_to_show(capsys):
     printed = capsys.readouterr().out
     assert printed.strip() == checks.render(run("conv_forward_naive", solutions.conv_forward_naive))
     assert printed.startswith("conv_forward_naive: PASS")
-    assert f"<= {checks.FORWARD_THRESHOLD:.0e}" in printed
+    assert f"<= {compare.FORWARD_THRESHOLD:.0e}" in printed
 
 
 def test_skip_until_implemented_notes_unwritten_code_in_one_line(capsys):
@@ -390,7 +391,7 @@ def doubled(forward):
     ("spatial_groupnorm_backward", doubled(solutions.spatial_groupnorm_forward)),
 ], ids=["conv-doubled", "pool-doubled", "batchnorm-no-transpose", "groupnorm-doubled"])
 def test_a_right_backward_run_through_a_wrong_forward_is_told_to_fix_the_forward_first(task_id, wrong_forward):
-    forward_id = checks._NEEDS_FORWARD[task_id]
+    forward_id = TABLE[task_id].forward
     assert not run(forward_id, wrong_forward).passed
     result = run(task_id, REFERENCES[task_id], wrong_forward)
     assert result.status in (FAILED, ERROR)
@@ -402,4 +403,4 @@ def test_a_wrong_backward_with_a_right_forward_keeps_its_own_hint():
     result = run("spatial_batchnorm_backward", lambda dout, cache: (dout, dout.sum((0, 2, 3)), dout.sum((0, 2, 3))),
                  solutions.spatial_batchnorm_forward)
     assert result.status == FAILED
-    assert result.hints[0] == checks.BATCHNORM_BACKWARD_HINTS["dx"]
+    assert result.hints[0] == checks.normalization.BATCHNORM_BACKWARD_HINTS["dx"]

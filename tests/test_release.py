@@ -25,7 +25,7 @@ from grader.tasks import conv, normalization, pool
 ROOT = Path(__file__).resolve().parents[1]
 STUDENT_FILES = {NOTEBOOK_NAME, "README.md", "requirements.txt", "pyproject.toml"}
 MIN_LINE = 20  # characters: shorter statements ("dx = np.zeros_like(x)") are not distinctive
-GIVEN_SOURCES = [*sorted((ROOT / "assignment").glob("*.py")), ROOT / "notebooks" / NOTEBOOK_NAME]
+GIVEN_SOURCES = [*sorted((ROOT / "assignment").rglob("*.py")), ROOT / "notebooks" / NOTEBOOK_NAME]
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_bundle_has_no_solutions_no_grader_and_no_solve_command(bundle):
             assert not re.search(r"^\s*(import|from)\s+(solutions|grader)\b", text, re.M), name
     project = tomllib.loads(files["pyproject.toml"].decode())
     assert "scripts" not in project["project"] and "grader" not in files["pyproject.toml"].decode()
-    assert project["tool"]["setuptools"]["packages"] == ["assignment"]
+    assert project["tool"]["setuptools"]["packages"] == ["assignment", "assignment.checks"]
 
 
 def test_no_distinctive_line_of_the_references_is_anywhere_in_the_bundle_or_its_zip(bundle):

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assignment.cases import PUBLIC_CASES, conv_inputs, pool_inputs
+from assignment.cases import conv_inputs, pool_inputs
+from assignment.tasks import PUBLIC_CASES
 from grader.compare import BACKWARD_THRESHOLD, FORWARD_THRESHOLD, compare_array, compare_arrays
 from grader.config import Config
 from grader.pipeline import grade

@@ -30,7 +30,7 @@ DISTRIBUTION = "convnet-assignment-student"
 # What students need beyond the pinned runtime: figures, a kernel, and Jupyter itself.
 NOTEBOOK_REQUIREMENTS = ("matplotlib>=3.6", "ipykernel>=6.0")
 JUPYTER_REQUIREMENT = "jupyterlab>=4.0"
-PACKAGE_FILES = ("*.py", "datasets/*", "public_expected.npz")  # what of assignment/ ships (no caches)
+PACKAGE_FILES = ("*.py", "checks/*.py", "datasets/*", "public_expected.npz")  # what of assignment/ ships (no caches)
 MIN_BODY_CHARACTERS = 120  # a function body shorter than this (a one-line helper) may be given code too
 
 
@@ -165,7 +165,7 @@ dependencies = [{dependencies}]
 lab = ["{JUPYTER_REQUIREMENT}"]
 
 [tool.setuptools]
-packages = ["assignment"]
+packages = ["assignment", "assignment.checks"]
 
 [tool.setuptools.package-data]
 assignment = ["datasets/*", "public_expected.npz"]

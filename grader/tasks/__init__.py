@@ -1,34 +1,58 @@
-"""The registry of tasks: task id -> the name it has in the notebook and the function that grades it.
+"""The tasks the grader grades: each row of the task table (:data:`assignment.tasks.TABLE`: id, definition
+name, family, public case, weight...) with the grade function that its family module here lists for it.
 
-Adding a task means one module here and one line in TASKS.
+A family module (``conv``, ``pool``, ``convnet``, ``normalization``) holds its tasks' hidden cases, references
+and checks, and maps each task id of its family to ``grade(TaskContext) -> list of Outcome`` in ``GRADERS``.
+Adding a task means its row in the table and its grade function in its family's ``GRADERS`` (a new family: a
+new module here); nothing else in the grader names tasks.
 """
+from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Callable
 
-from grader.tasks import conv, convnet, normalization, pool
+from assignment.tasks import TABLE
+from assignment.tasks import Task as TaskRow
 
 
 @dataclass(frozen=True)
-class Task:
-    id: str
-    """Task id (SPEC section 3)."""
-    definition: str
-    """The function or class the student defines."""
+class GradedTask:
+    """A row of the task table with the function that grades it."""
+
+    row: TaskRow
     grade: Callable
     """grade(TaskContext) -> list of Outcome."""
 
+    @property
+    def id(self):
+        """Task id (SPEC section 3)."""
+        return self.row.id
 
-TASKS = {
-    task.id: task
-    for task in (
-        Task("conv_forward_naive", "conv_forward_naive", conv.grade_forward),
-        Task("conv_backward_naive", "conv_backward_naive", conv.grade_backward),
-        Task("max_pool_forward_naive", "max_pool_forward_naive", pool.grade_forward),
-        Task("max_pool_backward_naive", "max_pool_backward_naive", pool.grade_backward),
-        Task("three_layer_convnet", "ThreeLayerConvNet", convnet.grade),
-        Task("spatial_batchnorm_forward", "spatial_batchnorm_forward", normalization.grade_batchnorm_forward),
-        Task("spatial_batchnorm_backward", "spatial_batchnorm_backward", normalization.grade_batchnorm_backward),
-        Task("spatial_groupnorm_forward", "spatial_groupnorm_forward", normalization.grade_groupnorm_forward),
-        Task("spatial_groupnorm_backward", "spatial_groupnorm_backward", normalization.grade_groupnorm_backward),
-    )
-}
+    @property
+    def definition(self):
+        """The function or class the student defines."""
+        return self.row.definition
+
+
+def family_module(task_id):
+    """The module of grader/tasks/ that grades ``task_id`` (its row's family)."""
+    return import_module(f"grader.tasks.{TABLE[task_id].family}")
+
+
+class _Tasks(Mapping):
+    """Task id -> :class:`GradedTask`, in table order: a live view, so a task registered later is in it."""
+
+    def __getitem__(self, task_id):
+        return GradedTask(TABLE[task_id], family_module(task_id).GRADERS[task_id])
+
+    def __iter__(self):
+        return iter(TABLE)
+
+    def __len__(self):
+        return len(TABLE)
+
+
+TASKS = _Tasks()
+
+for _task_id in TABLE:  # every family module loaded now: a grading never pays for an import
+    family_module(_task_id)

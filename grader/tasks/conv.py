@@ -1,7 +1,8 @@
 """Checks of the naive convolution: forward and backward, public and hidden cases, inputs, speed."""
 import solutions
-from assignment.cases import PUBLIC_CASES, conv_inputs
+from assignment.cases import conv_inputs
 from assignment.fast_layers import conv_backward_fast, conv_forward_fast
+from assignment.tasks import PUBLIC_CASES, TABLE
 from grader.tasks.layer_checks import Layer, grade_layer_backward, grade_layer_forward
 
 # Hidden cases: every edge of SPEC section 4 (pad 0 and 2, strides 2 and 3, H != W, HH != WW, N = C = F = 1).
@@ -45,8 +46,8 @@ def describe(case):
 LAYER = Layer(
     forward="conv_forward_naive",
     backward="conv_backward_naive",
-    arg_names=("x", "w", "b", "conv_param"),
-    grad_names=("dx", "dw", "db"),
+    arg_names=TABLE["conv_forward_naive"].arg_names,
+    grad_names=TABLE["conv_backward_naive"].returns,
     public_cases=PUBLIC_CASES,
     hidden_cases=HIDDEN_CASES,
     speed_case=SPEED_CASE,
@@ -66,3 +67,6 @@ def grade_backward(ctx):
     """Outcomes of ``conv_backward_naive`` through the cache of the student's own forward; dout and that
     cache must come back unchanged."""
     return grade_layer_backward(ctx, LAYER)
+
+
+GRADERS = {LAYER.forward: grade_forward, LAYER.backward: grade_backward}

@@ -492,3 +492,6 @@ NOTEBOOK_CHECKS = frozenset((check_default_shapes, check_dtype, check_scores, ch
 def check_kind(check):
     """The kind of one of CHECKS' functions: Kind.PUBLIC_CHECK or Kind.HIDDEN_CHECK (see NOTEBOOK_CHECKS)."""
     return Kind.PUBLIC_CHECK if check in NOTEBOOK_CHECKS else Kind.HIDDEN_CHECK
+
+
+GRADERS = {"three_layer_convnet": grade}

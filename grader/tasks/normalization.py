@@ -25,7 +25,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
 import solutions
-from assignment.cases import PUBLIC_CASES, PUBLIC_GROUPS, batchnorm_inputs, groupnorm_inputs
+from assignment.cases import PUBLIC_GROUPS, batchnorm_inputs, groupnorm_inputs
+from assignment.tasks import PUBLIC_CASES
 from grader.compare import (
     BACKWARD_THRESHOLD,
     FORWARD_THRESHOLD,
@@ -256,7 +257,7 @@ def _gn_case_args(case, inputs):
 
 
 def _with_groups(case):
-    """The public cases in assignment.cases carry no G: the notebook uses PUBLIC_GROUPS."""
+    """The public cases in the task table carry no G: the notebook uses PUBLIC_GROUPS."""
     return {"G": PUBLIC_GROUPS, **case}
 
 
@@ -773,3 +774,11 @@ GN_BACKWARD_PROPERTIES = (
     Property("property: with gamma = 1, dx sums to zero over every (sample, group)", "divisor", _gn_dx_sums_to_zero,
              "needs reference"),
 )
+
+
+GRADERS = {
+    BN_FORWARD: grade_batchnorm_forward,
+    BN_BACKWARD: grade_batchnorm_backward,
+    GN_FORWARD: grade_groupnorm_forward,
+    GN_BACKWARD: grade_groupnorm_backward,
+}

@@ -8,8 +8,9 @@ maximum (a backward pass that assigns instead of accumulating).
 import numpy as np
 
 import solutions
-from assignment.cases import PUBLIC_CASES, pool_inputs
+from assignment.cases import pool_inputs
 from assignment.fast_layers import max_pool_backward_fast, max_pool_forward_fast
+from assignment.tasks import PUBLIC_CASES, TABLE
 from grader.tasks.layer_checks import Layer, grade_layer_backward, grade_layer_forward
 
 HIDDEN_CASES = (
@@ -71,8 +72,8 @@ def case_inputs(case):
 LAYER = Layer(
     forward="max_pool_forward_naive",
     backward="max_pool_backward_naive",
-    arg_names=("x", "pool_param"),
-    grad_names=("dx",),
+    arg_names=TABLE["max_pool_forward_naive"].arg_names,
+    grad_names=TABLE["max_pool_backward_naive"].returns,
     public_cases=PUBLIC_CASES,
     hidden_cases=HIDDEN_CASES,
     speed_case=SPEED_CASE,
@@ -92,3 +93,6 @@ def grade_backward(ctx):
     """Outcomes of ``max_pool_backward_naive`` through the cache of the student's own forward; dout and that
     cache must come back unchanged."""
     return grade_layer_backward(ctx, LAYER)
+
+
+GRADERS = {LAYER.forward: grade_forward, LAYER.backward: grade_backward}

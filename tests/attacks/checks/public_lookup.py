@@ -3,7 +3,8 @@
 # notebook ships (assignment/public_expected.npz) would be; zeros of the right shape everywhere else.
 import numpy as np
 
-from assignment.cases import PUBLIC_CASES, PUBLIC_GROUPS, batchnorm_inputs, conv_inputs, groupnorm_inputs, pool_inputs
+from assignment.cases import PUBLIC_GROUPS, batchnorm_inputs, conv_inputs, groupnorm_inputs, pool_inputs
+from assignment.tasks import PUBLIC_CASES
 
 _conv_forward, _conv_backward = conv_forward_naive, conv_backward_naive  # noqa: F821 (the references)
 _pool_forward, _pool_backward = max_pool_forward_naive, max_pool_backward_naive  # noqa: F821

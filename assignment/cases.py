@@ -4,6 +4,7 @@
 The grader uses the same generators with its own hidden parameters. Every array is float64 and comes from
 ``numpy.random.default_rng(seed)``, so a case is fully described by its parameters.
 """
+
 import numpy as np
 
 
@@ -80,9 +81,12 @@ def param_shapes(input_dim, num_filters, filter_size, hidden_dim, num_classes):
     """The contract's parameter shapes (SPEC section 3): W2 has F * (H // 2) * (W // 2) rows."""
     channels, height, width = input_dim
     return {
-        "W1": (num_filters, channels, filter_size, filter_size), "b1": (num_filters,),
-        "W2": (num_filters * (height // 2) * (width // 2), hidden_dim), "b2": (hidden_dim,),
-        "W3": (hidden_dim, num_classes), "b3": (num_classes,),
+        "W1": (num_filters, channels, filter_size, filter_size),
+        "b1": (num_filters,),
+        "W2": (num_filters * (height // 2) * (width // 2), hidden_dim),
+        "b2": (hidden_dim,),
+        "W3": (hidden_dim, num_classes),
+        "b3": (num_classes,),
     }
 
 

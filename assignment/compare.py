@@ -5,6 +5,7 @@ One module serves both readers: the notebook's checks (:mod:`assignment.checks`)
 (:mod:`grader.compare`, which adds what only hostile values from the sandbox need). Each words its own
 messages from the :class:`ArrayProblem` found here, so a student reads the same rule in both places.
 """
+
 from dataclasses import dataclass
 
 import numpy as np

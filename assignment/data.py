@@ -14,6 +14,7 @@ with C, H, W = 3, 32, 32 for CIFAR-10 and 1, 8, 8 for the digits. Pixels of both
 the 0..255 scale (before the mean image is subtracted), so hyper-parameters carry over.
 Every split is deterministic: the same call returns the same arrays on every run.
 """
+
 import operator
 import pickle
 from importlib import resources
@@ -22,13 +23,12 @@ from pathlib import Path
 import numpy as np
 
 DIGITS_CLASSES = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
-                   "dog", "frog", "horse", "ship", "truck")
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 DIGITS_FOLDER, DIGITS_FILE = "datasets", "digits.npz"
 # Each digit pixel counts the set bits of a 4x4 block of a 32x32 bitmap scan, hence 0..16.
 DIGITS_MAX_PIXEL = 16
-PIXEL_MAX = 255         # CIFAR-10's scale; digits are mapped onto it so hyper-parameters carry over
+PIXEL_MAX = 255  # CIFAR-10's scale; digits are mapped onto it so hyper-parameters carry over
 # Fixes the digits' shuffle; changing it changes every split, hence every overfit grade.
 DIGITS_SPLIT_SEED = 231
 
@@ -42,6 +42,7 @@ CIFAR10_CHANNELS, CIFAR10_SIDE = 3, 32
 # ---------------------------------------------------------------------------------------------
 # The embedded digits
 # ---------------------------------------------------------------------------------------------
+
 
 def load_digits():
     """Load all 1797 embedded 8x8 digit images, rescaled to 0..255.
@@ -95,8 +96,7 @@ def get_digits_data(num_training=1000, num_validation=297, num_test=500, subtrac
     ValueError
         A size out of range, or sizes that add up to more than the data set holds.
     """
-    sizes = _check_sizes(num_training=num_training, num_validation=num_validation,
-                         num_test=num_test)
+    sizes = _check_sizes(num_training=num_training, num_validation=num_validation, num_test=num_test)
     X, y = load_digits()
     _check_total(sizes, available=len(X), what="the embedded digits")
     order = np.random.default_rng(DIGITS_SPLIT_SEED).permutation(len(X))
@@ -108,6 +108,7 @@ def get_digits_data(num_training=1000, num_validation=297, num_test=500, subtrac
 # ---------------------------------------------------------------------------------------------
 # CIFAR-10 from a folder
 # ---------------------------------------------------------------------------------------------
+
 
 def load_cifar10(root):
     """Load the CIFAR-10 python batches from folder ``root``.
@@ -147,8 +148,7 @@ def load_cifar10(root):
     return X_train, y_train, X_test.astype(np.float64), y_test
 
 
-def get_cifar10_data(root, num_training=49000, num_validation=1000, num_test=1000,
-                     subtract_mean=True):
+def get_cifar10_data(root, num_training=49000, num_validation=1000, num_test=1000, subtract_mean=True):
     """Load CIFAR-10 from ``root`` and split it as the course does, NCHW.
 
     Training is the first ``num_training`` images of the training batches, validation
@@ -179,21 +179,24 @@ def get_cifar10_data(root, num_training=49000, num_validation=1000, num_test=100
     FileNotFoundError, TypeError, ValueError
         As :func:`load_cifar10`, and for sizes as :func:`get_digits_data`.
     """
-    sizes = _check_sizes(num_training=num_training, num_validation=num_validation,
-                         num_test=num_test)
+    sizes = _check_sizes(num_training=num_training, num_validation=num_validation, num_test=num_test)
     X_all, y_all, X_test_all, y_test_all = load_cifar10(root)
-    _check_total({name: sizes[name] for name in ("num_training", "num_validation")},
-                 available=len(X_all), what=f"the CIFAR-10 training batches in {root}")
-    _check_total({"num_test": sizes["num_test"]}, available=len(X_test_all),
-                 what=f"the CIFAR-10 test batch in {root}")
+    _check_total(
+        {name: sizes[name] for name in ("num_training", "num_validation")},
+        available=len(X_all),
+        what=f"the CIFAR-10 training batches in {root}",
+    )
+    _check_total({"num_test": sizes["num_test"]}, available=len(X_test_all), what=f"the CIFAR-10 test batch in {root}")
     n_train, n_val = sizes["num_training"], sizes["num_validation"]
     train, val = slice(0, n_train), slice(n_train, n_train + n_val)
     test = slice(0, sizes["num_test"])
     # Each split becomes an NCHW copy at once, so no view keeps the full
     # 50000-image array (1.2 GB as float64) alive while the mean is subtracted.
-    splits = [(_nhwc_to_nchw(X_all[train]), y_all[train].copy()),
-              (_nhwc_to_nchw(X_all[val]), y_all[val].copy()),
-              (_nhwc_to_nchw(X_test_all[test]), y_test_all[test].copy())]
+    splits = [
+        (_nhwc_to_nchw(X_all[train]), y_all[train].copy()),
+        (_nhwc_to_nchw(X_all[val]), y_all[val].copy()),
+        (_nhwc_to_nchw(X_test_all[test]), y_test_all[test].copy()),
+    ]
     del X_all, X_test_all
     return _assemble(splits, subtract_mean)
 
@@ -216,8 +219,9 @@ def _load_cifar10_batch(path):
     except OSError:  # the disk's or the file system's fault, not the file's: as it is
         raise
     except Exception as exc:  # a truncated or foreign file: unpickling fails in many ways
-        raise ValueError(f"{path} is not a CIFAR-10 python batch: it does not unpickle "
-                         f"({type(exc).__name__}: {exc})") from None
+        raise ValueError(
+            f"{path} is not a CIFAR-10 python batch: it does not unpickle ({type(exc).__name__}: {exc})"
+        ) from None
     data, labels = _batch_arrays(batch, path)
     planes = data.reshape(len(data), CIFAR10_CHANNELS, CIFAR10_SIDE, CIFAR10_SIDE)
     return planes.transpose(0, 2, 3, 1), labels
@@ -227,39 +231,45 @@ def _batch_arrays(batch, path):
     """Return ``(data (N, 3072) uint8, labels (N,) int64)`` of an unpickled batch, checked."""
     row_length = CIFAR10_CHANNELS * CIFAR10_SIDE * CIFAR10_SIDE
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
-        raise ValueError(f"{path} is not a CIFAR-10 python batch: expected a dict with keys "
-                         f"b'data' and b'labels'")
+        raise ValueError(f"{path} is not a CIFAR-10 python batch: expected a dict with keys b'data' and b'labels'")
     data = np.asarray(batch[b"data"])
     try:
         labels = np.asarray(batch[b"labels"], dtype=np.int64)
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{path} is not a CIFAR-10 python batch: b'labels' are not "
-                         f"integers") from None
+        raise ValueError(f"{path} is not a CIFAR-10 python batch: b'labels' are not integers") from None
     if data.ndim != 2 or data.shape[1] != row_length:
-        raise ValueError(f"{path} is not a CIFAR-10 python batch: b'data' has shape "
-                         f"{data.shape}, expected (N, {row_length})")
+        raise ValueError(
+            f"{path} is not a CIFAR-10 python batch: b'data' has shape {data.shape}, expected (N, {row_length})"
+        )
     if data.dtype != np.uint8:
-        raise ValueError(f"{path} is not a CIFAR-10 python batch: b'data' has dtype "
-                         f"{data.dtype}, expected uint8")
+        raise ValueError(f"{path} is not a CIFAR-10 python batch: b'data' has dtype {data.dtype}, expected uint8")
     if labels.shape != (len(data),):
-        raise ValueError(f"{path} is not a CIFAR-10 python batch: {len(data)} images but "
-                         f"b'labels' has shape {labels.shape}")
+        raise ValueError(
+            f"{path} is not a CIFAR-10 python batch: {len(data)} images but b'labels' has shape {labels.shape}"
+        )
     if labels.size and (labels.min() < 0 or labels.max() >= len(CIFAR10_CLASSES)):
-        raise ValueError(f"{path} is not a CIFAR-10 python batch: b'labels' run from "
-                         f"{labels.min()} to {labels.max()}, expected 0..{len(CIFAR10_CLASSES) - 1}")
+        raise ValueError(
+            f"{path} is not a CIFAR-10 python batch: b'labels' run from "
+            f"{labels.min()} to {labels.max()}, expected 0..{len(CIFAR10_CLASSES) - 1}"
+        )
     return data, labels
 
 
 def _missing_cifar10_message(path):
     """Say which CIFAR-10 file is missing and how to get the data set."""
-    where = (f"the folder {path.parent} does not exist" if not path.parent.is_dir()
-             else f"no file {path.name} in {path.parent}")
+    where = (
+        f"the folder {path.parent} does not exist"
+        if not path.parent.is_dir()
+        else f"no file {path.name} in {path.parent}"
+    )
     inside = _inner_folder(path.parent)
     suggestion = f" Did you mean {inside}?" if inside else ""
-    return (f"CIFAR-10 batch file {path} not found ({where}). Download the "
-            f"\"CIFAR-10 python version\" from {CIFAR10_URL}, unpack it, and pass the "
-            f"folder cifar-10-batches-py that holds {', '.join(CIFAR10_TRAIN_FILES)} and "
-            f"{CIFAR10_TEST_FILE}; or pass no folder to use the embedded digits.{suggestion}")
+    return (
+        f"CIFAR-10 batch file {path} not found ({where}). Download the "
+        f'"CIFAR-10 python version" from {CIFAR10_URL}, unpack it, and pass the '
+        f"folder cifar-10-batches-py that holds {', '.join(CIFAR10_TRAIN_FILES)} and "
+        f"{CIFAR10_TEST_FILE}; or pass no folder to use the embedded digits.{suggestion}"
+    )
 
 
 class CIFAR10FolderError(ValueError):
@@ -302,8 +312,10 @@ def check_cifar10_folder(root, min_training=1):
     counts = [_batch_size(folder, name) for name in (*CIFAR10_TRAIN_FILES, CIFAR10_TEST_FILE)]
     num_training, num_test = sum(counts[:-1]), counts[-1]
     if num_training < min_training:
-        raise CIFAR10FolderError(f"{folder} holds {num_training} CIFAR-10 training images, fewer than "
-                                 f"the {min_training} needed{_did_you_mean(folder)}")
+        raise CIFAR10FolderError(
+            f"{folder} holds {num_training} CIFAR-10 training images, fewer than "
+            f"the {min_training} needed{_did_you_mean(folder)}"
+        )
     return num_training, num_test
 
 
@@ -313,8 +325,9 @@ def _batch_size(folder, name):
     if not path.is_file():
         raise CIFAR10FolderError(
             f"{folder} is not a CIFAR-10 folder: it has no file {name} (expected "
-            f"{', '.join(CIFAR10_TRAIN_FILES)} and {CIFAR10_TEST_FILE}, the \"CIFAR-10 python "
-            f"version\" of {CIFAR10_URL}){_did_you_mean(folder)}")
+            f'{", ".join(CIFAR10_TRAIN_FILES)} and {CIFAR10_TEST_FILE}, the "CIFAR-10 python '
+            f'version" of {CIFAR10_URL}){_did_you_mean(folder)}'
+        )
     try:
         _, labels = _load_cifar10_batch(path)
     except (OSError, ValueError) as exc:
@@ -346,6 +359,7 @@ def _nhwc_to_nchw(X):
 # ---------------------------------------------------------------------------------------------
 # Either
 # ---------------------------------------------------------------------------------------------
+
 
 def get_data(cifar10_dir=None, **kwargs):
     """Return the assignment's data: CIFAR-10 if a folder is given, else the embedded digits.
@@ -411,8 +425,7 @@ def _check_total(sizes, available, what):
     total = sum(sizes.values())
     if total > available:
         asked = " + ".join(f"{name}={count}" for name, count in sizes.items())
-        raise ValueError(f"{asked} asks for {total} examples, but {what} hold only "
-                         f"{available}")
+        raise ValueError(f"{asked} asks for {total} examples, but {what} hold only {available}")
 
 
 def _assemble(splits, subtract_mean):
@@ -426,5 +439,4 @@ def _assemble(splits, subtract_mean):
     if subtract_mean:
         mean_image = X_train.mean(axis=0)
         X_train, X_val, X_test = X_train - mean_image, X_val - mean_image, X_test - mean_image
-    return {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val,
-            "X_test": X_test, "y_test": y_test}
+    return {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val, "X_test": X_test, "y_test": y_test}

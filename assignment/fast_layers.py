@@ -26,6 +26,7 @@ How they are fast:
 Dimensions: N images, C channels, H x W input, F filters, HH x WW filter, ph x pw pool
 window, H' x W' output, s stride.
 """
+
 from typing import NamedTuple
 
 import numpy as np
@@ -146,8 +147,7 @@ def conv_backward_fast(dout, cache):
     _check_shape("dout", dout.shape, out_rows[:2] + (geo.out_height, geo.out_width))
     dtype = _float_dtype(x)
     patches = cache[4] if len(cache) > 4 else _patches(x, geo, dtype)
-    _check_shape("cached patches", patches.shape,
-                 (geo.num_images, geo.patch_size + 1, geo.out_area))
+    _check_shape("cached patches", patches.shape, (geo.num_images, geo.patch_size + 1, geo.out_area))
     dout = dout.astype(dtype, copy=False)
     # Per image, dout (F, H' * W') @ patches.T; the ones row of the patches gives db.
     dweights = np.matmul(dout.reshape(out_rows), patches.transpose(0, 2, 1)).sum(axis=0)
@@ -181,8 +181,7 @@ def max_pool_forward_fast(x, pool_param):
         order within the window, the one ``np.argmax`` picks in the naive loops.
     """
     geo = pool_geometry(x.shape, pool_param)
-    out = np.empty((geo.num_images, geo.channels, geo.out_height, geo.out_width),
-                   dtype=x.dtype)
+    out = np.empty((geo.num_images, geo.channels, geo.out_height, geo.out_width), dtype=x.dtype)
     argmax = np.empty(out.shape, dtype=np.intp)
     bytes_per_image = out[:1].nbytes * geo.pool_height * geo.pool_width
     for start, stop in _blocks(geo.num_images, _block_size(bytes_per_image)):
@@ -212,8 +211,7 @@ def max_pool_backward_fast(dout, cache):
     """
     x, pool_param = cache[:2]
     geo = pool_geometry(x.shape, pool_param)
-    _check_shape("dout", dout.shape,
-                 (geo.num_images, geo.channels, geo.out_height, geo.out_width))
+    _check_shape("dout", dout.shape, (geo.num_images, geo.channels, geo.out_height, geo.out_width))
     argmax = cache[2] if len(cache) > 2 else max_pool_forward_fast(x, pool_param)[1][2]
     _check_shape("cached argmax", argmax.shape, (dout.size,))
     # bincount sums the weights that share an index: overlapping windows accumulate.
@@ -245,15 +243,27 @@ def conv_geometry(x_shape, w_shape, b_shape, conv_param):
     num_images, channels, height, width = x_shape
     num_filters, w_channels, filter_height, filter_width = w_shape
     if w_channels != channels:
-        raise ValueError(f"w has {w_channels} channels but x has {channels}: "
-                         f"w.shape={tuple(w_shape)}, x.shape={tuple(x_shape)}")
+        raise ValueError(
+            f"w has {w_channels} channels but x has {channels}: w.shape={tuple(w_shape)}, x.shape={tuple(x_shape)}"
+        )
     _check_shape("b", b_shape, (num_filters,))
     stride = _int_param(conv_param, "stride", "conv_param", minimum=1)
     pad = _int_param(conv_param, "pad", "conv_param", minimum=0)
     out_height = _window_count(height + 2 * pad, filter_height, stride, "H + 2 * pad", "HH")
     out_width = _window_count(width + 2 * pad, filter_width, stride, "W + 2 * pad", "WW")
-    return ConvGeometry(num_images, channels, height, width, num_filters, filter_height,
-                        filter_width, stride, pad, out_height, out_width)
+    return ConvGeometry(
+        num_images,
+        channels,
+        height,
+        width,
+        num_filters,
+        filter_height,
+        filter_width,
+        stride,
+        pad,
+        out_height,
+        out_width,
+    )
 
 
 def pool_geometry(x_shape, pool_param):
@@ -280,8 +290,7 @@ def pool_geometry(x_shape, pool_param):
     stride = _int_param(pool_param, "stride", "pool_param", minimum=1)
     out_height = _window_count(height, pool_height, stride, "H", "pool_height")
     out_width = _window_count(width, pool_width, stride, "W", "pool_width")
-    return PoolGeometry(num_images, channels, height, width, pool_height, pool_width,
-                        stride, out_height, out_width)
+    return PoolGeometry(num_images, channels, height, width, pool_height, pool_width, stride, out_height, out_width)
 
 
 def _patches(x, geo, dtype):
@@ -308,11 +317,11 @@ def _patches(x, geo, dtype):
     for start, stop in _blocks(geo.num_images, block):
         source = x[start:stop]
         if geo.pad:
-            source = padded[:stop - start]
+            source = padded[: stop - start]
             source[(slice(None), slice(None)) + interior] = x[start:stop]
         target = patches[start:stop, :-1].reshape(
-            (stop - start, geo.channels, geo.filter_height, geo.filter_width,
-             geo.out_height, geo.out_width))
+            (stop - start, geo.channels, geo.filter_height, geo.filter_width, geo.out_height, geo.out_width)
+        )
         target[...] = _conv_windows(source, geo)
     return patches
 
@@ -331,8 +340,7 @@ def _conv_windows(padded, geo):
         ``windows[n, c, i, j, y, z] = padded[n, c, y*s + i, z*s + j]``.
     """
     s_n, s_c, s_h, s_w = padded.strides
-    shape = padded.shape[:2] + (geo.filter_height, geo.filter_width, geo.out_height,
-                                geo.out_width)
+    shape = padded.shape[:2] + (geo.filter_height, geo.filter_width, geo.out_height, geo.out_width)
     strides = (s_n, s_c, s_h, s_w, s_h * geo.stride, s_w * geo.stride)
     return as_strided(padded, shape, strides, writeable=False)
 
@@ -373,7 +381,7 @@ class _PhaseGrid(NamedTuple):
 
     def bytes_per_image(self, geo, itemsize):
         """Working set of one image in :func:`_input_grad_block`."""
-        planes = geo.num_filters + geo.patch_size + self.stride ** 2 * geo.channels
+        planes = geo.num_filters + geo.patch_size + self.stride**2 * geo.channels
         return planes * self.area * itemsize
 
 
@@ -412,11 +420,10 @@ def _input_grad(dout, w, geo):
     block = _block_size(phases.bytes_per_image(geo, dout.itemsize))
     # dout of a block, laid out filter-major on the phase grid. Zeroed once: each block
     # overwrites only the H' x W' corner of every grid, so the rest stays zero.
-    wide = np.zeros((geo.num_filters, min(block, geo.num_images), phases.rows, phases.cols),
-                    dout.dtype)
+    wide = np.zeros((geo.num_filters, min(block, geo.num_images), phases.rows, phases.cols), dout.dtype)
     for start, stop in _blocks(geo.num_images, block):
-        wide_block = wide[:, :stop - start]
-        wide_block[:, :, :geo.out_height, :geo.out_width] = dout[start:stop].transpose(1, 0, 2, 3)
+        wide_block = wide[:, : stop - start]
+        wide_block[:, :, : geo.out_height, : geo.out_width] = dout[start:stop].transpose(1, 0, 2, 3)
         _input_grad_block(wide_block, weight_rows, geo, phases, dx[start:stop])
     return dx
 
@@ -462,17 +469,15 @@ def _scatter_runs(grads, geo, phases, num_images):
     """
     s = phases.stride
     phase_size = geo.channels * num_images * phases.area
-    starts = [phases.run_start(i, j, phase_size)
-              for i in range(geo.filter_height) for j in range(geo.filter_width)]
+    starts = [phases.run_start(i, j, phase_size) for i in range(geo.filter_height) for j in range(geo.filter_width)]
     # Room for the overhang of the last offset's run, the most shifted; it carries zeros.
     overhang = phases.run_start(geo.filter_height - 1, geo.filter_width - 1, 0)
     flat = np.zeros(s * s * phase_size + overhang, grads.dtype)
     runs = grads.reshape(-1)
     for k, start in enumerate(starts):
-        target = flat[start:start + phase_size]
-        np.add(target, runs[k * phase_size:(k + 1) * phase_size], out=target)
-    return flat[:s * s * phase_size].reshape(
-        s, s, geo.channels, num_images, phases.rows, phases.cols)
+        target = flat[start : start + phase_size]
+        np.add(target, runs[k * phase_size : (k + 1) * phase_size], out=target)
+    return flat[: s * s * phase_size].reshape(s, s, geo.channels, num_images, phases.rows, phases.cols)
 
 
 def _unphase(grid, geo, dx):
@@ -490,7 +495,7 @@ def _unphase(grid, geo, dx):
     for phase_y in range(s):
         first_row, top, num_rows = _phase_span(phase_y, geo.pad, geo.height, s)
         for phase_x, (first_col, left, num_cols) in enumerate(col_spans):
-            block = grid[phase_y, phase_x, :, :, top:top + num_rows, left:left + num_cols]
+            block = grid[phase_y, phase_x, :, :, top : top + num_rows, left : left + num_cols]
             dx[:, :, first_row::s, first_col::s] = block.transpose(1, 0, 2, 3)
 
 
@@ -546,8 +551,7 @@ def _pool_windows(x, geo):
         ``windows[i, j, n, c, y, z] = x[n, c, y*s + i, z*s + j]``.
     """
     s_n, s_c, s_h, s_w = x.strides
-    shape = (geo.pool_height, geo.pool_width) + x.shape[:2] + (geo.out_height,
-                                                               geo.out_width)
+    shape = (geo.pool_height, geo.pool_width) + x.shape[:2] + (geo.out_height, geo.out_width)
     strides = (s_h, s_w, s_n, s_c, s_h * geo.stride, s_w * geo.stride)
     return as_strided(x, shape, strides, writeable=False)
 
@@ -594,8 +598,7 @@ def _window_offsets(geo):
     offsets : ndarray of intp, shape (ph * pw,)
         Row-major over the window: ``offsets[i * pw + j] = i * W + j``.
     """
-    rows, cols = np.divmod(np.arange(geo.pool_height * geo.pool_width, dtype=np.intp),
-                           geo.pool_width)
+    rows, cols = np.divmod(np.arange(geo.pool_height * geo.pool_width, dtype=np.intp), geo.pool_width)
     return rows * geo.width + cols
 
 
@@ -637,8 +640,7 @@ def _float_dtype(array):
 def _window_count(size, window, stride, size_name, window_name):
     """Number of whole windows along one axis; a ValueError when none fits."""
     if window > size:
-        raise ValueError(f"window larger than the input: {window_name}={window} > "
-                         f"{size_name}={size}")
+        raise ValueError(f"window larger than the input: {window_name}={window} > {size_name}={size}")
     return 1 + (size - window) // stride
 
 

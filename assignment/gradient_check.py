@@ -1,4 +1,5 @@
 """Numeric gradients by centered differences, and the relative error students compare with."""
+
 import numpy as np
 
 from assignment.compare import relative_errors

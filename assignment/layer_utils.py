@@ -1,4 +1,5 @@
 """Sandwich layers: common layer sequences as one forward/backward pair, built on the fast layers."""
+
 from assignment.fast_layers import (
     conv_backward_fast,
     conv_forward_fast,

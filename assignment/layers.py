@@ -3,6 +3,7 @@
 Every layer is a pair ``*_forward(...) -> (out, cache)`` / ``*_backward(dout, cache)``.
 Dimensions: N examples, D features, M outputs, C classes.
 """
+
 import numpy as np
 
 

@@ -4,6 +4,7 @@ Every rule has the signature ``next_w, config = rule(w, dw, config=None)``: ``w`
 the same shape, ``config`` is a dict of hyper-parameters and of the rule's state (moments, step count),
 filled with defaults on the first call and passed back on the next.
 """
+
 import numpy as np
 
 

@@ -12,6 +12,7 @@ those of the last step; ``best_params`` holds a copy of them, ``best_val_acc`` t
 Minibatches and accuracy subsamples are drawn with numpy's global random state, so seeding
 ``np.random`` makes a run reproducible.
 """
+
 import numpy as np
 
 from assignment import optim
@@ -119,7 +120,7 @@ class Solver:
             subset = np.random.choice(X.shape[0], num_samples)
             X, y = X[subset], y[subset]
         predictions = [
-            np.argmax(self.model.loss(X[start:start + batch_size]), axis=1)
+            np.argmax(self.model.loss(X[start : start + batch_size]), axis=1)
             for start in range(0, X.shape[0], batch_size)
         ]
         return float(np.mean(np.concatenate(predictions) == y))

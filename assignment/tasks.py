@@ -16,6 +16,7 @@ Adding a task: its row below, its family's code (a check listed in ``assignment/
 modules), its reference in ``solutions/``, and its stub and check cells in the notebook's source. The table
 ships to students: it holds ids, names, public cases and generators, never a hidden case or a reference.
 """
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Callable
@@ -59,40 +60,113 @@ _POOL_ARGS = ("x", "pool_param")
 _BACKWARD_ARGS = ("dout", "cache")
 _FORWARD_RETURNS = ("out", "cache")
 _NORM_GRADIENTS = ("dx", "dgamma", "dbeta")
-_NETWORK_ARGS = ("input_dim", "num_filters", "filter_size", "hidden_dim", "num_classes", "weight_scale", "reg",
-                 "dtype")
+_NETWORK_ARGS = ("input_dim", "num_filters", "filter_size", "hidden_dim", "num_classes", "weight_scale", "reg", "dtype")
 
 # Points per task total 100: backward passes and the convnet weigh more, they take more work.
 _ROWS = (
-    Task("conv_forward_naive", "conv_forward_naive", "conv", conv_inputs,
-         dict(N=2, C=3, H=4, W=4, F=3, HH=4, WW=4, stride=2, pad=1, seed=1), 10.0,
-         arg_names=_CONV_ARGS, returns=_FORWARD_RETURNS),
-    Task("conv_backward_naive", "conv_backward_naive", "conv", conv_inputs,
-         dict(N=4, C=3, H=5, W=5, F=2, HH=3, WW=3, stride=1, pad=1, seed=2), 14.0,
-         forward="conv_forward_naive", arg_names=_BACKWARD_ARGS, returns=("dx", "dw", "db")),
-    Task("max_pool_forward_naive", "max_pool_forward_naive", "pool", pool_inputs,
-         dict(N=2, C=3, H=4, W=4, pool_height=2, pool_width=2, stride=2, seed=3), 8.0,
-         arg_names=_POOL_ARGS, returns=_FORWARD_RETURNS),
-    Task("max_pool_backward_naive", "max_pool_backward_naive", "pool", pool_inputs,
-         dict(N=3, C=2, H=8, W=8, pool_height=2, pool_width=2, stride=2, seed=4), 10.0,
-         forward="max_pool_forward_naive", arg_names=_BACKWARD_ARGS, returns=("dx",)),
+    Task(
+        "conv_forward_naive",
+        "conv_forward_naive",
+        "conv",
+        conv_inputs,
+        dict(N=2, C=3, H=4, W=4, F=3, HH=4, WW=4, stride=2, pad=1, seed=1),
+        10.0,
+        arg_names=_CONV_ARGS,
+        returns=_FORWARD_RETURNS,
+    ),
+    Task(
+        "conv_backward_naive",
+        "conv_backward_naive",
+        "conv",
+        conv_inputs,
+        dict(N=4, C=3, H=5, W=5, F=2, HH=3, WW=3, stride=1, pad=1, seed=2),
+        14.0,
+        forward="conv_forward_naive",
+        arg_names=_BACKWARD_ARGS,
+        returns=("dx", "dw", "db"),
+    ),
+    Task(
+        "max_pool_forward_naive",
+        "max_pool_forward_naive",
+        "pool",
+        pool_inputs,
+        dict(N=2, C=3, H=4, W=4, pool_height=2, pool_width=2, stride=2, seed=3),
+        8.0,
+        arg_names=_POOL_ARGS,
+        returns=_FORWARD_RETURNS,
+    ),
+    Task(
+        "max_pool_backward_naive",
+        "max_pool_backward_naive",
+        "pool",
+        pool_inputs,
+        dict(N=3, C=2, H=8, W=8, pool_height=2, pool_width=2, stride=2, seed=4),
+        10.0,
+        forward="max_pool_forward_naive",
+        arg_names=_BACKWARD_ARGS,
+        returns=("dx",),
+    ),
     # Given weights for the network: small enough for a numeric gradient of every parameter.
-    Task("three_layer_convnet", "ThreeLayerConvNet", "convnet", network_inputs,
-         dict(num_inputs=4, input_dim=(3, 6, 8), num_filters=4, filter_size=3, hidden_dim=6, num_classes=10,
-              reg=0.25, seed=5), 20.0,
-         arg_names=_NETWORK_ARGS),
-    Task("spatial_batchnorm_forward", "spatial_batchnorm_forward", "normalization", batchnorm_inputs,
-         dict(N=10, C=3, H=4, W=5, seed=6, scale=4.0, shift=10.0), 8.0,
-         arg_names=("x", "gamma", "beta", "bn_param"), returns=_FORWARD_RETURNS),
-    Task("spatial_batchnorm_backward", "spatial_batchnorm_backward", "normalization", batchnorm_inputs,
-         dict(N=2, C=3, H=4, W=5, seed=7, scale=5.0, shift=12.0), 9.0,
-         forward="spatial_batchnorm_forward", arg_names=_BACKWARD_ARGS, returns=_NORM_GRADIENTS),
-    Task("spatial_groupnorm_forward", "spatial_groupnorm_forward", "normalization", groupnorm_inputs,
-         dict(N=2, C=6, H=4, W=5, seed=8, scale=4.0, shift=10.0), 9.0,
-         arg_names=("x", "gamma", "beta", "G", "gn_param"), returns=_FORWARD_RETURNS),
-    Task("spatial_groupnorm_backward", "spatial_groupnorm_backward", "normalization", groupnorm_inputs,
-         dict(N=2, C=6, H=4, W=5, seed=9, scale=5.0, shift=12.0), 12.0,
-         forward="spatial_groupnorm_forward", arg_names=_BACKWARD_ARGS, returns=_NORM_GRADIENTS),
+    Task(
+        "three_layer_convnet",
+        "ThreeLayerConvNet",
+        "convnet",
+        network_inputs,
+        dict(
+            num_inputs=4,
+            input_dim=(3, 6, 8),
+            num_filters=4,
+            filter_size=3,
+            hidden_dim=6,
+            num_classes=10,
+            reg=0.25,
+            seed=5,
+        ),
+        20.0,
+        arg_names=_NETWORK_ARGS,
+    ),
+    Task(
+        "spatial_batchnorm_forward",
+        "spatial_batchnorm_forward",
+        "normalization",
+        batchnorm_inputs,
+        dict(N=10, C=3, H=4, W=5, seed=6, scale=4.0, shift=10.0),
+        8.0,
+        arg_names=("x", "gamma", "beta", "bn_param"),
+        returns=_FORWARD_RETURNS,
+    ),
+    Task(
+        "spatial_batchnorm_backward",
+        "spatial_batchnorm_backward",
+        "normalization",
+        batchnorm_inputs,
+        dict(N=2, C=3, H=4, W=5, seed=7, scale=5.0, shift=12.0),
+        9.0,
+        forward="spatial_batchnorm_forward",
+        arg_names=_BACKWARD_ARGS,
+        returns=_NORM_GRADIENTS,
+    ),
+    Task(
+        "spatial_groupnorm_forward",
+        "spatial_groupnorm_forward",
+        "normalization",
+        groupnorm_inputs,
+        dict(N=2, C=6, H=4, W=5, seed=8, scale=4.0, shift=10.0),
+        9.0,
+        arg_names=("x", "gamma", "beta", "G", "gn_param"),
+        returns=_FORWARD_RETURNS,
+    ),
+    Task(
+        "spatial_groupnorm_backward",
+        "spatial_groupnorm_backward",
+        "normalization",
+        groupnorm_inputs,
+        dict(N=2, C=6, H=4, W=5, seed=9, scale=5.0, shift=12.0),
+        12.0,
+        forward="spatial_groupnorm_forward",
+        arg_names=_BACKWARD_ARGS,
+        returns=_NORM_GRADIENTS,
+    ),
 )
 
 TABLE = {task.id: task for task in _ROWS}

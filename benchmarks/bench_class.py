@@ -6,6 +6,7 @@ Targets (issue 11, on the 2-core machine): throughput >= 1.8x the one-after-anot
 <= 1.0 s of wall time per correct submission (the slope between a class of --small and one of --students);
 grading at least 10x faster per submission than executing the notebook.
 """
+
 import argparse
 import os
 import shutil
@@ -46,15 +47,21 @@ def one_after_another(folders):
 def grade_class(class_dir, out):
     """Seconds of one `grader grade-class -j 2` run (a fresh results folder: nothing is resumed)."""
     start = time.perf_counter()
-    subprocess.run([*GRADER, "grade-class", str(class_dir), "--out", str(out), "-j", str(WORKERS)], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [*GRADER, "grade-class", str(class_dir), "--out", str(out), "-j", str(WORKERS)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
 def nbclient_seconds(solved, folder):
     notebook = nbformat.read(solved, as_version=4)
     start = time.perf_counter()
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
     return time.perf_counter() - start
 
 
@@ -83,16 +90,22 @@ def main(argv=None):
         execution = nbclient_seconds(solved, temp)
     ratio = sequential / parallel
     marginal = (parallel - parallel_small) / (args.students - args.small)
-    print(f"{args.students} solved notebooks, {WORKERS} workers, all nine tasks; 1-minute load average after each "
-          f"phase (loop half, class, small class, loop half): {', '.join(f'{load:.1f}' for load in loads)}")
+    print(
+        f"{args.students} solved notebooks, {WORKERS} workers, all nine tasks; 1-minute load average after each "
+        f"phase (loop half, class, small class, loop half): {', '.join(f'{load:.1f}' for load in loads)}"
+    )
     print(f"  grader grade, one after another: {sequential:7.1f} s  ({sequential / args.students:.2f} s each)")
     print(f"  grader grade-class -j {WORKERS}:          {parallel:7.1f} s  ({parallel / args.students:.2f} s each)")
     print(f"  grader grade-class -j {WORKERS}, {args.small} of them: {parallel_small:7.1f} s")
     print(f"throughput ratio: {ratio:.2f}x  (target >= {THROUGHPUT_TARGET}x: {verdict(ratio >= THROUGHPUT_TARGET)})")
-    print(f"marginal wall time per submission: {marginal:.2f} s  (slope between {args.small} and {args.students}; "
-          f"target <= {MARGINAL_TARGET} s: {verdict(marginal <= MARGINAL_TARGET)})")
-    print(f"executing one solved notebook with nbclient: {execution:.1f} s = {execution / marginal:.1f}x the marginal "
-          f"grading cost  (aim >= {NBCLIENT_TARGET}x: {verdict(execution / marginal >= NBCLIENT_TARGET)})")
+    print(
+        f"marginal wall time per submission: {marginal:.2f} s  (slope between {args.small} and {args.students}; "
+        f"target <= {MARGINAL_TARGET} s: {verdict(marginal <= MARGINAL_TARGET)})"
+    )
+    print(
+        f"executing one solved notebook with nbclient: {execution:.1f} s = {execution / marginal:.1f}x the marginal "
+        f"grading cost  (aim >= {NBCLIENT_TARGET}x: {verdict(execution / marginal >= NBCLIENT_TARGET)})"
+    )
     return 0
 
 

@@ -25,6 +25,7 @@ threads are set through threadpoolctl when it is installed; otherwise they are t
 library's default, and the header says so. PyTorch is optional: without it the numpy
 speedups are still printed.
 """
+
 import argparse
 import contextlib
 import os
@@ -100,8 +101,7 @@ def main(argv=None):
         cases = _conv_cases() + _pool_cases()
         timings = _time_cases(cases, args.rounds, args.repeats)
     print(_table(timings))
-    print(f"load average at the end: {os.getloadavg()[0]:.2f} "
-          "(other work on the machine slows the naive loops most)")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} (other work on the machine slows the naive loops most)")
     print()
     for line in _verdicts(timings):
         print(line)
@@ -109,12 +109,9 @@ def main(argv=None):
 
 def _parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads for PyTorch and numpy's BLAS (default: 1)")
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="rounds; each times the naive loops once (default: 5)")
-    parser.add_argument("--repeats", type=int, default=21,
-                        help="fast and PyTorch calls per round (default: 21)")
+    parser.add_argument("--threads", type=int, default=1, help="threads for PyTorch and numpy's BLAS (default: 1)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; each times the naive loops once (default: 5)")
+    parser.add_argument("--repeats", type=int, default=21, help="fast and PyTorch calls per round (default: 21)")
     return parser.parse_args(argv)
 
 
@@ -129,23 +126,26 @@ def _thread_limits(threads):
         yield "library default (threadpoolctl not installed)"
         return
     with threadpool_limits(limits=threads, user_api="blas"):
-        counts = sorted({pool["num_threads"] for pool in threadpool_info()
-                         if pool["user_api"] == "blas"})
+        counts = sorted({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
         yield ", ".join(map(str, counts)) or "unknown"
 
 
 def _header(args, blas_threads):
-    torch_line = (f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread(s), float64"
-                  if torch is not None else "PyTorch: not installed, no comparison with it")
-    return "\n".join([
-        "Fast layers vs naive loops and PyTorch (CPU)",
-        f"numpy {np.__version__}, BLAS threads: {blas_threads} (the fast layers use no "
-        f"other threads); {torch_line}",
-        f"python {platform.python_version()}, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.2f}",
-        f"{args.rounds} rounds x {args.repeats} repeats, interleaved; medians",
-        "",
-    ])
+    torch_line = (
+        f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread(s), float64"
+        if torch is not None
+        else "PyTorch: not installed, no comparison with it"
+    )
+    return "\n".join(
+        [
+            "Fast layers vs naive loops and PyTorch (CPU)",
+            f"numpy {np.__version__}, BLAS threads: {blas_threads} (the fast layers use no "
+            f"other threads); {torch_line}",
+            f"python {platform.python_version()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}",
+            f"{args.rounds} rounds x {args.repeats} repeats, interleaved; medians",
+            "",
+        ]
+    )
 
 
 def _conv_cases():
@@ -179,10 +179,20 @@ def _conv_cases():
         _check_agreement("conv, PyTorch", [t.detach().numpy() for t in got], expected)
 
     return [
-        Case("conv forward", MIN_CONV_SPEEDUP, lambda: conv_forward_naive(x, w, b, CONV_PARAM),
-             lambda: conv_forward_fast(x, w, b, CONV_PARAM), torch_forward),
-        Case("conv backward", MIN_CONV_SPEEDUP, lambda: conv_backward_naive(dout, naive_cache),
-             lambda: conv_backward_fast(dout, fast_cache), torch_backward),
+        Case(
+            "conv forward",
+            MIN_CONV_SPEEDUP,
+            lambda: conv_forward_naive(x, w, b, CONV_PARAM),
+            lambda: conv_forward_fast(x, w, b, CONV_PARAM),
+            torch_forward,
+        ),
+        Case(
+            "conv backward",
+            MIN_CONV_SPEEDUP,
+            lambda: conv_backward_naive(dout, naive_cache),
+            lambda: conv_backward_fast(dout, fast_cache),
+            torch_backward,
+        ),
     ]
 
 
@@ -215,11 +225,20 @@ def _pool_cases():
         _check_agreement("pool, PyTorch", [t.detach().numpy() for t in got], expected)
 
     return [
-        Case("pool forward", MIN_POOL_SPEEDUP, lambda: max_pool_forward_naive(x, POOL_PARAM),
-             lambda: max_pool_forward_fast(x, POOL_PARAM), torch_forward),
-        Case("pool backward", MIN_POOL_SPEEDUP,
-             lambda: max_pool_backward_naive(dout, naive_cache),
-             lambda: max_pool_backward_fast(dout, fast_cache), torch_backward),
+        Case(
+            "pool forward",
+            MIN_POOL_SPEEDUP,
+            lambda: max_pool_forward_naive(x, POOL_PARAM),
+            lambda: max_pool_forward_fast(x, POOL_PARAM),
+            torch_forward,
+        ),
+        Case(
+            "pool backward",
+            MIN_POOL_SPEEDUP,
+            lambda: max_pool_backward_naive(dout, naive_cache),
+            lambda: max_pool_backward_fast(dout, fast_cache),
+            torch_backward,
+        ),
     ]
 
 
@@ -228,8 +247,7 @@ def _check_agreement(label, got, expected):
     for index, (a, e) in enumerate(zip(got, expected)):
         error = rel_error(a, e)
         if not error < AGREEMENT_TOLERANCE:
-            raise SystemExit(f"{label}: output {index} disagrees with the naive loops, "
-                             f"rel_error {error:.2e}")
+            raise SystemExit(f"{label}: output {index} disagrees with the naive loops, rel_error {error:.2e}")
 
 
 def _time_cases(cases, rounds, repeats):
@@ -241,12 +259,16 @@ def _time_cases(cases, rounds, repeats):
             record["naive"].append(_seconds(case.naive))
             contenders = [("fast", case.fast), ("torch", case.torch)]
             # Alternate who goes first, so that neither always inherits the other's cache.
-            for key, function in contenders[::1 if round_index % 2 == 0 else -1]:
+            for key, function in contenders[:: 1 if round_index % 2 == 0 else -1]:
                 record[key].append(_median_seconds(function, repeats))
-    return [Timing(case.name, case.min_speedup,
-                   *(statistics.median(samples[case.name][key])
-                     for key in ("naive", "fast", "torch")))
-            for case in cases]
+    return [
+        Timing(
+            case.name,
+            case.min_speedup,
+            *(statistics.median(samples[case.name][key]) for key in ("naive", "fast", "torch")),
+        )
+        for case in cases
+    ]
 
 
 def _median_seconds(function, repeats):
@@ -265,12 +287,16 @@ def _seconds(function):
 
 def _table(timings):
     """Times, and the two ratios the targets are about; PyTorch's speedup for context."""
-    lines = [f"{'layer':<14} {'naive':>11} {'fast':>9} {'torch':>9} "
-             f"{'naive/fast':>11} {'naive/torch':>12} {'fast/torch':>11}"]
+    lines = [
+        f"{'layer':<14} {'naive':>11} {'fast':>9} {'torch':>9} "
+        f"{'naive/fast':>11} {'naive/torch':>12} {'fast/torch':>11}"
+    ]
     for t in timings:
-        lines.append(f"{t.name:<14} {_ms(t.naive):>11} {_ms(t.fast):>9} {_ms(t.torch):>9} "
-                     f"{_ratio(t.naive, t.fast, 'x'):>11} {_ratio(t.naive, t.torch, 'x'):>12} "
-                     f"{_ratio(t.fast, t.torch, ''):>11}")
+        lines.append(
+            f"{t.name:<14} {_ms(t.naive):>11} {_ms(t.fast):>9} {_ms(t.torch):>9} "
+            f"{_ratio(t.naive, t.fast, 'x'):>11} {_ratio(t.naive, t.torch, 'x'):>12} "
+            f"{_ratio(t.fast, t.torch, ''):>11}"
+        )
     return "\n".join(lines)
 
 
@@ -290,15 +316,18 @@ def _verdicts(timings):
     lines = []
     for t in timings:
         speedup = t.naive / t.fast
-        lines.append(f"{t.name}: {speedup:.0f}x faster than the naive loops "
-                     f"(target >= {t.min_speedup}x): {_met(speedup >= t.min_speedup)}")
+        lines.append(
+            f"{t.name}: {speedup:.0f}x faster than the naive loops "
+            f"(target >= {t.min_speedup}x): {_met(speedup >= t.min_speedup)}"
+        )
     for t in timings:
         if np.isnan(t.torch):
             lines.append(f"{t.name}: no PyTorch, ratio to PyTorch not measured")
             continue
         ratio = t.fast / t.torch
-        lines.append(f"{t.name}: {ratio:.2f} x PyTorch's time "
-                     f"(target <= {MAX_TORCH_RATIO}): {_met(ratio <= MAX_TORCH_RATIO)}")
+        lines.append(
+            f"{t.name}: {ratio:.2f} x PyTorch's time (target <= {MAX_TORCH_RATIO}): {_met(ratio <= MAX_TORCH_RATIO)}"
+        )
     return lines
 
 

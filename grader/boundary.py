@@ -13,6 +13,7 @@ results.json without passing through this module, and every reply is read throug
 
 It imports downward only (the protocol's decoder and the standard library): the sandbox imports it.
 """
+
 import dataclasses
 from collections.abc import Callable
 
@@ -143,7 +144,7 @@ def _lay_out(text, budget, max_lines):
         if room < 0:
             return lines, start, True
         end = text.find("\n", start, start + room + 2)  # no line longer than the room needs reading whole
-        line = text[start:end] if end >= 0 else text[start:start + room + 1]
+        line = text[start:end] if end >= 0 else text[start : start + room + 1]
         if end >= 0 and line.endswith("\r"):
             line = line[:-1]  # "\r\n" is one newline
         shown, taken = _escape(line, room)
@@ -215,11 +216,13 @@ def template_event(header: object) -> TemplateEvent:
     fields = header if isinstance(header, dict) else {}
     event = fields.get("event")
     status, maxrss, cpu = fields.get("status"), fields.get("maxrss"), fields.get("cpu")
-    return TemplateEvent(event=event if event in ("started", "exited", "ended") else "",
-                         status=status if type(status) is int else None,
-                         maxrss=maxrss if type(maxrss) is int and maxrss >= 0 else None,
-                         cpu=float(cpu) if isinstance(cpu, (int, float)) and type(cpu) is not bool and cpu >= 0 else None,
-                         pid=template_pid(fields))
+    return TemplateEvent(
+        event=event if event in ("started", "exited", "ended") else "",
+        status=status if type(status) is int else None,
+        maxrss=maxrss if type(maxrss) is int and maxrss >= 0 else None,
+        cpu=float(cpu) if isinstance(cpu, (int, float)) and type(cpu) is not bool and cpu >= 0 else None,
+        pid=template_pid(fields),
+    )
 
 
 def confinement_report(header: object) -> tuple[int | None, tuple[str, ...]] | None:
@@ -259,24 +262,38 @@ def call_result(result_class, reply, arrays, seconds, wrapped, load_errors=(), s
         error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
         name = printable(error.get("type", "Exception"), FRAGMENT_LIMIT)
         message = f"{name}: {printable(error.get('message', ''), FRAGMENT_LIMIT)}".rstrip(": ")
-        return result_class(ok=False, error_kind="exception", error_type=name,
-                            message=message + _import_hint(name, error.get("message"), load_errors),
-                            traceback=printable_block(error.get("traceback", ""), limit=4000, max_lines=40),
-                            where=source_line(error.get("where"), sources or {}), output=output, seconds=seconds)
+        return result_class(
+            ok=False,
+            error_kind="exception",
+            error_type=name,
+            message=message + _import_hint(name, error.get("message"), load_errors),
+            traceback=printable_block(error.get("traceback", ""), limit=4000, max_lines=40),
+            where=source_line(error.get("where"), sources or {}),
+            output=output,
+            seconds=seconds,
+        )
     try:
         values = protocol.decode(reply.get("values", {"v": None}), arrays)
     except (protocol.ProtocolError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
-        return result_class(ok=False, error_kind="protocol", message=printable(f"unreadable answer ({exc})"),
-                            seconds=seconds)
+        return result_class(
+            ok=False, error_kind="protocol", message=printable(f"unreadable answer ({exc})"), seconds=seconds
+        )
     value, args_after, args_before = values, None, None
     if wrapped:
         if not isinstance(values, dict):
             return result_class(ok=False, error_kind="protocol", message="unreadable answer", seconds=seconds)
         value, args_after, args_before = values.get("result"), values.get("args"), values.get("args_before")
     arity = len(value) if isinstance(value, (tuple, list)) else None
-    return result_class(ok=True, value=value, args_after=args_after, args_before=args_before, arity=arity,
-                        result_type=printable(reply.get("result_type", ""), FRAGMENT_LIMIT), output=output,
-                        seconds=seconds)
+    return result_class(
+        ok=True,
+        value=value,
+        args_after=args_after,
+        args_before=args_before,
+        arity=arity,
+        result_type=printable(reply.get("result_type", ""), FRAGMENT_LIMIT),
+        output=output,
+        seconds=seconds,
+    )
 
 
 def source_line(where, sources):
@@ -304,8 +321,10 @@ def _import_hint(error_type, message, load_errors):
     name = message.split("'")[1]
     for error in load_errors:
         if error.get("type") in IMPORT_ERRORS and name in error.get("defines", ()):
-            return (f" ({name} was not imported: {error['filename']} line {error['line']}: {error['message']}; "
-                    f"graded code can import only numpy, the standard library and the assignment package)")
+            return (
+                f" ({name} was not imported: {error['filename']} line {error['line']}: {error['message']}; "
+                f"graded code can import only numpy, the standard library and the assignment package)"
+            )
     return ""
 
 
@@ -323,12 +342,25 @@ def load_errors(errors, cell, statement):
     defines = list(statement[2]) if len(statement) > 2 and isinstance(statement[2], list) else []
     kind = printable(error.get("type", "Exception"), FRAGMENT_LIMIT)
     where = error.get("where")
-    within = (type(where) is list and len(where) == 2 and where[0] == cell["filename"] and type(where[1]) is int
-              and statement[0] <= where[1] <= statement[1])
+    within = (
+        type(where) is list
+        and len(where) == 2
+        and where[0] == cell["filename"]
+        and type(where[1]) is int
+        and statement[0] <= where[1] <= statement[1]
+    )
     line = where[1] if within else statement[0]
-    return [{"filename": cell["filename"], "line": line, "defines": defines, "type": kind,
-             "kind": "exception", "message": printable(error.get("message", ""), FRAGMENT_LIMIT),
-             "quiet": kind in IMPORT_ERRORS}]
+    return [
+        {
+            "filename": cell["filename"],
+            "line": line,
+            "defines": defines,
+            "type": kind,
+            "kind": "exception",
+            "message": printable(error.get("message", ""), FRAGMENT_LIMIT),
+            "quiet": kind in IMPORT_ERRORS,
+        }
+    ]
 
 
 def names(defined: object) -> set[str]:

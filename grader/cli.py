@@ -1,4 +1,5 @@
 """The ``grader`` command: argument parsing only; each subcommand calls one entry function."""
+
 import argparse
 import os
 import signal
@@ -22,32 +23,52 @@ from grader.errors import (  # noqa: F401  (the statuses are the command's; test
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="grader", description="Grade submissions of the convolutional networks assignment.")
+    parser = argparse.ArgumentParser(
+        prog="grader", description="Grade submissions of the convolutional networks assignment."
+    )
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     grade = commands.add_parser("grade", help="grade one submission (a notebook or a folder holding it)")
     grade.add_argument("path", help="a .ipynb file or a folder holding the submission's notebook(s)")
     grade.add_argument("--json", metavar="FILE", help="write the full report as JSON (default: not written)")
     grade.add_argument("--gradescope", metavar="FILE", help="write Gradescope's results.json (default: not written)")
-    grade.add_argument("--fail-under", metavar="SCORE", type=float, help="exit with status 1 below this score (default: no bar)")
+    grade.add_argument(
+        "--fail-under", metavar="SCORE", type=float, help="exit with status 1 below this score (default: no bar)"
+    )
     add_grading_options(grade)
     grade.add_argument("-q", "--quiet", action="store_true", help="print only the table, no per-check details")
-    grade.add_argument("--one-submission", action="store_true",
-                       help="grade PATH as one submission even where it looks like a class folder "
-                            "(the Gradescope autograder, whose upload is one student's by definition)")
+    grade.add_argument(
+        "--one-submission",
+        action="store_true",
+        help="grade PATH as one submission even where it looks like a class folder "
+        "(the Gradescope autograder, whose upload is one student's by definition)",
+    )
     add_grade_class_parser(commands)
     solve = commands.add_parser("solve", help="write the reference solutions into a stub notebook's task cells")
     solve.add_argument("notebook", help="the stub notebook, e.g. notebooks/ConvolutionalNetworks.ipynb")
     solve.add_argument("-o", "--output", required=True, metavar="OUT", help="where to write the solved notebook")
-    release = commands.add_parser("release", help="write the student bundle (notebook, assignment package, README, "
-                                                  "pinned requirements) and a .zip of it; no solutions, no grader")
-    release.add_argument("out_dir", metavar="OUT_DIR", help="a new or empty folder; the zip goes beside it as OUT_DIR.zip")
-    release.add_argument("--notebook", metavar="NOTEBOOK", help="the stub notebook (default: notebooks/ConvolutionalNetworks.ipynb)")
-    autograder = commands.add_parser("autograder", help="write a Gradescope autograder zip (setup.sh, run_autograder, "
-                                                        "the grader's wheel, exact pins, the config)")
+    release = commands.add_parser(
+        "release",
+        help="write the student bundle (notebook, assignment package, README, "
+        "pinned requirements) and a .zip of it; no solutions, no grader",
+    )
+    release.add_argument(
+        "out_dir", metavar="OUT_DIR", help="a new or empty folder; the zip goes beside it as OUT_DIR.zip"
+    )
+    release.add_argument(
+        "--notebook", metavar="NOTEBOOK", help="the stub notebook (default: notebooks/ConvolutionalNetworks.ipynb)"
+    )
+    autograder = commands.add_parser(
+        "autograder",
+        help="write a Gradescope autograder zip (setup.sh, run_autograder, the grader's wheel, exact pins, the config)",
+    )
     autograder.add_argument("zip_path", metavar="OUT.zip", help="where to write the zip")
-    autograder.add_argument("--config", metavar="FILE", help="the TOML configuration to grade with (default: the defaults)")
-    config = commands.add_parser("config", help="write a configuration file: the defaults, or FILE checked and completed")
+    autograder.add_argument(
+        "--config", metavar="FILE", help="the TOML configuration to grade with (default: the defaults)"
+    )
+    config = commands.add_parser(
+        "config", help="write a configuration file: the defaults, or FILE checked and completed"
+    )
     config.add_argument("file", nargs="?", metavar="FILE", help="a TOML file to check (default: none, the defaults)")
     config.add_argument("--print", action="store_true", help="print the file (the default action)")
     return parser
@@ -66,33 +87,65 @@ def add_grading_options(parser):
     """The options of every grading command: a config file, the tasks, and the flags that override the file.
     Each flag's default is None (not given), so a file's value stands unless the flag is given; its help
     shows the built-in default."""
-    parser.add_argument("--config", metavar="FILE",
-                        help="a TOML file of settings (weights, limits, data, Gradescope visibility); "
-                             "`grader config --print` writes one to start from; the flags below override it (default: none)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a TOML file of settings (weights, limits, data, Gradescope visibility); "
+        "`grader config --print` writes one to start from; the flags below override it (default: none)",
+    )
     parser.add_argument("--tasks", metavar="ID[,ID...]", help="grade only these tasks (default: all nine)")
-    parser.add_argument("--data", metavar="DIR", help="a CIFAR-10 folder for the overfit check (default: embedded digits)")
-    parser.add_argument("--timeout", metavar="SECONDS", type=float,
-                        help=f"per call into student code (default: {default_of('timeout'):g})")
-    parser.add_argument("--memory", metavar="MIB", type=int,
-                        help=f"memory limit of the process running student code (default: {default_of('memory_bytes') >> 20})")
-    parser.add_argument("--processes", metavar="N", type=int,
-                        help=f"processes student code may run at once (default: {default_of('processes')})")
+    parser.add_argument(
+        "--data", metavar="DIR", help="a CIFAR-10 folder for the overfit check (default: embedded digits)"
+    )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        help=f"per call into student code (default: {default_of('timeout'):g})",
+    )
+    parser.add_argument(
+        "--memory",
+        metavar="MIB",
+        type=int,
+        help=f"memory limit of the process running student code (default: {default_of('memory_bytes') >> 20})",
+    )
+    parser.add_argument(
+        "--processes",
+        metavar="N",
+        type=int,
+        help=f"processes student code may run at once (default: {default_of('processes')})",
+    )
 
 
 def add_grade_class_parser(commands):
     grade_class = commands.add_parser("grade-class", help="grade every submission of a class folder, in parallel")
-    grade_class.add_argument("class_dir", metavar="CLASS_DIR",
-                             help="one sub-folder per student, or one notebook per student (LMS bulk-download names too)")
+    grade_class.add_argument(
+        "class_dir",
+        metavar="CLASS_DIR",
+        help="one sub-folder per student, or one notebook per student (LMS bulk-download names too)",
+    )
     grade_class.add_argument("--out", required=True, metavar="DIR", help="where the gradebook, reports and feedback go")
-    grade_class.add_argument("-j", "--jobs", metavar="N", type=int, default=os.cpu_count() or 1,
-                             help="worker processes on this machine (default: the number of cores)")
+    grade_class.add_argument(
+        "-j",
+        "--jobs",
+        metavar="N",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes on this machine (default: the number of cores)",
+    )
     grade_class.add_argument("--scheduler", metavar="ADDRESS", help="grade on a dask.distributed cluster instead")
-    grade_class.add_argument("--fail-under", metavar="SCORE", type=float, help="exit with status 1 if any total is below this")
-    grade_class.add_argument("--feedback", choices=("md", "html"), default="md", help="format of each student's feedback")
+    grade_class.add_argument(
+        "--fail-under", metavar="SCORE", type=float, help="exit with status 1 if any total is below this"
+    )
+    grade_class.add_argument(
+        "--feedback", choices=("md", "html"), default="md", help="format of each student's feedback"
+    )
     add_grading_options(grade_class)
-    tls = grade_class.add_argument_group("a Dask cluster secured with TLS (with --scheduler)",
-                                         "The README's 'Beyond one machine: Dask' makes the certificates. Without "
-                                         "these options Dask's own configuration applies (plain TCP by default).")
+    tls = grade_class.add_argument_group(
+        "a Dask cluster secured with TLS (with --scheduler)",
+        "The README's 'Beyond one machine: Dask' makes the certificates. Without "
+        "these options Dask's own configuration applies (plain TCP by default).",
+    )
     tls.add_argument("--tls-ca-file", metavar="FILE", help="the class CA's certificate (PEM)")
     tls.add_argument("--tls-cert", metavar="FILE", help="this machine's certificate, signed by that CA (PEM)")
     tls.add_argument("--tls-key", metavar="FILE", help="its private key (default: appended to the --tls-cert file)")
@@ -142,9 +195,11 @@ def run_grade(args):
     _check_outputs(outputs)  # before grading: a report that cannot be written must not cost a grading run
     config = config_from(args)
     if not args.one_submission and looks_like_class(args.path):
-        raise UsageError(f"{args.path} looks like a whole class (a folder per student, or bulk-download notebook names); "
-                         f"grade the class with: grader grade-class {args.path} --out RESULTS "
-                         f"(or add --one-submission if it is one student's)")
+        raise UsageError(
+            f"{args.path} looks like a whole class (a folder per student, or bulk-download notebook names); "
+            f"grade the class with: grader grade-class {args.path} --out RESULTS "
+            f"(or add --one-submission if it is one student's)"
+        )
     report = grade(args.path, config)
     # The reports before the table: whatever happens to the terminal, they are written.
     if args.json:
@@ -190,8 +245,15 @@ def _tls_files(args):
     """grade-class's TLS options as a TLSFiles, or None when none is given."""
     from grader.classroom.run import TLSFiles
 
-    given = {flag: value for flag, value in (("--tls-ca-file", args.tls_ca_file), ("--tls-cert", args.tls_cert),
-                                             ("--tls-key", args.tls_key)) if value is not None}
+    given = {
+        flag: value
+        for flag, value in (
+            ("--tls-ca-file", args.tls_ca_file),
+            ("--tls-cert", args.tls_cert),
+            ("--tls-key", args.tls_key),
+        )
+        if value is not None
+    }
     if not given:
         return None
     if not args.scheduler:
@@ -208,11 +270,16 @@ def _print_class_run(run, args):
     if not run.records:
         _print(f"grader: no submission found in {printable(args.class_dir)}", sys.stderr)
     if run.ignored:
-        _print(f"ignored (not notebooks): {', '.join(printable(p.name, 80) for p in run.ignored[:10])}"
-               + (" ..." if len(run.ignored) > 10 else ""), sys.stderr)
+        _print(
+            f"ignored (not notebooks): {', '.join(printable(p.name, 80) for p in run.ignored[:10])}"
+            + (" ..." if len(run.ignored) > 10 else ""),
+            sys.stderr,
+        )
     _print(summary.text(run.summary, markdown=False))
-    _print(f"wrote {printable(Path(args.out) / 'gradebook.csv')} and a report and feedback per student"
-           + (f"; {run.summary_note}" if run.summary_note else ""))
+    _print(
+        f"wrote {printable(Path(args.out) / 'gradebook.csv')} and a report and feedback per student"
+        + (f"; {run.summary_note}" if run.summary_note else "")
+    )
 
 
 def run_solve(args):
@@ -230,8 +297,10 @@ def run_release(args):
     from grader.bundles.release import build_release
 
     bundle = build_release(args.out_dir, args.notebook)
-    _print(f"wrote {printable(bundle.folder)} and {printable(bundle.zip_path)} ({bundle.zip_path.stat().st_size >> 10} KiB); "
-           f"pinned {', '.join(bundle.pins)}")
+    _print(
+        f"wrote {printable(bundle.folder)} and {printable(bundle.zip_path)} ({bundle.zip_path.stat().st_size >> 10} KiB); "
+        f"pinned {', '.join(bundle.pins)}"
+    )
     return EXIT_OK
 
 
@@ -241,8 +310,10 @@ def run_autograder(args):
     config = read_config_file(args.config) if args.config else Config()
     built = build_autograder(args.zip_path, config)
     numpy_pin = next(pin for pin in built.pins if pin.startswith("numpy=="))
-    _print(f"wrote {printable(built.zip_path)} ({built.zip_path.stat().st_size >> 10} KiB): {built.wheel}, "
-           f"{len(built.pins)} exact pins ({numpy_pin}, ...)")
+    _print(
+        f"wrote {printable(built.zip_path)} ({built.zip_path.stat().st_size >> 10} KiB): {built.wheel}, "
+        f"{len(built.pins)} exact pins ({numpy_pin}, ...)"
+    )
     return EXIT_OK
 
 
@@ -327,7 +398,14 @@ def main(argv=None):
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"grade": run_grade, "grade-class": run_grade_class, "solve": run_solve, "config": run_config, "release": run_release, "autograder": run_autograder}[args.command](args)
+        return {
+            "grade": run_grade,
+            "grade-class": run_grade_class,
+            "solve": run_solve,
+            "config": run_config,
+            "release": run_release,
+            "autograder": run_autograder,
+        }[args.command](args)
     except GraderError as exc:  # each kind of error, its exit status (grader.errors)
         _print(f"grader: {exc.prefix}{printable(exc)}", sys.stderr)
         return exc.exit_status

@@ -9,6 +9,7 @@ Everything compared here came back from the sandbox and is hostile: several item
 there are exactly as many as expected (counted in what the grader decoded, never by a len() the child could
 override), and a comparison of nothing fails.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,8 +64,11 @@ def compare_array(name, value, expected, threshold):
         return verdict
     error, worst = rel_error(value, expected)
     if error > threshold:
-        return Verdict(False, f"{name}: relative error {error:.2e} > {threshold:.0e}; worst at index {worst}: "
-                              f"yours {value[worst]:.6g}, expected {expected[worst]:.6g}")
+        return Verdict(
+            False,
+            f"{name}: relative error {error:.2e} > {threshold:.0e}; worst at index {worst}: "
+            f"yours {value[worst]:.6g}, expected {expected[worst]:.6g}",
+        )
     return Verdict(True, f"{name}: relative error {error:.1e} <= {threshold:.0e}")
 
 
@@ -77,13 +81,16 @@ def check_scalar(name, value, expected, threshold):
     try:
         number = float(np.asarray(value).reshape(())) if not isinstance(value, int) else float(value)
     except OverflowError:  # a Python int beyond the float range, e.g. 10 ** 400
-        return Verdict(False, f"{name}: got an int too large for a float ({_digits(value)} digits), "
-                              f"expected about {expected:.8g}")
+        return Verdict(
+            False, f"{name}: got an int too large for a float ({_digits(value)} digits), expected about {expected:.8g}"
+        )
     if not np.isfinite(number):
         return Verdict(False, f"{name}: got {number}")
     error, _ = rel_error(number, expected)
     if error > threshold:
-        return Verdict(False, f"{name}: yours {number:.8g}, expected {expected:.8g} (relative error {error:.1e} > {threshold:.0e})")
+        return Verdict(
+            False, f"{name}: yours {number:.8g}, expected {expected:.8g} (relative error {error:.1e} > {threshold:.0e})"
+        )
     return Verdict(True, f"{name}: relative error {error:.1e} <= {threshold:.0e}")
 
 

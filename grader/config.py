@@ -19,6 +19,7 @@ The file (every key optional; ``grader config --print`` shows them all)::
     hidden_visibility = "after_published"
     stdout_visibility = "after_published"
 """
+
 import json
 import math
 from dataclasses import dataclass, field, fields, replace
@@ -118,10 +119,12 @@ def _positive(value, folder):
 
 def _within(low, high, unit=""):
     """A setting's check: ``low <= value <= high`` (the message says which bound and the unit)."""
+
     def problem(value, folder):
         if not (value >= low and math.isfinite(value)):
             return f"must be at least {_shown(low)}{unit}" if low > 0 else "must be a positive number"
         return "" if value <= high else f"must be at most {_shown(high)}{unit}"
+
     return problem
 
 
@@ -150,24 +153,60 @@ def _data_problem(value, folder):
 
 
 SETTINGS = (
-    Setting("data_dir", "data_dir", str, _data_problem, _folder, lambda path: "" if path is None else str(path),
-            'a CIFAR-10 folder (data_batch_1..5, test_batch) for the overfit check; "" uses the embedded digits'),
+    Setting(
+        "data_dir",
+        "data_dir",
+        str,
+        _data_problem,
+        _folder,
+        lambda path: "" if path is None else str(path),
+        'a CIFAR-10 folder (data_batch_1..5, test_batch) for the overfit check; "" uses the embedded digits',
+    ),
     Setting("limits.timeout", "timeout", float, _seconds, comment="seconds one call into student code may take"),
-    Setting("limits.train_timeout", "train_timeout", float, _seconds,
-            comment="seconds the overfit-small-data training may take"),
-    Setting("limits.memory_mib", "memory_bytes", int,
-            _within(MIN_MEMORY_MIB, MAX_MEMORY_MIB, " (MiB)"),
-            lambda v, _: v << 20, lambda b: b >> 20, "MiB of memory for the process running student code"),
-    Setting("limits.processes", "processes", int,
-            _within(MIN_PROCESSES, MAX_PROCESSES),
-            comment="processes student code may run at once"),
-    Setting("limits.speed_budget", "speed_budget", float,
-            lambda v, f: _positive(v, f) or _within(0, MAX_SPEED_BUDGET)(v, f),
-            comment="a naive conv/pool function this many times slower than the reference loops loses its speed point"),
-    Setting("gradescope.hidden_visibility", "hidden_visibility", str, _visibility,
-            comment="when students see hidden cases' names and messages: " + " | ".join(VISIBILITIES)),
-    Setting("gradescope.stdout_visibility", "stdout_visibility", str, _visibility,
-            comment="when students see the autograder's printed table (it names hidden cases)"),
+    Setting(
+        "limits.train_timeout",
+        "train_timeout",
+        float,
+        _seconds,
+        comment="seconds the overfit-small-data training may take",
+    ),
+    Setting(
+        "limits.memory_mib",
+        "memory_bytes",
+        int,
+        _within(MIN_MEMORY_MIB, MAX_MEMORY_MIB, " (MiB)"),
+        lambda v, _: v << 20,
+        lambda b: b >> 20,
+        "MiB of memory for the process running student code",
+    ),
+    Setting(
+        "limits.processes",
+        "processes",
+        int,
+        _within(MIN_PROCESSES, MAX_PROCESSES),
+        comment="processes student code may run at once",
+    ),
+    Setting(
+        "limits.speed_budget",
+        "speed_budget",
+        float,
+        lambda v, f: _positive(v, f) or _within(0, MAX_SPEED_BUDGET)(v, f),
+        comment="a naive conv/pool function this many times slower than the reference loops loses its speed point",
+    ),
+    Setting(
+        "gradescope.hidden_visibility",
+        "hidden_visibility",
+        str,
+        _visibility,
+        comment="when students see hidden cases' names and messages: " + " | ".join(VISIBILITIES),
+    ),
+    Setting(
+        "gradescope.stdout_visibility",
+        "stdout_visibility",
+        str,
+        _visibility,
+        comment="when students see the autograder's printed table (it names hidden cases)",
+    ),
 )
 SETTINGS_BY_KEY = {setting.key: setting for setting in SETTINGS}
 SECTIONS = ("weights", "limits", "gradescope")
@@ -193,7 +232,9 @@ def read_config_file(path):
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{where}: cannot be read ({exc.__class__.__name__}: {getattr(exc, 'strerror', None) or exc})") from None
+        raise ConfigError(
+            f"{where}: cannot be read ({exc.__class__.__name__}: {getattr(exc, 'strerror', None) or exc})"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
     config = Config()
@@ -268,8 +309,14 @@ def _kind_name(kind):
 
 
 def _kind(value):
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", dict: "a table",
-            list: "an array"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        dict: "a table",
+        list: "an array",
+    }.get(type(value), type(value).__name__)
 
 
 # -- writing a Config back as a file -----------------------------------------------------------------------
@@ -278,8 +325,11 @@ def _kind(value):
 def config_toml(config=None):
     """``config`` (the defaults when None) as a TOML file that :func:`read_config_file` loads back into it."""
     config = config or Config()
-    lines = ["# Configuration of the convnet assignment's grader: grader grade --config FILE",
-             "# Every key is optional; a key left out keeps the default shown here.", ""]
+    lines = [
+        "# Configuration of the convnet assignment's grader: grader grade --config FILE",
+        "# Every key is optional; a key left out keeps the default shown here.",
+        "",
+    ]
     for setting in SETTINGS:
         if "." not in setting.key:
             lines += _setting_lines(setting, config)

@@ -7,6 +7,7 @@ notebooks define it (a stub never overrides an implemented definition; between t
 ones, the last in that order is graded and the report notes the conflict) is decided in
 :mod:`grader.extract`, and the report says which notebook each task's definition came from.
 """
+
 import collections
 import errno
 import json
@@ -97,9 +98,11 @@ def bounded(notebooks, notes, root):
             kept.append((path, size))
     total = sum(size for _, size in kept)
     if total > MAX_SUBMISSION_BYTES:
-        raise SubmissionError(f"the notebooks of {root if len(kept) > 1 else kept[0][0]} hold {total >> 20} MB, "
-                              f"more than the {MAX_SUBMISSION_BYTES >> 20} MB a submission may hold (clear "
-                              f"their outputs: Kernel > Restart & Clear Output)")
+        raise SubmissionError(
+            f"the notebooks of {root if len(kept) > 1 else kept[0][0]} hold {total >> 20} MB, "
+            f"more than the {MAX_SUBMISSION_BYTES >> 20} MB a submission may hold (clear "
+            f"their outputs: Kernel > Restart & Clear Output)"
+        )
     return Found(notebooks=tuple(path for path, _ in kept), sizes=tuple(size for _, size in kept), notes=tuple(notes))
 
 
@@ -128,13 +131,18 @@ def _walk(root):
                 else:
                     notes.append(f"skipped: {_shown(path, root)} is not a regular file")
         if seen > MAX_ENTRIES:
-            notes.append(f"stopped searching after {MAX_ENTRIES} files and folders: the rest of the submission "
-                         f"was not looked at")
+            notes.append(
+                f"stopped searching after {MAX_ENTRIES} files and folders: the rest of the submission was not looked at"
+            )
             break
     if links:
-        named = ", ".join(links[:LINKS_NAMED]) + (f" and {len(links) - LINKS_NAMED} more" if len(links) > LINKS_NAMED else "")
-        notes.append(f"skipped {len(links)} symbolic link{'s' if len(links) > 1 else ''} (a submission is its own "
-                     f"files: links are not followed): {named}")
+        named = ", ".join(links[:LINKS_NAMED]) + (
+            f" and {len(links) - LINKS_NAMED} more" if len(links) > LINKS_NAMED else ""
+        )
+        notes.append(
+            f"skipped {len(links)} symbolic link{'s' if len(links) > 1 else ''} (a submission is its own "
+            f"files: links are not followed): {named}"
+        )
     if too_deep is not None:
         notes.append(f"skipped folders nested deeper than {MAX_DEPTH} levels, from {_shown(too_deep, root)}")
     return sorted(notebooks), notes
@@ -194,7 +202,9 @@ def open_notebook(path, follow_link=False):
     status = os.fstat(handle)
     if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_NOTEBOOK_BYTES:
         stream.close()
-        what = "not a regular file" if not stat.S_ISREG(status.st_mode) else f"larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
+        what = (
+            "not a regular file" if not stat.S_ISREG(status.st_mode) else f"larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
+        )
         raise SubmissionError(f"{path} is {what}")
     return stream
 
@@ -241,10 +251,16 @@ def _parsed(data, path):
     cells = notebook.get("cells", [])
     if not isinstance(cells, list):
         raise SubmissionError(f"{path} is not a notebook: its cells are not a list")
-    code = [(index, cell) for index, cell in enumerate(cells, start=1)
-            if isinstance(cell, dict) and cell.get("cell_type") == "code"]
-    return Notebook(path=path, code_cells=tuple(_source(cell) for _, cell in code),
-                    code_cell_places=tuple((index, _cell_id(cell)) for index, cell in code))
+    code = [
+        (index, cell)
+        for index, cell in enumerate(cells, start=1)
+        if isinstance(cell, dict) and cell.get("cell_type") == "code"
+    ]
+    return Notebook(
+        path=path,
+        code_cells=tuple(_source(cell) for _, cell in code),
+        code_cell_places=tuple((index, _cell_id(cell)) for index, cell in code),
+    )
 
 
 def _drop_outputs(data):

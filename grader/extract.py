@@ -21,6 +21,7 @@ Which definition of a name is graded (the submission rule; the README says the s
   comments and layout do not count), the last one in that order is graded and :attr:`Extraction.conflicts`
   names every notebook that held one, so the report can say which was graded.
 """
+
 import ast
 import re
 from dataclasses import dataclass, field
@@ -91,8 +92,13 @@ def extract(notebooks):
             spans.append([_first_line(node), node.end_lineno, names])
         if spans:
             kept.append({"filename": cell.filename, "source": cell.source, "statements": spans})
-    return Extraction(cells=tuple(kept), syntax_errors=syntax_errors, defined=frozenset(defined), sources=sources,
-                      conflicts=_conflicts(implemented))
+    return Extraction(
+        cells=tuple(kept),
+        syntax_errors=syntax_errors,
+        defined=frozenset(defined),
+        sources=sources,
+        conflicts=_conflicts(implemented),
+    )
 
 
 def _parsed_cells(notebooks):
@@ -135,8 +141,9 @@ def _conflicts(implemented):
         graded_path, graded_code = definitions[-1]
         if graded_code is None:
             continue
-        others = [path for path, code in definitions
-                  if code is not None and path != graded_path and code != graded_code]
+        others = [
+            path for path, code in definitions if code is not None and path != graded_path and code != graded_code
+        ]
         if others:
             conflicts[name] = tuple(dict.fromkeys(others))
     return conflicts
@@ -186,8 +193,11 @@ def _is_stub_function(node):
 
 def _is_placeholder(statement):
     """``pass``, a docstring or ``...``."""
-    return isinstance(statement, ast.Pass) or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
-                                               and (isinstance(statement.value.value, str) or statement.value.value is ...))
+    return isinstance(statement, ast.Pass) or (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and (isinstance(statement.value.value, str) or statement.value.value is ...)
+    )
 
 
 def _raises_not_implemented(statement):
@@ -272,7 +282,9 @@ def _is_definition(node, imported):
         return True
     if isinstance(node, (ast.Assign, ast.AnnAssign)):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        return node.value is not None and all(_is_name_target(t) for t in targets) and _is_constant(node.value, imported)
+        return (
+            node.value is not None and all(_is_name_target(t) for t in targets) and _is_constant(node.value, imported)
+        )
     if isinstance(node, ast.Try):  # e.g. try: import torch / except ImportError: torch = None
         branches = node.body + node.orelse + node.finalbody + [s for h in node.handlers for s in h.body]
         return all(isinstance(s, ast.Pass) or _is_definition(s, imported) for s in branches)
@@ -322,8 +334,9 @@ def _names_defined(node):
     names, pending = set(), [node]
     while pending:
         current = pending.pop()
-        if current is not node and isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-                                                         ast.Import, ast.ImportFrom)):
+        if current is not node and isinstance(
+            current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+        ):
             names |= _names_defined(current)
         elif isinstance(current, ast.Name) and isinstance(current.ctx, ast.Store):
             names.add(current.id)

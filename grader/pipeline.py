@@ -1,4 +1,5 @@
 """The path a submission takes: find notebooks -> extract definitions -> run in a child -> check -> report."""
+
 import time
 import traceback
 from dataclasses import replace
@@ -24,18 +25,32 @@ def grade(path, config=None):
     notebooks, notes = load_submission(path)
     extraction = extract(notebooks)
     names = _names_within(path, [notebook.path for notebook in notebooks])
-    limits = Limits(memory_bytes=config.memory_bytes, file_bytes=config.file_bytes, processes=config.processes,
-                    cpu_seconds=config.cpu_seconds)
+    limits = Limits(
+        memory_bytes=config.memory_bytes,
+        file_bytes=config.file_bytes,
+        processes=config.processes,
+        cpu_seconds=config.cpu_seconds,
+    )
     with Session(extraction.cells, limits=limits, timeout=config.timeout, use_bwrap=config.use_bwrap) as session:
         context = TaskContext(session=session, config=config)
-        results = tuple(_with_source(_grade_task(TASKS[task_id], context, extraction), extraction, names)
-                        for task_id in config.tasks)
-        notes = (printable_items(notes) + _conflict_notes(config.tasks, extraction, names)
-                 + _load_notes(session.load_errors))
+        results = tuple(
+            _with_source(_grade_task(TASKS[task_id], context, extraction), extraction, names)
+            for task_id in config.tasks
+        )
+        notes = (
+            printable_items(notes) + _conflict_notes(config.tasks, extraction, names) + _load_notes(session.load_errors)
+        )
         isolation = session.isolation_used
-    return Report(submission=str(path), tasks=results, grader_version=__version__, isolation=isolation,
-                  notes=notes, seconds=time.perf_counter() - start, notebooks=tuple(names.values()),
-                  runtime=runtime_versions())
+    return Report(
+        submission=str(path),
+        tasks=results,
+        grader_version=__version__,
+        isolation=isolation,
+        notes=notes,
+        seconds=time.perf_counter() - start,
+        notebooks=tuple(names.values()),
+        runtime=runtime_versions(),
+    )
 
 
 def _names_within(path, notebook_paths):
@@ -61,8 +76,10 @@ def _conflict_notes(task_ids, extraction, names):
         if name in extraction.conflicts:
             graded = names.get(extraction.sources[name], "?")
             others = ", ".join(names.get(path, path.name) for path in extraction.conflicts[name])
-            notes.append(f"{task_id}: different definitions of {name} in {others} and {graded}; graded: the one in "
-                         f"{graded} (the last notebook in sorted path order)")
+            notes.append(
+                f"{task_id}: different definitions of {name} in {others} and {graded}; graded: the one in "
+                f"{graded} (the last notebook in sorted path order)"
+            )
     return printable_items(notes)
 
 
@@ -70,7 +87,9 @@ def _grade_task(task, context, extraction):
     weight = context.config.weight(task.id)
     name = task.definition
     if name in extraction.syntax_errors:
-        return unavailable(task.id, weight, "error", "definition", f"{name} does not parse: {extraction.syntax_errors[name]}")
+        return unavailable(
+            task.id, weight, "error", "definition", f"{name} does not parse: {extraction.syntax_errors[name]}"
+        )
     if name not in extraction.defined:
         return unavailable(task.id, weight, "missing", "definition", f"{name} is not defined in the submission")
     try:
@@ -79,8 +98,9 @@ def _grade_task(task, context, extraction):
         raise  # the machine, not the submission: no grade at all rather than a wrong one
     except Exception as exc:  # a grader bug, or a child reply the checks did not foresee: costs this task only
         detail = printable("".join(traceback.format_exception_only(type(exc), exc)).strip())
-        return unavailable(task.id, weight, "error", "grading", f"internal grader error, please report it: {detail}",
-                           kind=Kind.GRADING)
+        return unavailable(
+            task.id, weight, "error", "grading", f"internal grader error, please report it: {detail}", kind=Kind.GRADING
+        )
 
 
 def _grade_defined_task(task, context, weight):
@@ -88,8 +108,9 @@ def _grade_defined_task(task, context, weight):
     session.begin_task(task.id)  # a fresh fork: nothing an earlier task's code left behind
     failure = session.ensure_loaded()
     if failure is not None:
-        return unavailable(task.id, weight, "timeout" if failure.error_kind == "timeout" else "error",
-                           "definition", failure.message)
+        return unavailable(
+            task.id, weight, "timeout" if failure.error_kind == "timeout" else "error", "definition", failure.message
+        )
     if name not in session.defined:
         error = _load_error_for(name, session)
         status = "timeout" if error and error.get("kind") == "timeout" else "error"

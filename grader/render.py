@@ -3,6 +3,7 @@
 Every string of a Report may hold student text; each one passes through grader.boundary here, whatever
 was done upstream, so no rendering can carry a control character, a lone surrogate or a flood.
 """
+
 import json
 
 from grader.boundary import FRAGMENT_LIMIT, MAX_ITEMS, TEXT_LIMIT, printable, printable_block, printable_items
@@ -26,7 +27,9 @@ DETAIL_WIDTH = 300  # characters of a failed check's message in the table's deta
 PRINTED_INDENT = "    "  # starts every line a student's code printed, so no print can pass for a PASS/FAIL line
 MAX_NOTEBOOKS = 100  # notebook names listed in the JSON report (a folder may hold thousands)
 SOURCE_WIDTH = 40  # characters of a notebook's name in the table's 'notebook' column
-NOTES_SHOWN = 2 * MAX_ITEMS  # the pipeline's two kinds of notes (notebooks skipped, statements that failed), each bounded
+NOTES_SHOWN = (
+    2 * MAX_ITEMS
+)  # the pipeline's two kinds of notes (notebooks skipped, statements that failed), each bounded
 
 
 def table(report, verbose=True):
@@ -39,8 +42,10 @@ def table(report, verbose=True):
     lines = [f"{'task':<{id_width}}  {'score':>{score_width}}  {'status':<{_STATUS_WIDTH}}  {sources[0]}message"]
     lines.append("-" * len(lines[0]))
     for (task_id, score, status, message), source in zip(rows, sources[1:]):
-        lines.append(f"{task_id:<{id_width}}  {score:>{score_width}}  {status:<{_STATUS_WIDTH}}  {source}"
-                     f"{printable(message, MESSAGE_WIDTH)}")
+        lines.append(
+            f"{task_id:<{id_width}}  {score:>{score_width}}  {status:<{_STATUS_WIDTH}}  {source}"
+            f"{printable(message, MESSAGE_WIDTH)}"
+        )
     lines.append("-" * len(lines[0]))
     lines.append(f"{'total':<{id_width}}  {f'{report.score:.1f} / {report.max_score:.1f}':>{score_width}}")
     if verbose:
@@ -56,8 +61,10 @@ def _details(report):
     yield from _note_lines(report)
     for task in report.tasks:
         if _untouched(task):
-            yield (f"  {_cell(task.id)}: {printable(task.checks[0].message, DETAIL_WIDTH)}; "
-                   f"all {len(task.checks)} checks failed")
+            yield (
+                f"  {_cell(task.id)}: {printable(task.checks[0].message, DETAIL_WIDTH)}; "
+                f"all {len(task.checks)} checks failed"
+            )
             continue
         for diagnosis in _diagnoses(task.checks):
             yield f"  {_cell(task.id)} / diagnosis: {printable(diagnosis, DETAIL_WIDTH)}"
@@ -84,8 +91,11 @@ def _untouched(task):
     NotImplementedError (grader.tasks.base.call_failed), was not awarded for it or was not run after it
     (one line says that better than one per check)."""
     reasons = [check.reason for check in task.checks]
-    return (not any(check.passed for check in task.checks) and Reason.NOT_IMPLEMENTED in reasons
-            and all(r in (Reason.NOT_IMPLEMENTED, Reason.NOT_AWARDED, Reason.NOT_RUN) for r in reasons))
+    return (
+        not any(check.passed for check in task.checks)
+        and Reason.NOT_IMPLEMENTED in reasons
+        and all(r in (Reason.NOT_IMPLEMENTED, Reason.NOT_AWARDED, Reason.NOT_RUN) for r in reasons)
+    )
 
 
 def _cell(text):
@@ -116,9 +126,16 @@ def to_json(report):
                 "status": _cell(task.status),
                 "source": printable(task.source, FRAGMENT_LIMIT),
                 "checks": [
-                    {"name": _cell(c.name), "score": round(c.score, 4), "max_score": round(c.max_score, 4), "passed": c.passed,
-                     "message": printable(c.message), "diagnosis": printable(c.diagnosis), "kind": _cell(c.kind),
-                     "reason": _cell(c.reason)}
+                    {
+                        "name": _cell(c.name),
+                        "score": round(c.score, 4),
+                        "max_score": round(c.max_score, 4),
+                        "passed": c.passed,
+                        "message": printable(c.message),
+                        "diagnosis": printable(c.diagnosis),
+                        "kind": _cell(c.kind),
+                        "reason": _cell(c.reason),
+                    }
                     for c in task.checks
                 ],
             }
@@ -147,16 +164,21 @@ def to_gradescope(report, config=None):
         if public:
             tests.append(_gradescope_test(f"{_cell(task.id)}: {_public_label(task.id)}", public, "", "visible"))
         if hidden:
-            tests.append(_gradescope_test(f"{_cell(task.id)}: hidden cases and other checks", hidden, task.output,
-                                          config.hidden_visibility))
+            tests.append(
+                _gradescope_test(
+                    f"{_cell(task.id)}: hidden cases and other checks", hidden, task.output, config.hidden_visibility
+                )
+            )
     return {
         "score": round(report.score, 4),
         "execution_time": round(report.seconds, 2),
         "output": "\n".join(_notes(report)),
         "visibility": "visible",
         "stdout_visibility": config.stdout_visibility,
-        "extra_data": {"isolation": printable(report.isolation),
-                       "runtime": {_cell(k): _cell(v) for k, v in report_runtime(report).items()}},
+        "extra_data": {
+            "isolation": printable(report.isolation),
+            "runtime": {_cell(k): _cell(v) for k, v in report_runtime(report).items()},
+        },
         "tests": tests,
     }
 
@@ -236,8 +258,10 @@ def _gradescope_lines(checks):
     lines = [f"Diagnosis: {printable(diagnosis)}" for diagnosis in _diagnoses(checks)]
     lines += [""] if lines else []
     for check, folded in _shown_checks(checks):
-        lines.append(f"{'PASS' if check.passed else 'FAIL'} {_cell(check.name)} ({check.score:g}/{check.max_score:g}): "
-                     f"{printable(check.message)}")
+        lines.append(
+            f"{'PASS' if check.passed else 'FAIL'} {_cell(check.name)} ({check.score:g}/{check.max_score:g}): "
+            f"{printable(check.message)}"
+        )
         if folded:
             lines.append(f"FAIL (0/{sum(c.max_score for c in folded):g}) {_folded(folded, TEXT_LIMIT)}")
     return lines

@@ -1,4 +1,5 @@
 """The results of a grading run: plain frozen dataclasses, rendered elsewhere (see render.py)."""
+
 from dataclasses import dataclass, field
 
 
@@ -29,8 +30,18 @@ class Kind:
     """The one check of a task the grader itself failed on (an internal error, to report)."""
 
 
-KINDS = (Kind.PUBLIC, Kind.HIDDEN, Kind.PUBLIC_CHECK, Kind.HIDDEN_CHECK, Kind.MODE, Kind.PROPERTY,
-         Kind.INPUTS_UNCHANGED, Kind.SPEED, Kind.DEFINITION, Kind.GRADING)
+KINDS = (
+    Kind.PUBLIC,
+    Kind.HIDDEN,
+    Kind.PUBLIC_CHECK,
+    Kind.HIDDEN_CHECK,
+    Kind.MODE,
+    Kind.PROPERTY,
+    Kind.INPUTS_UNCHANGED,
+    Kind.SPEED,
+    Kind.DEFINITION,
+    Kind.GRADING,
+)
 
 
 class Reason:

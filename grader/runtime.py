@@ -1,6 +1,7 @@
 """The Python and package versions the grader runs with: recorded in every JSON report, and pinned exactly
 in the student bundle and the Gradescope autograder (the same numpy wherever a submission is checked or
 graded: numpy's API changes between versions can change a grade)."""
+
 import platform
 from importlib import metadata
 

@@ -1,4 +1,5 @@
 """Outcomes of one task -> a TaskResult: points scaled to the task's weight, and a status."""
+
 from grader.report import KINDS, REASONS, CheckResult, Kind, TaskResult
 
 
@@ -10,9 +11,16 @@ def task_result(task_id, weight, outcomes, output=""):
             raise ValueError(f"{task_id}: check {o.name!r} has kind {o.kind!r} and reason {o.reason!r}")
     total = sum(o.points for o in outcomes) or 1.0
     checks = tuple(
-        CheckResult(name=o.name, score=weight * o.points / total if o.passed else 0.0,
-                    max_score=weight * o.points / total, passed=o.passed, message=o.message,
-                    diagnosis=o.diagnosis, kind=o.kind, reason=o.reason)
+        CheckResult(
+            name=o.name,
+            score=weight * o.points / total if o.passed else 0.0,
+            max_score=weight * o.points / total,
+            passed=o.passed,
+            message=o.message,
+            diagnosis=o.diagnosis,
+            kind=o.kind,
+            reason=o.reason,
+        )
         for o in outcomes
     )
     return TaskResult(id=task_id, status=_status(outcomes), checks=checks, max_score=weight, output=output)

@@ -6,6 +6,7 @@ the imports and module-level helpers it uses, then ``inspect.getsource`` of the 
 class, so that the solved notebook runs from top to bottom. Instructors use it to try the
 notebook; the project's tests use it to execute a notebook that must pass every check.
 """
+
 import ast
 import inspect
 import warnings
@@ -69,8 +70,9 @@ def _read(notebook_path):
             return nbformat.read(notebook_path, as_version=4)
     except Exception as exc:  # unreadable bytes, not JSON, not a notebook: nbformat raises many kinds
         reason = " ".join(str(exc).split())[:200]
-        raise UnreadableNotebook(f"{notebook_path} is not a notebook nbformat can read "
-                                 f"({type(exc).__name__}: {reason})") from None
+        raise UnreadableNotebook(
+            f"{notebook_path} is not a notebook nbformat can read ({type(exc).__name__}: {reason})"
+        ) from None
 
 
 def fill_task_cells(notebook, sources, where="the notebook"):
@@ -103,7 +105,8 @@ def find_task_cell(notebook, task_id, where="the notebook"):
             return cell
     raise StubCellNotFound(
         f"no stub cell for task {task_id!r} in {where}: expected a code cell tagged "
-        f"'{TASK_TAG_PREFIX}{task_id}' or starting with '{TASK_LINE_PREFIX}{task_id}'")
+        f"'{TASK_TAG_PREFIX}{task_id}' or starting with '{TASK_LINE_PREFIX}{task_id}'"
+    )
 
 
 def reference_source(task_id):
@@ -118,8 +121,7 @@ def reference_source(task_id):
     tree = ast.parse(module_source)
     definitions = _top_level_definitions(tree)
     needed = _needed(reference.__name__, definitions)
-    used = [node for node in tree.body
-            if _defined_names(node) & needed and node is not definitions[reference.__name__]]
+    used = [node for node in tree.body if _defined_names(node) & needed and node is not definitions[reference.__name__]]
     imports = [_lines(lines, n) for n in used if isinstance(n, (ast.Import, ast.ImportFrom))]
     constants = [_lines(lines, n) for n in used if isinstance(n, (ast.Assign, ast.AnnAssign))]
     functions = [_lines(lines, n) for n in used if isinstance(n, _DEFINITIONS)]
@@ -160,4 +162,4 @@ def _needed(name, definitions):
 def _lines(lines, node):
     """The full source lines of ``node`` (keeping a trailing comment on its last line)."""
     first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-    return "\n".join(lines[first - 1:node.end_lineno])
+    return "\n".join(lines[first - 1 : node.end_lineno])

@@ -20,6 +20,7 @@ tests/test_notebook.py checks that the committed notebook equals this script's o
 Usage: python scripts/build_notebook.py [--check]
   (no option) write the notebook; --check: exit 1 if the committed notebook differs.
 """
+
 import json
 import re
 import sys
@@ -51,7 +52,7 @@ def read_cells(text):
         raise SourceError(1, "the source must start with a '# %%' cell marker")
     starts = [i for i, line in enumerate(lines) if line.startswith("# %%")] + [len(lines)]
     for start, end in zip(starts, starts[1:]):
-        cells.append(_cell(start + 1, lines[start], lines[start + 1:end]))
+        cells.append(_cell(start + 1, lines[start], lines[start + 1 : end]))
     return cells
 
 
@@ -59,7 +60,7 @@ def _cell(line_number, marker, body):
     match = MARKER.fullmatch(marker)
     options = _options(line_number, match["options"])
     if "id" not in options or set(options) - {"id", "tags"}:
-        raise SourceError(line_number, f"a marker gives id=\"...\" and optionally tags=[...]: {marker!r}")
+        raise SourceError(line_number, f'a marker gives id="..." and optionally tags=[...]: {marker!r}')
     if match["markdown"]:
         body = [_uncomment(line_number + offset, line) for offset, line in enumerate(body, start=1)]
         cell = nbformat.v4.new_markdown_cell("\n".join(body).strip("\n"), id=options["id"])

@@ -18,6 +18,7 @@ The archive holds two uint8 arrays and no pickled objects, so
 - ``images``, shape (1797, 8, 8): pixel values 0..16, as in the original data set;
 - ``labels``, shape (1797,): digit classes 0..9.
 """
+
 import argparse
 from pathlib import Path
 
@@ -104,8 +105,7 @@ def export(out_dir):
 def main(argv=None):
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT_DIR,
-                        help=f"output folder (default: {DEFAULT_OUT_DIR})")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT_DIR, help=f"output folder (default: {DEFAULT_OUT_DIR})")
     args = parser.parse_args(argv)
     archive = export(args.out)
     print(f"wrote {archive} ({archive.stat().st_size} bytes) and {args.out / README_NAME}")

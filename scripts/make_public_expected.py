@@ -7,6 +7,7 @@ case or a runner; tests/test_checks.py fails while the stored file is out of dat
 
 Usage: python scripts/make_public_expected.py [OUTPUT]
 """
+
 import sys
 from pathlib import Path
 

@@ -3,6 +3,7 @@
 The grader computes every expected value from these. Each task's definition name in the task table
 (:mod:`assignment.tasks`) is also the name of the function or class exported here.
 """
+
 from assignment.tasks import TASK_IDS
 from solutions.conv import conv_backward_naive, conv_forward_naive
 from solutions.convnet import ThreeLayerConvNet

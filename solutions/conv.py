@@ -7,6 +7,7 @@ naive code against these, so they must stay straightforward rather than vectoriz
 Dimensions: N examples, C input channels, H x W input, F filters, HH x WW filter,
 H' x W' output.
 """
+
 import numpy as np
 
 __all__ = ["conv_forward_naive", "conv_backward_naive"]
@@ -53,7 +54,7 @@ def conv_forward_naive(x, w, b, conv_param):
                 top = i * stride
                 for j in range(out_width):
                     left = j * stride
-                    window = x_pad[n, :, top:top + filter_height, left:left + filter_width]
+                    window = x_pad[n, :, top : top + filter_height, left : left + filter_width]
                     out[n, f, i, j] = np.sum(window * w[f]) + b[f]
     return out, (x, w, b, conv_param)
 
@@ -97,7 +98,7 @@ def conv_backward_naive(dout, cache):
     db = dout.sum(axis=(0, 2, 3))
     # Explicit end indices: the tempting ``[pad:-pad]`` is empty when pad == 0.
     height, width = x.shape[2], x.shape[3]
-    dx = dx_pad[:, :, pad:pad + height, pad:pad + width]
+    dx = dx_pad[:, :, pad : pad + height, pad : pad + width]
     return dx, dw, db
 
 
@@ -109,8 +110,5 @@ def _pad_spatial(x, pad):
 def _output_size(padded_size, window, stride, size_name, window_name):
     """Number of whole windows along one axis; a ValueError when none fits."""
     if window > padded_size:
-        raise ValueError(
-            f"filter larger than the padded input: {window_name}={window} > "
-            f"{size_name}={padded_size}"
-        )
+        raise ValueError(f"filter larger than the padded input: {window_name}={window} > {size_name}={padded_size}")
     return 1 + (padded_size - window) // stride

@@ -6,6 +6,7 @@ sandwich layers of :mod:`assignment.layer_utils` and the layers of :mod:`assignm
 Dimensions: N examples, C x H x W input, F filters of fs x fs, hidden_dim hidden units,
 num_classes classes.
 """
+
 import numpy as np
 
 from assignment.layer_utils import (
@@ -54,8 +55,17 @@ class ThreeLayerConvNet:
         ``b2 (hidden_dim,)``, ``W3 (hidden_dim, num_classes)``, ``b3 (num_classes,)``.
     """
 
-    def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100,
-                 num_classes=10, weight_scale=1e-3, reg=0.0, dtype=np.float32):
+    def __init__(
+        self,
+        input_dim=(3, 32, 32),
+        num_filters=32,
+        filter_size=7,
+        hidden_dim=100,
+        num_classes=10,
+        weight_scale=1e-3,
+        reg=0.0,
+        dtype=np.float32,
+    ):
         if filter_size % 2 == 0:
             # An even filter with pad (fs - 1) // 2 shrinks the image by one pixel, and W2's
             # shape, fixed by the contract to F * (H // 2) * (W // 2) rows, would not fit.
@@ -66,12 +76,14 @@ class ThreeLayerConvNet:
         channels, height, width = input_dim
         pooled_size = num_filters * (height // POOL_SIZE) * (width // POOL_SIZE)
         shapes = {
-            "W1": (num_filters, channels, filter_size, filter_size), "b1": (num_filters,),
-            "W2": (pooled_size, hidden_dim), "b2": (hidden_dim,),
-            "W3": (hidden_dim, num_classes), "b3": (num_classes,),
+            "W1": (num_filters, channels, filter_size, filter_size),
+            "b1": (num_filters,),
+            "W2": (pooled_size, hidden_dim),
+            "b2": (hidden_dim,),
+            "W3": (hidden_dim, num_classes),
+            "b3": (num_classes,),
         }
-        self.params = {name: _initial_value(name, shape, weight_scale, dtype)
-                       for name, shape in shapes.items()}
+        self.params = {name: _initial_value(name, shape, weight_scale, dtype) for name, shape in shapes.items()}
 
     def loss(self, X, y=None):
         """Class scores, or the loss and its gradients.

@@ -3,6 +3,7 @@
 
 Dimensions: N examples, C channels, H x W spatial, G groups of C // G contiguous channels.
 """
+
 import numpy as np
 
 from assignment.layers import batchnorm_backward, batchnorm_forward

@@ -5,6 +5,7 @@ Plain loops on purpose: the grader times students' naive code against these.
 
 Dimensions: N examples, C channels, H x W input, ph x pw pool window, H' x W' output.
 """
+
 import numpy as np
 
 __all__ = ["max_pool_forward_naive", "max_pool_backward_naive"]
@@ -43,7 +44,7 @@ def max_pool_forward_naive(x, pool_param):
                 top = i * stride
                 for j in range(out_width):
                     left = j * stride
-                    out[n, c, i, j] = x[n, c, top:top + pool_height, left:left + pool_width].max()
+                    out[n, c, i, j] = x[n, c, top : top + pool_height, left : left + pool_width].max()
     return out, (x, pool_param)
 
 
@@ -76,7 +77,7 @@ def max_pool_backward_naive(dout, cache):
                 top = i * stride
                 for j in range(out_width):
                     left = j * stride
-                    window = x[n, c, top:top + pool_height, left:left + pool_width]
+                    window = x[n, c, top : top + pool_height, left : left + pool_width]
                     row, col = np.unravel_index(np.argmax(window), window.shape)
                     dx[n, c, top + row, left + col] += dout[n, c, i, j]
     return dx
@@ -90,6 +91,5 @@ def _pool_geometry(pool_param):
 def _output_size(size, window, stride, size_name, window_name):
     """Number of whole windows along one axis; a ValueError when none fits."""
     if window > size:
-        raise ValueError(f"pool window larger than the input: {window_name}={window} > "
-                         f"{size_name}={size}")
+        raise ValueError(f"pool window larger than the input: {window_name}={window} > {size_name}={size}")
     return 1 + (size - window) // stride

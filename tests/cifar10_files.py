@@ -6,6 +6,7 @@ the official ones, which Python 2 wrote (keys and array bytes as Python 2 ``str`
 path). Images are numbered: the serial number sits in R at (0, 0); training images are 1, 2, ... in batch
 order, test images start at TEST_SERIAL_START.
 """
+
 import io
 import pickle
 import struct
@@ -92,5 +93,7 @@ def write_cifar10_folder(folder, train_per_batch=4, num_test=3, dump=dump_python
     for batch in range(NUM_BATCHES):
         serials = range(1 + batch * train_per_batch, 1 + (batch + 1) * train_per_batch)
         write_batch(folder / f"data_batch_{batch + 1}", serials, label_of_training_image, dump)
-    write_batch(folder / "test_batch", range(TEST_SERIAL_START, TEST_SERIAL_START + num_test), label_of_test_image, dump)
+    write_batch(
+        folder / "test_batch", range(TEST_SERIAL_START, TEST_SERIAL_START + num_test), label_of_test_image, dump
+    )
     return folder

@@ -1,5 +1,6 @@
 """Folder trees a hostile submission might hold, built and removed without recursion (os.makedirs and
 shutil.rmtree recurse once per level and fail on the trees these tests need)."""
+
 import contextlib
 import os
 

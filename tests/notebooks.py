@@ -1,4 +1,5 @@
 """Small factories for notebooks built in memory, and the reference solutions as notebook cells."""
+
 from pathlib import Path
 
 import nbformat
@@ -33,5 +34,8 @@ STUB_NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "ConvolutionalNetwo
 def stub_cells():
     """Task id -> the student notebook's untouched stub cell of that task (its cell starts '# TASK: id')."""
     cells = nbformat.read(STUB_NOTEBOOK, as_version=4).cells
-    return {cell.source.split("\n", 1)[0].removeprefix("# TASK:").strip(): cell.source
-            for cell in cells if cell.cell_type == "code" and cell.source.startswith("# TASK:")}
+    return {
+        cell.source.split("\n", 1)[0].removeprefix("# TASK:").strip(): cell.source
+        for cell in cells
+        if cell.cell_type == "code" and cell.source.startswith("# TASK:")
+    }

@@ -1,4 +1,5 @@
 """The grader's structure as the README states it: no import cycle, and one trust boundary."""
+
 import ast
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def _cycle(graph):
         stack.append(module)
         for target in sorted(graph.get(module, ())):
             if state.get(target) == "open":
-                return stack[stack.index(target):] + [target]
+                return stack[stack.index(target) :] + [target]
             if target not in state and (found := visit(target)):
                 return found
         state[module] = "done"
@@ -83,8 +84,12 @@ def test_only_the_boundary_reads_frames_and_decodes_replies_on_the_graders_side(
     readers = set()
     for name, tree in _modules().items():
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and node.attr in ("read_frame", "decode")
-                    and isinstance(node.value, ast.Name) and node.value.id == "protocol"):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("read_frame", "decode")
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "protocol"
+            ):
                 readers.add(name)
     assert readers - CHILD_SIDE == {"grader.boundary"}
 

@@ -3,6 +3,7 @@
 Each file in tests/attacks defines conv_forward_naive; it is graded beside the reference
 conv_backward_naive, under bubblewrap (when it works here) and in the plain-process fallback.
 """
+
 import json
 import os
 import shutil
@@ -35,7 +36,9 @@ BWRAP = shutil.which("bwrap")
 AS_ROOT = os.geteuid() == 0  # without bubblewrap, a root grader runs student code as an unprivileged uid
 NEEDS_BUBBLEWRAP = {"kill_grader", "read_solutions", "write_project"}
 MODES = [
-    pytest.param(True, id="bwrap", marks=pytest.mark.skipif(not (BWRAP and bwrap_works(BWRAP)), reason="no bubblewrap")),
+    pytest.param(
+        True, id="bwrap", marks=pytest.mark.skipif(not (BWRAP and bwrap_works(BWRAP)), reason="no bubblewrap")
+    ),
     pytest.param(False, id="fallback"),
 ]
 
@@ -60,7 +63,9 @@ def wait_for_no_marked_processes(seconds=5.0):
 def project_fingerprint():
     """Contents of the installed project's source files, to show that no attack wrote into them."""
     root = Path(__file__).parent.parent
-    return {p: p.read_bytes() for folder in ("assignment", "grader", "solutions") for p in (root / folder).rglob("*.py")}
+    return {
+        p: p.read_bytes() for folder in ("assignment", "grader", "solutions") for p in (root / folder).rglob("*.py")
+    }
 
 
 def marked_processes():
@@ -79,7 +84,9 @@ def marked_processes():
 @pytest.mark.parametrize("attack", ATTACKS, ids=attack_id)
 def test_attack_is_contained(tmp_path, attack, use_bwrap):
     if not use_bwrap and attack.stem in NEEDS_BUBBLEWRAP and not AS_ROOT:
-        pytest.skip("contained only under bubblewrap or as root (an unprivileged uid); the fallback reports weak isolation")
+        pytest.skip(
+            "contained only under bubblewrap or as root (an unprivileged uid); the fallback reports weak isolation"
+        )
     target = tmp_path / "outside.txt"
     target.write_text("untouched\n")
     project_before = project_fingerprint()
@@ -116,7 +123,6 @@ def test_detached_process_cannot_rewrite_the_report_after_grading(tmp_path):
     before = report_path.read_text()
     time.sleep(4)  # the attack waits 3 s before rewriting
     assert report_path.read_text() == before
-
 
 
 SPINNERS = Path(__file__).parent / "variants" / "buggy" / "conv_forward_slow_with_spinners.py"
@@ -165,8 +171,16 @@ print(json.dumps({"seconds": seconds, "grown_mib": grown / 1024, "grader": grade
 def test_forged_replies_cost_the_grader_bounded_time_and_memory(tmp_path, attack, use_bwrap):
     root = Path(__file__).parent.parent
     cells = ",".join(str(path) for path in (CHANNEL, attack))
-    command = [sys.executable, "-c", MEASURE, str(tmp_path), cells, "1" if use_bwrap else "0",
-               ",".join(TASKS), str(ATTACK_TIMEOUT)]
+    command = [
+        sys.executable,
+        "-c",
+        MEASURE,
+        str(tmp_path),
+        cells,
+        "1" if use_bwrap else "0",
+        ",".join(TASKS),
+        str(ATTACK_TIMEOUT),
+    ]
     finished = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr[-3000:]
     measured = json.loads(finished.stdout.strip().splitlines()[-1])

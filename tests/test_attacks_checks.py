@@ -5,6 +5,7 @@ Each file starts with '# tasks: ...' (the tasks it attacks, graded after the ref
 say on its second line '# fails: ...' (the beginnings of the check names it must fail, every other check of
 its tasks passing); without that line every attacked task must score zero.
 """
+
 from pathlib import Path
 
 import pytest

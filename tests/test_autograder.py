@@ -5,22 +5,36 @@ Gradescope's results.json (its autograder specification): top level ``score`` (n
 after_published, hidden), ``extra_data`` (object), ``tests`` (list); each test ``name``, ``output``,
 ``status`` ('passed' or 'failed'), ``visibility`` (strings), ``score`` and ``max_score`` (numbers).
 """
+
 import json
 import re
 
-import notebooks
 import pytest
 
+import notebooks
 from grader import render
 from grader.cli import main
 from grader.config import VISIBILITIES, Config
 from grader.pipeline import grade
 from notebooks import solution_cells, write_notebook
 
-TOP_LEVEL_TYPES = {"score": (int, float), "execution_time": (int, float), "output": str, "visibility": str,
-                   "stdout_visibility": str, "extra_data": dict, "tests": list}
-TEST_TYPES = {"name": str, "score": (int, float), "max_score": (int, float), "status": str, "output": str,
-              "visibility": str}
+TOP_LEVEL_TYPES = {
+    "score": (int, float),
+    "execution_time": (int, float),
+    "output": str,
+    "visibility": str,
+    "stdout_visibility": str,
+    "extra_data": dict,
+    "tests": list,
+}
+TEST_TYPES = {
+    "name": str,
+    "score": (int, float),
+    "max_score": (int, float),
+    "status": str,
+    "output": str,
+    "visibility": str,
+}
 
 
 def assert_gradescope_schema(results):
@@ -43,7 +57,7 @@ def assert_gradescope_schema(results):
 
 # Right on square inputs only, and it prints every input's shape: hidden cases fail with messages that hold
 # their parameters, and the printed output holds them too.
-SQUARE_ONLY = '''
+SQUARE_ONLY = """
 _right_conv = conv_forward_naive
 
 
@@ -52,7 +66,7 @@ def conv_forward_naive(x, w, b, conv_param):
     if x.shape[2] != x.shape[3]:
         raise ValueError(f"cannot do {x.shape}")
     return _right_conv(x, w, b, conv_param)
-'''
+"""
 TASKS = ("conv_forward_naive", "three_layer_convnet")
 
 
@@ -86,7 +100,9 @@ def visible_text(results):
 
 def test_no_hidden_case_name_parameters_or_printed_input_is_visible_before_publication(leaky_report):
     task = leaky_report.tasks[0]
-    assert any(not c.passed for c in task.checks if c.name.startswith("hidden case")), "the variant must fail hidden cases"
+    assert any(not c.passed for c in task.checks if c.name.startswith("hidden case")), (
+        "the variant must fail hidden cases"
+    )
     assert "called with" in task.output
     results = render.to_gradescope(leaky_report)
     assert_gradescope_schema(results)
@@ -100,8 +116,10 @@ def test_no_hidden_case_name_parameters_or_printed_input_is_visible_before_publi
 def test_hidden_checks_are_after_published_by_default_and_the_tests_add_up_to_the_total(leaky_report):
     results = render.to_gradescope(leaky_report)
     visibility = {test["name"]: test["visibility"] for test in results["tests"]}
-    assert visibility == {"conv_forward_naive: public case": "visible",
-                          "conv_forward_naive: hidden cases and other checks": "after_published"}
+    assert visibility == {
+        "conv_forward_naive: public case": "visible",
+        "conv_forward_naive: hidden cases and other checks": "after_published",
+    }
     assert results["visibility"] == "visible" and results["stdout_visibility"] == "after_published"
     assert sum(test["score"] for test in results["tests"]) == pytest.approx(results["score"])
     assert sum(test["max_score"] for test in results["tests"]) == pytest.approx(leaky_report.max_score)
@@ -120,7 +138,9 @@ def test_a_missing_definition_is_one_visible_test_per_task(tmp_path):
     report = grade(write_notebook(tmp_path, "x = 1\n"), Config(tasks=TASKS, use_bwrap=False))
     results = render.to_gradescope(report)
     assert [(t["name"], t["visibility"]) for t in results["tests"]] == [
-        ("conv_forward_naive: public case", "visible"), ("three_layer_convnet: public checks", "visible")]
+        ("conv_forward_naive: public case", "visible"),
+        ("three_layer_convnet: public checks", "visible"),
+    ]
     assert "not defined" in results["tests"][0]["output"]
 
 
@@ -137,7 +157,9 @@ def test_every_task_has_a_visible_test_and_the_convnets_holds_its_public_checks(
     shown = [line for line in convnet["output"].split("\n") if line.startswith(("PASS", "FAIL"))]
     assert len(shown) == len(render.SHOWN_CHECKS) == 6
     assert "ThreeLayerConvNet() is not implemented yet" in convnet["output"]  # the constructor's failure, visible
-    assert convnet["max_score"] == pytest.approx(20 * 11 / 15, abs=1e-4)  # shapes 1, dtype 1, scores 2, losses 2 + 2, overfit 3
+    assert convnet["max_score"] == pytest.approx(
+        20 * 11 / 15, abs=1e-4
+    )  # shapes 1, dtype 1, scores 2, losses 2 + 2, overfit 3
 
 
 def test_public_checks_are_worth_more_than_a_quarter_of_the_default_total(stub_results):
@@ -147,7 +169,7 @@ def test_public_checks_are_worth_more_than_a_quarter_of_the_default_total(stub_r
 
 
 # The convnet right on square inputs only: its non-square variations fail, and their parameters stay hidden.
-SQUARE_ONLY_NET = '''
+SQUARE_ONLY_NET = """
 _RightNet = ThreeLayerConvNet
 
 
@@ -156,7 +178,7 @@ class ThreeLayerConvNet(_RightNet):
         if input_dim[1] != input_dim[2]:
             raise ValueError(f"square inputs only, not {input_dim}")
         super().__init__(input_dim, *args, **kwargs)
-'''
+"""
 
 
 def test_the_convnets_hidden_variations_stay_hidden_before_publication(tmp_path):
@@ -176,8 +198,18 @@ def test_the_json_report_records_the_versions_graded_under(tmp_path, capsys):
     import numpy
 
     notebook = write_notebook(tmp_path, "x = 1\n")
-    main(["grade", str(notebook), "--tasks", "conv_forward_naive", "--json", str(tmp_path / "r.json"),
-          "--gradescope", str(tmp_path / "results.json")])
+    main(
+        [
+            "grade",
+            str(notebook),
+            "--tasks",
+            "conv_forward_naive",
+            "--json",
+            str(tmp_path / "r.json"),
+            "--gradescope",
+            str(tmp_path / "results.json"),
+        ]
+    )
     capsys.readouterr()
     runtime = json.loads((tmp_path / "r.json").read_text())["runtime"]
     assert runtime["python"] == platform.python_version() and runtime["numpy"] == numpy.__version__
@@ -190,6 +222,7 @@ def test_the_json_report_records_the_versions_graded_under(tmp_path, capsys):
 # -- the autograder zip ------------------------------------------------------------------------------------
 
 import os  # noqa: E402
+import shutil  # noqa: E402
 import stat  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -197,14 +230,12 @@ import zipfile  # noqa: E402
 from importlib import metadata  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from grader.bundles import STUB_NOTEBOOK  # noqa: E402
-import shutil  # noqa: E402
-
-from grader.bundles.autograder import RUN_AUTOGRADER, build_autograder  # noqa: E402
-from grader.config import config_toml  # noqa: E402
-from grader.config import read_config_file  # noqa: E402
-from grader.bundles.pins import grading_pins, grading_requirements  # noqa: E402
 from packaging.requirements import Requirement  # noqa: E402
+
+from grader.bundles import STUB_NOTEBOOK  # noqa: E402
+from grader.bundles.autograder import RUN_AUTOGRADER, build_autograder  # noqa: E402
+from grader.bundles.pins import grading_pins, grading_requirements  # noqa: E402
+from grader.config import config_toml, read_config_file  # noqa: E402
 from grader.solve import solve  # noqa: E402
 
 CUSTOM = Config(weights={**Config().weights, "conv_forward_naive": 12.0}, timeout=15.0, hidden_visibility="hidden")
@@ -226,15 +257,19 @@ def test_zip_has_gradescopes_layout_the_wheel_the_exact_pins_and_the_config(auto
     assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
     assert read_config_file(tmp_path / "grader.toml") == CUSTOM
     lines = (tmp_path / "requirements.txt").read_text().splitlines()
-    assert lines[:len(autograder_zip.pins)] == list(autograder_zip.pins) == grading_pins(grading_requirements())
+    assert lines[: len(autograder_zip.pins)] == list(autograder_zip.pins) == grading_pins(grading_requirements())
     assert f"numpy=={metadata.version('numpy')}" in lines and all("==" in pin for pin in autograder_zip.pins)
     names = {Requirement(line).name for line in lines}
     assert {"numpy", "nbformat", "hypothesis", "packaging"} <= names
     assert not names & {"nbconvert", "bleach", "tornado", "pyzmq", "jupyter-client", "soupsieve", "beautifulsoup4"}
     with zipfile.ZipFile(tmp_path / "dist" / autograder_zip.wheel) as wheel:
         packaged = set(wheel.namelist())
-    assert {"grader/cli.py", "solutions/conv.py", "assignment/public_expected.npz",
-            "grader/bundles/run_autograder.py"} <= packaged
+    assert {
+        "grader/cli.py",
+        "solutions/conv.py",
+        "assignment/public_expected.npz",
+        "grader/bundles/run_autograder.py",
+    } <= packaged
     setup = (tmp_path / "setup.sh").read_text()
     assert "bubblewrap" in setup and '-r "$SOURCE/requirements.txt"' in setup
     assert 'pip install -q --no-deps "$SOURCE"/dist/*.whl' in setup and "/usr/local/bin/grader" in setup
@@ -303,11 +338,18 @@ def solved_notebook(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_a_solved_notebook_in_a_subfolder_scores_full_marks_with_the_built_in_config(autograder_zip, tmp_path,
-                                                                                      solved_notebook):
+def test_a_solved_notebook_in_a_subfolder_scores_full_marks_with_the_built_in_config(
+    autograder_zip, tmp_path, solved_notebook
+):
     """The solved notebook where a student's zip puts it (a folder of their own), beside an editor checkpoint."""
-    results = run_autograder(autograder_zip.zip_path, tmp_path, {b"hw2/work/ConvolutionalNetworks.ipynb": solved_notebook,
-                                                                 b"hw2/.ipynb_checkpoints/old-checkpoint.ipynb": b"{"})
+    results = run_autograder(
+        autograder_zip.zip_path,
+        tmp_path,
+        {
+            b"hw2/work/ConvolutionalNetworks.ipynb": solved_notebook,
+            b"hw2/.ipynb_checkpoints/old-checkpoint.ipynb": b"{",
+        },
+    )
     assert results["score"] == pytest.approx(100 - 10 + 12)  # the zip's config weighs conv_forward_naive 12
     assert all(t["status"] == "passed" for t in results["tests"])
     hidden = [t for t in results["tests"] if t["name"].endswith("hidden cases and other checks")]
@@ -317,12 +359,16 @@ def test_a_solved_notebook_in_a_subfolder_scores_full_marks_with_the_built_in_co
 
 @pytest.mark.slow
 def test_the_stub_notebook_scores_0_with_every_task_graded(autograder_zip, tmp_path):
-    results = run_autograder(autograder_zip.zip_path, tmp_path, {b"ConvolutionalNetworks.ipynb": STUB_NOTEBOOK.read_bytes()})
+    results = run_autograder(
+        autograder_zip.zip_path, tmp_path, {b"ConvolutionalNetworks.ipynb": STUB_NOTEBOOK.read_bytes()}
+    )
     assert results["score"] == 0 and results["tests"]
     assert all(t["status"] == "failed" for t in results["tests"])
 
 
-@pytest.mark.parametrize("content", [b"not a notebook", bytes(range(256)), b'{"cells": ['], ids=["text", "bytes", "truncated"])
+@pytest.mark.parametrize(
+    "content", [b"not a notebook", bytes(range(256)), b'{"cells": ['], ids=["text", "bytes", "truncated"]
+)
 def test_a_broken_notebook_scores_0_with_a_one_line_reason_that_names_no_temporary_path(tmp_path, content):
     results = run_autograder(None, tmp_path, {b"hw/ConvolutionalNetworks.ipynb": content})
     reason = one_line_reason(results)
@@ -353,8 +399,10 @@ def test_without_grader_on_path_the_results_file_says_so(tmp_path):
 
 def test_a_sandbox_that_cannot_start_is_said_to_the_student_and_explained_to_the_instructor(tmp_path):
     # exits as `grader grade` does when its sandbox cannot start (exit status 3)
-    fake_bin = fake_grader(tmp_path, "printf 'grader: no grade given: bubblewrap: \\033[2J setting up uid map: "
-                                     "Permission denied\\n' >&2\nexit 3\n")
+    fake_bin = fake_grader(
+        tmp_path,
+        "printf 'grader: no grade given: bubblewrap: \\033[2J setting up uid map: Permission denied\\n' >&2\nexit 3\n",
+    )
     results = run_autograder(None, tmp_path, {b"a.ipynb": STUB_NOTEBOOK.read_bytes()}, fake_bin)
     reason = one_line_reason(results)
     assert "sandbox" in reason and "could not start" in reason and "instructor" in reason
@@ -376,7 +424,9 @@ EOF
 
 
 def test_isolation_goes_to_the_instructor_and_the_staging_path_to_no_one(tmp_path):
-    results = run_autograder(None, tmp_path, {b"a.ipynb": STUB_NOTEBOOK.read_bytes()}, fake_grader(tmp_path, NAMING_GRADER))
+    results = run_autograder(
+        None, tmp_path, {b"a.ipynb": STUB_NOTEBOOK.read_bytes()}, fake_grader(tmp_path, NAMING_GRADER)
+    )
     assert results["output"] == "note: 01-a.ipynb was skipped"
     assert results["tests"][0]["output"] == "in your submission"
     assert "isolation: unprivileged user, no network, no bubblewrap" in (tmp_path / "stdout").read_text()
@@ -393,6 +443,12 @@ def test_the_autograders_source_and_results_are_readable_by_their_owner_alone_af
 def test_an_upload_named_like_a_bulk_download_is_graded_as_the_one_submission_it_is(tmp_path):
     """An original and a late hand-in, named as Canvas names them: one student's upload, never 'a class'."""
     stub = STUB_NOTEBOOK.read_bytes()
-    results = run_autograder(None, tmp_path, {b"doejane_12345_6789_ConvolutionalNetworks.ipynb": stub,
-                                              b"late/doejane_LATE_12345_6790_ConvolutionalNetworks.ipynb": stub})
+    results = run_autograder(
+        None,
+        tmp_path,
+        {
+            b"doejane_12345_6789_ConvolutionalNetworks.ipynb": stub,
+            b"late/doejane_LATE_12345_6790_ConvolutionalNetworks.ipynb": stub,
+        },
+    )
     assert results["tests"] and "class" not in results["output"]

@@ -8,6 +8,7 @@ later runs; or GRADER_TEST_DEBIAN_ROOT names a root prepared beforehand. Either 
 the test works on an overlay of it (or a copy where overlayfs cannot be mounted). Needs root (chroot,
 mount) and the network; skipped with the reason otherwise.
 """
+
 import json
 import os
 import shutil
@@ -31,8 +32,11 @@ MIRROR = "http://deb.debian.org/debian"
 DEBOOTSTRAP_SECONDS = 1800
 SETUP_SECONDS = 1800  # apt-get and pip over the network
 GRADE_SECONDS = 900
-CHROOT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root",
-              "LANG": "C.UTF-8"}
+CHROOT_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/root",
+    "LANG": "C.UTF-8",
+}
 
 
 def pristine_root():
@@ -45,16 +49,22 @@ def pristine_root():
             pytest.fail(f"{ROOT_VARIABLE}={given}: not a Debian root (no etc/debian_version)")
         return Path(given)
     if os.environ.get(BUILD_VARIABLE) != "1":
-        pytest.skip(f"opt-in: {BUILD_VARIABLE}=1 to debootstrap a Debian 12 root (cached in {CACHE}), or "
-                    f"{ROOT_VARIABLE}=DIR for a prepared one")
+        pytest.skip(
+            f"opt-in: {BUILD_VARIABLE}=1 to debootstrap a Debian 12 root (cached in {CACHE}), or "
+            f"{ROOT_VARIABLE}=DIR for a prepared one"
+        )
     if (CACHE / "etc" / "debian_version").is_file():
         return CACHE
     if shutil.which("debootstrap") is None:
         pytest.skip("debootstrap is not installed (apt-get install debootstrap)")
     partial = CACHE.with_name(CACHE.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    finished = subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(partial), MIRROR],
-                              capture_output=True, text=True, timeout=DEBOOTSTRAP_SECONDS)
+    finished = subprocess.run(
+        ["debootstrap", "--variant=minbase", "bookworm", str(partial), MIRROR],
+        capture_output=True,
+        text=True,
+        timeout=DEBOOTSTRAP_SECONDS,
+    )
     if finished.returncode != 0:
         last = (finished.stderr.strip() or finished.stdout.strip() or "no message").splitlines()[-1]
         pytest.skip(f"debootstrap cannot run here: {last}")
@@ -82,8 +92,11 @@ def working_root(pristine, scratch):
 def mount_system(root):
     """/proc and /dev (and /sys where it can be mounted) inside ``root``; returns what to unmount, innermost first."""
     mounted = []
-    for command, target in ((["mount", "-t", "proc", "proc"], root / "proc"), (["mount", "--rbind", "/dev"], root / "dev"),
-                            (["mount", "-t", "sysfs", "sysfs"], root / "sys")):
+    for command, target in (
+        (["mount", "-t", "proc", "proc"], root / "proc"),
+        (["mount", "--rbind", "/dev"], root / "dev"),
+        (["mount", "-t", "sysfs", "sysfs"], root / "sys"),
+    ):
         if _run(command + [str(target)]).returncode == 0:
             mounted.append(target)
         elif target.name != "sys":
@@ -106,8 +119,13 @@ def network_env(root):
 def chroot(root, script, timeout, env=None):
     """Run the shell ``script`` as root inside ``root``, from /autograder; returns (finished, seconds)."""
     start = time.monotonic()
-    finished = subprocess.run(["chroot", str(root), "/bin/bash", "-c", f"cd /autograder && {script}"],
-                              env={**CHROOT_ENV, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+    finished = subprocess.run(
+        ["chroot", str(root), "/bin/bash", "-c", f"cd /autograder && {script}"],
+        env={**CHROOT_ENV, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return finished, time.monotonic() - start
 
 

@@ -1,6 +1,7 @@
 """The autograder's pins and the Python they need: the floor is the highest Requires-Python among the pins,
 setup.sh stops on an older python3 in one line that names the base image to pick, and the pins hold what
 grading imports and nothing of the instructor's environment besides."""
+
 import json
 import os
 import subprocess
@@ -24,8 +25,8 @@ from grader.bundles.pins import (
     python_floor,
 )
 
-
 # -- the floor, on fake metadata ---------------------------------------------------------------------------
+
 
 def test_the_floor_is_the_highest_requires_python_and_names_the_pins_that_set_it():
     floor = python_floor({"a==1": ">=3.9", "numpy==2.4.6": ">=3.11", "b==2": None, "c==3": ">=3.10,<4"})
@@ -53,16 +54,21 @@ def test_pins_without_any_requires_python_have_the_lowest_floor():
     assert floor.version == Version("3.0") and floor.needed_by == ()
 
 
-@pytest.mark.parametrize("requirements", [{"a==1": ">=3.12", "b==2": "<3.11"}, {"a==1": "3.11 or newer"}],
-                         ids=["no-python-fits", "not-a-specifier"])
+@pytest.mark.parametrize(
+    "requirements",
+    [{"a==1": ">=3.12", "b==2": "<3.11"}, {"a==1": "3.11 or newer"}],
+    ids=["no-python-fits", "not-a-specifier"],
+)
 def test_pins_that_no_python_satisfies_are_refused_in_one_line(requirements):
     with pytest.raises(BuildError) as raised:
         python_floor(requirements)
     assert "\n" not in str(raised.value) and "a==1" in str(raised.value)
 
 
-@pytest.mark.parametrize(("floor", "image"), [("3.8", "Ubuntu 22.04"), ("3.10", "Ubuntu 22.04"),
-                                              ("3.11", "Ubuntu 24.04"), ("3.12", "Ubuntu 24.04")])
+@pytest.mark.parametrize(
+    ("floor", "image"),
+    [("3.8", "Ubuntu 22.04"), ("3.10", "Ubuntu 22.04"), ("3.11", "Ubuntu 24.04"), ("3.12", "Ubuntu 24.04")],
+)
 def test_the_base_image_is_the_oldest_whose_python3_meets_the_floor(floor, image):
     assert base_image(PythonFloor(Version(floor), ("x==1",)))[0] == image
 
@@ -113,6 +119,7 @@ def test_setup_goes_past_the_check_on_a_python3_at_or_above_the_floor(tmp_path, 
 
 # -- what is pinned ----------------------------------------------------------------------------------------
 
+
 def test_the_pins_hold_what_grading_requires_and_not_nbconvert():
     names = {Requirement(pin).name for pin in grading_pins(grading_requirements())}
     assert {"numpy", "nbformat", "hypothesis", "packaging", "sortedcontainers", "jsonschema", "traitlets"} <= names
@@ -143,10 +150,21 @@ IMPORTS_PROBE = textwrap.dedent("""
 
 @pytest.mark.slow  # grades the solved notebook's conv and groupnorm tasks in a subprocess (~5 s)
 def test_every_distribution_grader_grade_imports_is_pinned(tmp_path, solved_notebook_path):
-    command = [sys.executable, "-c", IMPORTS_PROBE, "grade", str(solved_notebook_path), "-q", "--tasks",
-               "conv_forward_naive,spatial_groupnorm_forward", "--gradescope", str(tmp_path / "results.json")]
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                              env={**os.environ, "PYTHONPATH": ""})
+    command = [
+        sys.executable,
+        "-c",
+        IMPORTS_PROBE,
+        "grade",
+        str(solved_notebook_path),
+        "-q",
+        "--tasks",
+        "conv_forward_naive,spatial_groupnorm_forward",
+        "--gradescope",
+        str(tmp_path / "results.json"),
+    ]
+    finished = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, cwd=tmp_path, env={**os.environ, "PYTHONPATH": ""}
+    )
     assert finished.returncode == 0, finished.stderr[-2000:]
     used = {Requirement(name).name.lower().replace("_", "-") for name in json.loads(finished.stdout.splitlines()[-1])}
     pinned = {Requirement(pin).name for pin in grading_pins(grading_requirements())}

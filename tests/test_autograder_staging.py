@@ -1,13 +1,14 @@
 """run_autograder's staging of an upload: confined to the upload's own files (no symbolic link followed,
 each named in a note on the run's output), bounded without recursion, so a solved notebook beside a
 hostile tree still scores."""
+
 import os
 
 import pytest
+from hostile_trees import nested_folders
 
 from grader.bundles import run_autograder
 from grader.bundles.run_autograder import stage_notebooks
-from hostile_trees import nested_folders
 from notebooks import solution_cells, write_notebook
 
 STUB = "def conv_forward_naive(x, w, b, conv_param):\n    raise NotImplementedError\n"

@@ -4,6 +4,7 @@ Everything the sandbox sends back is hostile: terminal escapes that rewrite the 
 forge PASS lines, bidi overrides, lone surrogates that no UTF-8 file can hold, megabytes of text. Here
 those reach grader.boundary directly, and the table, JSON and Gradescope renderings through a Report.
 """
+
 import json
 import unicodedata
 
@@ -12,13 +13,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader import render
-from grader.boundary import (BLOCK_LIMIT, BLOCK_LINES, MAX_ITEMS, MIN_LIMIT, TEXT_LIMIT, printable, printable_block,
-                             printable_items)
+from grader.boundary import (
+    BLOCK_LIMIT,
+    BLOCK_LINES,
+    MAX_ITEMS,
+    MIN_LIMIT,
+    TEXT_LIMIT,
+    printable,
+    printable_block,
+    printable_items,
+)
 from grader.report import CheckResult, Report, TaskResult
 
 FORGED_SCORE = "\x1b[2K\r18.0 / 18.0 passed"
 HOSTILE = (FORGED_SCORE, "\u202e", "\udc80", "\n PASS fake", "\x9b31m", "\u2028PASS", "\x00\x7f\t")
-BIDI_CONTROLS = "\u061c\u200e\u200f" + "".join(map(chr, range(0x202A, 0x202F))) + "".join(map(chr, range(0x2066, 0x206A)))
+BIDI_CONTROLS = (
+    "\u061c\u200e\u200f" + "".join(map(chr, range(0x202A, 0x202F))) + "".join(map(chr, range(0x2066, 0x206A)))
+)
 C1_CONTROLS = "".join(map(chr, range(0x80, 0xA0)))
 C0_CONTROLS = "".join(map(chr, range(0x20))) + "\x7f"
 UNSAFE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
@@ -48,8 +59,11 @@ def test_a_forged_score_line_is_shown_escaped_on_one_line():
     assert_safe_line(shown)
 
 
-@pytest.mark.parametrize("chars", [C0_CONTROLS, C1_CONTROLS, BIDI_CONTROLS, "\u2028\u2029\ufeff\u00ad\u200b"],
-                         ids=["c0-and-del", "c1", "bidi", "separators-and-format"])
+@pytest.mark.parametrize(
+    "chars",
+    [C0_CONTROLS, C1_CONTROLS, BIDI_CONTROLS, "\u2028\u2029\ufeff\u00ad\u200b"],
+    ids=["c0-and-del", "c1", "bidi", "separators-and-format"],
+)
 def test_every_control_character_becomes_a_visible_escape(chars):
     shown = printable(chars)
     assert_safe_line(shown)
@@ -163,8 +177,11 @@ def test_a_block_within_its_limits_is_unchanged():
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
-@given(st.text(st.sampled_from("ab\n\r\x1b\udc80\u202e\u2028é"), max_size=400), st.integers(MIN_LIMIT, 200),
-       st.integers(2, 12))
+@given(
+    st.text(st.sampled_from("ab\n\r\x1b\udc80\u202e\u2028é"), max_size=400),
+    st.integers(MIN_LIMIT, 200),
+    st.integers(2, 12),
+)
 def test_printable_block_stays_within_its_limits_and_is_idempotent(text, limit, max_lines):
     shown = printable_block(text, limit, max_lines)
     assert_safe_block(shown)
@@ -188,12 +205,26 @@ def test_a_flood_of_items_ends_with_one_that_counts_the_rest():
 def hostile_report():
     """A Report whose every student-controlled string carries all of HOSTILE."""
     evil = "".join(HOSTILE)
-    checks = tuple(CheckResult(name=f"case {i} {evil}", score=0.0, max_score=1.0, passed=False, message=f"{evil} {i}")
-                   for i in range(10)) + (CheckResult("speed", 1.0, 1.0, True, evil),)
-    task = TaskResult(id="conv_forward_naive", status="failed", checks=checks, max_score=11.0,
-                      output=(evil + "\n") * 50 + "PASS forged (1/1): ok\n", source=f"nb{evil}.ipynb")
-    return Report(submission=f"sub{evil}.ipynb", tasks=(task,), grader_version="0", isolation=f"weak {evil}",
-                  notes=tuple(f"note {i} {evil}" for i in range(3)), notebooks=(f"nb{evil}.ipynb", f"{evil}.ipynb"))
+    checks = tuple(
+        CheckResult(name=f"case {i} {evil}", score=0.0, max_score=1.0, passed=False, message=f"{evil} {i}")
+        for i in range(10)
+    ) + (CheckResult("speed", 1.0, 1.0, True, evil),)
+    task = TaskResult(
+        id="conv_forward_naive",
+        status="failed",
+        checks=checks,
+        max_score=11.0,
+        output=(evil + "\n") * 50 + "PASS forged (1/1): ok\n",
+        source=f"nb{evil}.ipynb",
+    )
+    return Report(
+        submission=f"sub{evil}.ipynb",
+        tasks=(task,),
+        grader_version="0",
+        isolation=f"weak {evil}",
+        notes=tuple(f"note {i} {evil}" for i in range(3)),
+        notebooks=(f"nb{evil}.ipynb", f"{evil}.ipynb"),
+    )
 
 
 def test_a_hostile_report_makes_a_table_of_exactly_its_rows_with_no_control_characters():
@@ -210,8 +241,14 @@ def test_a_hostile_report_makes_a_table_of_exactly_its_rows_with_no_control_char
 def test_a_hostile_report_makes_json_that_strict_utf8_can_hold():
     data = render.to_json(hostile_report())
     json.dumps(data, ensure_ascii=False).encode("utf-8")
-    for text in [data["submission"], data["isolation"], *data["notes"], data["tasks"][0]["source"], *data["notebooks"],
-                 *(value for c in data["tasks"][0]["checks"] for value in (c["name"], c["message"]))]:
+    for text in [
+        data["submission"],
+        data["isolation"],
+        *data["notes"],
+        data["tasks"][0]["source"],
+        *data["notebooks"],
+        *(value for c in data["tasks"][0]["checks"] for value in (c["name"], c["message"])),
+    ]:
         assert_safe_line(text)
 
 
@@ -229,8 +266,9 @@ def test_a_hostile_report_makes_gradescope_output_with_one_pass_or_fail_line_per
 def test_renderings_bound_a_report_that_was_not_bounded_upstream():
     huge = "\x1b" * (8 << 20)
     check = CheckResult(name=huge, score=0.0, max_score=1.0, passed=False, message=huge)
-    task = TaskResult(id="conv_forward_naive", status="error", checks=(check,), max_score=1.0, output=huge + "\n" * 10**5,
-                      source=huge)
+    task = TaskResult(
+        id="conv_forward_naive", status="error", checks=(check,), max_score=1.0, output=huge + "\n" * 10**5, source=huge
+    )
     report = Report(submission="s", tasks=(task,), grader_version="0", notes=(huge,) * 5000, notebooks=(huge,) * 5000)
     outputs = (render.table(report), json.dumps(render.to_json(report)), json.dumps(render.to_gradescope(report)))
     assert all(len(text) < 200_000 for text in outputs), [len(text) for text in outputs]
@@ -242,16 +280,16 @@ def test_renderings_bound_a_report_that_was_not_bounded_upstream():
 TASKS = ("conv_forward_naive", "conv_backward_naive")
 FORGED_SOURCE = r'"\x1b[2K\r18.0 / 18.0 passed \u202e \x9b2J\n PASS fake"'  # Python source: ASCII
 HOSTILE_SOURCE = FORGED_SOURCE[:-1] + r' \udc80"'  # and a lone surrogate
-RAISES_HOSTILE = '''
+RAISES_HOSTILE = """
 def conv_forward_naive(x, w, b, conv_param):
     print(HOSTILE)
     raise RuntimeError(HOSTILE)
-'''
+"""
 # The name is built in the child, at call time: the notebook and the test process stay small.
-RAISES_HUGE_NAME = '''
+RAISES_HUGE_NAME = """
 def conv_forward_naive(x, w, b, conv_param):
     raise type("E" * MIB + FORGED, (Exception,), {})(HOSTILE)
-'''
+"""
 FAILED_STATEMENTS = 3000
 FAILS_TO_LOAD = "\n".join(f"class Broken{i}: raise ValueError({HOSTILE_SOURCE})" for i in range(FAILED_STATEMENTS))
 
@@ -277,8 +315,8 @@ def assert_renderings_safe(report):
     table = render.table(report)
     assert_safe_block(table)
     assert len(table.split("\n")) == 4 + len(report.tasks) + bool(report.isolation) + len(report.notes) + sum(
-        (not check.passed) for task in report.tasks for check in task.checks) - sum(
-        folded_lines(task) - any(c.diagnosis for c in task.checks) for task in report.tasks)
+        (not check.passed) for task in report.tasks for check in task.checks
+    ) - sum(folded_lines(task) - any(c.diagnosis for c in task.checks) for task in report.tasks)
     json.dumps(render.to_json(report), ensure_ascii=False).encode("utf-8")
     results = render.to_gradescope(report)
     json.dumps(results, ensure_ascii=False).encode("utf-8")

@@ -1,5 +1,6 @@
 """The catalogue of classic mistakes: one set of texts for the notebook and the grader, fingerprints that
 name a mistake only on evidence, and the renderings that lead with it (no grading here: cheap)."""
+
 import ast
 import json
 from pathlib import Path
@@ -43,8 +44,12 @@ def test_every_mistake_names_the_tasks_the_grader_diagnoses_it_in():
     for key, prints in catalogue.FINGERPRINTS.items():
         for fingerprint in prints:
             tasks.setdefault(fingerprint.mistake, set()).add(key.partition(":")[0])
-    tasks["divisibility_assumed"] = {"conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive",
-                                     "max_pool_backward_naive"}  # any conv or pool task (catalogue.divides)
+    tasks["divisibility_assumed"] = {
+        "conv_forward_naive",
+        "conv_backward_naive",
+        "max_pool_forward_naive",
+        "max_pool_backward_naive",
+    }  # any conv or pool task (catalogue.divides)
     tasks["w2_square_or_even"] = {"three_layer_convnet"}  # from the parameters' shapes
     assert set(tasks) == catalogue.fingerprinted()
     for mistake, found in tasks.items():
@@ -67,8 +72,9 @@ def test_the_notebooks_hints_for_classic_mistakes_are_the_catalogues_texts():
 
 def test_the_shared_catalogue_holds_texts_only_no_reference_code():
     tree = ast.parse(Path(mistakes.__file__).read_text())
-    imported = {alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
-                for alias in node.names} | {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported = {
+        alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names
+    } | {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert imported <= {"dataclasses", "dataclass"}
 
 
@@ -82,6 +88,7 @@ def test_the_sandbox_stage_holds_the_texts_but_no_fingerprint_variant():
         assert not (stage / "grader").exists() and not (stage / "solutions").exists()
     finally:
         import shutil
+
         shutil.rmtree(stage, ignore_errors=True)
 
 
@@ -104,8 +111,14 @@ def test_the_right_output_and_an_unrelated_wrong_one_are_named_nothing():
 def test_two_mistakes_that_fit_alike_are_named_neither(monkeypatch):
     args, _ = conv_case()
     same = np.ones((2, 2, 4, 3))
-    monkeypatch.setitem(catalogue.FINGERPRINTS, "conv_forward_naive", (
-        catalogue.Fingerprint("stride_ignored", lambda *a: same), catalogue.Fingerprint("sizes_swapped", lambda *a: same)))
+    monkeypatch.setitem(
+        catalogue.FINGERPRINTS,
+        "conv_forward_naive",
+        (
+            catalogue.Fingerprint("stride_ignored", lambda *a: same),
+            catalogue.Fingerprint("sizes_swapped", lambda *a: same),
+        ),
+    )
     assert catalogue.diagnose("conv_forward_naive", args, fits_value(same)) == ""
 
 
@@ -116,8 +129,11 @@ def test_a_variant_that_raises_or_does_not_apply_fits_nothing(monkeypatch):
     def broken(*args):
         return 1 / 0
 
-    monkeypatch.setitem(catalogue.FINGERPRINTS, "conv_forward_naive", (
-        catalogue.Fingerprint("stride_ignored", raises), catalogue.Fingerprint("sizes_swapped", broken)))
+    monkeypatch.setitem(
+        catalogue.FINGERPRINTS,
+        "conv_forward_naive",
+        (catalogue.Fingerprint("stride_ignored", raises), catalogue.Fingerprint("sizes_swapped", broken)),
+    )
     args, _ = conv_case()
     assert catalogue.diagnose("conv_forward_naive", args, lambda candidate: True) == ""
 
@@ -129,10 +145,18 @@ class _Sub(np.ndarray):
         return True
 
 
-@pytest.mark.parametrize("disguise", [lambda out: out.view(_Sub), lambda out: out.tolist(),
-                                      lambda out: out.astype(np.float32).astype(np.int64), lambda out: out[..., :-1],
-                                      lambda out: np.where(out > 0, np.nan, out), lambda out: Opaque("ndarray")],
-                         ids=["subclass", "list", "integers", "other-shape", "nan", "opaque"])
+@pytest.mark.parametrize(
+    "disguise",
+    [
+        lambda out: out.view(_Sub),
+        lambda out: out.tolist(),
+        lambda out: out.astype(np.float32).astype(np.int64),
+        lambda out: out[..., :-1],
+        lambda out: np.where(out > 0, np.nan, out),
+        lambda out: Opaque("ndarray"),
+    ],
+    ids=["subclass", "list", "integers", "other-shape", "nan", "opaque"],
+)
 def test_the_mistakes_output_in_disguise_is_named_nothing(disguise):
     """Only a value the check itself would accept (a plain float ndarray of the shape, finite) can fit."""
     args, _ = conv_case()
@@ -145,7 +169,7 @@ def test_variants_run_on_copies_and_leave_the_graders_inputs_unchanged():
     before = [a.copy() if isinstance(a, np.ndarray) else dict(a) for a in args]
     catalogue.diagnose("conv_backward_naive", (dout, args), lambda candidate: False)
     for original, after in zip(before, args):
-        assert (np.array_equal(original, after) if isinstance(after, np.ndarray) else original == after)
+        assert np.array_equal(original, after) if isinstance(after, np.ndarray) else original == after
 
 
 # -- divisibility: an exception on a geometry, confirmed over the task --------------------------------
@@ -191,8 +215,11 @@ def network_params(W2_rows):
     return params, shapes
 
 
-@pytest.mark.parametrize("rows, named", [(78, True), (80, True), (45, True), (61, False), (60, False)],
-                         ids=["F*H*W//4", "H twice", "W twice", "other", "right"])
+@pytest.mark.parametrize(
+    "rows, named",
+    [(78, True), (80, True), (45, True), (61, False), (60, False)],
+    ids=["F*H*W//4", "H twice", "W twice", "other", "right"],
+)
 def test_w2_sized_for_even_or_square_inputs_is_named_from_its_rows(rows, named):
     params, shapes = network_params(rows)
     found = catalogue.diagnose_w2(params, (2, 9, 7), 5, 12, shapes)
@@ -215,12 +242,29 @@ DIAGNOSIS = mistakes.text("stride_ignored")
 
 
 def failing_task(hidden=10, diagnosis=DIAGNOSIS):
-    checks_ = (CheckResult("public case: x (2, 3, 4, 4)", 0.0, 2.0, False, "not awarded: 10 of 10 hidden cases failed",
-                           kind=Kind.PUBLIC, reason=Reason.NOT_AWARDED),)
-    checks_ += tuple(CheckResult(f"hidden case: x (2, {i}, 7, 7), stride 2", 0.0, 1.0, False,
-                                 f"out: relative error 1e+00 > 1e-07 (case {i})", diagnosis if i == 0 else "",
-                                 kind=Kind.HIDDEN)
-                     for i in range(hidden))
+    checks_ = (
+        CheckResult(
+            "public case: x (2, 3, 4, 4)",
+            0.0,
+            2.0,
+            False,
+            "not awarded: 10 of 10 hidden cases failed",
+            kind=Kind.PUBLIC,
+            reason=Reason.NOT_AWARDED,
+        ),
+    )
+    checks_ += tuple(
+        CheckResult(
+            f"hidden case: x (2, {i}, 7, 7), stride 2",
+            0.0,
+            1.0,
+            False,
+            f"out: relative error 1e+00 > 1e-07 (case {i})",
+            diagnosis if i == 0 else "",
+            kind=Kind.HIDDEN,
+        )
+        for i in range(hidden)
+    )
     checks_ += (CheckResult("speed", 0.0, 1.0, False, "not awarded", kind=Kind.SPEED, reason=Reason.NOT_AWARDED),)
     return TaskResult(id="conv_forward_naive", status="failed", checks=checks_, max_score=13.0)
 
@@ -257,8 +301,9 @@ def test_a_diagnosis_drawn_from_hidden_cases_stays_with_them_on_gradescope():
 def test_without_a_diagnosis_the_line_is_the_first_failure_and_one_hidden_case_is_not_folded():
     task = failing_task(hidden=1, diagnosis="")
     report = Report(submission="s", tasks=(task,), grader_version="0")
-    assert render.table(report, verbose=False).split("\n")[2].endswith(task.message[:40]) or task.message[:40] in \
-        render.table(report, verbose=False)
+    assert render.table(report, verbose=False).split("\n")[2].endswith(task.message[:40]) or task.message[
+        :40
+    ] in render.table(report, verbose=False)
     assert "more hidden case" not in render.table(report)
     assert not render.to_gradescope(report)["tests"][0]["output"].startswith("Diagnosis")
 
@@ -293,7 +338,8 @@ def _graded_calls(key):
                 yield (inputs["dout"], args), layer.reference_gradients(inputs["dout"], args)
     elif key.startswith("spatial_batchnorm") or key == catalogue.RUNNING_STATS:
         cases = ([PUBLIC_CASES[key]] if key in PUBLIC_CASES else []) + list(
-            norm.BN_FORWARD_CASES if key != "spatial_batchnorm_backward" else norm.BN_BACKWARD_CASES)
+            norm.BN_FORWARD_CASES if key != "spatial_batchnorm_backward" else norm.BN_BACKWARD_CASES
+        )
         for case in cases:
             inputs = norm._generated(batchnorm_inputs, case)
             args = (inputs["x"], inputs["gamma"], inputs["beta"], norm._bn_train_param(case))
@@ -306,8 +352,12 @@ def _graded_calls(key):
             for case, mode in ((norm.TEST_MODE_CASE, "test"), (norm.RUNNING_STATS_CASE, "train")):
                 inputs = norm._generated(batchnorm_inputs, case)
                 rng = np.random.default_rng(case["seed"] + 1)
-                param = {"mode": mode, "momentum": case.get("momentum", 0.9), "running_mean": rng.standard_normal(case["C"]),
-                         "running_var": 0.5 + rng.random(case["C"])}
+                param = {
+                    "mode": mode,
+                    "momentum": case.get("momentum", 0.9),
+                    "running_mean": rng.standard_normal(case["C"]),
+                    "running_var": 0.5 + rng.random(case["C"]),
+                }
                 after = copied_param(param)
                 out, _ = solutions.spatial_batchnorm_forward(inputs["x"], inputs["gamma"], inputs["beta"], after)
                 args = (inputs["x"], inputs["gamma"], inputs["beta"], param)
@@ -319,10 +369,17 @@ def _graded_calls(key):
             inputs = norm._generated(groupnorm_inputs, case)
             args = norm._gn_case_args(case, inputs)
             out, cache = solutions.spatial_groupnorm_forward(*args)
-            yield (args, out) if forward else ((inputs["dout"], args), solutions.spatial_groupnorm_backward(inputs["dout"], cache))
+            yield (
+                (args, out)
+                if forward
+                else ((inputs["dout"], args), solutions.spatial_groupnorm_backward(inputs["dout"], cache))
+            )
     else:
-        for net, reg, seed in ((convnet.SQUARE_NET, 0.0, 502), (convnet.SQUARE_NET, convnet.REG, 503),
-                               (convnet.NON_SQUARE_NET, convnet.REG, 504)):
+        for net, reg, seed in (
+            (convnet.SQUARE_NET, 0.0, 502),
+            (convnet.SQUARE_NET, convnet.REG, 503),
+            (convnet.NON_SQUARE_NET, convnet.REG, 504),
+        ):
             params, X, y = convnet.loss_case(net, seed)
             yield (params, X, y, reg), convnet._reference_model(net, reg, params).loss(X, y)
 
@@ -333,14 +390,18 @@ def _differs(value, reference):
         value = (value,)  # a pool's dx
     if isinstance(reference, tuple) and len(reference) == 2 and isinstance(reference[1], dict):  # (loss, grads)
         return abs(value[0] - reference[0]) > 1e-6 * abs(reference[0]) or any(
-            _differs(value[1][k], reference[1][k]) for k in reference[1])
+            _differs(value[1][k], reference[1][k]) for k in reference[1]
+        )
     if isinstance(reference, tuple):
         return any(_differs(v, r) for v, r in zip(value, reference, strict=True))
     return value.shape != reference.shape or not np.allclose(value, reference, rtol=1e-6, atol=1e-12)
 
 
-@pytest.mark.parametrize("key, fingerprint", [(key, f) for key, prints in catalogue.FINGERPRINTS.items() for f in prints],
-                         ids=lambda v: v if isinstance(v, str) else v.variant.__name__)
+@pytest.mark.parametrize(
+    "key, fingerprint",
+    [(key, f) for key, prints in catalogue.FINGERPRINTS.items() for f in prints],
+    ids=lambda v: v if isinstance(v, str) else v.variant.__name__,
+)
 def test_every_fingerprint_shows_on_some_graded_case(key, fingerprint):
     """A variant that never differs from the reference on the graded inputs could never name its mistake."""
     shown = 0

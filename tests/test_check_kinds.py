@@ -1,6 +1,7 @@
 """Categories are data: a check's kind (public, hidden, speed...) and the reason it earned nothing (not
 implemented, not awarded, not run) are fields that every rendering reads; no rendering parses a name or a
 message back."""
+
 import json
 
 import pytest
@@ -18,18 +19,25 @@ from notebooks import STUB_NOTEBOOK, solution_cells, write_notebook
 
 
 def _check(name, kind, reason=Reason.NONE, passed=False, message="wrong"):
-    return CheckResult(name=name, score=1.0 if passed else 0.0, max_score=1.0, passed=passed, message=message,
-                       kind=kind, reason=reason)
+    return CheckResult(
+        name=name, score=1.0 if passed else 0.0, max_score=1.0, passed=passed, message=message, kind=kind, reason=reason
+    )
 
 
 def _report(*checks):
-    return Report(submission="s", grader_version="0",
-                  tasks=(TaskResult("conv_forward_naive", "failed", checks, float(len(checks))),))
+    return Report(
+        submission="s",
+        grader_version="0",
+        tasks=(TaskResult("conv_forward_naive", "failed", checks, float(len(checks))),),
+    )
 
 
 def test_gradescope_splits_by_kind_whatever_the_names_say():
-    report = _report(_check("hidden case: named like one", Kind.PUBLIC), _check("public case: named like one", Kind.HIDDEN),
-                     _check("definition", Kind.SPEED))
+    report = _report(
+        _check("hidden case: named like one", Kind.PUBLIC),
+        _check("public case: named like one", Kind.HIDDEN),
+        _check("definition", Kind.SPEED),
+    )
     public, hidden = render.to_gradescope(report)["tests"]
     assert public["visibility"] == "visible" and "named like one" in public["output"]
     assert public["output"].count("FAIL") == 1 and public["output"].startswith("FAIL hidden case")
@@ -37,11 +45,15 @@ def test_gradescope_splits_by_kind_whatever_the_names_say():
 
 
 def test_a_message_that_says_not_implemented_collapses_nothing_without_the_reason():
-    report = _report(_check("public case", Kind.PUBLIC, message=NOT_IMPLEMENTED),
-                     _check("hidden case", Kind.HIDDEN, message=NOT_IMPLEMENTED))
+    report = _report(
+        _check("public case", Kind.PUBLIC, message=NOT_IMPLEMENTED),
+        _check("hidden case", Kind.HIDDEN, message=NOT_IMPLEMENTED),
+    )
     assert "all 2 checks failed" not in render.table(report)
-    stubbed = _report(_check("public case", Kind.PUBLIC, Reason.NOT_IMPLEMENTED, message="raised"),
-                      _check("speed", Kind.SPEED, Reason.NOT_AWARDED, message="later"))
+    stubbed = _report(
+        _check("public case", Kind.PUBLIC, Reason.NOT_IMPLEMENTED, message="raised"),
+        _check("speed", Kind.SPEED, Reason.NOT_AWARDED, message="later"),
+    )
     assert render.table(stubbed).endswith("  conv_forward_naive: raised; all 2 checks failed")
 
 
@@ -49,8 +61,10 @@ def test_only_hidden_cases_are_folded():
     checks = [_check(f"hidden case: {i}", Kind.HIDDEN) for i in range(3)]
     checks += [_check(f"hidden case: {i}, named like one", Kind.PROPERTY) for i in range(3)]
     details = render.table(_report(*checks)).split("\n")[5:]
-    assert details[:2] == ["  conv_forward_naive / hidden case: 0: wrong",
-                           "  conv_forward_naive / 2 more hidden cases failed too: 1; 2"]
+    assert details[:2] == [
+        "  conv_forward_naive / hidden case: 0: wrong",
+        "  conv_forward_naive / 2 more hidden cases failed too: 1; 2",
+    ]
     assert details[2:] == [f"  conv_forward_naive / hidden case: {i}, named like one: wrong" for i in range(3)]
 
 
@@ -64,8 +78,9 @@ def test_the_json_report_carries_each_checks_kind_and_reason():
 def test_scoring_refuses_an_outcome_without_a_kind():
     with pytest.raises(ValueError, match="kind"):
         task_result("conv_forward_naive", 10.0, [Outcome("speed", 1.0, True, "")])
-    checks = task_result("conv_forward_naive", 10.0, [Outcome("speed", 1.0, False, "x", kind=Kind.SPEED,
-                                                              reason=Reason.NOT_AWARDED)]).checks
+    checks = task_result(
+        "conv_forward_naive", 10.0, [Outcome("speed", 1.0, False, "x", kind=Kind.SPEED, reason=Reason.NOT_AWARDED)]
+    ).checks
     assert (checks[0].kind, checks[0].reason) == (Kind.SPEED, Reason.NOT_AWARDED)
 
 
@@ -98,6 +113,14 @@ def test_every_graded_check_has_a_known_kind_and_reason(tmp_path, which):
     else:
         assert all(check.reason == Reason.NONE for check in checks)
     kinds = {check.kind for check in checks}
-    assert {Kind.PUBLIC, Kind.HIDDEN, Kind.SPEED, Kind.INPUTS_UNCHANGED, Kind.PROPERTY, Kind.MODE,
-            Kind.PUBLIC_CHECK, Kind.HIDDEN_CHECK} <= kinds
+    assert {
+        Kind.PUBLIC,
+        Kind.HIDDEN,
+        Kind.SPEED,
+        Kind.INPUTS_UNCHANGED,
+        Kind.PROPERTY,
+        Kind.MODE,
+        Kind.PUBLIC_CHECK,
+        Kind.HIDDEN_CHECK,
+    } <= kinds
     assert sum(check.kind == Kind.PUBLIC_CHECK for check in checks) == len(render.SHOWN_CHECKS)

@@ -1,6 +1,7 @@
 """The notebook's public checks (assignment/checks/): they pass the references, catch classic bugs
 with the right hint, report unwritten code plainly, never raise, and their stored expectations are
 those the references produce today."""
+
 import ast
 import importlib.util
 from pathlib import Path
@@ -21,8 +22,10 @@ FORWARD_OF = {
     "spatial_batchnorm_backward": solutions.spatial_batchnorm_forward,
     "spatial_groupnorm_backward": solutions.spatial_groupnorm_forward,
 }
-REFERENCES = {task_id: getattr(solutions, "ThreeLayerConvNet" if task_id == "three_layer_convnet" else task_id)
-              for task_id in TASK_IDS}
+REFERENCES = {
+    task_id: getattr(solutions, "ThreeLayerConvNet" if task_id == "three_layer_convnet" else task_id)
+    for task_id in TASK_IDS
+}
 STORED_VALUES_TOLERANCE = 1e-12  # the same code on another machine may round a last bit differently
 
 
@@ -40,6 +43,7 @@ def load_script(name):
 # ---------------------------------------------------------------------------------------------
 # Correct code passes; the stored expectations are current
 # ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("task_id", TASK_IDS)
 def test_reference_passes_its_public_check(task_id):
@@ -96,6 +100,7 @@ def test_student_package_never_imports_the_solutions():
 # Classic bugs fail with the hint that names them
 # ---------------------------------------------------------------------------------------------
 
+
 def conv_backward_pad_zero_bug(dout, cache):
     dx, dw, db = solutions.conv_backward_naive(dout, cache)
     x, _, _, conv_param = cache
@@ -111,7 +116,7 @@ def max_pool_backward_assigning(dout, cache):
     height, width, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     dx = np.zeros_like(x)
     for n, c, i, j in np.ndindex(*dout.shape):
-        window = x[n, c, i * stride:i * stride + height, j * stride:j * stride + width]
+        window = x[n, c, i * stride : i * stride + height, j * stride : j * stride + width]
         row, col = np.unravel_index(np.argmax(window), window.shape)
         dx[n, c, i * stride + row, j * stride + col] = dout[n, c, i, j]
     return dx
@@ -150,16 +155,35 @@ class NetworkSquareInputAssumed(solutions.ThreeLayerConvNet):
         super().__init__(input_dim=(channels, height, height), **kwargs)
 
 
-@pytest.mark.parametrize("task_id, implementation, forward, hint", [
-    ("conv_backward_naive", conv_backward_pad_zero_bug, solutions.conv_forward_naive, checks.conv.PAD_ZERO_HINT),
-    ("max_pool_backward_naive", max_pool_backward_assigning, solutions.max_pool_forward_naive,
-     checks.pool.OVERLAP_HINT),
-    ("spatial_batchnorm_forward", spatial_batchnorm_bare_reshape, None, checks.normalization.BATCHNORM_FORWARD_HINTS["train_out"]),
-    ("spatial_groupnorm_forward", spatial_groupnorm_groups_of_size_g, None, checks.normalization.GROUPS_HINT),
-    ("three_layer_convnet", NetworkWithoutRegGradient, None, checks.convnet.NETWORK_HINTS["reg.grads"]),
-    ("three_layer_convnet", NetworkSquareInputAssumed, None, checks.convnet.SHAPES_HINT),
-], ids=["conv-pad-zero", "pool-overlap-assigned", "batchnorm-bare-reshape", "groupnorm-G-as-size",
-        "network-no-reg-gradient", "network-square-input"])
+@pytest.mark.parametrize(
+    "task_id, implementation, forward, hint",
+    [
+        ("conv_backward_naive", conv_backward_pad_zero_bug, solutions.conv_forward_naive, checks.conv.PAD_ZERO_HINT),
+        (
+            "max_pool_backward_naive",
+            max_pool_backward_assigning,
+            solutions.max_pool_forward_naive,
+            checks.pool.OVERLAP_HINT,
+        ),
+        (
+            "spatial_batchnorm_forward",
+            spatial_batchnorm_bare_reshape,
+            None,
+            checks.normalization.BATCHNORM_FORWARD_HINTS["train_out"],
+        ),
+        ("spatial_groupnorm_forward", spatial_groupnorm_groups_of_size_g, None, checks.normalization.GROUPS_HINT),
+        ("three_layer_convnet", NetworkWithoutRegGradient, None, checks.convnet.NETWORK_HINTS["reg.grads"]),
+        ("three_layer_convnet", NetworkSquareInputAssumed, None, checks.convnet.SHAPES_HINT),
+    ],
+    ids=[
+        "conv-pad-zero",
+        "pool-overlap-assigned",
+        "batchnorm-bare-reshape",
+        "groupnorm-G-as-size",
+        "network-no-reg-gradient",
+        "network-square-input",
+    ],
+)
 def test_classic_bug_fails_with_the_hint_that_names_it(task_id, implementation, forward, hint):
     result = run(task_id, implementation, forward)
     assert result.status == FAILED
@@ -199,6 +223,7 @@ def test_forward_that_modifies_its_input_fails_the_unchanged_check():
 # ---------------------------------------------------------------------------------------------
 # Unwritten code, exceptions and garbage: reported, never raised
 # ---------------------------------------------------------------------------------------------
+
 
 def not_written(*args, **kwargs):
     raise NotImplementedError
@@ -297,13 +322,16 @@ def test_garbage_is_reported_as_failed_never_raised(task_id, garbage):
     assert result.message or any(not m.passed and m.detail for m in result.measurements)
 
 
-@pytest.mark.parametrize("garbage, phrase", [
-    ("None", "should return a tuple (out, cache); yours returned None"),
-    ("int dtype", "expected a floating dtype, yours is int64"),
-    ("nan", "it holds nan at index (0, 0, 0, 0)"),
-    ("ndarray subclass", "a subclass of numpy.ndarray"),
-    ("list of floats", "yours is a list of 2 values"),
-])
+@pytest.mark.parametrize(
+    "garbage, phrase",
+    [
+        ("None", "should return a tuple (out, cache); yours returned None"),
+        ("int dtype", "expected a floating dtype, yours is int64"),
+        ("nan", "it holds nan at index (0, 0, 0, 0)"),
+        ("ndarray subclass", "a subclass of numpy.ndarray"),
+        ("list of floats", "yours is a list of 2 values"),
+    ],
+)
 def test_garbage_is_described_plainly(garbage, phrase):
     value = GARBAGE[garbage]
     result = run("conv_forward_naive", lambda *args: value)
@@ -326,9 +354,10 @@ def test_backward_check_without_forward_says_how_to_pass_it():
     assert "forward=conv_forward_naive" in result.message
 
 
-@pytest.mark.parametrize("task_id, implementation", [("no_such_task", not_written),
-                                                     ("conv_forward_naive", "not a function"),
-                                                     ("three_layer_convnet", None)])
+@pytest.mark.parametrize(
+    "task_id, implementation",
+    [("no_such_task", not_written), ("conv_forward_naive", "not a function"), ("three_layer_convnet", None)],
+)
 def test_bad_arguments_are_reported_not_raised(task_id, implementation):
     result = run(task_id, implementation)
     assert not result.passed
@@ -378,18 +407,24 @@ def test_skip_until_implemented_lets_an_interrupt_through():
 
 def doubled(forward):
     """``forward`` with its output doubled and its cache kept: a forward that fails its own check."""
+
     def wrong_forward(*args):
         out, cache = forward(*args)
         return 2 * out, cache
+
     return wrong_forward
 
 
-@pytest.mark.parametrize("task_id, wrong_forward", [
-    ("conv_backward_naive", doubled(solutions.conv_forward_naive)),
-    ("max_pool_backward_naive", doubled(solutions.max_pool_forward_naive)),
-    ("spatial_batchnorm_backward", spatial_batchnorm_bare_reshape),  # no transpose: the rows mix channels
-    ("spatial_groupnorm_backward", doubled(solutions.spatial_groupnorm_forward)),
-], ids=["conv-doubled", "pool-doubled", "batchnorm-no-transpose", "groupnorm-doubled"])
+@pytest.mark.parametrize(
+    "task_id, wrong_forward",
+    [
+        ("conv_backward_naive", doubled(solutions.conv_forward_naive)),
+        ("max_pool_backward_naive", doubled(solutions.max_pool_forward_naive)),
+        ("spatial_batchnorm_backward", spatial_batchnorm_bare_reshape),  # no transpose: the rows mix channels
+        ("spatial_groupnorm_backward", doubled(solutions.spatial_groupnorm_forward)),
+    ],
+    ids=["conv-doubled", "pool-doubled", "batchnorm-no-transpose", "groupnorm-doubled"],
+)
 def test_a_right_backward_run_through_a_wrong_forward_is_told_to_fix_the_forward_first(task_id, wrong_forward):
     forward_id = TABLE[task_id].forward
     assert not run(forward_id, wrong_forward).passed
@@ -400,7 +435,10 @@ def test_a_right_backward_run_through_a_wrong_forward_is_told_to_fix_the_forward
 
 
 def test_a_wrong_backward_with_a_right_forward_keeps_its_own_hint():
-    result = run("spatial_batchnorm_backward", lambda dout, cache: (dout, dout.sum((0, 2, 3)), dout.sum((0, 2, 3))),
-                 solutions.spatial_batchnorm_forward)
+    result = run(
+        "spatial_batchnorm_backward",
+        lambda dout, cache: (dout, dout.sum((0, 2, 3)), dout.sum((0, 2, 3))),
+        solutions.spatial_batchnorm_forward,
+    )
     assert result.status == FAILED
     assert result.hints[0] == checks.normalization.BATCHNORM_BACKWARD_HINTS["dx"]

@@ -1,5 +1,6 @@
 """grade-class end to end: the same score as `grader grade` alone for every kind of submission, locally
 (-j 2) and on a Dask cluster; resume; Ctrl-C and SIGTERM stop cleanly."""
+
 import csv
 import io
 import json
@@ -31,7 +32,7 @@ TIMEOUT = 3.0  # seconds per call, the same for grade and grade-class
 # these comparisons give it a budget noise cannot reach; every other check must agree exactly.
 CONFIG = Config(tasks=TASKS, timeout=TIMEOUT, speed_budget=1e6)
 # Folder name -> cells appended after the references (None: the stub notebook; bytes: the file itself).
-HOSTILE_IDS = {"=HYPERLINK(\"evil\")": "correct", "comma, name": "stub", "ctrl\x1b[2J\rname": "buggy"}
+HOSTILE_IDS = {'=HYPERLINK("evil")': "correct", "comma, name": "stub", "ctrl\x1b[2J\rname": "buggy"}
 SUBMISSIONS = {
     "correct": [],
     "buggy": [TESTS / "variants" / "buggy" / "conv_forward_stride_ignored.py"],
@@ -39,9 +40,11 @@ SUBMISSIONS = {
     "os_exit": [TESTS / "attacks" / "os_exit.py"],
     "memory_hog": [TESTS / "attacks" / "memory_hog.py"],
     "lying_subclass": [TESTS / "attacks" / "lying_subclass.py"],
-    "hostile_text": ["def conv_forward_naive(x, w, b, conv_param):\n"
-                     "    print('\\x1b[2J\\x1b]0;owned\\x07\\u202e' * 20000)\n"
-                     "    raise ValueError('\\x1b[31m=SUM(A1)\\u202e\\r\\n<script>' + 'A' * 1000000)\n"],
+    "hostile_text": [
+        "def conv_forward_naive(x, w, b, conv_param):\n"
+        "    print('\\x1b[2J\\x1b]0;owned\\x07\\u202e' * 20000)\n"
+        "    raise ValueError('\\x1b[31m=SUM(A1)\\u202e\\r\\n<script>' + 'A' * 1000000)\n"
+    ],
 }
 # What no output file of a class run may carry, whatever a submission printed or raised.
 RAW_CONTROLS = ("\x1b", "\u202e", "\r", "\x07")
@@ -55,8 +58,11 @@ def make_submission(folder, kind):
     elif kind == "unreadable":
         (folder / "submission.ipynb").write_bytes(b"\x00\xffnot a notebook")
     else:
-        write_notebook(folder, *solution_cells(),
-                       *(cell.read_text() if isinstance(cell, Path) else cell for cell in SUBMISSIONS[kind]))
+        write_notebook(
+            folder,
+            *solution_cells(),
+            *(cell.read_text() if isinstance(cell, Path) else cell for cell in SUBMISSIONS[kind]),
+        )
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +101,7 @@ def records(out):
 def gradebook_without_seconds(out):
     rows = list(csv.reader(io.StringIO((out / "gradebook.csv").read_text())))
     seconds = rows[0].index("seconds")
-    return [row[:seconds] + row[seconds + 1:] for row in rows]
+    return [row[:seconds] + row[seconds + 1 :] for row in rows]
 
 
 def check_scores(report):
@@ -128,11 +134,14 @@ def test_the_gradebook_has_a_row_per_student_with_printable_ids_and_per_student_
     rows = list(csv.DictReader(io.StringIO((out / "gradebook.csv").read_text())))
     assert len(rows) == len(SUBMISSIONS) + 2 + len(HOSTILE_IDS)
     ids = {row["student"] for row in rows}
-    assert {"'=HYPERLINK(\"evil\")", "comma, name", "ctrl\\x1b[2J\\rname"} <= ids
+    assert {'\'=HYPERLINK("evil")', "comma, name", "ctrl\\x1b[2J\\rname"} <= ids
     assert all(row["isolation"] for row in rows if row["status"] == "graded")
     for record in records(out).values():
-        folder = next(p.parent for p in (out / "students").glob("*/record.json")
-                      if json.loads(p.read_text())["student"] == record["student"])
+        folder = next(
+            p.parent
+            for p in (out / "students").glob("*/record.json")
+            if json.loads(p.read_text())["student"] == record["student"]
+        )
         assert (folder / "feedback.md").is_file()
         assert (folder / "report.json").is_file() == (record["status"] == "graded")
     assert (out / "summary.md").is_file() and (out / "summary.png").is_file()
@@ -155,7 +164,9 @@ def test_a_dask_cluster_gives_the_same_gradebook_as_local_workers(mixed_class, l
     _, local_out = local_run
     config = CONFIG
     with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
-        run = grade_class(mixed_class, tmp_path, config, DaskCluster(cluster.scheduler_address), progress_stream=io.StringIO())
+        run = grade_class(
+            mixed_class, tmp_path, config, DaskCluster(cluster.scheduler_address), progress_stream=io.StringIO()
+        )
     assert not run.stopped and not run.no_sandbox
     assert gradebook_without_seconds(tmp_path) == gradebook_without_seconds(local_out)
     # A job carries its submission's bytes: at most two per worker are held at once, whatever the class.
@@ -230,8 +241,17 @@ def test_a_worker_that_dies_costs_its_submission_a_row_and_the_class_goes_on(tmp
 
     config = Config(tasks=TASKS[1:])
     solved = write_notebook(tmp_path, *solution_cells()).read_bytes()  # grading it takes about a second
-    jobs = [Job(student=student, files=(("a.ipynb", content),), single_file=True, shown_root=str(tmp_path), key=student,
-                config=config) for student, content in (("first", b"{}"), ("second", solved), ("third", solved))]
+    jobs = [
+        Job(
+            student=student,
+            files=(("a.ipynb", content),),
+            single_file=True,
+            shown_root=str(tmp_path),
+            key=student,
+            config=config,
+        )
+        for student, content in (("first", b"{}"), ("second", solved), ("third", solved))
+    ]
     pool = LocalPool(2)
     try:
         results = pool.results(jobs)
@@ -302,15 +322,37 @@ def test_a_stopped_run_leaves_no_process_and_keeps_what_was_graded(tmp_path, sig
     make_submission(root / "a_correct", "correct")
     for student in ("b_loop", "c_loop", "d_loop"):
         make_submission(root / student, "infinite_loop")
-    run = subprocess.Popen([sys.executable, "-m", "grader.cli", "grade-class", str(root), "--out", str(out), "-j", "2",
-                            "--tasks", TASKS[0], "--timeout", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "grade-class",
+            str(root),
+            "--out",
+            str(out),
+            "-j",
+            "2",
+            "--tasks",
+            TASKS[0],
+            "--timeout",
+            "60",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
-        graded = lambda: (out / "students" / "a_correct" / "record.json").is_file()
+
+        def graded():
+            return (out / "students" / "a_correct" / "record.json").is_file()
+
         assert wait_until(graded, 60), "the correct submission was not graded"
         seen = set()
+
         def hanging():  # both workers now run a looping submission's sandbox
             seen.update(descendants(run.pid))
             return len({p for p in sandbox_processes(seen | {run.pid})}) and len(seen) > 2
+
         assert wait_until(hanging, 30)
         seen.update(descendants(run.pid))
         run.send_signal(signum)
@@ -353,10 +395,18 @@ def scored(total):
     from grader.report import CheckResult, Report, TaskResult
 
     check = CheckResult("public case", total, 10.0, total == 10.0, "ok" if total == 10.0 else "wrong")
+
     def answer(job):
         from grader.classroom.run import Graded
-        report = Report(submission="s", grader_version="t", isolation="test", tasks=(TaskResult(TASKS[0], "failed", (check,), 10.0),))
+
+        report = Report(
+            submission="s",
+            grader_version="t",
+            isolation="test",
+            tasks=(TaskResult(TASKS[0], "failed", (check,), 10.0),),
+        )
         return Graded(student=job.student, key=job.key, status="graded", report=report, isolation="test")
+
     return answer
 
 
@@ -378,7 +428,9 @@ def test_a_total_below_fail_under_exits_1(tmp_path, monkeypatch, capsys):
 def test_a_sandbox_that_cannot_start_stops_the_run_with_exit_3(tmp_path, monkeypatch, capsys):
     from grader.classroom.run import NO_SANDBOX, Graded
 
-    scripted = Scripted(lambda job: Graded(student=job.student, key=job.key, status=NO_SANDBOX, reason="bwrap: no namespaces"))
+    scripted = Scripted(
+        lambda job: Graded(student=job.student, key=job.key, status=NO_SANDBOX, reason="bwrap: no namespaces")
+    )
     monkeypatch.setattr("grader.classroom.run.LocalPool", scripted)
     status = cli.main(["grade-class", str(small_class(tmp_path / "class")), "--out", str(tmp_path / "out")])
     assert status == cli.EXIT_NO_SANDBOX and scripted.given == ["alice"]

@@ -1,6 +1,7 @@
 """A class run where students hand in links, hostile structure and clashing names: each submission is
 confined to its own files, costs only its own row, keeps an identity of its own, and the coordinator
 holds no student's bytes but those of the jobs it is sending."""
+
 import csv
 import io
 import json
@@ -9,13 +10,13 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from hostile_trees import nested_folders
 
 from grader import cli
 from grader.classroom import discover, grade_class
 from grader.classroom.resume import submission_key
 from grader.classroom.run import UNREADABLE, LocalPool, grade_job, prepare_job
 from grader.config import Config
-from hostile_trees import nested_folders
 from notebooks import solution_cells, write_notebook
 
 TASK = "max_pool_forward_naive"  # one cheap task: these tests are about discovery, not checks
@@ -59,7 +60,9 @@ def test_a_link_to_another_students_solved_notebook_scores_nothing_and_the_repor
     scores = {r["student"]: (r["status"], (r["report"] or {}).get("score")) for r in run.records}
     assert scores == {"alice": ("graded", 8.0), "bob": (UNREADABLE, None), "carol": ("graded", 0.0)}
     assert "symbolic link" in rows(out)["bob"]["reason"]
-    assert any("ConvolutionalNetworks.ipynb" in note and "symbolic link" in note for note in report_of(out, "carol")["notes"])
+    assert any(
+        "ConvolutionalNetworks.ipynb" in note and "symbolic link" in note for note in report_of(out, "carol")["notes"]
+    )
 
 
 @pytest.mark.slow
@@ -150,6 +153,8 @@ def test_a_failure_while_reading_one_submission_is_its_row_and_the_others_are_gr
 def test_the_gradebook_refuses_two_rows_for_one_student_identity():
     from grader.classroom import gradebook
 
-    records = [{"student": name, "status": UNREADABLE, "key": "", "report": None} for name in ("Jos\u00e9", "JOSE\u0301")]
+    records = [
+        {"student": name, "status": UNREADABLE, "key": "", "report": None} for name in ("Jos\u00e9", "JOSE\u0301")
+    ]
     with pytest.raises(ValueError, match="one student id"):
         gradebook.text(records, (TASK,))

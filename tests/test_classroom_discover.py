@@ -3,11 +3,11 @@
 import importlib
 
 import pytest
+from hostile_trees import nested_folders
 
 from grader import cli
-from grader.classroom.discover import discover, looks_like_class, lms_student, safe_name, student_identity
+from grader.classroom.discover import discover, lms_student, looks_like_class, safe_name, student_identity
 from grader.discover import MAX_SUBMISSION_BYTES
-from hostile_trees import nested_folders
 from notebooks import write_notebook
 
 STUB = "def conv_forward_naive(x, w, b, conv_param):\n    raise NotImplementedError\n"
@@ -37,13 +37,16 @@ def test_each_flat_notebook_is_one_submission_named_by_the_file(tmp_path):
     assert [p.name for p in found.ignored] == ["grades.csv"]
 
 
-@pytest.mark.parametrize("name, student", [
-    ("doejane_12345_678901_ConvolutionalNetworks.ipynb", "doejane_12345"),
-    ("doejane_LATE_12345_678902_ConvolutionalNetworks-1.ipynb", "doejane_12345"),
-    ("Jane Doe_4321_assignsubmission_file_ConvolutionalNetworks.ipynb", "Jane Doe_4321"),
-    ("Jane Doe_4321_assignsubmission_file_", "Jane Doe_4321"),
-    ("ConvolutionalNetworks.ipynb", None),
-])
+@pytest.mark.parametrize(
+    "name, student",
+    [
+        ("doejane_12345_678901_ConvolutionalNetworks.ipynb", "doejane_12345"),
+        ("doejane_LATE_12345_678902_ConvolutionalNetworks-1.ipynb", "doejane_12345"),
+        ("Jane Doe_4321_assignsubmission_file_ConvolutionalNetworks.ipynb", "Jane Doe_4321"),
+        ("Jane Doe_4321_assignsubmission_file_", "Jane Doe_4321"),
+        ("ConvolutionalNetworks.ipynb", None),
+    ],
+)
 def test_canvas_and_moodle_bulk_download_names_give_the_student(name, student):
     assert lms_student(name.removesuffix(".ipynb")) == student
 

@@ -1,4 +1,5 @@
 """Gradebook, feedback, summary and progress over reports built in memory: hostile text stays inert."""
+
 import csv
 import io
 
@@ -10,19 +11,29 @@ from grader.classroom.run import GRADED, UNREADABLE, Graded
 from grader.report import CheckResult, Report, TaskResult
 
 TASKS = ("conv_forward_naive", "max_pool_forward_naive")
-HOSTILE = "=HYPERLINK(\"http://x\")\x1b[2J\r\u202e<script>alert(1)</script> *bold* [link](x) ```"
+HOSTILE = '=HYPERLINK("http://x")\x1b[2J\r\u202e<script>alert(1)</script> *bold* [link](x) ```'
 
 
 def report(message="expected 1.5, got 2.5", passed=False):
-    checks = (CheckResult("public case", 2.0, 2.0, True, "ok"), CheckResult("hidden case", 0.0 if not passed else 3.0, 3.0, passed, message))
-    return Report(submission="s", grader_version="t", isolation="bubblewrap", tasks=(
-        TaskResult(TASKS[0], "passed" if passed else "failed", checks, 5.0),
-        TaskResult(TASKS[1], "passed", (CheckResult("public case", 4.0, 4.0, True, "ok"),), 4.0)))
+    checks = (
+        CheckResult("public case", 2.0, 2.0, True, "ok"),
+        CheckResult("hidden case", 0.0 if not passed else 3.0, 3.0, passed, message),
+    )
+    return Report(
+        submission="s",
+        grader_version="t",
+        isolation="bubblewrap",
+        tasks=(
+            TaskResult(TASKS[0], "passed" if passed else "failed", checks, 5.0),
+            TaskResult(TASKS[1], "passed", (CheckResult("public case", 4.0, 4.0, True, "ok"),), 4.0),
+        ),
+    )
 
 
 def graded(student, message="expected 1.5, got 2.5", passed=False):
-    return Graded(student=student, key="k", status=GRADED, report=report(message, passed), seconds=1.25,
-                  isolation="bubblewrap")
+    return Graded(
+        student=student, key="k", status=GRADED, report=report(message, passed), seconds=1.25, isolation="bubblewrap"
+    )
 
 
 def test_gradebook_has_one_column_per_task_and_the_scores():
@@ -32,12 +43,18 @@ def test_gradebook_has_one_column_per_task_and_the_scores():
 
 
 def test_gradebook_cells_never_start_a_formula_nor_carry_controls():
-    records = [record_of(graded(HOSTILE)), record_of(Graded(student="-1+1", key="", status=UNREADABLE, reason="@SUM(A1)"))]
+    records = [
+        record_of(graded(HOSTILE)),
+        record_of(Graded(student="-1+1", key="", status=UNREADABLE, reason="@SUM(A1)")),
+    ]
     rows = list(csv.reader(io.StringIO(gradebook.text(records, TASKS))))[1:]
     cells = [cell for row in rows for cell in row]
     assert not any(cell.startswith(gradebook.FORMULA_STARTS) for cell in cells)
     assert all(cell.isprintable() for cell in cells)
-    assert {row[0] for row in rows} == {"'-1+1", "'" + "=HYPERLINK(\"http://x\")\\x1b[2J\\r\\u202e<script>alert(1)</script> *bold* [link](x) ```"}
+    assert {row[0] for row in rows} == {
+        "'-1+1",
+        "'" + '=HYPERLINK("http://x")\\x1b[2J\\r\\u202e<script>alert(1)</script> *bold* [link](x) ```',
+    }
     assert rows[0][1] == "0.00" and rows[0][2] == "" and rows[0][-4] == "unreadable"
 
 
@@ -63,8 +80,12 @@ def test_feedback_of_an_unreadable_submission_says_why():
 
 
 def test_summary_gives_mean_pass_rate_and_the_most_common_failure_counted_per_submission():
-    records = [record_of(graded("a", "error 0.31 > 1e-07")), record_of(graded("b", "error 0.52 > 1e-07")),
-               record_of(graded("c", passed=True)), record_of(Graded(student="d", key="", status=UNREADABLE, reason="x"))]
+    records = [
+        record_of(graded("a", "error 0.31 > 1e-07")),
+        record_of(graded("b", "error 0.52 > 1e-07")),
+        record_of(graded("c", passed=True)),
+        record_of(Graded(student="d", key="", status=UNREADABLE, reason="x")),
+    ]
     result = summary.summarize(records, TASKS)
     conv = result.tasks[0]
     assert (result.graded, result.not_graded) == (3, 1)
@@ -110,7 +131,9 @@ def test_summary_markdown_cannot_carry_markup_from_a_failure_message():
 
 
 def test_feedback_leads_a_failed_check_with_its_diagnosis_in_both_formats():
-    diagnosed = CheckResult("hidden case", 0.0, 3.0, False, "out: worst element 0.5", diagnosis="Stride ignored: use <s>.")
+    diagnosed = CheckResult(
+        "hidden case", 0.0, 3.0, False, "out: worst element 0.5", diagnosis="Stride ignored: use <s>."
+    )
     result = Report(submission="s", grader_version="t", tasks=(TaskResult(TASKS[0], "failed", (diagnosed,), 3.0),))
     student = Graded(student="carol", key="k", status=GRADED, report=result, seconds=1.0, isolation="bubblewrap")
     markdown, page = feedback("carol", student, "md"), feedback("carol", student, "html")

@@ -1,11 +1,12 @@
 """The grader command: exit codes, unreadable submissions, and the JSON and Gradescope reports."""
+
 import io
 import json
 
 import nbformat
 import pytest
-
 from cifar10_files import write_cifar10_folder
+
 from grader.cli import main
 from grader.config import TASK_IDS
 from notebooks import make_notebook, solution_cells, write_notebook
@@ -21,8 +22,11 @@ def run(capsys, *argv):
     return status, captured.out, captured.err
 
 
-@pytest.mark.parametrize("content", [b"not json at all", b'{"cells": [', bytes(range(256)) * 4, b"[1, 2, 3]", b'{"cells": []}'],
-                         ids=["text", "truncated", "random-bytes", "json-list", "no-nbformat"])
+@pytest.mark.parametrize(
+    "content",
+    [b"not json at all", b'{"cells": [', bytes(range(256)) * 4, b"[1, 2, 3]", b'{"cells": []}'],
+    ids=["text", "truncated", "random-bytes", "json-list", "no-nbformat"],
+)
 def test_unreadable_notebook_exits_2_with_one_line_and_no_traceback(tmp_path, capsys, content):
     path = tmp_path / "broken.ipynb"
     path.write_bytes(content)
@@ -71,8 +75,11 @@ def test_notebook_without_tasks_reports_all_nine_missing(tmp_path, capsys):
 
 
 def test_old_nbformat_3_notebook_is_upgraded_and_graded(tmp_path, capsys):
-    v3 = nbformat.v3.new_notebook(worksheets=[nbformat.v3.new_worksheet(cells=[
-        nbformat.v3.new_code_cell(input=source) for source in solution_cells()])])
+    v3 = nbformat.v3.new_notebook(
+        worksheets=[
+            nbformat.v3.new_worksheet(cells=[nbformat.v3.new_code_cell(input=source) for source in solution_cells()])
+        ]
+    )
     path = tmp_path / "old.ipynb"
     path.write_text(nbformat.v3.nbjson.writes(v3))
     status, out, _ = run(capsys, "grade", str(path), "--tasks", "conv_forward_naive", "-q")
@@ -84,7 +91,15 @@ def test_tasks_spread_over_two_notebooks_are_all_found(tmp_path, capsys):
     nbformat.write(make_notebook(conv), tmp_path / "a.ipynb")
     nbformat.write(make_notebook(pool), tmp_path / "b.ipynb")
     report_path = tmp_path / "r.json"
-    run(capsys, "grade", str(tmp_path), "--tasks", "conv_forward_naive,max_pool_forward_naive", "--json", str(report_path))
+    run(
+        capsys,
+        "grade",
+        str(tmp_path),
+        "--tasks",
+        "conv_forward_naive,max_pool_forward_naive",
+        "--json",
+        str(report_path),
+    )
     report = json.loads(report_path.read_text())
     assert [t["status"] for t in report["tasks"]] == ["passed", "passed"]
 
@@ -92,8 +107,17 @@ def test_tasks_spread_over_two_notebooks_are_all_found(tmp_path, capsys):
 def test_json_and_gradescope_reports_follow_their_schemas(tmp_path, capsys):
     path = write_notebook(tmp_path, *solution_cells())
     json_path, gradescope_path = tmp_path / "r.json", tmp_path / "results.json"
-    status, _, _ = run(capsys, "grade", str(path), "--tasks", FAST_TASKS, "--json", str(json_path),
-                       "--gradescope", str(gradescope_path))
+    status, _, _ = run(
+        capsys,
+        "grade",
+        str(path),
+        "--tasks",
+        FAST_TASKS,
+        "--json",
+        str(json_path),
+        "--gradescope",
+        str(gradescope_path),
+    )
     report, results = json.loads(json_path.read_text()), json.loads(gradescope_path.read_text())
     assert status == 0
     assert set(report) >= {"score", "max_score", "submission", "grader_version", "tasks"}
@@ -102,8 +126,9 @@ def test_json_and_gradescope_reports_follow_their_schemas(tmp_path, capsys):
         for check in task["checks"]:
             assert set(check) == {"name", "score", "max_score", "passed", "message", "diagnosis"}
     assert results["score"] == pytest.approx(report["score"])
-    assert [t["name"] for t in results["tests"]] == [f"{task}: {part}" for task in FAST_TASKS.split(",")
-                                                     for part in ("public case", "hidden cases and other checks")]
+    assert [t["name"] for t in results["tests"]] == [
+        f"{task}: {part}" for task in FAST_TASKS.split(",") for part in ("public case", "hidden cases and other checks")
+    ]
     for test in results["tests"]:
         assert set(test) >= {"name", "score", "max_score", "status", "output", "visibility"}
 
@@ -154,11 +179,26 @@ def test_huge_stored_outputs_are_ignored_quickly(tmp_path, capsys):
 @pytest.mark.parametrize("version", [1, 2])
 def test_very_old_nbformat_versions_are_refused_or_upgraded_clearly(tmp_path, capsys, version):
     path = tmp_path / "ancient.ipynb"
-    path.write_text(json.dumps({"nbformat": version, "name": "old", "worksheets": [{"cells": [
-        {"cell_type": "code", "input": solution_cells()[0], "outputs": [], "language": "python"}]}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "nbformat": version,
+                "name": "old",
+                "worksheets": [
+                    {
+                        "cells": [
+                            {"cell_type": "code", "input": solution_cells()[0], "outputs": [], "language": "python"}
+                        ]
+                    }
+                ],
+            }
+        )
+    )
     status, out, err = run(capsys, "grade", str(path), "--tasks", "conv_forward_naive", "-q")
     assert "Traceback" not in out + err
-    assert (status == 0 and "10.0 / 10.0" in out) or (status == 2 and err.startswith("grader: ") and err.count("\n") == 1)
+    assert (status == 0 and "10.0 / 10.0" in out) or (
+        status == 2 and err.startswith("grader: ") and err.count("\n") == 1
+    )
 
 
 def test_a_broken_notebook_beside_a_good_one_is_skipped_with_a_note(tmp_path, capsys):
@@ -192,18 +232,28 @@ def test_cells_with_null_bytes_odd_sources_and_unknown_cell_types_still_grade(tm
 
 # Student text that would forge the table on a terminal and PASS lines in results.json, and a lone
 # surrogate that no UTF-8 stream can hold, printed and raised (the notebook's source itself is ASCII).
-HOSTILE_CELL = r'''
+HOSTILE_CELL = r"""
 def conv_forward_naive(x, w, b, conv_param):
     print("\x1b[2K\r18.0 / 18.0 passed\n PASS fake \u202e \udc80")
     raise RuntimeError("\x1b[2K\r18.0 / 18.0 passed\n PASS fake \u202e")
-'''
+"""
 
 
 def grade_hostile(tmp_path, capsys, *options):
     path = write_notebook(tmp_path, *solution_cells(), HOSTILE_CELL)
     json_path, gradescope_path = tmp_path / "r.json", tmp_path / "results.json"
-    status, out, err = run(capsys, "grade", str(path), "--tasks", FAST_TASKS, "--json", str(json_path),
-                           "--gradescope", str(gradescope_path), *options)
+    status, out, err = run(
+        capsys,
+        "grade",
+        str(path),
+        "--tasks",
+        FAST_TASKS,
+        "--json",
+        str(json_path),
+        "--gradescope",
+        str(gradescope_path),
+        *options,
+    )
     return status, out, err, json_path, gradescope_path
 
 
@@ -219,7 +269,9 @@ def test_hostile_student_text_reaches_neither_the_terminal_nor_the_reports_raw(t
         outputs = [test["output"] for test in results["tests"] if test["name"].startswith(task["id"] + ": ")]
         verdicts = [line for output in outputs for line in output.split("\n") if line.startswith(("PASS", "FAIL"))]
         hidden = sum(not c["passed"] and c["name"].startswith("hidden case") for c in task["checks"])
-        assert len(verdicts) == len(task["checks"]) - max(0, hidden - 2)  # the failing hidden cases after the first: one line
+        assert len(verdicts) == len(task["checks"]) - max(
+            0, hidden - 2
+        )  # the failing hidden cases after the first: one line
 
 
 class _BrokenStdout:
@@ -255,9 +307,11 @@ def test_reports_are_written_and_the_exit_status_kept_whatever_the_terminal_does
 # Bad options are the instructor's one-line error, found before any student code runs
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def no_grading(monkeypatch):
     """Fails the test if grading starts: the options must be refused before it."""
+
     def grade(*args, **kwargs):
         raise AssertionError("grading started despite a bad option")
 
@@ -298,14 +352,17 @@ def _too_few_images(tmp_path):
     return write_cifar10_folder(tmp_path / "cifar-10-batches-py", train_per_batch=4)
 
 
-@pytest.mark.parametrize("make_folder, says", [
-    (_parent_of_batches, "did you mean {folder}/cifar-10-batches-py?"),
-    (_empty_folder, "no file data_batch_1"),
-    (_corrupt_batch, "data_batch_2 is not a CIFAR-10 python batch: it does not unpickle"),
-    (_too_few_images, "holds 20 CIFAR-10 training images, fewer than the 100 needed"),
-], ids=["parent-of-batches", "empty", "corrupt-batch", "too-few-images"])
-def test_a_wrong_data_folder_is_refused_before_any_student_code_runs(tmp_path, capsys, no_grading, make_folder,
-                                                                     says):
+@pytest.mark.parametrize(
+    "make_folder, says",
+    [
+        (_parent_of_batches, "did you mean {folder}/cifar-10-batches-py?"),
+        (_empty_folder, "no file data_batch_1"),
+        (_corrupt_batch, "data_batch_2 is not a CIFAR-10 python batch: it does not unpickle"),
+        (_too_few_images, "holds 20 CIFAR-10 training images, fewer than the 100 needed"),
+    ],
+    ids=["parent-of-batches", "empty", "corrupt-batch", "too-few-images"],
+)
+def test_a_wrong_data_folder_is_refused_before_any_student_code_runs(tmp_path, capsys, no_grading, make_folder, says):
     folder = make_folder(tmp_path)
     path = write_notebook(tmp_path, *solution_cells())
     status, out, err = run(capsys, "grade", str(path), "--data", str(folder))
@@ -329,13 +386,16 @@ def _report_paths(tmp_path):
         "gradescope-missing-folder": (["--gradescope", "/nonexistent/results.json"], "does not exist"),
         "parent-is-a-file": (["--gradescope", str(tmp_path / "a_file" / "results.json")], "does not exist"),
         "unwritable": (["--json", "/proc/report.json"], "cannot be written"),
-        "same-file": (["--json", str(tmp_path / "r.json"), "--gradescope", str(tmp_path / "r.json")],
-                      "name the same file"),
+        "same-file": (
+            ["--json", str(tmp_path / "r.json"), "--gradescope", str(tmp_path / "r.json")],
+            "name the same file",
+        ),
     }
 
 
-@pytest.mark.parametrize("case", ["missing-folder", "a-folder", "gradescope-missing-folder", "parent-is-a-file",
-                                  "unwritable", "same-file"])
+@pytest.mark.parametrize(
+    "case", ["missing-folder", "a-folder", "gradescope-missing-folder", "parent-is-a-file", "unwritable", "same-file"]
+)
 def test_a_report_path_that_cannot_be_written_is_refused_before_grading(tmp_path, capsys, no_grading, case):
     options, says = _report_paths(tmp_path)[case]
     path = write_notebook(tmp_path, "x = 1\n")
@@ -354,8 +414,9 @@ def test_checking_a_report_path_leaves_no_file_and_truncates_none(tmp_path):
     assert existing.read_text() == "previous report"
 
 
-@pytest.mark.parametrize("content", [b"hello\nworld", bytes(range(256)) * 4, b'{"cells": 3}'],
-                         ids=["text", "binary", "json-not-a-notebook"])
+@pytest.mark.parametrize(
+    "content", [b"hello\nworld", bytes(range(256)) * 4, b'{"cells": 3}'], ids=["text", "binary", "json-not-a-notebook"]
+)
 def test_solve_refuses_a_file_that_is_not_a_notebook_in_one_line(tmp_path, capsys, content):
     path = tmp_path / "notnb.txt"
     path.write_bytes(content)

@@ -1,12 +1,13 @@
 """Exit statuses say one thing each: 1 only for --fail-under, 2 for a submission that cannot be read at all
 (one line, no traceback), and a failure of the grader itself a status of its own that never looks like a
 grade, whatever structure the student handed in."""
+
 import json
 
 import pytest
+from hostile_trees import nested_folders
 
 from grader import cli
-from hostile_trees import nested_folders
 from notebooks import write_notebook
 
 TASK = "max_pool_forward_naive"
@@ -42,5 +43,10 @@ def test_a_failure_of_the_grader_itself_exits_with_its_own_status_and_the_traceb
     path = write_notebook(tmp_path, "x = 1\n")
     status = cli.main(["grade", str(path)])
     err = capsys.readouterr().err
-    assert status == cli.EXIT_INTERNAL and status not in (cli.EXIT_OK, cli.EXIT_BELOW_BAR, cli.EXIT_USAGE, cli.EXIT_NO_SANDBOX)
+    assert status == cli.EXIT_INTERNAL and status not in (
+        cli.EXIT_OK,
+        cli.EXIT_BELOW_BAR,
+        cli.EXIT_USAGE,
+        cli.EXIT_NO_SANDBOX,
+    )
     assert "Traceback" in err and "RuntimeError: a grader bug" in err and "please report" in err

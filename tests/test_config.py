@@ -1,5 +1,6 @@
 """The configuration file: defaults < --config FILE < flags; every bad key is one line and exit 2; the
 printed defaults are a file that loads back into the defaults; --help shows every flag's default."""
+
 import json
 import re
 import subprocess
@@ -30,9 +31,14 @@ def test_printed_defaults_load_back_into_the_default_config(tmp_path):
 def test_a_changed_config_round_trips_through_its_file(tmp_path):
     data = tmp_path / "cifar"
     data.mkdir()
-    changed = build_config(write(tmp_path, f'data_dir = "{data}"\n[weights]\nconv_forward_naive = 3.5\n'
-                                           '[limits]\ntimeout = 7\nmemory_mib = 512\n'
-                                           '[gradescope]\nhidden_visibility = "hidden"\n'))
+    changed = build_config(
+        write(
+            tmp_path,
+            f'data_dir = "{data}"\n[weights]\nconv_forward_naive = 3.5\n'
+            "[limits]\ntimeout = 7\nmemory_mib = 512\n"
+            '[gradescope]\nhidden_visibility = "hidden"\n',
+        )
+    )
     assert read_config_file(write(tmp_path, config_toml(changed), "again.toml")) == changed
     assert (changed.timeout, changed.memory_bytes, changed.data_dir) == (7.0, 512 << 20, data)
     assert changed.weight("conv_forward_naive") == 3.5 and changed.weight("conv_backward_naive") == 14.0
@@ -59,27 +65,31 @@ def test_a_relative_data_dir_in_the_file_is_relative_to_the_file(tmp_path):
     assert read_config_file(path).data_dir == tmp_path / "conf" / "cifar"
 
 
-@pytest.mark.parametrize("text, named", [
-    ("colour = 1\n", "colour"),
-    ("[limits]\ntimeuot = 5\n", "limits.timeuot"),
-    ("[sandbox]\nx = 1\n", "sandbox"),
-    ("[weights]\nconv3d = 5\n", "weights.conv3d"),
-    ("[weights]\nconv_forward_naive = -1\n", "weights.conv_forward_naive"),
-    ("[weights]\nconv_forward_naive = nan\n", "weights.conv_forward_naive"),
-    ('[weights]\nconv_forward_naive = "10"\n', "weights.conv_forward_naive"),
-    ("[weights]\nconv_forward_naive = true\n", "weights.conv_forward_naive"),
-    ('[limits]\ntimeout = "20"\n', "limits.timeout"),
-    ("[limits]\ntimeout = 0\n", "limits.timeout"),
-    ("[limits]\nprocesses = 16.5\n", "limits.processes"),
-    ("[limits]\nprocesses = 2\n", "limits.processes"),
-    ("[limits]\nmemory_mib = 100\n", "limits.memory_mib"),
-    ("[limits]\nspeed_budget = -3.0\n", "limits.speed_budget"),
-    ('[gradescope]\nhidden_visibility = "later"\n', "gradescope.hidden_visibility"),
-    ("[gradescope]\nstdout_visibility = 1\n", "gradescope.stdout_visibility"),
-    ('data_dir = "/no/such/folder"\n', "data_dir"),
-    ("limits = 3\n", "limits"),
-    ("[limits\n", "not valid TOML"),
-], ids=lambda value: value if "\n" not in value else None)
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ("colour = 1\n", "colour"),
+        ("[limits]\ntimeuot = 5\n", "limits.timeuot"),
+        ("[sandbox]\nx = 1\n", "sandbox"),
+        ("[weights]\nconv3d = 5\n", "weights.conv3d"),
+        ("[weights]\nconv_forward_naive = -1\n", "weights.conv_forward_naive"),
+        ("[weights]\nconv_forward_naive = nan\n", "weights.conv_forward_naive"),
+        ('[weights]\nconv_forward_naive = "10"\n', "weights.conv_forward_naive"),
+        ("[weights]\nconv_forward_naive = true\n", "weights.conv_forward_naive"),
+        ('[limits]\ntimeout = "20"\n', "limits.timeout"),
+        ("[limits]\ntimeout = 0\n", "limits.timeout"),
+        ("[limits]\nprocesses = 16.5\n", "limits.processes"),
+        ("[limits]\nprocesses = 2\n", "limits.processes"),
+        ("[limits]\nmemory_mib = 100\n", "limits.memory_mib"),
+        ("[limits]\nspeed_budget = -3.0\n", "limits.speed_budget"),
+        ('[gradescope]\nhidden_visibility = "later"\n', "gradescope.hidden_visibility"),
+        ("[gradescope]\nstdout_visibility = 1\n", "gradescope.stdout_visibility"),
+        ('data_dir = "/no/such/folder"\n', "data_dir"),
+        ("limits = 3\n", "limits"),
+        ("[limits\n", "not valid TOML"),
+    ],
+    ids=lambda value: value if "\n" not in value else None,
+)
 def test_a_bad_file_exits_2_with_one_line_naming_the_key(tmp_path, capsys, text, named):
     path = write(tmp_path, text)
     notebook = write_notebook(tmp_path, "x = 1\n")
@@ -110,15 +120,24 @@ def test_weights_from_the_file_are_the_points_graded(tmp_path, capsys):
     config = write(tmp_path, "[weights]\nconv_forward_naive = 30.0\n")
     notebook = write_notebook(tmp_path, *solution_cells())
     report = tmp_path / "report.json"
-    status = main(["grade", str(notebook), "--config", str(config), "--tasks", "conv_forward_naive",
-                   "--json", str(report), "-q"])
+    status = main(
+        ["grade", str(notebook), "--config", str(config), "--tasks", "conv_forward_naive", "--json", str(report), "-q"]
+    )
     assert status == 0
     data = json.loads(report.read_text())
     assert data["score"] == pytest.approx(30.0) and data["max_score"] == pytest.approx(30.0)
 
 
-@pytest.mark.parametrize("flag, default", [("--timeout", "20"), ("--memory", "2048"), ("--processes", "64"),
-                                           ("--data", "embedded digits"), ("--tasks", "all nine")])
+@pytest.mark.parametrize(
+    "flag, default",
+    [
+        ("--timeout", "20"),
+        ("--memory", "2048"),
+        ("--processes", "64"),
+        ("--data", "embedded digits"),
+        ("--tasks", "all nine"),
+    ],
+)
 def test_help_shows_every_grading_flags_default(capsys, flag, default):
     with pytest.raises(SystemExit):
         main(["grade", "--help"])
@@ -142,14 +161,21 @@ def test_build_config_names_the_flag_not_the_key_for_a_bad_flag():
         build_config(None, [("--timeout", "limits.timeout", -1.0)])
 
 
-@pytest.mark.parametrize("text, says", [
-    ("[limits]\ntimeout = 1e300\n", "limits.timeout must be at most 86400 (seconds)"),
-    ("[limits]\ntrain_timeout = 1e300\n", "limits.train_timeout must be at most 86400 (seconds)"),
-    ("[limits]\nmemory_mib = 10000000000000000000\n", "limits.memory_mib must be at most 16777216 (MiB)"),
-    ("[limits]\nprocesses = 100000000000\n", "limits.processes must be at most 1048576"),
-    ("[limits]\nspeed_budget = 1e300\n", "limits.speed_budget must be at most 1000000000"),
-    ("[weights]\nconv_forward_naive = 1e308\nconv_backward_naive = 1e308\n", "weights.conv_forward_naive must be a number from 0 to 1e+06"),
-], ids=["timeout", "train-timeout", "memory", "processes", "speed-budget", "weights-summing-to-infinity"])
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("[limits]\ntimeout = 1e300\n", "limits.timeout must be at most 86400 (seconds)"),
+        ("[limits]\ntrain_timeout = 1e300\n", "limits.train_timeout must be at most 86400 (seconds)"),
+        ("[limits]\nmemory_mib = 10000000000000000000\n", "limits.memory_mib must be at most 16777216 (MiB)"),
+        ("[limits]\nprocesses = 100000000000\n", "limits.processes must be at most 1048576"),
+        ("[limits]\nspeed_budget = 1e300\n", "limits.speed_budget must be at most 1000000000"),
+        (
+            "[weights]\nconv_forward_naive = 1e308\nconv_backward_naive = 1e308\n",
+            "weights.conv_forward_naive must be a number from 0 to 1e+06",
+        ),
+    ],
+    ids=["timeout", "train-timeout", "memory", "processes", "speed-budget", "weights-summing-to-infinity"],
+)
 def test_a_value_beyond_what_the_system_calls_or_a_json_report_can_take_is_refused_naming_the_key(tmp_path, text, says):
     with pytest.raises(ConfigError) as raised:
         read_config_file(write(tmp_path, text))

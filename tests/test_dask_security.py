@@ -3,6 +3,7 @@
 a certificate the class CA signed can talk to the scheduler, a worker or a nanny (so nobody can Client.run
 code there); the README's `dask scheduler` / `dask worker` / `grade-class` lines, run as written, grade and
 finish with no traceback in the scheduler's log; plain text to another host is warned about in one line."""
+
 import asyncio
 import csv
 import io
@@ -72,8 +73,12 @@ def pki(tmp_path_factory):
 
 
 def client_security(ca_folder, cert_folder):
-    return Security(require_encryption=True, tls_ca_file=str(ca_folder / "ca.pem"),
-                    tls_client_cert=str(cert_folder / "client.pem"), tls_client_key=str(cert_folder / "client-key.pem"))
+    return Security(
+        require_encryption=True,
+        tls_ca_file=str(ca_folder / "ca.pem"),
+        tls_client_cert=str(cert_folder / "client.pem"),
+        tls_client_key=str(cert_folder / "client-key.pem"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,28 +86,48 @@ def secured_cluster(pki):
     """A LocalCluster of worker processes started as the README starts the real one: TLS only, a
     certificate per role signed by the class CA."""
     ours, _ = pki
-    security = Security(require_encryption=True, tls_ca_file=str(ours / "ca.pem"),
-                        tls_scheduler_cert=str(ours / "scheduler.pem"), tls_scheduler_key=str(ours / "scheduler-key.pem"),
-                        tls_worker_cert=str(ours / "worker.pem"), tls_worker_key=str(ours / "worker-key.pem"),
-                        tls_client_cert=str(ours / "client.pem"), tls_client_key=str(ours / "client-key.pem"))
-    with distributed.LocalCluster(processes=True, n_workers=1, threads_per_worker=1, dashboard_address=HTTP_ADDRESS,
-                                  protocol="tls://", security=security) as cluster:
+    security = Security(
+        require_encryption=True,
+        tls_ca_file=str(ours / "ca.pem"),
+        tls_scheduler_cert=str(ours / "scheduler.pem"),
+        tls_scheduler_key=str(ours / "scheduler-key.pem"),
+        tls_worker_cert=str(ours / "worker.pem"),
+        tls_worker_key=str(ours / "worker-key.pem"),
+        tls_client_cert=str(ours / "client.pem"),
+        tls_client_key=str(ours / "client-key.pem"),
+    )
+    with distributed.LocalCluster(
+        processes=True,
+        n_workers=1,
+        threads_per_worker=1,
+        dashboard_address=HTTP_ADDRESS,
+        protocol="tls://",
+        security=security,
+    ) as cluster:
         yield cluster
 
 
 def tls_options(folder):
-    return ["--tls-ca-file", str(folder / "ca.pem"), "--tls-cert", str(folder / "client.pem"),
-            "--tls-key", str(folder / "client-key.pem")]
+    return [
+        "--tls-ca-file",
+        str(folder / "ca.pem"),
+        "--tls-cert",
+        str(folder / "client.pem"),
+        "--tls-key",
+        str(folder / "client-key.pem"),
+    ]
 
 
 def gradebook_without_seconds(out):
     rows = list(csv.reader(io.StringIO((out / "gradebook.csv").read_text())))
     seconds = rows[0].index("seconds")
-    return [row[:seconds] + row[seconds + 1:] for row in rows]
+    return [row[:seconds] + row[seconds + 1 :] for row in rows]
 
 
 @pytest.mark.slow
-def test_grade_class_on_the_secured_cluster_gives_the_gradebook_of_local_workers(pki, secured_cluster, tmp_path, capsys):
+def test_grade_class_on_the_secured_cluster_gives_the_gradebook_of_local_workers(
+    pki, secured_cluster, tmp_path, capsys
+):
     ours, _ = pki
     make_class(tmp_path / "class")
     (tmp_path / "config.toml").write_text(CONFIG_TOML)
@@ -110,8 +135,19 @@ def test_grade_class_on_the_secured_cluster_gives_the_gradebook_of_local_workers
 
     assert cli.main([*common, "--out", str(tmp_path / "local"), "-j", "1"]) == cli.EXIT_OK
     capsys.readouterr()
-    assert cli.main([*common, "--out", str(tmp_path / "dask"), "--scheduler", secured_cluster.scheduler_address,
-                     *tls_options(ours)]) == cli.EXIT_OK
+    assert (
+        cli.main(
+            [
+                *common,
+                "--out",
+                str(tmp_path / "dask"),
+                "--scheduler",
+                secured_cluster.scheduler_address,
+                *tls_options(ours),
+            ]
+        )
+        == cli.EXIT_OK
+    )
     err = capsys.readouterr().err
     assert "(TLS)" in err and "warning" not in err
     rows = gradebook_without_seconds(tmp_path / "dask")
@@ -155,20 +191,36 @@ def test_the_readme_recipe_step_by_step_grades_and_shuts_out_strangers(pki, tmp_
     bin_folder = Path(sys.executable).parent
 
     def local(command):
-        swapped = {"tls://HOST:8786": address, "127.0.0.1:8787": HTTP_ADDRESS, "handins/": str(tmp_path / "class"),
-                   "results/": str(tmp_path / "out")}
-        return [str(bin_folder / command[0]), *(swapped.get(arg, str(ours / arg) if arg.endswith(".pem") else arg)
-                                                for arg in command[1:])]
+        swapped = {
+            "tls://HOST:8786": address,
+            "127.0.0.1:8787": HTTP_ADDRESS,
+            "handins/": str(tmp_path / "class"),
+            "results/": str(tmp_path / "out"),
+        }
+        return [
+            str(bin_folder / command[0]),
+            *(swapped.get(arg, str(ours / arg) if arg.endswith(".pem") else arg) for arg in command[1:]),
+        ]
 
-    scheduler_command = [*local(commands["dask scheduler"]), "--host", "127.0.0.1", "--port", address.rpartition(":")[2]]
+    scheduler_command = [
+        *local(commands["dask scheduler"]),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        address.rpartition(":")[2],
+    ]
     make_class(tmp_path / "class")
     (tmp_path / "config.toml").write_text(CONFIG_TOML)
     scheduler = started(scheduler_command, tmp_path / "scheduler.log", "Scheduler at")
     try:
         worker = started(local(commands["dask worker"]), tmp_path / "worker.log", "Registered to")
         try:
-            graded = subprocess.run([*local(commands["grader grade-class"]), "--tasks", TASKS,
-                                     "--config", str(tmp_path / "config.toml")], capture_output=True, text=True, timeout=300)
+            graded = subprocess.run(
+                [*local(commands["grader grade-class"]), "--tasks", TASKS, "--config", str(tmp_path / "config.toml")],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             with pytest.raises(OSError):
                 distributed.Client(address, timeout=REFUSE_SECONDS, security=no_certificate())
         finally:
@@ -191,8 +243,20 @@ def test_the_scheduler_address_without_a_scheme_means_tls_with_the_tls_options(p
     ours, _ = pki
     (tmp_path / "class").mkdir()
     address = secured_cluster.scheduler_address.removeprefix("tls://")
-    assert cli.main(["grade-class", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--scheduler", address,
-                     *tls_options(ours)]) == cli.EXIT_OK
+    assert (
+        cli.main(
+            [
+                "grade-class",
+                str(tmp_path / "class"),
+                "--out",
+                str(tmp_path / "out"),
+                "--scheduler",
+                address,
+                *tls_options(ours),
+            ]
+        )
+        == cli.EXIT_OK
+    )
     err = capsys.readouterr().err
     assert f"tls://{address} (TLS)" in err and "warning" not in err
 
@@ -203,11 +267,25 @@ def test_without_the_tls_options_dask_s_own_configuration_still_applies(pki, sec
 
     ours, _ = pki
     (tmp_path / "class").mkdir()
-    settings = {"distributed.comm.tls.ca-file": str(ours / "ca.pem"), "distributed.comm.tls.client.cert": str(ours / "client.pem"),
-                "distributed.comm.tls.client.key": str(ours / "client-key.pem")}
+    settings = {
+        "distributed.comm.tls.ca-file": str(ours / "ca.pem"),
+        "distributed.comm.tls.client.cert": str(ours / "client.pem"),
+        "distributed.comm.tls.client.key": str(ours / "client-key.pem"),
+    }
     with dask.config.set(settings):
-        assert cli.main(["grade-class", str(tmp_path / "class"), "--out", str(tmp_path / "out"),
-                         "--scheduler", secured_cluster.scheduler_address]) == cli.EXIT_OK
+        assert (
+            cli.main(
+                [
+                    "grade-class",
+                    str(tmp_path / "class"),
+                    "--out",
+                    str(tmp_path / "out"),
+                    "--scheduler",
+                    secured_cluster.scheduler_address,
+                ]
+            )
+            == cli.EXIT_OK
+        )
     err = capsys.readouterr().err
     assert "(TLS)" in err and "warning" not in err
 
@@ -241,14 +319,22 @@ def every_endpoint(cluster):
     """The scheduler's address and every worker's and nanny's: each one takes orders."""
     info = cluster.scheduler_info
     workers = info["workers"]
-    return [cluster.scheduler_address, *workers, *(worker["nanny"] for worker in workers.values() if worker.get("nanny"))]
+    return [
+        cluster.scheduler_address,
+        *workers,
+        *(worker["nanny"] for worker in workers.values() if worker.get("nanny")),
+    ]
 
 
 def identity(address, security):
     """Ask the server at ``address`` who it is over Dask's protocol: what any command needs first."""
+
     async def ask():
-        async with rpc(address, timeout=REFUSE_SECONDS, connection_args=security.get_connection_args("client")) as server:
+        async with rpc(
+            address, timeout=REFUSE_SECONDS, connection_args=security.get_connection_args("client")
+        ) as server:
             return await server.identity()
+
     return asyncio.run(ask())
 
 
@@ -290,11 +376,25 @@ def test_a_client_whose_certificate_another_ca_signed_is_refused(pki, secured_cl
             identity(endpoint, security)
 
 
-def test_grade_class_refuses_a_scheduler_whose_certificate_the_class_ca_did_not_sign(pki, secured_cluster, tmp_path, capsys):
+def test_grade_class_refuses_a_scheduler_whose_certificate_the_class_ca_did_not_sign(
+    pki, secured_cluster, tmp_path, capsys
+):
     _, rogue = pki  # grade-class trusts the rogue CA: the class scheduler is the stranger here
     (tmp_path / "class").mkdir()
-    assert cli.main(["grade-class", str(tmp_path / "class"), "--out", str(tmp_path / "out"),
-                     "--scheduler", secured_cluster.scheduler_address, *tls_options(rogue)]) == cli.EXIT_USAGE
+    assert (
+        cli.main(
+            [
+                "grade-class",
+                str(tmp_path / "class"),
+                "--out",
+                str(tmp_path / "out"),
+                "--scheduler",
+                secured_cluster.scheduler_address,
+                *tls_options(rogue),
+            ]
+        )
+        == cli.EXIT_USAGE
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot reach the Dask scheduler" in err[0]
 
@@ -302,12 +402,26 @@ def test_grade_class_refuses_a_scheduler_whose_certificate_the_class_ca_did_not_
 # -- options at the door -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("argv, says", [
-    (["--tls-cert", "client.pem"], "--tls-cert also needs --tls-ca-file"),
-    (["--tls-ca-file", "ca.pem", "--tls-key", "client-key.pem"], "also need --tls-cert"),
-    (["--scheduler", "tcp://127.0.0.1:1", "--tls-ca-file", "ca.pem", "--tls-cert", "client.pem",
-      "--tls-key", "client-key.pem"], "is tcp://"),
-])
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--tls-cert", "client.pem"], "--tls-cert also needs --tls-ca-file"),
+        (["--tls-ca-file", "ca.pem", "--tls-key", "client-key.pem"], "also need --tls-cert"),
+        (
+            [
+                "--scheduler",
+                "tcp://127.0.0.1:1",
+                "--tls-ca-file",
+                "ca.pem",
+                "--tls-cert",
+                "client.pem",
+                "--tls-key",
+                "client-key.pem",
+            ],
+            "is tcp://",
+        ),
+    ],
+)
 def test_incomplete_or_contradictory_tls_options_are_one_line_usage_errors(tmp_path, capsys, argv, says, pki):
     ours, _ = pki
     argv = [str(ours / arg) if arg.endswith(".pem") else arg for arg in argv]
@@ -321,10 +435,36 @@ def test_tls_options_without_a_scheduler_or_with_unusable_files_are_usage_errors
     ours, _ = pki
     base = ["grade-class", str(tmp_path), "--out", str(tmp_path / "out")]
     assert cli.main([*base, *tls_options(ours)]) == cli.EXIT_USAGE
-    assert cli.main([*base, "--scheduler", "127.0.0.1:1", "--tls-ca-file", str(ours / "client-key.pem"),
-                     "--tls-cert", str(ours / "client.pem")]) == cli.EXIT_USAGE
-    assert cli.main([*base, "--scheduler", "127.0.0.1:1", "--tls-ca-file", str(ours / "ca.pem"),
-                     "--tls-cert", str(ours / "client.pem"), "--tls-key", str(ours / "worker-key.pem")]) == cli.EXIT_USAGE
+    assert (
+        cli.main(
+            [
+                *base,
+                "--scheduler",
+                "127.0.0.1:1",
+                "--tls-ca-file",
+                str(ours / "client-key.pem"),
+                "--tls-cert",
+                str(ours / "client.pem"),
+            ]
+        )
+        == cli.EXIT_USAGE
+    )
+    assert (
+        cli.main(
+            [
+                *base,
+                "--scheduler",
+                "127.0.0.1:1",
+                "--tls-ca-file",
+                str(ours / "ca.pem"),
+                "--tls-cert",
+                str(ours / "client.pem"),
+                "--tls-key",
+                str(ours / "worker-key.pem"),
+            ]
+        )
+        == cli.EXIT_USAGE
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and "add --scheduler" in err[0] and all("cannot use the TLS files" in line for line in err[1:])
 
@@ -332,15 +472,33 @@ def test_tls_options_without_a_scheduler_or_with_unusable_files_are_usage_errors
 # -- the warning for plain TCP to another host ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("address", ["tcp://192.0.2.7:8786", "192.0.2.7:8786", "ws://10.1.2.3:8786",
-                                     "tcp://[2001:db8::1]:8786", "tcp://no-such-host.invalid:8786"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "tcp://192.0.2.7:8786",
+        "192.0.2.7:8786",
+        "ws://10.1.2.3:8786",
+        "tcp://[2001:db8::1]:8786",
+        "tcp://no-such-host.invalid:8786",
+    ],
+)
 def test_plain_text_to_another_host_is_warned_about_in_one_line(address):
     warning = plain_text_warning([address])
     assert warning.startswith("warning:") and address in warning and "TLS" in warning and "\n" not in warning
 
 
-@pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "127.0.0.1:8786", "localhost:8786", "tcp://[::1]:8786",
-                                     "tls://192.0.2.7:8786", "tls://no-such-host.invalid:8786", "inproc://192.0.2.7/1/2"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "tcp://127.0.0.1:8786",
+        "127.0.0.1:8786",
+        "localhost:8786",
+        "tcp://[::1]:8786",
+        "tls://192.0.2.7:8786",
+        "tls://no-such-host.invalid:8786",
+        "inproc://192.0.2.7/1/2",
+    ],
+)
 def test_loopback_and_tls_addresses_are_not_warned_about(address):
     assert plain_text_warning([address]) == ""
 
@@ -357,17 +515,27 @@ def this_machines_address():
 
 
 @pytest.mark.parametrize("reached_at", ["the machine's address", "127.0.0.1"])
-def test_grade_class_warns_on_stderr_about_an_open_cluster_on_the_network_and_still_grades(tmp_path, capsys, reached_at):
+def test_grade_class_warns_on_stderr_about_an_open_cluster_on_the_network_and_still_grades(
+    tmp_path, capsys, reached_at
+):
     host = this_machines_address()
     if host is None:
         pytest.skip("this machine has no network address other than loopback")
     (tmp_path / "class").mkdir()
-    with distributed.LocalCluster(host="0.0.0.0", protocol="tcp://", processes=False, n_workers=1, threads_per_worker=1,
-                                  dashboard_address=HTTP_ADDRESS) as cluster:
+    with distributed.LocalCluster(
+        host="0.0.0.0",
+        protocol="tcp://",
+        processes=False,
+        n_workers=1,
+        threads_per_worker=1,
+        dashboard_address=HTTP_ADDRESS,
+    ) as cluster:
         port = cluster.scheduler_address.rpartition(":")[2]
         address = f"tcp://{host}:{port}" if reached_at != "127.0.0.1" else f"tcp://127.0.0.1:{port}"
-        assert cli.main(["grade-class", str(tmp_path / "class"), "--out", str(tmp_path / "out"),
-                         "--scheduler", address]) == cli.EXIT_OK
+        assert (
+            cli.main(["grade-class", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--scheduler", address])
+            == cli.EXIT_OK
+        )
     warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     # reached at 127.0.0.1, the scheduler still listens on (and reports) the network address: warned too
     assert len(warnings) == 1 and warnings[0].startswith("grader: warning: the Dask cluster is reached in plain text")
@@ -375,8 +543,25 @@ def test_grade_class_warns_on_stderr_about_an_open_cluster_on_the_network_and_st
 
 def test_grade_class_is_quiet_about_a_cluster_on_loopback_only(tmp_path, capsys):
     (tmp_path / "class").mkdir()
-    with distributed.LocalCluster(host="127.0.0.1", protocol="tcp://", processes=False, n_workers=1, threads_per_worker=1,
-                                  dashboard_address=HTTP_ADDRESS) as cluster:
-        assert cli.main(["grade-class", str(tmp_path / "class"), "--out", str(tmp_path / "out"),
-                         "--scheduler", cluster.scheduler_address]) == cli.EXIT_OK
+    with distributed.LocalCluster(
+        host="127.0.0.1",
+        protocol="tcp://",
+        processes=False,
+        n_workers=1,
+        threads_per_worker=1,
+        dashboard_address=HTTP_ADDRESS,
+    ) as cluster:
+        assert (
+            cli.main(
+                [
+                    "grade-class",
+                    str(tmp_path / "class"),
+                    "--out",
+                    str(tmp_path / "out"),
+                    "--scheduler",
+                    cluster.scheduler_address,
+                ]
+            )
+            == cli.EXIT_OK
+        )
     assert "warning" not in capsys.readouterr().err

@@ -5,13 +5,12 @@ written into ``tmp_path``: five training batches of 4 images and a test batch of
 test runs twice: on files pickled by Python 3, and on files laid out as the official ones,
 which Python 2 wrote (keys and array bytes as Python 2 ``str``, numpy's old module path).
 """
+
 import pickle
 from importlib import resources
 
 import numpy as np
 import pytest
-
-from assignment import data
 from cifar10_files import (
     BLUE,
     CORNER_COL,
@@ -29,6 +28,8 @@ from cifar10_files import (
     write_cifar10_folder,
 )
 
+from assignment import data
+
 DIGITS_COUNT = 1797
 NUM_CLASSES = 10
 DIGITS_SHAPE = (1, 8, 8)
@@ -43,6 +44,7 @@ NUM_TEST = 3
 # ---------------------------------------------------------------------------------------------
 # The embedded digits
 # ---------------------------------------------------------------------------------------------
+
 
 def _open_archive():
     resource = resources.files("assignment") / "datasets" / "digits.npz"
@@ -66,8 +68,13 @@ def test_embedded_archive_keeps_the_original_0_to_16_pixels_and_0_to_9_labels():
 
 def test_embedded_data_set_ships_its_attribution():
     readme = (resources.files("assignment") / "datasets" / "README.md").read_text("utf-8")
-    for fact in ("CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/",
-                 "https://doi.org/10.24432/C50P49", "Alpaydin", "Kaynak"):
+    for fact in (
+        "CC BY 4.0",
+        "https://creativecommons.org/licenses/by/4.0/",
+        "https://doi.org/10.24432/C50P49",
+        "Alpaydin",
+        "Kaynak",
+    ):
         assert fact in readme
 
 
@@ -118,20 +125,22 @@ def test_digits_split_is_pinned_so_grades_do_not_move_between_numpy_versions():
 def test_default_digits_splits_are_disjoint_and_together_are_the_whole_data_set():
     X, y = data.load_digits()
     splits = data.get_digits_data(subtract_mean=False)
-    parts = [np.column_stack([splits[f"X_{s}"].reshape(len(splits[f"y_{s}"]), -1),
-                              splits[f"y_{s}"]]) for s in ("train", "val", "test")]
+    parts = [
+        np.column_stack([splits[f"X_{s}"].reshape(len(splits[f"y_{s}"]), -1), splits[f"y_{s}"]])
+        for s in ("train", "val", "test")
+    ]
     together = np.concatenate(parts)
     whole = np.column_stack([X.reshape(DIGITS_COUNT, -1), y])
     # Equal as multisets of rows: every image used exactly once, so no image is in two splits.
-    np.testing.assert_array_equal(np.unique(together, axis=0, return_counts=True)[1],
-                                  np.unique(whole, axis=0, return_counts=True)[1])
+    np.testing.assert_array_equal(
+        np.unique(together, axis=0, return_counts=True)[1], np.unique(whole, axis=0, return_counts=True)[1]
+    )
     np.testing.assert_array_equal(np.unique(together, axis=0), np.unique(whole, axis=0))
 
 
 def test_smaller_digits_splits_are_prefixes_of_the_default_ones():
     full = data.get_digits_data(subtract_mean=False)
-    small = data.get_digits_data(num_training=100, num_validation=30, num_test=20,
-                                 subtract_mean=False)
+    small = data.get_digits_data(num_training=100, num_validation=30, num_test=20, subtract_mean=False)
     np.testing.assert_array_equal(small["X_train"], full["X_train"][:100])
     np.testing.assert_array_equal(small["y_train"], full["y_train"][:100])
     # The cut continues along the same shuffled order: validation is the next 30 images,
@@ -165,12 +174,15 @@ def test_sizes_that_use_exactly_every_image_are_accepted():
     assert splits["y_test"].shape == (0,)
 
 
-@pytest.mark.parametrize("sizes, named", [
-    ({"num_training": 0}, "num_training"),
-    ({"num_validation": -1}, "num_validation"),
-    ({"num_test": -5}, "num_test"),
-    ({"num_training": 1500, "num_validation": 200, "num_test": 200}, "num_training=1500"),
-])
+@pytest.mark.parametrize(
+    "sizes, named",
+    [
+        ({"num_training": 0}, "num_training"),
+        ({"num_validation": -1}, "num_validation"),
+        ({"num_test": -5}, "num_test"),
+        ({"num_training": 1500, "num_validation": 200, "num_test": 200}, "num_training=1500"),
+    ],
+)
 def test_bad_digits_sizes_raise_value_error_naming_the_argument(sizes, named):
     with pytest.raises(ValueError, match=named):
         data.get_digits_data(**sizes)
@@ -183,8 +195,7 @@ def test_non_integer_sizes_raise_type_error_naming_the_argument(value):
 
 
 def test_numpy_integer_sizes_are_accepted():
-    splits = data.get_digits_data(num_training=np.int64(10), num_validation=np.int32(5),
-                                  num_test=np.uint8(3))
+    splits = data.get_digits_data(num_training=np.int64(10), num_validation=np.int32(5), num_test=np.uint8(3))
     assert [len(splits[k]) for k in ("y_train", "y_val", "y_test")] == [10, 5, 3]
 
 
@@ -200,6 +211,7 @@ def test_get_data_without_a_folder_returns_the_digits_and_passes_sizes_on():
 # ---------------------------------------------------------------------------------------------
 # CIFAR-10 in the real file format
 # ---------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(params=[dump_python3, dump_python2], ids=["python3-pickle", "python2-pickle"])
 def cifar10_dir(tmp_path, request):
@@ -222,11 +234,9 @@ def test_load_cifar10_returns_nhwc_float64_images_of_all_batches(cifar10_dir):
 def test_load_cifar10_puts_each_plane_at_its_row_col_and_channel(cifar10_dir):
     X_train, _, X_test, _ = data.load_cifar10(cifar10_dir)
     for X in (X_train, X_test):
-        np.testing.assert_array_equal(X[:, MARKER_ROW, MARKER_COL, :],
-                                      np.tile(MARKER_RGB, (len(X), 1)))
+        np.testing.assert_array_equal(X[:, MARKER_ROW, MARKER_COL, :], np.tile(MARKER_RGB, (len(X), 1)))
         assert not X[:, MARKER_COL, MARKER_ROW, :].any()  # not transposed
-        np.testing.assert_array_equal(X[:, CORNER_ROW, CORNER_COL, :],
-                                      np.tile([0, 0, 255], (len(X), 1)))
+        np.testing.assert_array_equal(X[:, CORNER_ROW, CORNER_COL, :], np.tile([0, 0, 255], (len(X), 1)))
         assert not X[:, CORNER_COL, CORNER_ROW, :].any()  # rows not flipped into columns
         assert not X[:, 0, SIDE - 1, :].any() and not X[:, SIDE - 1, SIDE - 1, :].any()
         # Exactly the written bytes are non-zero: serial, the marker's three, the corner.
@@ -247,27 +257,25 @@ def test_load_cifar10_accepts_a_string_path(cifar10_dir):
 
 
 def test_get_cifar10_data_splits_like_the_course_and_returns_nchw(cifar10_dir):
-    splits = data.get_cifar10_data(cifar10_dir, num_training=12, num_validation=5,
-                                   num_test=2, subtract_mean=False)
-    expected = {"train": (TRAIN_SERIALS[:12], label_of_training_image(TRAIN_SERIALS[:12])),
-                "val": (TRAIN_SERIALS[12:17], label_of_training_image(TRAIN_SERIALS[12:17])),
-                "test": (TEST_SERIALS[:2], label_of_test_image(TEST_SERIALS[:2]))}
+    splits = data.get_cifar10_data(cifar10_dir, num_training=12, num_validation=5, num_test=2, subtract_mean=False)
+    expected = {
+        "train": (TRAIN_SERIALS[:12], label_of_training_image(TRAIN_SERIALS[:12])),
+        "val": (TRAIN_SERIALS[12:17], label_of_training_image(TRAIN_SERIALS[12:17])),
+        "test": (TEST_SERIALS[:2], label_of_test_image(TEST_SERIALS[:2])),
+    }
     for name, (serials, labels) in expected.items():
         X, y = splits[f"X_{name}"], splits[f"y_{name}"]
         assert X.shape == (len(serials), 3, SIDE, SIDE) and X.flags.c_contiguous
         np.testing.assert_array_equal(X[:, 0, 0, 0], serials)
-        np.testing.assert_array_equal(X[:, :, MARKER_ROW, MARKER_COL],
-                                      np.tile(MARKER_RGB, (len(serials), 1)))
+        np.testing.assert_array_equal(X[:, :, MARKER_ROW, MARKER_COL], np.tile(MARKER_RGB, (len(serials), 1)))
         np.testing.assert_array_equal(X[:, BLUE, CORNER_ROW, CORNER_COL], 255)
         np.testing.assert_array_equal(y, labels)
         assert y.dtype == np.int64
 
 
 def test_get_cifar10_data_subtracts_the_training_mean_from_every_split(cifar10_dir):
-    raw = data.get_cifar10_data(cifar10_dir, num_training=10, num_validation=6, num_test=3,
-                                subtract_mean=False)
-    centred = data.get_cifar10_data(cifar10_dir, num_training=10, num_validation=6,
-                                    num_test=3)
+    raw = data.get_cifar10_data(cifar10_dir, num_training=10, num_validation=6, num_test=3, subtract_mean=False)
+    centred = data.get_cifar10_data(cifar10_dir, num_training=10, num_validation=6, num_test=3)
     assert np.abs(centred["X_train"].mean(axis=0)).max() < MEAN_TOLERANCE
     mean_image = raw["X_train"].mean(axis=0)
     assert mean_image[0, 0, 0] == TRAIN_SERIALS[:10].mean()
@@ -275,11 +283,14 @@ def test_get_cifar10_data_subtracts_the_training_mean_from_every_split(cifar10_d
         np.testing.assert_allclose(centred[key], raw[key] - mean_image, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("sizes, named", [
-    ({"num_training": 16, "num_validation": 5, "num_test": 1}, "num_validation=5"),
-    ({"num_training": 10, "num_validation": 2, "num_test": NUM_TEST + 1}, "num_test"),
-    ({"num_training": 0, "num_validation": 2, "num_test": 1}, "num_training"),
-])
+@pytest.mark.parametrize(
+    "sizes, named",
+    [
+        ({"num_training": 16, "num_validation": 5, "num_test": 1}, "num_validation=5"),
+        ({"num_training": 10, "num_validation": 2, "num_test": NUM_TEST + 1}, "num_test"),
+        ({"num_training": 0, "num_validation": 2, "num_test": 1}, "num_training"),
+    ],
+)
 def test_get_cifar10_data_rejects_sizes_the_batches_cannot_fill(cifar10_dir, sizes, named):
     with pytest.raises(ValueError, match=named):
         data.get_cifar10_data(cifar10_dir, **sizes)
@@ -335,6 +346,7 @@ def test_get_data_with_a_folder_returns_cifar10_and_its_class_names(cifar10_dir)
 # ---------------------------------------------------------------------------------------------
 # check_cifar10_folder: a wrong folder is one line, found before anything uses it
 # ---------------------------------------------------------------------------------------------
+
 
 def _folder_error(folder, **kwargs):
     with pytest.raises(data.CIFAR10FolderError) as error:
@@ -404,10 +416,17 @@ def _float_pixels(path):
         pickle.dump({b"data": np.zeros((2, 3072)), b"labels": [0, 1]}, f)
 
 
-@pytest.mark.parametrize("corrupt, named", [
-    (_truncated, "does not unpickle"), (_random_bytes, "does not unpickle"),
-    (_text_labels, "not integers"), (_labels_out_of_range, "from 3 to 10"), (_float_pixels, "uint8"),
-], ids=["truncated", "random-bytes", "text-labels", "label-10", "float-pixels"])
+@pytest.mark.parametrize(
+    "corrupt, named",
+    [
+        (_truncated, "does not unpickle"),
+        (_random_bytes, "does not unpickle"),
+        (_text_labels, "not integers"),
+        (_labels_out_of_range, "from 3 to 10"),
+        (_float_pixels, "uint8"),
+    ],
+    ids=["truncated", "random-bytes", "text-labels", "label-10", "float-pixels"],
+)
 def test_a_corrupt_batch_is_refused_naming_the_file_and_the_fault(cifar10_dir, corrupt, named):
     corrupt(cifar10_dir / "data_batch_4")
     message = _folder_error(cifar10_dir)

@@ -12,6 +12,7 @@ The claims: each is named with its own mistake and with nothing else; no unrelat
 mistake the grader can name has at least two variants written differently. ``python -m pytest -s -k figures``
 prints the figures per task: diagnosed right / diagnosed wrong / not diagnosed.
 """
+
 from collections import Counter
 from pathlib import Path
 
@@ -42,8 +43,9 @@ def _outputs_are_wrong(path):
     return header(path, "fails") is None
 
 
-CORPUS = (sorted((VARIANTS / "mistakes").glob("*.py"))
-          + [path for path in sorted((VARIANTS / "buggy").glob("*.py")) if _outputs_are_wrong(path)])
+CORPUS = sorted((VARIANTS / "mistakes").glob("*.py")) + [
+    path for path in sorted((VARIANTS / "buggy").glob("*.py")) if _outputs_are_wrong(path)
+]
 
 
 def _code(path):
@@ -55,8 +57,13 @@ def tasks_of(path):
     return tuple(task.strip() for task in header(path, "tasks").split(","))
 
 
-FAMILIES = {"conv": "conv", "max_pool": "pool", "three_layer": "convnet", "spatial_batchnorm": "batchnorm",
-            "spatial_groupnorm": "groupnorm"}
+FAMILIES = {
+    "conv": "conv",
+    "max_pool": "pool",
+    "three_layer": "convnet",
+    "spatial_batchnorm": "batchnorm",
+    "spatial_groupnorm": "groupnorm",
+}
 
 
 def family(path):
@@ -85,8 +92,9 @@ def graded(tmp_path_factory):
     """path -> {task id: TaskResult} of every corpus variant, graded once, each on its own tasks only."""
     results = {}
     for index, group in enumerate(notebooks_of(CORPUS)):
-        notebook = write_notebook(tmp_path_factory.mktemp(f"pack{index}"), *solution_cells(),
-                                  *(path.read_text() for path in group))
+        notebook = write_notebook(
+            tmp_path_factory.mktemp(f"pack{index}"), *solution_cells(), *(path.read_text() for path in group)
+        )
         tasks = tuple(task for task in Config().tasks if any(task in tasks_of(path) for path in group))
         report = {task.id: task for task in grade(notebook, Config(tasks=tasks)).tasks}
         results.update({path: {task: report[task] for task in tasks_of(path)} for path in group})
@@ -157,8 +165,12 @@ def test_no_variant_is_diagnosed_wrong_figures_per_task(graded):
     print("\ntask                        right  wrong  not diagnosed  unrelated (silent)")
     for task_id in Config().tasks:
         counts = figures.get(task_id, Counter())
-        print(f"{task_id:<27} {counts['right']:>5}  {counts['wrong']:>5}  {counts['not diagnosed']:>13}  "
-              f"{counts['silent']:>18}")
+        print(
+            f"{task_id:<27} {counts['right']:>5}  {counts['wrong']:>5}  {counts['not diagnosed']:>13}  "
+            f"{counts['silent']:>18}"
+        )
     total = sum(figures.values(), Counter())
-    print(f"{'total':<27} {total['right']:>5}  {total['wrong']:>5}  {total['not diagnosed']:>13}  {total['silent']:>18}")
+    print(
+        f"{'total':<27} {total['right']:>5}  {total['wrong']:>5}  {total['not diagnosed']:>13}  {total['silent']:>18}"
+    )
     assert total["wrong"] == 0

@@ -1,14 +1,15 @@
 """Submission path -> notebooks: a submission is confined to its own files (no symbolic link is followed),
 and whatever structure a student hands in (depth, file count, sizes, JSON nesting) costs at most that
 submission, with a one-line reason; nothing here raises anything but SubmissionError."""
+
 import json
 import os
 
 import pytest
+from hostile_trees import nested_folders
 
 from grader import discover
 from grader.discover import SubmissionError, find_notebooks, load_submission, read_notebook
-from hostile_trees import nested_folders
 from notebooks import solution_cells, write_notebook
 
 STUB = "def conv_forward_naive(x, w, b, conv_param):\n    raise NotImplementedError\n"
@@ -197,8 +198,12 @@ def test_a_checkpoint_copy_is_never_graded(tmp_path):
 
 
 def test_a_deeply_nested_stored_output_is_dropped_unread_not_a_reason_to_refuse_the_notebook(tmp_path):
-    output = {"output_type": "execute_result", "execution_count": 1, "metadata": {},
-              "data": {"application/json": json.loads("[" * 200 + "]" * 200)}}
+    output = {
+        "output_type": "execute_result",
+        "execution_count": 1,
+        "metadata": {},
+        "data": {"application/json": json.loads("[" * 200 + "]" * 200)},
+    }
     cell = {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [output], "source": STUB}
     path = tmp_path / "outputs.ipynb"
     path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [cell]}))

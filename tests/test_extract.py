@@ -1,4 +1,5 @@
 """Extraction keeps definitions, drops driver code and magics, and isolates broken cells."""
+
 import ast
 from pathlib import Path
 
@@ -18,17 +19,21 @@ def kept_sources(extraction):
     for cell in extraction.cells:
         source = cell["source"].splitlines()
         for first, last, _ in cell["statements"]:
-            lines.extend(source[first - 1:last])
+            lines.extend(source[first - 1 : last])
     return "\n".join(lines)
 
 
 def test_extraction_keeps_imports_functions_classes_and_constants():
-    result = extracted("import numpy as np\nEPS = 1e-5\nDTYPE = np.float32\n\ndef f(x):\n    return x\n\nclass M:\n    pass\n")
+    result = extracted(
+        "import numpy as np\nEPS = 1e-5\nDTYPE = np.float32\n\ndef f(x):\n    return x\n\nclass M:\n    pass\n"
+    )
     assert {"np", "EPS", "DTYPE", "f", "M"} <= result.defined
 
 
 def test_extraction_drops_driver_code():
-    result = extracted("import numpy as np\nx = np.random.randn(3)\nout = f(x)\nprint(out)\nfor i in range(3):\n    print(i)\n")
+    result = extracted(
+        "import numpy as np\nx = np.random.randn(3)\nout = f(x)\nprint(out)\nfor i in range(3):\n    print(i)\n"
+    )
     kept = kept_sources(result)
     assert "print" not in kept and "f(x)" not in kept
     assert "x" in result.defined  # np.random.randn is a call of an imported module: a constant
@@ -40,7 +45,9 @@ def test_calls_of_notebook_functions_are_not_constants():
 
 
 def test_magics_and_shell_lines_do_not_stop_definitions():
-    result = extracted("%matplotlib inline\n!pip install foo\nfiles = !ls\ndef conv_forward_naive(x):\n    %time y = 1\n    return x\n")
+    result = extracted(
+        "%matplotlib inline\n!pip install foo\nfiles = !ls\ndef conv_forward_naive(x):\n    %time y = 1\n    return x\n"
+    )
     assert "conv_forward_naive" in result.defined
 
 
@@ -70,13 +77,16 @@ def test_statement_spans_point_at_original_lines():
 
 IMPLEMENTED_CONV = "def conv_forward_naive(x, w, b, conv_param):\n    return x, None\n"
 OTHER_CONV = "def conv_forward_naive(x, w, b, conv_param):\n    return w, None\n"
-STUB_CONV = "def conv_forward_naive(x, w, b, conv_param):\n    out = None\n    raise NotImplementedError\n    return out\n"
+STUB_CONV = (
+    "def conv_forward_naive(x, w, b, conv_param):\n    out = None\n    raise NotImplementedError\n    return out\n"
+)
 
 
 def from_notebooks(**notebooks):
     """Extraction of notebooks given as name=cells (a tuple of sources), read in sorted name order."""
-    return extract([Notebook(path=Path(f"{name}.ipynb"), code_cells=tuple(cells))
-                    for name, cells in sorted(notebooks.items())])
+    return extract(
+        [Notebook(path=Path(f"{name}.ipynb"), code_cells=tuple(cells)) for name, cells in sorted(notebooks.items())]
+    )
 
 
 def loaded_definition(extraction, name):
@@ -86,7 +96,7 @@ def loaded_definition(extraction, name):
         lines = cell["source"].splitlines()
         for first, last, names in cell["statements"]:
             if name in names:
-                found = "\n".join(lines[first - 1:last])
+                found = "\n".join(lines[first - 1 : last])
     return found
 
 
@@ -108,15 +118,31 @@ def test_no_reference_solution_is_taken_for_a_stub():
         assert nodes and not any(is_stub(node) for node in nodes)
 
 
-@pytest.mark.parametrize("body", ["pass", '"""Docstring only."""', '"""Doc."""\n    pass', "...",
-                                  "raise NotImplementedError", "x = 1\n    raise NotImplementedError('todo')"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "pass",
+        '"""Docstring only."""',
+        '"""Doc."""\n    pass',
+        "...",
+        "raise NotImplementedError",
+        "x = 1\n    raise NotImplementedError('todo')",
+    ],
+)
 def test_placeholder_bodies_and_unconditional_not_implemented_are_stubs(body):
     assert is_stub(definition(f"def f(x):\n    {body}\n"))
 
 
-@pytest.mark.parametrize("body", ["return x", "if x:\n        return x\n    raise NotImplementedError",
-                                  "try:\n        raise NotImplementedError\n    except Exception:\n        return 1",
-                                  "raise ValueError('no')", "for i in x:\n        yield i\n    raise NotImplementedError"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "return x",
+        "if x:\n        return x\n    raise NotImplementedError",
+        "try:\n        raise NotImplementedError\n    except Exception:\n        return 1",
+        "raise ValueError('no')",
+        "for i in x:\n        yield i\n    raise NotImplementedError",
+    ],
+)
 def test_a_function_that_may_return_or_raises_something_else_is_implemented(body):
     assert not is_stub(definition(f"def f(x):\n    {body}\n"))
 
@@ -126,7 +152,9 @@ def test_a_nested_function_returning_does_not_make_its_outer_stub_implemented():
 
 
 def test_a_class_is_a_stub_only_when_every_method_is():
-    stub = "class M:\n    def __init__(self):\n        raise NotImplementedError\n    def loss(self, X):\n        pass\n"
+    stub = (
+        "class M:\n    def __init__(self):\n        raise NotImplementedError\n    def loss(self, X):\n        pass\n"
+    )
     half = "class M:\n    def __init__(self):\n        self.params = {}\n    def loss(self, X):\n        raise NotImplementedError\n"
     assert is_stub(definition(stub))
     assert not is_stub(definition(half))
@@ -158,7 +186,12 @@ def test_the_solved_notebook_beside_the_untouched_student_notebook_keeps_every_s
     stubs, solved = stub_cells(), solution_cells()
     for stub_name, solved_name in (("Untitled", "solved"), ("solved", "zz")):
         result = from_notebooks(**{stub_name: tuple(stubs.values()), solved_name: tuple(solved)})
-        for name in ("conv_forward_naive", "max_pool_backward_naive", "ThreeLayerConvNet", "spatial_groupnorm_backward"):
+        for name in (
+            "conv_forward_naive",
+            "max_pool_backward_naive",
+            "ThreeLayerConvNet",
+            "spatial_groupnorm_backward",
+        ):
             assert result.sources[name] == Path(f"{solved_name}.ipynb"), (stub_name, name)
             assert not is_stub(definition(loaded_definition(result, name)))
         assert not result.conflicts
@@ -184,8 +217,9 @@ def test_a_stub_does_not_hide_the_syntax_error_of_an_attempted_definition():
 
 
 def test_an_assignment_or_import_that_defines_the_name_is_an_implementation_a_stub_does_not_override():
-    result = from_notebooks(a=("def my_conv(x, w, b, conv_param):\n    return x, None\n\nconv_forward_naive = my_conv\n",),
-                            b=(STUB_CONV,))
+    result = from_notebooks(
+        a=("def my_conv(x, w, b, conv_param):\n    return x, None\n\nconv_forward_naive = my_conv\n",), b=(STUB_CONV,)
+    )
     assert loaded_definition(result, "conv_forward_naive") == "conv_forward_naive = my_conv"
     assert result.sources["conv_forward_naive"] == Path("a.ipynb")
 
@@ -203,8 +237,11 @@ def test_a_cell_that_does_not_parse_never_takes_the_place_of_a_working_definitio
 
 
 def test_a_definition_inside_try_is_an_implementation_a_later_stub_does_not_override():
-    guarded = "try:\n" + "".join("    " + line + "\n" for line in IMPLEMENTED_CONV.strip().splitlines()) + \
-              "except ImportError:\n    pass\n"
+    guarded = (
+        "try:\n"
+        + "".join("    " + line + "\n" for line in IMPLEMENTED_CONV.strip().splitlines())
+        + "except ImportError:\n    pass\n"
+    )
     result = extracted(guarded, STUB_CONV)
     assert "conv_forward_naive" in loaded_definition(result, "conv_forward_naive")
     assert STUB_CONV.strip() not in kept_sources(result)
@@ -220,8 +257,9 @@ def test_a_decorated_function_is_an_implementation_whatever_its_body(decorator, 
     assert not is_stub(definition(f"{decorator}\ndef f(x):\n    {body}\n"))
 
 
-@pytest.mark.parametrize("header", ["@dataclass\nclass M:", "class M(metaclass=Meta):", "class M(Base):",
-                                    "class M(Base, extra=1):"])
+@pytest.mark.parametrize(
+    "header", ["@dataclass\nclass M:", "class M(metaclass=Meta):", "class M(Base):", "class M(Base, extra=1):"]
+)
 def test_a_class_with_a_decorator_metaclass_or_base_is_an_implementation_even_with_stub_methods(header):
     assert not is_stub(definition(f"{header}\n    def __init__(self):\n        raise NotImplementedError\n"))
 
@@ -237,7 +275,9 @@ def test_a_plain_or_object_based_class_of_stub_methods_is_still_a_stub():
 
 
 def test_a_later_decorated_definition_with_a_stub_body_is_graded_as_restart_and_run_all_binds_it():
-    decorated = WORKING_DECORATOR + "@use\ndef conv_forward_naive(x, w, b, conv_param):\n    raise NotImplementedError\n"
+    decorated = (
+        WORKING_DECORATOR + "@use\ndef conv_forward_naive(x, w, b, conv_param):\n    raise NotImplementedError\n"
+    )
     result = extracted(OTHER_CONV, decorated)
     assert loaded_definition(result, "conv_forward_naive").startswith("@use")
     assert not result.conflicts

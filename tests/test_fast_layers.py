@@ -1,5 +1,6 @@
 """The fast layers agree with the naive reference loops, with numeric gradients and with
 PyTorch, on every geometry the graded cases use (SPEC section 4)."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -183,11 +184,14 @@ def test_conv_accepts_non_contiguous_arrays():
         assert rel_error(got, want) < REFERENCE_TOLERANCE
 
 
-@pytest.mark.parametrize("x_shape, w_shape, stride, pad", [
-    pytest.param((2, 2, 5, 5), (3, 2, 3, 3), 1, 1, id="stride1-pad1"),
-    pytest.param((2, 2, 6, 5), (2, 2, 2, 3), 2, 0, id="stride2-non-square"),
-    pytest.param((1, 2, 7, 7), (2, 2, 3, 3), 3, 2, id="stride3-pad2"),
-])
+@pytest.mark.parametrize(
+    "x_shape, w_shape, stride, pad",
+    [
+        pytest.param((2, 2, 5, 5), (3, 2, 3, 3), 1, 1, id="stride1-pad1"),
+        pytest.param((2, 2, 6, 5), (2, 2, 2, 3), 2, 0, id="stride2-non-square"),
+        pytest.param((1, 2, 7, 7), (2, 2, 3, 3), 3, 2, id="stride3-pad2"),
+    ],
+)
 def test_conv_gradients_match_numeric_gradients(x_shape, w_shape, stride, pad):
     x, w, b = conv_inputs(x_shape, w_shape)
     conv_param = {"stride": stride, "pad": pad}
@@ -207,24 +211,21 @@ def test_conv_gradients_match_numeric_gradients(x_shape, w_shape, stride, pad):
         assert rel_error(got, want) < NUMERIC_GRADIENT_TOLERANCE
 
 
-@pytest.mark.parametrize("x_shape, w_shape, b_shape, conv_param, message", [
-    pytest.param((2, 3, 5, 5), (4, 2, 3, 3), (4,), {"stride": 1, "pad": 0}, "channels",
-                 id="channel-mismatch"),
-    pytest.param((2, 3, 5, 5), (4, 3, 3, 3), (3,), {"stride": 1, "pad": 0}, "b must",
-                 id="bias-shape"),
-    pytest.param((2, 3, 5, 5), (4, 3, 8, 3), (4,), {"stride": 1, "pad": 1}, "HH=8",
-                 id="filter-larger-than-padded-input"),
-    pytest.param((2, 3, 5, 5), (4, 3, 3, 3), (4,), {"stride": 0, "pad": 0}, "stride",
-                 id="stride-zero"),
-    pytest.param((2, 3, 5, 5), (4, 3, 3, 3), (4,), {"stride": 1, "pad": -1}, "pad",
-                 id="negative-pad"),
-    pytest.param((2, 3, 5, 5), (4, 3, 3, 3), (4,), {"pad": 0}, "no 'stride'",
-                 id="missing-stride"),
-    pytest.param((3, 5, 5), (4, 3, 3, 3), (4,), {"stride": 1, "pad": 0}, "x must",
-                 id="x-not-4d"),
-])
-def test_conv_rejects_bad_arguments_naming_them(x_shape, w_shape, b_shape, conv_param,
-                                                message):
+@pytest.mark.parametrize(
+    "x_shape, w_shape, b_shape, conv_param, message",
+    [
+        pytest.param((2, 3, 5, 5), (4, 2, 3, 3), (4,), {"stride": 1, "pad": 0}, "channels", id="channel-mismatch"),
+        pytest.param((2, 3, 5, 5), (4, 3, 3, 3), (3,), {"stride": 1, "pad": 0}, "b must", id="bias-shape"),
+        pytest.param(
+            (2, 3, 5, 5), (4, 3, 8, 3), (4,), {"stride": 1, "pad": 1}, "HH=8", id="filter-larger-than-padded-input"
+        ),
+        pytest.param((2, 3, 5, 5), (4, 3, 3, 3), (4,), {"stride": 0, "pad": 0}, "stride", id="stride-zero"),
+        pytest.param((2, 3, 5, 5), (4, 3, 3, 3), (4,), {"stride": 1, "pad": -1}, "pad", id="negative-pad"),
+        pytest.param((2, 3, 5, 5), (4, 3, 3, 3), (4,), {"pad": 0}, "no 'stride'", id="missing-stride"),
+        pytest.param((3, 5, 5), (4, 3, 3, 3), (4,), {"stride": 1, "pad": 0}, "x must", id="x-not-4d"),
+    ],
+)
+def test_conv_rejects_bad_arguments_naming_them(x_shape, w_shape, b_shape, conv_param, message):
     with pytest.raises(ValueError, match=message):
         conv_forward_fast(np.zeros(x_shape), np.zeros(w_shape), np.zeros(b_shape), conv_param)
 
@@ -236,10 +237,13 @@ def test_conv_backward_rejects_dout_of_the_wrong_shape():
         conv_backward_fast(np.zeros(out.shape[:3] + (4,)), cache)
 
 
-@pytest.mark.parametrize("block_bytes", [
-    pytest.param(1, id="one-image-per-block"),
-    pytest.param(40_000, id="blocks-with-a-shorter-last-one"),
-])
+@pytest.mark.parametrize(
+    "block_bytes",
+    [
+        pytest.param(1, id="one-image-per-block"),
+        pytest.param(40_000, id="blocks-with-a-shorter-last-one"),
+    ],
+)
 def test_conv_result_does_not_depend_on_the_block_size(monkeypatch, block_bytes):
     x, w, b = conv_inputs((5, 3, 9, 8), (4, 3, 3, 2))
     conv_param = {"stride": 2, "pad": 1}
@@ -313,8 +317,7 @@ def test_max_pool_backward_matches_reference(x_shape, pool_height, pool_width, s
 
 
 @pytest.mark.parametrize("x_shape, pool_height, pool_width, stride", POOL_CASES[:5])
-def test_max_pool_ties_go_to_the_first_maximum_in_row_major_order(x_shape, pool_height,
-                                                                 pool_width, stride):
+def test_max_pool_ties_go_to_the_first_maximum_in_row_major_order(x_shape, pool_height, pool_width, stride):
     # Few distinct values: most windows hold a tie, like the zeros after a ReLU.
     x = np.random.default_rng(0).integers(0, 3, x_shape).astype(np.float64)
     params = pool_param(pool_height, pool_width, stride)
@@ -322,8 +325,7 @@ def test_max_pool_ties_go_to_the_first_maximum_in_row_major_order(x_shape, pool_
     dout = np.random.default_rng(1).standard_normal(out.shape)
     dx = max_pool_backward_fast(dout, cache)
     _, naive_cache = max_pool_forward_naive(x, params)
-    np.testing.assert_allclose(dx, max_pool_backward_naive(dout, naive_cache),
-                               rtol=REFERENCE_TOLERANCE, atol=0)
+    np.testing.assert_allclose(dx, max_pool_backward_naive(dout, naive_cache), rtol=REFERENCE_TOLERANCE, atol=0)
     # Each window sends its gradient to exactly one position.
     assert dx.sum() == pytest.approx(dout.sum(), rel=REFERENCE_TOLERANCE)
 
@@ -349,8 +351,7 @@ def test_overlapping_windows_add_their_gradients_at_a_shared_maximum():
     np.testing.assert_array_equal(dx, expected)
 
 
-@pytest.mark.parametrize("x_shape, pool_height, pool_width, stride",
-                         [POOL_CASES[1], POOL_CASES[2]])
+@pytest.mark.parametrize("x_shape, pool_height, pool_width, stride", [POOL_CASES[1], POOL_CASES[2]])
 def test_max_pool_float32_in_gives_float32_out(x_shape, pool_height, pool_width, stride):
     x = np.random.default_rng(0).standard_normal(x_shape).astype(np.float32)
     params = pool_param(pool_height, pool_width, stride)
@@ -374,18 +375,20 @@ def test_max_pool_does_not_modify_its_inputs():
     np.testing.assert_array_equal(dout, np.ones_like(out))
 
 
-@pytest.mark.parametrize("x_shape, pool_height, pool_width, stride", [
-    pytest.param((2, 2, 6, 6), 2, 2, 2, id="tiling"),
-    pytest.param((2, 2, 7, 6), 3, 2, 1, id="overlapping-non-square"),
-    pytest.param((1, 2, 8, 7), 2, 2, 3, id="stride-above-window"),
-])
+@pytest.mark.parametrize(
+    "x_shape, pool_height, pool_width, stride",
+    [
+        pytest.param((2, 2, 6, 6), 2, 2, 2, id="tiling"),
+        pytest.param((2, 2, 7, 6), 3, 2, 1, id="overlapping-non-square"),
+        pytest.param((1, 2, 8, 7), 2, 2, 3, id="stride-above-window"),
+    ],
+)
 def test_max_pool_gradient_matches_numeric_gradient(x_shape, pool_height, pool_width, stride):
     x = distinct_values(x_shape)
     params = pool_param(pool_height, pool_width, stride)
     out, cache = max_pool_forward_fast(x, params)
     dout = np.random.default_rng(1).standard_normal(out.shape)
-    numeric = eval_numerical_gradient_array(
-        lambda v: max_pool_forward_fast(v, params)[0], x, dout)
+    numeric = eval_numerical_gradient_array(lambda v: max_pool_forward_fast(v, params)[0], x, dout)
     assert rel_error(max_pool_backward_fast(dout, cache), numeric) < NUMERIC_GRADIENT_TOLERANCE
 
 
@@ -398,8 +401,9 @@ def test_max_pool_result_does_not_depend_on_the_block_size(monkeypatch, block_by
     monkeypatch.setattr(fast_layers, "BLOCK_BYTES", block_bytes)
     fast_out, cache = max_pool_forward_fast(x, params)
     np.testing.assert_array_equal(fast_out, out)
-    assert rel_error(max_pool_backward_fast(dout, cache),
-                     max_pool_backward_naive(dout, naive_cache)) < REFERENCE_TOLERANCE
+    assert (
+        rel_error(max_pool_backward_fast(dout, cache), max_pool_backward_naive(dout, naive_cache)) < REFERENCE_TOLERANCE
+    )
 
 
 @st.composite
@@ -407,8 +411,7 @@ def pool_geometries(draw):
     """Small poolings of any window and stride that fit the input."""
     height, width = draw(st.integers(1, 9)), draw(st.integers(1, 9))
     x_shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), height, width)
-    return (x_shape, draw(st.integers(1, height)), draw(st.integers(1, width)),
-            draw(st.integers(1, 4)))
+    return (x_shape, draw(st.integers(1, height)), draw(st.integers(1, width)), draw(st.integers(1, 4)))
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
@@ -422,8 +425,9 @@ def test_max_pool_matches_reference_on_generated_geometries(geometry, with_ties)
     expected, naive_cache = max_pool_forward_naive(x, params)
     dout = np.random.default_rng(1).standard_normal(out.shape)
     np.testing.assert_array_equal(out, expected)
-    assert rel_error(max_pool_backward_fast(dout, cache),
-                     max_pool_backward_naive(dout, naive_cache)) < REFERENCE_TOLERANCE
+    assert (
+        rel_error(max_pool_backward_fast(dout, cache), max_pool_backward_naive(dout, naive_cache)) < REFERENCE_TOLERANCE
+    )
 
 
 def test_max_pool_of_an_empty_batch_is_empty():
@@ -433,13 +437,15 @@ def test_max_pool_of_an_empty_batch_is_empty():
     assert max_pool_backward_fast(out, cache).shape == x.shape
 
 
-@pytest.mark.parametrize("x_shape, params, message", [
-    pytest.param((2, 2, 4, 4), pool_param(5, 2, 2), "pool_height=5", id="window-too-tall"),
-    pytest.param((2, 2, 4, 4), pool_param(2, 2, 0), "stride", id="stride-zero"),
-    pytest.param((2, 2, 4, 4), {"pool_height": 2, "stride": 2}, "no 'pool_width'",
-                 id="missing-width"),
-    pytest.param((2, 4, 4), pool_param(2, 2, 2), "x must", id="x-not-4d"),
-])
+@pytest.mark.parametrize(
+    "x_shape, params, message",
+    [
+        pytest.param((2, 2, 4, 4), pool_param(5, 2, 2), "pool_height=5", id="window-too-tall"),
+        pytest.param((2, 2, 4, 4), pool_param(2, 2, 0), "stride", id="stride-zero"),
+        pytest.param((2, 2, 4, 4), {"pool_height": 2, "stride": 2}, "no 'pool_width'", id="missing-width"),
+        pytest.param((2, 4, 4), pool_param(2, 2, 2), "x must", id="x-not-4d"),
+    ],
+)
 def test_max_pool_rejects_bad_arguments_naming_them(x_shape, params, message):
     with pytest.raises(ValueError, match=message):
         max_pool_forward_fast(np.zeros(x_shape), params)

@@ -1,4 +1,5 @@
 """The real student notebook: solved it gets 100, as handed out it gets 0 with every task reported."""
+
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,10 @@ UNUSED_IMPORT = "import matplotlib.pyplot as plt\n"
 # conv_forward_naive plots: it needs the import the sandbox cannot satisfy (graded code has numpy only).
 USES_THE_IMPORT = "def conv_forward_naive(x, w, b, conv_param):\n    plt.figure()\n    return x, None\n"
 # An ImportError whose message a student chose: escapes and a forged score line.
-HOSTILE_IMPORT = ("class Helper:\n    raise ImportError('\\x1b[2K\\r18.0 / 18.0 passed\\u202e')\n\n"
-                  "def conv_forward_naive(x, w, b, conv_param):\n    return Helper, None\n")
+HOSTILE_IMPORT = (
+    "class Helper:\n    raise ImportError('\\x1b[2K\\r18.0 / 18.0 passed\\u202e')\n\n"
+    "def conv_forward_naive(x, w, b, conv_param):\n    return Helper, None\n"
+)
 TWO_TASKS = ("conv_forward_naive", "conv_backward_naive")
 
 
@@ -55,7 +58,9 @@ def _graded(tmp_path, *cells):
     from grader.config import Config
     from notebooks import solution_cells, write_notebook
 
-    return grade(write_notebook(tmp_path, *solution_cells(), *cells), Config(tasks=TWO_TASKS, timeout=3.0, use_bwrap=False))
+    return grade(
+        write_notebook(tmp_path, *solution_cells(), *cells), Config(tasks=TWO_TASKS, timeout=3.0, use_bwrap=False)
+    )
 
 
 def test_an_import_the_graded_code_never_uses_makes_no_note(tmp_path):

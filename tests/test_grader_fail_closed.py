@@ -2,22 +2,23 @@
 items than expected, of nothing, or of something the grader cannot see into fails; values of the wrong
 type are different values, never a grader error; and no point is earned by an answer a student could copy
 or by code that is fast only where it is timed."""
+
 import contextlib
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from test_grader_pool_convnet import cells_of
 
 from grader.compare import all_of, check_scalar
 from grader.config import Config
 from grader.report import Kind
-from grader.sandbox.session import CallResult, Session
 from grader.sandbox.protocol import Opaque
+from grader.sandbox.session import CallResult, Session
 from grader.tasks import conv, normalization, pool
 from grader.tasks.base import Outcome, TaskContext, cache_unchanged, inputs_unchanged, public_earned_only_with_hidden
 from grader.tasks.layer_checks import SPEED_FLOOR, Timing, _gradients_verdict, speed_verdict
 from notebooks import solution_cells
-from test_grader_pool_convnet import cells_of
 
 pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a second or more each): not in the quick run
 
@@ -50,8 +51,11 @@ def test_all_of_no_verdicts_fails_saying_nothing_was_compared():
     assert "nothing was compared" in verdict.message
 
 
-@pytest.mark.parametrize("value, arity", [((), 3), (Three(), 3), ([], 3), (Three(), None)],
-                         ids=["empty-tuple-said-3", "lying-subclass", "empty-list-said-3", "lying-subclass-no-arity"])
+@pytest.mark.parametrize(
+    "value, arity",
+    [((), 3), (Three(), 3), ([], 3), (Three(), None)],
+    ids=["empty-tuple-said-3", "lying-subclass", "empty-list-said-3", "lying-subclass-no-arity"],
+)
 def test_gradients_that_are_fewer_than_expected_fail_whatever_arity_says(value, arity):
     verdict = _gradients_verdict(returned(value, arity), "conv_backward_naive", GRAD_NAMES, conv_expected(), 1e-6)
     assert not verdict.passed
@@ -84,8 +88,9 @@ def test_normalization_backward_that_returns_fewer_gradients_than_it_claims_fail
     expected = normalization._example_reference(example, "batch", True)
     forward = returned((np.zeros(example.shape), Opaque("an item the grader did not ask for")), 2)
     ctx = SimpleNamespace(session=ScriptedSession(forward, returned(Three(), 3)), config=Config())
-    verdict = normalization._gradients_agree(ctx, (normalization.BN_FORWARD, normalization.BN_BACKWARD), args, dout,
-                                             expected)
+    verdict = normalization._gradients_agree(
+        ctx, (normalization.BN_FORWARD, normalization.BN_BACKWARD), args, dout, expected
+    )
     assert not verdict.passed
     assert "should return 3 gradients" in verdict.message
 
@@ -103,8 +108,11 @@ def test_inputs_unchanged_fails_when_fewer_arguments_came_back():
 # -- values of another type are different values ------------------------------------------------------
 
 
-@pytest.mark.parametrize("after", [np.array([1, 1]), np.array(1), 1.0, True, "1", None, [1]],
-                         ids=["array", "0-d array", "float", "bool", "str", "None", "list"])
+@pytest.mark.parametrize(
+    "after",
+    [np.array([1, 1]), np.array(1), 1.0, True, "1", None, [1]],
+    ids=["array", "0-d array", "float", "bool", "str", "None", "list"],
+)
 def test_parameter_dict_with_a_value_of_another_type_is_changed_not_an_error(after):
     x = np.ones((2, 2))
     verdict = inputs_unchanged((x, {"stride": 1, "pad": 0}), (x, {"stride": after, "pad": 0}), ("x", "conv_param"))
@@ -117,7 +125,7 @@ def test_parameter_dict_as_it_was_is_unchanged():
     assert inputs_unchanged((x, {"stride": 1, "pad": 0}), (x.copy(), {"pad": 0, "stride": 1}), ("x", "p")).passed
 
 
-@pytest.mark.parametrize("loss", [10 ** 400, -(10 ** 400)], ids=["huge", "huge-negative"])
+@pytest.mark.parametrize("loss", [10**400, -(10**400)], ids=["huge", "huge-negative"])
 def test_loss_too_large_for_a_float_fails_with_a_message(loss):
     verdict = check_scalar("loss", loss, 2.3, 1e-8)
     assert not verdict.passed
@@ -125,7 +133,7 @@ def test_loss_too_large_for_a_float_fails_with_a_message(loss):
 
 
 def test_loss_that_is_a_large_int_that_fits_a_float_is_compared():
-    assert not check_scalar("loss", 10 ** 300, 2.3, 1e-8).passed
+    assert not check_scalar("loss", 10**300, 2.3, 1e-8).passed
     assert check_scalar("loss", 2, 2.0, 1e-8).passed
 
 
@@ -135,12 +143,16 @@ def test_loss_that_is_a_large_int_that_fits_a_float_is_compared():
 BOX = Opaque("__main__.Box")
 
 
-@pytest.mark.parametrize("before, after", [
-    ((np.ones(3), BOX), (np.ones(3), BOX)),
-    ((np.ones(3), {"extra": 1}), (np.ones(3), {"extra": BOX})),
-    ((np.ones(3), [np.ones(2), BOX]), (np.ones(3), [np.ones(2), 1])),
-    (BOX, BOX),
-], ids=["object-item", "object-after-only", "object-before-only", "whole-cache-an-object"])
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        ((np.ones(3), BOX), (np.ones(3), BOX)),
+        ((np.ones(3), {"extra": 1}), (np.ones(3), {"extra": BOX})),
+        ((np.ones(3), [np.ones(2), BOX]), (np.ones(3), [np.ones(2), 1])),
+        (BOX, BOX),
+    ],
+    ids=["object-item", "object-after-only", "object-before-only", "whole-cache-an-object"],
+)
 def test_cache_holding_an_object_the_grader_cannot_see_into_fails_closed(before, after):
     verdict = cache_unchanged(before, after, ("x",))
     assert not verdict.passed
@@ -162,11 +174,15 @@ def test_cache_whose_numbers_change_is_changed():
 
 
 def case_outcomes(public=True, hidden=(True, True)):
-    outcomes = [Outcome("public case: x (2, 3, 4, 4)", 2.0, public, "out: relative error 0.0e+00 <= 1e-07",
-                        kind=Kind.PUBLIC)]
-    outcomes += [Outcome(f"hidden case: {i}", 1.0, passed, "" if passed else "out: relative error 1.0e+00 > 1e-07",
-                         kind=Kind.HIDDEN)
-                 for i, passed in enumerate(hidden)]
+    outcomes = [
+        Outcome("public case: x (2, 3, 4, 4)", 2.0, public, "out: relative error 0.0e+00 <= 1e-07", kind=Kind.PUBLIC)
+    ]
+    outcomes += [
+        Outcome(
+            f"hidden case: {i}", 1.0, passed, "" if passed else "out: relative error 1.0e+00 > 1e-07", kind=Kind.HIDDEN
+        )
+        for i, passed in enumerate(hidden)
+    ]
     return outcomes + [Outcome("speed", 1.0, True, "", kind=Kind.SPEED)]
 
 
@@ -250,9 +266,11 @@ class RecordingSession:
         return getattr(self.session, name)
 
 
-@pytest.mark.parametrize("layer, grader", [(conv.LAYER, conv.grade_forward), (conv.LAYER, conv.grade_backward),
-                                            (pool.LAYER, pool.grade_backward)],
-                         ids=["conv-forward", "conv-backward", "pool-backward"])
+@pytest.mark.parametrize(
+    "layer, grader",
+    [(conv.LAYER, conv.grade_forward), (conv.LAYER, conv.grade_backward), (pool.LAYER, pool.grade_backward)],
+    ids=["conv-forward", "conv-backward", "pool-backward"],
+)
 def test_every_call_of_a_layer_task_uses_one_request_form_so_the_timed_call_looks_like_the_others(layer, grader):
     source = "\n".join(solution_cells())
     with Session(cells_of(source), timeout=20.0) as session:

@@ -3,6 +3,7 @@
 Correct submissions in several styles get every check; each classic bug fails at least one check of
 the function that holds it, with a message that names what is wrong.
 """
+
 import ast
 import contextlib
 
@@ -11,8 +12,8 @@ import pytest
 
 import solutions
 from grader.config import Config
-from grader.sandbox.session import Session
 from grader.sandbox.protocol import Opaque
+from grader.sandbox.session import Session
 from grader.tasks import convnet, pool
 from grader.tasks.base import TaskContext, cache_unchanged
 
@@ -24,8 +25,10 @@ CONFIG = Config()
 def cells_of(source, filename="<submission>"):
     """One cell in the shape the child loads: the source and the line span of each top-level statement."""
     tree = ast.parse(source)
-    spans = [[min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]), node.end_lineno]
-             for node in tree.body]
+    spans = [
+        [min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]), node.end_lineno]
+        for node in tree.body
+    ]
     return [{"filename": filename, "source": source, "statements": spans}]
 
 
@@ -56,7 +59,7 @@ def replaced(source, old, new):
 # Max pooling
 # ---------------------------------------------------------------------------------------------
 
-POOL_FORWARD_LOOPS = '''
+POOL_FORWARD_LOOPS = """
 def max_pool_forward_naive(x, pool_param):
     ph, pw = pool_param["pool_height"], pool_param["pool_width"]
     s = pool_param["stride"]
@@ -65,8 +68,8 @@ def max_pool_forward_naive(x, pool_param):
     for n, c, i, j in np.ndindex(*out.shape):
         out[n, c, i, j] = np.max(x[n, c, i * s:i * s + ph, j * s:j * s + pw])
     return out, (x, pool_param)
-'''
-POOL_BACKWARD_LOOPS = '''
+"""
+POOL_BACKWARD_LOOPS = """
 def max_pool_backward_naive(dout, cache):
     x, pool_param = cache
     ph, pw = pool_param["pool_height"], pool_param["pool_width"]
@@ -77,10 +80,10 @@ def max_pool_backward_naive(dout, cache):
         r, q = np.unravel_index(np.argmax(window), window.shape)
         dx[n, c, i * s + r, j * s + q] += dout[n, c, i, j]
     return dx
-'''
+"""
 POOL_LOOPS = "import numpy as np\n" + POOL_FORWARD_LOOPS + POOL_BACKWARD_LOOPS
 
-POOL_AS_STRIDED = '''
+POOL_AS_STRIDED = """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -110,7 +113,7 @@ def max_pool_backward_naive(dout, cache):
     dx = np.zeros_like(x)
     np.add.at(dx, (n, c, rows, cols), dout)
     return dx
-'''
+"""
 
 POOL_OFFSET_SLICES = '''
 import numpy as np
@@ -141,7 +144,7 @@ def max_pool_backward_naive(dout, cache):
     return dx
 '''
 
-POOL_STUB = '''
+POOL_STUB = """
 import numpy as np
 
 
@@ -151,8 +154,7 @@ def max_pool_forward_naive(x, pool_param):
 
 def max_pool_backward_naive(dout, cache):
     raise NotImplementedError
-'''
-
+"""
 
 
 def forward_bug(old, new):
@@ -178,8 +180,11 @@ POOL_BUGS_BACKWARD = {
 }
 
 
-@pytest.mark.parametrize("source", [POOL_LOOPS, POOL_AS_STRIDED, POOL_OFFSET_SLICES],
-                         ids=["unravel-index-loops", "as-strided", "offset-slices"])
+@pytest.mark.parametrize(
+    "source",
+    [POOL_LOOPS, POOL_AS_STRIDED, POOL_OFFSET_SLICES],
+    ids=["unravel-index-loops", "as-strided", "offset-slices"],
+)
 def test_correct_pooling_in_any_style_passes_every_check(source):
     with graded(source) as ctx:
         outcomes = pool.grade_forward(ctx) + pool.grade_backward(ctx)
@@ -245,10 +250,13 @@ def test_pool_stub_fails_every_check_saying_not_implemented():
 
 
 # The speed case is 32 x 32 (pool.SPEED_CASE); no graded case is.
-POOL_FORWARD_WRONG_ON_SPEED_CASE = forward_bug("    N, C, H, W = x.shape\n", """    N, C, H, W = x.shape
+POOL_FORWARD_WRONG_ON_SPEED_CASE = forward_bug(
+    "    N, C, H, W = x.shape\n",
+    """    N, C, H, W = x.shape
     if (H, W) == (32, 32):
         return np.zeros((N, C, H // ph, W // pw)), (x, pool_param)
-""")
+""",
+)
 
 
 def test_pool_forward_wrong_only_on_the_speed_case_fails_only_the_speed_check():
@@ -256,8 +264,9 @@ def test_pool_forward_wrong_only_on_the_speed_case_fails_only_the_speed_check():
         forward = pool.grade_forward(ctx)
     speed = named(forward, "speed")
     assert failed(forward) == [speed]
-    assert speed.message.startswith(f"your output on the speed case ({pool.describe(pool.SPEED_CASE)}) was wrong: "
-                                    "out: relative error")
+    assert speed.message.startswith(
+        f"your output on the speed case ({pool.describe(pool.SPEED_CASE)}) was wrong: out: relative error"
+    )
 
 
 def clears_x(backward):
@@ -265,19 +274,27 @@ def clears_x(backward):
     return replaced(backward, "    return dx\n", "    x[...] = 0  # frees nothing, but looks tidy\n    return dx\n")
 
 
-POOL_DICT_CACHE_FORWARD = replaced(POOL_FORWARD_LOOPS, "return out, (x, pool_param)",
-                                   'return out, {"x": x, "pool_param": pool_param}')
-POOL_DICT_CACHE_BACKWARD = replaced(POOL_BACKWARD_LOOPS, "x, pool_param = cache",
-                                    'x, pool_param = cache["x"], cache["pool_param"]')
+POOL_DICT_CACHE_FORWARD = replaced(
+    POOL_FORWARD_LOOPS, "return out, (x, pool_param)", 'return out, {"x": x, "pool_param": pool_param}'
+)
+POOL_DICT_CACHE_BACKWARD = replaced(
+    POOL_BACKWARD_LOOPS, "x, pool_param = cache", 'x, pool_param = cache["x"], cache["pool_param"]'
+)
 # Each source's backward leaves its gradient right and zeroes x in the cache it was given; the phrase
 # names that x as the student knows it.
 POOL_CACHE_WRITERS = {
     "documented cache": (POOL_FORWARD_LOOPS, clears_x(POOL_BACKWARD_LOOPS), "modified the cache (x) in place"),
-    "own dict cache": (POOL_DICT_CACHE_FORWARD, clears_x(POOL_DICT_CACHE_BACKWARD),
-                       "modified the cache (item ['x']) in place"),
+    "own dict cache": (
+        POOL_DICT_CACHE_FORWARD,
+        clears_x(POOL_DICT_CACHE_BACKWARD),
+        "modified the cache (item ['x']) in place",
+    ),
     # The forward's cache breaks the backward, which is graded with the documented cache instead.
-    "documented cache as fallback": (replaced(POOL_FORWARD_LOOPS, "return out, (x, pool_param)", "return out, None"),
-                                     clears_x(POOL_BACKWARD_LOOPS), "modified the cache (x) in place"),
+    "documented cache as fallback": (
+        replaced(POOL_FORWARD_LOOPS, "return out, (x, pool_param)", "return out, None"),
+        clears_x(POOL_BACKWARD_LOOPS),
+        "modified the cache (x) in place",
+    ),
 }
 
 
@@ -300,10 +317,16 @@ def test_pool_backward_that_removes_an_item_of_its_cache_is_told_so():
 
 def nested_cache_pool(depth):
     """Pool forward and backward whose cache keeps x ``depth`` lists deep in a dict."""
-    forward = replaced(POOL_FORWARD_LOOPS, "return out, (x, pool_param)",
-                       f'return out, {{"layers": {"[" * depth}x{"]" * depth}, "pool_param": pool_param}}')
-    backward = replaced(POOL_BACKWARD_LOOPS, "x, pool_param = cache",
-                        f'x, pool_param = cache["layers"]{"[0]" * depth}, cache["pool_param"]')
+    forward = replaced(
+        POOL_FORWARD_LOOPS,
+        "return out, (x, pool_param)",
+        f'return out, {{"layers": {"[" * depth}x{"]" * depth}, "pool_param": pool_param}}',
+    )
+    backward = replaced(
+        POOL_BACKWARD_LOOPS,
+        "x, pool_param = cache",
+        f'x, pool_param = cache["layers"]{"[0]" * depth}, cache["pool_param"]',
+    )
     return "import numpy as np\n" + forward + backward
 
 
@@ -346,7 +369,7 @@ def test_cache_check_walks_nested_items_treats_nan_as_equal_and_fails_on_what_co
 # ThreeLayerConvNet
 # ---------------------------------------------------------------------------------------------
 
-CONVNET_INIT = '''
+CONVNET_INIT = """
 class ThreeLayerConvNet:
     def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100,
                  num_classes=10, weight_scale=1e-3, reg=0.0, dtype=np.float32):
@@ -362,20 +385,23 @@ class ThreeLayerConvNet:
         }
         for k, v in self.params.items():
             self.params[k] = v.astype(dtype)
-'''
-CONVNET_REGULARIZE = '''
+"""
+CONVNET_REGULARIZE = """
         for name in ("W1", "W2", "W3"):
             w = self.params[name]
             loss += 0.5 * self.reg * np.sum(w * w)
             grads[name] += self.reg * w
         return loss, grads
-'''
-CONVNET_LAYER_UTILS = '''
+"""
+CONVNET_LAYER_UTILS = (
+    """
 import numpy as np
 from assignment.layer_utils import (affine_relu_backward, affine_relu_forward, conv_relu_pool_backward,
                                     conv_relu_pool_forward)
 from assignment.layers import affine_backward, affine_forward, softmax_loss
-''' + CONVNET_INIT + '''
+"""
+    + CONVNET_INIT
+    + """
     def loss(self, X, y=None):
         W1, b1 = self.params["W1"], self.params["b1"]
         conv_param = {"stride": 1, "pad": (W1.shape[2] - 1) // 2}
@@ -390,10 +416,13 @@ from assignment.layers import affine_backward, affine_forward, softmax_loss
         da2, grads["W3"], grads["b3"] = affine_backward(dscores, c3)
         da1, grads["W2"], grads["b2"] = affine_relu_backward(da2, c2)
         _, grads["W1"], grads["b1"] = conv_relu_pool_backward(da1, c1)
-''' + CONVNET_REGULARIZE
+"""
+    + CONVNET_REGULARIZE
+)
 
 # Its own layers, vectorized over examples and filters, looping over output positions only.
-CONVNET_OWN_LAYERS = '''
+CONVNET_OWN_LAYERS = (
+    """
 import numpy as np
 
 
@@ -442,7 +471,9 @@ def softmax_cross_entropy(scores, y):
     dscores = np.exp(log_probs)
     dscores[np.arange(len(y)), y] -= 1
     return -log_probs[np.arange(len(y)), y].mean(), dscores / len(y)
-''' + CONVNET_INIT + '''
+"""
+    + CONVNET_INIT
+    + """
     def loss(self, X, y=None):
         p = self.params
         conv, conv_cache = conv_forward(X, p["W1"], p["b1"])
@@ -460,9 +491,11 @@ def softmax_cross_entropy(scores, y):
         dpooled = (dhidden_in @ p["W2"].T).reshape(pooled.shape)
         dconv = pool2_backward(dpooled, pool_cache) * (conv > 0)
         _, grads["W1"], grads["b1"] = conv_backward(dconv, conv_cache)
-''' + CONVNET_REGULARIZE
+"""
+    + CONVNET_REGULARIZE
+)
 
-CONVNET_STUB = '''
+CONVNET_STUB = """
 import numpy as np
 
 
@@ -473,26 +506,31 @@ class ThreeLayerConvNet:
 
     def loss(self, X, y=None):
         raise NotImplementedError
-'''
+"""
 
 # Each bug, and the checks (by the start of their names) that must catch it.
 CONVNET_BUGS = {
     "regularization without 0.5": (
-        replaced(CONVNET_LAYER_UTILS, "0.5 * self.reg", "self.reg"), ("loss and every gradient, reg = 0.05",)),
+        replaced(CONVNET_LAYER_UTILS, "0.5 * self.reg", "self.reg"),
+        ("loss and every gradient, reg = 0.05",),
+    ),
     "regularization gradient missing": (
         replaced(CONVNET_LAYER_UTILS, "grads[name] += self.reg * w", "pass"),
-        ("loss and every gradient, reg = 0.05",)),
+        ("loss and every gradient, reg = 0.05",),
+    ),
     "biases regularized": (
         replaced(CONVNET_LAYER_UTILS, '("W1", "W2", "W3")', "tuple(self.params)"),
-        ("loss and every gradient, reg = 0.05",)),
+        ("loss and every gradient, reg = 0.05",),
+    ),
     "square input assumed": (
         replaced(CONVNET_LAYER_UTILS, "(H // 2) * (W // 2)", "(H // 2) * (H // 2)"),
-        ("parameter names and shapes, non-square",)),
+        ("parameter names and shapes, non-square",),
+    ),
     "uniform initial weights": (
         replaced(CONVNET_LAYER_UTILS, "weight_scale * np.random.randn(", "weight_scale * np.random.rand("),
-        ("initial scale",)),
-    "dtype ignored": (
-        replaced(CONVNET_LAYER_UTILS, "self.params[k] = v.astype(dtype)", "pass"), ("dtype honoured",)),
+        ("initial scale",),
+    ),
+    "dtype ignored": (replaced(CONVNET_LAYER_UTILS, "self.params[k] = v.astype(dtype)", "pass"), ("dtype honoured",)),
 }
 
 
@@ -561,15 +599,20 @@ def test_convnet_dtype_check_fails_numpy_scalars_that_have_the_right_dtype():
 
 
 def test_convnet_receives_dtype_as_the_numpy_type_itself():
-    checked = replaced(CONVNET_INIT, "        self.reg, self.dtype = reg, dtype\n",
-                       "        if dtype not in (np.float32, np.float64):\n"
-                       "            raise TypeError(f'dtype must be np.float32 or np.float64, got {dtype!r}')\n"
-                       "        assert dtype is np.float32 or dtype == np.float64\n"
-                       "        self.reg, self.dtype = reg, dtype\n")
+    checked = replaced(
+        CONVNET_INIT,
+        "        self.reg, self.dtype = reg, dtype\n",
+        "        if dtype not in (np.float32, np.float64):\n"
+        "            raise TypeError(f'dtype must be np.float32 or np.float64, got {dtype!r}')\n"
+        "        assert dtype is np.float32 or dtype == np.float64\n"
+        "        self.reg, self.dtype = reg, dtype\n",
+    )
     verdict = check_dtype("import numpy as np\n" + checked)
     assert verdict.passed, verdict.message
-    assert "ThreeLayerConvNet(input_dim=(3, 8, 8), num_filters=4, filter_size=3, hidden_dim=10, num_classes=5, " \
-           "dtype=np.float64): every parameter is float64" in verdict.message
+    assert (
+        "ThreeLayerConvNet(input_dim=(3, 8, 8), num_filters=4, filter_size=3, hidden_dim=10, num_classes=5, "
+        "dtype=np.float64): every parameter is float64" in verdict.message
+    )
 
 
 def test_expected_shapes_floor_odd_sides_after_the_pool():

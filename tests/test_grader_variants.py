@@ -1,5 +1,6 @@
 """Implementations the grader was not tuned to: correct styles get full marks, each classic bug loses
 points on exactly the task it breaks (see tests/variants/README.md)."""
+
 from pathlib import Path
 
 import pytest
@@ -68,8 +69,9 @@ def test_buggy_variant_loses_points_on_exactly_its_task(tmp_path, path):
             assert task.score == pytest.approx(task.max_score), f"{path.stem} cost {task.id}: {task.message}"
 
 
-@pytest.mark.parametrize("path", [p for p in sorted((VARIANTS / "buggy").glob("*.py")) if declared_failing_checks(p)],
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", [p for p in sorted((VARIANTS / "buggy").glob("*.py")) if declared_failing_checks(p)], ids=lambda p: p.stem
+)
 def test_buggy_variant_fails_exactly_the_checks_it_declares(tmp_path, path):
     broken, results = grade_variant(tmp_path, path)
     declared = declared_failing_checks(path)

@@ -5,6 +5,7 @@ site-packages: under bubblewrap a submission must still find none of them (the s
 worker and a copy of ``assignment`` without ``public_expected.npz``), and the installed command must still
 grade a solved notebook 100.
 """
+
 import json
 import shutil
 import subprocess
@@ -29,7 +30,7 @@ NOT_COPIED = (".venv", ".tox", ".git", "build", "dist", "*.egg-info", "__pycache
 # solutions/*.py and grader/*.py in every site-packages or dist-packages folder it can find by walking /,
 # and any public_expected.npz; it also lists /sandbox/lib. What it found ends up in the exception message,
 # so in the JSON report (one message is kept to 300 characters: counts first).
-PROBE = r'''
+PROBE = r"""
 import glob as _glob
 import os as _os
 import time as _time
@@ -81,7 +82,7 @@ def conv_forward_naive(x, w, b, conv_param):
     if not _FOUND:
         _FOUND.append(_probe())
     raise RuntimeError("PROBE " + _FOUND[0])
-'''
+"""
 
 
 def run(command, **kwargs):
@@ -119,8 +120,19 @@ def test_the_installed_grader_grades_a_solved_notebook_100(grader_command, tmp_p
 
 def test_a_submission_graded_by_the_installed_grader_finds_no_reference_in_the_sandbox(grader_command, tmp_path):
     notebook = write_notebook(tmp_path, *solution_cells(), PROBE)
-    run([grader_command, "grade", notebook, "--tasks", "conv_forward_naive,conv_backward_naive",
-         "--json", tmp_path / "report.json", "-q"], cwd=tmp_path)
+    run(
+        [
+            grader_command,
+            "grade",
+            notebook,
+            "--tasks",
+            "conv_forward_naive,conv_backward_naive",
+            "--json",
+            tmp_path / "report.json",
+            "-q",
+        ],
+        cwd=tmp_path,
+    )
     report = json.loads((tmp_path / "report.json").read_text())
     assert "bubblewrap" in report["isolation"]
     attacked, neighbour = report["tasks"]

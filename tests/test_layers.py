@@ -1,4 +1,5 @@
 """The provided layers agree with numeric gradients and keep the course's batchnorm semantics."""
+
 import numpy as np
 import pytest
 
@@ -18,9 +19,18 @@ def test_affine_backward_matches_numeric_gradient(rng):
     dout = rng.normal(size=(3, 5))
     dx, dw, db = layers.affine_backward(dout, layers.affine_forward(x, w, b)[1])
     assert dx.shape == x.shape
-    assert rel_error(dx, eval_numerical_gradient_array(lambda v: layers.affine_forward(v, w, b)[0], x, dout)) < GRADIENT_TOLERANCE
-    assert rel_error(dw, eval_numerical_gradient_array(lambda v: layers.affine_forward(x, v, b)[0], w, dout)) < GRADIENT_TOLERANCE
-    assert rel_error(db, eval_numerical_gradient_array(lambda v: layers.affine_forward(x, w, v)[0], b, dout)) < GRADIENT_TOLERANCE
+    assert (
+        rel_error(dx, eval_numerical_gradient_array(lambda v: layers.affine_forward(v, w, b)[0], x, dout))
+        < GRADIENT_TOLERANCE
+    )
+    assert (
+        rel_error(dw, eval_numerical_gradient_array(lambda v: layers.affine_forward(x, v, b)[0], w, dout))
+        < GRADIENT_TOLERANCE
+    )
+    assert (
+        rel_error(db, eval_numerical_gradient_array(lambda v: layers.affine_forward(x, w, v)[0], b, dout))
+        < GRADIENT_TOLERANCE
+    )
 
 
 def test_relu_backward_passes_gradient_only_where_input_is_positive():

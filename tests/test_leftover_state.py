@@ -6,16 +6,17 @@ or numpy modules, an atexit hook, files), then returns the reference's answer. G
 reference pool functions, under bubblewrap and in the fallback: both pool tasks keep full marks, speed
 checks included, no process of the run is left and the report is written.
 """
+
 import json
 from pathlib import Path
 
 import pytest
+from test_attacks import MODES, wait_for_no_marked_processes
 
 from grader.config import Config
 from grader.pipeline import grade
 from grader.render import to_json, write_json
 from notebooks import solution_cells, write_notebook
-from test_attacks import MODES, wait_for_no_marked_processes
 
 pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a second or more each): not in the quick run
 

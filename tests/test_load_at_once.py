@@ -1,10 +1,11 @@
 """Later forks of a submission load every statement in one request, once they all loaded one at a time;
 a statement that hangs only then is found and skipped one statement at a time, as before."""
+
 import numpy as np
+from test_sandbox import GOOD, cell
 
 from grader.sandbox import supervisor
 from grader.sandbox.session import Session
-from test_sandbox import GOOD, cell
 
 
 def load_requests(monkeypatch):
@@ -40,8 +41,10 @@ def test_a_statement_that_hangs_only_in_a_later_fork_is_skipped_one_statement_at
     # The mark is put beside the worker (the stage, which the child reads) once the first fork has loaded:
     # nothing a fork writes outlives it, so the grader's side makes the difference between forks.
     mark = "os.path.join(os.path.dirname(sys.argv[0]), 'loaded-once')"
-    hangs_the_second_time = (f"import os\nimport sys\nimport time\n\nclass Once:\n    if os.path.exists({mark}):\n"
-                             f"        while True:\n            time.sleep(0.01)\n")
+    hangs_the_second_time = (
+        f"import os\nimport sys\nimport time\n\nclass Once:\n    if os.path.exists({mark}):\n"
+        f"        while True:\n            time.sleep(0.01)\n"
+    )
     cells = (cell(GOOD, "<a>"), cell(hangs_the_second_time, "<b>"), cell("def triple(x):\n    return 3 * x\n", "<c>"))
     with Session(cells, timeout=1.0, use_bwrap=False) as session:
         session.begin_task("first")

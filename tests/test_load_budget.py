@@ -1,17 +1,18 @@
 """A slow-loading definition never costs a correct neighbour task: each task's fork has a loading budget
 of its own, so the restarts one task's crashes cause spend nothing of the others'."""
+
 import time
 
 import pytest
+from test_attacks import MODES
 
 from grader.config import Config
 from grader.pipeline import grade
 from notebooks import solution_cells, write_notebook
-from test_attacks import MODES
 
 pytestmark = pytest.mark.slow
 
-SLOW_AND_CRASHING = '''
+SLOW_AND_CRASHING = """
 import os
 import time
 
@@ -30,7 +31,7 @@ def slow_default_3(_=time.sleep(0.8)):
 
 def conv_forward_naive(x, w, b, conv_param):
     os._exit(3)
-'''
+"""
 TASKS = ("conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive")
 
 

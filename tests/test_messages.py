@@ -1,5 +1,6 @@
 """The messages real student code gets: a constructor that fails, a stub that returns None, where an
 exception was raised (cells numbered as Jupyter shows them), and a process killed from outside."""
+
 import ast
 import contextlib
 import json
@@ -32,7 +33,7 @@ def session_of(*cells, timeout=CONFIG.timeout):
 
 # -- A constructor that fails -------------------------------------------------------------------------
 
-NUMPY_INT_CONVNET = '''import numpy as np
+NUMPY_INT_CONVNET = """import numpy as np
 
 
 class ThreeLayerConvNet:
@@ -44,7 +45,7 @@ class ThreeLayerConvNet:
 
     def loss(self, X, y=None):
         return None
-'''
+"""
 
 
 def test_a_constructor_that_raises_is_reported_once_as_what_it_is_and_the_other_checks_are_not_run():
@@ -52,8 +53,10 @@ def test_a_constructor_that_raises_is_reported_once_as_what_it_is_and_the_other_
         outcomes = convnet.grade(TaskContext(session, CONFIG))
     first, *rest = outcomes
     assert [o.name for o in outcomes] == [name for name, _, _ in convnet.CHECKS]
-    assert first.message == ("ThreeLayerConvNet() raised AttributeError: module 'numpy' has no attribute 'int'."
-                             + first.message.split("'int'.", 1)[1])
+    assert first.message == (
+        "ThreeLayerConvNet() raised AttributeError: module 'numpy' has no attribute 'int'."
+        + first.message.split("'int'.", 1)[1]
+    )
     assert first.message.endswith("(at <nb.ipynb cell 9> line 8: pooled = np.int(H / 2))")
     assert first.failure == "error" and not first.passed
     assert [o.message for o in rest] == [convnet.CONSTRUCTOR_NOT_RUN] * len(rest)
@@ -64,14 +67,14 @@ def test_a_constructor_that_raises_is_reported_once_as_what_it_is_and_the_other_
 
 # -- Where an exception was raised ----------------------------------------------------------------------
 
-AUGMENTED_IN_LOOP = '''def conv_backward_naive(dout, cache):
+AUGMENTED_IN_LOOP = """def conv_backward_naive(dout, cache):
     x, w, b, conv_param = cache
     dx = np.zeros_like(x)
     for n in range(x.shape[0]):
         for f in range(w.shape[0]):
             dx[n] += dout[n, f] * w[f, :, :2]
     return dx, None, None
-'''
+"""
 
 
 def notebook_file(folder, cells, with_ids=True):
@@ -99,16 +102,22 @@ def failing_call(path):
         return session.call("conv_backward_naive", np.ones((1, 2, 4, 4)), (x, w, np.zeros(2), {"stride": 1, "pad": 1}))
 
 
-NOTEBOOK = [("markdown", "# Convolutional networks"), ("code", "import numpy as np"), ("markdown", "## Backward"),
-            ("markdown", "Write it below."), ("code", AUGMENTED_IN_LOOP)]
+NOTEBOOK = [
+    ("markdown", "# Convolutional networks"),
+    ("code", "import numpy as np"),
+    ("markdown", "## Backward"),
+    ("markdown", "Write it below."),
+    ("code", AUGMENTED_IN_LOOP),
+]
 
 
 def test_a_failing_augmented_assignment_in_a_loop_is_located_at_its_own_line_in_the_cell_jupyter_shows(tmp_path):
     result = failing_call(notebook_file(tmp_path, NOTEBOOK))
     message = call_failed("hidden case", 1.0, result).message
     assert message.startswith("ValueError: ")
-    assert message.endswith("(at <ConvolutionalNetworks.ipynb cell 5 (id cell-04)> line 6: "
-                            "dx[n] += dout[n, f] * w[f, :, :2])")
+    assert message.endswith(
+        "(at <ConvolutionalNetworks.ipynb cell 5 (id cell-04)> line 6: dx[n] += dout[n, f] * w[f, :, :2])"
+    )
     assert "File " not in message
 
 
@@ -140,7 +149,7 @@ def test_where_names_only_a_line_the_grader_holds():
 
 # -- A process killed from outside ----------------------------------------------------------------------
 
-KILLED = '''import os
+KILLED = """import os
 import time
 
 import numpy as np
@@ -181,15 +190,17 @@ def over_the_memory_limit():
     time.sleep(0.3)
     block = np.ones(380 << 17)
     return float(block[0])
-'''
+"""
 
 
 def kill_the_task_soon(session, delay):
     """SIGKILL every process of the session's current task after ``delay`` seconds, as the system would."""
+
     def kill():
         time.sleep(delay)
         for pid in session.sandbox.task_processes():
             os.kill(pid, signal.SIGKILL)
+
     thread = threading.Thread(target=kill)
     thread.start()
     return thread
@@ -214,8 +225,10 @@ def test_a_call_killed_twice_not_by_a_limit_is_reported_as_killed_by_the_system_
         again = session.call("suicide")
         assert session.restarts == 1
     assert result.error_kind == "crash"
-    assert result.message.startswith("the process running your code was killed by the system "
-                                     "(not by this submission's limits); its memory high-water mark was ")
+    assert result.message.startswith(
+        "the process running your code was killed by the system "
+        "(not by this submission's limits); its memory high-water mark was "
+    )
     assert result.message.endswith("(it was run twice and killed both times)")
     assert "memory than the limit" not in result.message
     assert again.message.startswith("not run: suicide already crashed")
@@ -239,15 +252,18 @@ def test_a_process_that_breaks_its_connection_is_not_said_to_be_killed():
 
 @pytest.mark.slow
 def test_a_call_killed_by_the_memory_limit_is_blamed_on_it_and_not_retried():
-    with Session([cell(KILLED)], limits=Limits(memory_bytes=600 << 20), timeout=10.0,
-                 use_bwrap=CONFIG.use_bwrap) as session:
+    with Session(
+        [cell(KILLED)], limits=Limits(memory_bytes=600 << 20), timeout=10.0, use_bwrap=CONFIG.use_bwrap
+    ) as session:
         result = session.call("over_the_memory_limit")
         if "memory limited per process only" in session.isolation_used:
             pytest.skip(session.isolation_used)
         assert session.restarts == 0
     assert result.error_kind == "crash"
-    assert result.message.startswith("the process running your code was killed: it used more memory than the "
-                                     "limit allows in all; its memory high-water mark was ")
+    assert result.message.startswith(
+        "the process running your code was killed: it used more memory than the "
+        "limit allows in all; its memory high-water mark was "
+    )
 
 
 # -- None from a stub -----------------------------------------------------------------------------------
@@ -273,25 +289,25 @@ def max_pool_backward_naive(dout, cache):
     # YOUR CODE HERE
     # YOUR CODE HERE
 '''
-COURSE_STUB_BACKWARD = '''
+COURSE_STUB_BACKWARD = """
 def conv_backward_naive(dout, cache):
     dx, dw, db = None, None, None
     pass
     return dx, dw, db
-'''
-FORGOTTEN_RETURN = '''
+"""
+FORGOTTEN_RETURN = """
 def max_pool_backward_naive(dout, cache):
     x, pool_param = cache
     dx = np.zeros_like(x)
     dx[:, :, ::2, ::2] = dout
-'''
-RESULT_NEVER_ASSIGNED = '''
+"""
+RESULT_NEVER_ASSIGNED = """
 def conv_forward_naive(x, w, b, conv_param):
     out = None
     result = np.zeros((x.shape[0], w.shape[0], 1, 1))
     return out, (x, w, b, conv_param)
-'''
-SCORES_STUB = '''
+"""
+SCORES_STUB = """
 class ThreeLayerConvNet:
     def __init__(self, input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100,
                  num_classes=10, weight_scale=1e-3, reg=0.0, dtype=np.float32):
@@ -305,7 +321,7 @@ class ThreeLayerConvNet:
             return scores
         loss, grads = 0, {}
         return loss, grads
-'''
+"""
 
 
 def first_message(source, grade):
@@ -325,8 +341,9 @@ def test_a_stub_of_comments_only_reads_not_implemented_yet():
 
 def test_a_backward_stub_that_returns_three_nones_reads_not_implemented_yet():
     message = first_message(COURSE_STUB_BACKWARD, conv.grade_backward)
-    assert message == ("not implemented yet: conv_backward_naive returned None as dx, dw, db "
-                       "(its body is still the stub)")
+    assert message == (
+        "not implemented yet: conv_backward_naive returned None as dx, dw, db (its body is still the stub)"
+    )
 
 
 def test_real_code_that_returns_nothing_is_asked_whether_it_forgot_return():
@@ -345,12 +362,22 @@ def test_a_convnet_whose_loss_is_still_the_stub_reads_not_implemented_yet():
     assert verdict.message == "not implemented yet: model.loss(X) returned None (its body is still the stub)"
 
 
-STUB_BODIES = ["pass", '"""Docstring only."""', "...", "out = None\n    return out, (x, w)",
-               "W1 = self.params['W1']\n    scores = None\n    if y is None:\n        return scores\n    return 0, {}"]
-CODE_BODIES = ["out = x * 2\n    return None", "out = None\n    for i in range(3):\n        pass\n    return out",
-               "out = np.zeros(3)\n    return None", "out = None\n    out += 1\n    return out",
-               "out = None\n    cache[0] = 1\n    return out, cache", "self.cache = x\n    return None",
-               "out = [v for v in x]\n    return None"]
+STUB_BODIES = [
+    "pass",
+    '"""Docstring only."""',
+    "...",
+    "out = None\n    return out, (x, w)",
+    "W1 = self.params['W1']\n    scores = None\n    if y is None:\n        return scores\n    return 0, {}",
+]
+CODE_BODIES = [
+    "out = x * 2\n    return None",
+    "out = None\n    for i in range(3):\n        pass\n    return out",
+    "out = np.zeros(3)\n    return None",
+    "out = None\n    out += 1\n    return out",
+    "out = None\n    cache[0] = 1\n    return out, cache",
+    "self.cache = x\n    return None",
+    "out = [v for v in x]\n    return None",
+]
 
 
 @pytest.mark.parametrize("body", STUB_BODIES)

@@ -2,6 +2,7 @@
 notebooks/ConvolutionalNetworks.py, nine tagged stubs, and it runs top to bottom as a stub (checks say
 "not implemented"), solved by grader.solve (every check passes, the figures appear), and filled with
 other correct implementations (vectorized, no sandwich layers)."""
+
 import ast
 import importlib.util
 import os
@@ -37,10 +38,18 @@ def load_builder():
 
 def execute(notebook, folder):
     """Run every cell in a fresh python3 kernel; any error fails the test (allow_errors=False)."""
-    env = dict(os.environ, MPLBACKEND=INLINE_BACKEND,
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    client = NotebookClient(notebook, kernel_name=KERNEL, timeout=CELL_TIMEOUT, allow_errors=False,
-                            resources={"metadata": {"path": str(folder)}})
+    env = dict(
+        os.environ,
+        MPLBACKEND=INLINE_BACKEND,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
+    client = NotebookClient(
+        notebook,
+        kernel_name=KERNEL,
+        timeout=CELL_TIMEOUT,
+        allow_errors=False,
+        resources={"metadata": {"path": str(folder)}},
+    )
     client.execute(env=env)
     return notebook
 
@@ -61,29 +70,36 @@ def check_cells(notebook):
 # The committed notebook and its structure
 # ---------------------------------------------------------------------------------------------
 
+
 def test_committed_notebook_equals_the_builders_output():
-    assert NOTEBOOK.read_text(encoding="utf-8") == load_builder().render(), \
+    assert NOTEBOOK.read_text(encoding="utf-8") == load_builder().render(), (
         "the notebook differs from its source notebooks/ConvolutionalNetworks.py: run python scripts/build_notebook.py"
+    )
 
 
 def test_builder_reads_markers_ids_tags_and_markdown_of_the_percent_format():
     cells = load_builder().read_cells(
         '# %% [markdown] id="intro"\n# # Title\n#\n# text\n\n'
         '# %% id="task-x" tags=["task:x", "other"]\n# TASK: x\ndef x():\n\n    return 1\n\n\n'
-        '# %% id="check-x"\ncheck("x", x)\n')
+        '# %% id="check-x"\ncheck("x", x)\n'
+    )
     assert [(c.cell_type, c.id, c.source, c.metadata) for c in cells] == [
         ("markdown", "intro", "# Title\n\ntext", {}),
         ("code", "task-x", "# TASK: x\ndef x():\n\n    return 1", {"tags": ["task:x", "other"]}),
-        ("code", "check-x", 'check("x", x)', {})]
+        ("code", "check-x", 'check("x", x)', {}),
+    ]
 
 
-@pytest.mark.parametrize("source, line, message", [
-    ('x = 1\n# %% id="a"\n', 1, "the source must start with a '# %%' cell marker"),
-    ('# %% [markdown] id="a"\n# fine\n#not markdown\n', 3, "a markdown line starts with '# '"),
-    ('# %% Title id="a"\n', 1, "not a cell marker this script reads"),
-    ('# %% id="a"\n\n# %% [markdown]\n', 3, 'a marker gives id="..."'),
-    ('# %% id="a" collapsed=true\n', 1, 'a marker gives id="..."'),
-])
+@pytest.mark.parametrize(
+    "source, line, message",
+    [
+        ('x = 1\n# %% id="a"\n', 1, "the source must start with a '# %%' cell marker"),
+        ('# %% [markdown] id="a"\n# fine\n#not markdown\n', 3, "a markdown line starts with '# '"),
+        ('# %% Title id="a"\n', 1, "not a cell marker this script reads"),
+        ('# %% id="a"\n\n# %% [markdown]\n', 3, 'a marker gives id="..."'),
+        ('# %% id="a" collapsed=true\n', 1, 'a marker gives id="..."'),
+    ],
+)
 def test_builder_refuses_what_is_outside_its_subset_and_names_the_line(source, line, message):
     builder = load_builder()
     with pytest.raises(builder.SourceError, match=re.escape(f"line {line}: {message}")):
@@ -160,6 +176,7 @@ def test_notebook_has_a_cifar10_folder_constant_set_to_none():
 # grader.solve
 # ---------------------------------------------------------------------------------------------
 
+
 def test_solve_writes_each_reference_under_its_task_line(tmp_path):
     solved = nbformat.read(solve(NOTEBOOK, tmp_path / "solved.ipynb"), as_version=4)
     for task_id in TASK_IDS:
@@ -209,7 +226,9 @@ VECTORIZED_CONV = """
         out = np.einsum("nchwij,fcij->nfhw", windows, w) + b[:, None, None]
         return out, (x, w, b, conv_param)
 """
-VECTORIZED_CONV_BACKWARD = VECTORIZED_CONV + """
+VECTORIZED_CONV_BACKWARD = (
+    VECTORIZED_CONV
+    + """
 
     def conv_backward_naive(dout, cache):
         x, w, b, conv_param = cache
@@ -227,6 +246,7 @@ VECTORIZED_CONV_BACKWARD = VECTORIZED_CONV + """
         height, width = x.shape[2:]
         return dx_pad[:, :, pad:pad + height, pad:pad + width], dw, dout.sum(axis=(0, 2, 3))
 """
+)
 VECTORIZED_POOL = """
     import numpy as np
     from numpy.lib.stride_tricks import sliding_window_view
@@ -240,7 +260,9 @@ VECTORIZED_POOL = """
     def max_pool_forward_naive(x, pool_param):
         return pool_windows(x, pool_param).max(axis=(4, 5)), (x, pool_param)
 """
-VECTORIZED_POOL_BACKWARD = VECTORIZED_POOL + """
+VECTORIZED_POOL_BACKWARD = (
+    VECTORIZED_POOL
+    + """
 
     def max_pool_backward_naive(dout, cache):
         x, pool_param = cache
@@ -252,6 +274,7 @@ VECTORIZED_POOL_BACKWARD = VECTORIZED_POOL + """
         np.add.at(dx, (n, c, i * stride + flat // width, j * stride + flat % width), dout)
         return dx
 """
+)
 PLAIN_LAYER_NETWORK = """
     import numpy as np
 
@@ -314,7 +337,9 @@ DIRECT_BATCHNORM = """
         bn_param["running_var"] = momentum * running_var + (1 - momentum) * var.ravel()
         return scale * x_hat + shift, (x_hat, scale, np.sqrt(var + eps))
 """
-DIRECT_BATCHNORM_BACKWARD = DIRECT_BATCHNORM + """
+DIRECT_BATCHNORM_BACKWARD = (
+    DIRECT_BATCHNORM
+    + """
 
     def spatial_batchnorm_backward(dout, cache):
         x_hat, scale, std = cache
@@ -324,6 +349,7 @@ DIRECT_BATCHNORM_BACKWARD = DIRECT_BATCHNORM + """
               - x_hat * (dx_hat * x_hat).sum(axis=AXES, keepdims=True)) / (count * std)
         return dx, (dout * x_hat).sum(axis=AXES), dout.sum(axis=AXES)
 """
+)
 STAGED_GROUPNORM = """
     import numpy as np
 
@@ -338,7 +364,9 @@ STAGED_GROUPNORM = """
         x_hat = (centered / std).reshape(x.shape)
         return gamma * x_hat + beta, (centered, std, gamma)
 """
-STAGED_GROUPNORM_BACKWARD = STAGED_GROUPNORM + """
+STAGED_GROUPNORM_BACKWARD = (
+    STAGED_GROUPNORM
+    + """
 
     def spatial_groupnorm_backward(dout, cache):
         # The chain rule in stages: through x_hat, the variance and the mean.
@@ -353,6 +381,7 @@ STAGED_GROUPNORM_BACKWARD = STAGED_GROUPNORM + """
         dx = dx_hat / std + dvar * 2.0 * centered / count + dmean / count
         return dx.reshape(dout.shape), dgamma, dbeta
 """
+)
 VARIANTS = {
     "conv_forward_naive": VECTORIZED_CONV,
     "conv_backward_naive": VECTORIZED_CONV_BACKWARD,
@@ -385,6 +414,7 @@ def test_other_correct_implementation_passes_the_check(task_id):
 # ---------------------------------------------------------------------------------------------
 # Executing the notebook
 # ---------------------------------------------------------------------------------------------
+
 
 def assert_checks_show_only_their_report(notebook):
     """A check cell prints its report and nothing else: no Out[] with the returned value under it."""
@@ -480,4 +510,3 @@ def test_notebook_with_other_correct_implementations_runs_clean(tmp_path):
     notebook = execute(notebook, tmp_path)
     assert_every_check_passes(notebook)
     assert_figures_appear(notebook)
-

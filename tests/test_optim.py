@@ -1,4 +1,5 @@
 """Every update rule minimizes a quadratic and keeps its state in the config it returns."""
+
 import numpy as np
 import pytest
 

@@ -1,16 +1,17 @@
 """The speed checks' pause: every process of a task stopped while the grader times its reference, found by
 listing the sandbox's cgroup under bubblewrap as by walking /proc, and resumed afterwards."""
+
 import time
 
 import numpy as np
 import pytest
+from test_sandbox import MODES, cell
 
 from grader.sandbox import supervisor
 from grader.sandbox.session import Session
-from test_sandbox import MODES, cell
 
 # Three processes in sessions of their own, each forking a grandchild, all sleeping: the task's processes.
-FORKS = '''import os
+FORKS = """import os
 import time
 
 def start(n):
@@ -21,7 +22,7 @@ def start(n):
             time.sleep(30)
             os._exit(0)
     return n
-'''
+"""
 
 
 def wait_for(find, count, timeout=5.0):

@@ -1,4 +1,5 @@
 """The README's first steps say what they cost: how long the tests take, and the quick run for a first look."""
+
 import re
 from pathlib import Path
 

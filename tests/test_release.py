@@ -1,5 +1,6 @@
 """``grader release``: the student bundle holds the notebook, the assignment package, a README and exact pins,
 and nothing of the references or the grader; installed alone in a fresh venv, its notebook runs."""
+
 import ast
 import os
 import re
@@ -55,13 +56,15 @@ def distinctive_reference_lines():
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 for statement in _without_docstring(node.body):
                     if not isinstance(statement, (ast.FunctionDef, ast.ClassDef)):
-                        lines.update(line.strip() for line in text[statement.lineno - 1:statement.end_lineno])
+                        lines.update(line.strip() for line in text[statement.lineno - 1 : statement.end_lineno])
     return {line for line in lines if len(line) >= MIN_LINE and not line.startswith("#") and line not in given}
 
 
 def _without_docstring(body):
     first = body[0] if body else None
-    is_docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+    is_docstring = (
+        isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+    )
     return body[1:] if is_docstring else body
 
 
@@ -75,8 +78,11 @@ def test_bundle_holds_the_notebook_the_assignment_package_readme_and_requirement
     files = bundle_files(bundle.folder)
     assert set(files) - {name for name in files if name.startswith("assignment/")} == STUDENT_FILES
     package = {name.removeprefix("assignment/") for name in files if name.startswith("assignment/")}
-    shipped = {str(p.relative_to(ROOT / "assignment")) for p in (ROOT / "assignment").rglob("*")
-               if p.is_file() and "__pycache__" not in p.parts}
+    shipped = {
+        str(p.relative_to(ROOT / "assignment"))
+        for p in (ROOT / "assignment").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
     assert package == shipped and "public_expected.npz" in package and "datasets/digits.npz" in package
 
 
@@ -113,16 +119,25 @@ def test_the_reference_scan_finds_a_reference_copied_into_a_bundle(bundle):
 def test_public_expectations_are_the_notebooks_own_cases_computed_by_the_references(bundle):
     """Every stored array is a value of the notebook's own cases, as the references compute it now, and
     none of those cases is one of the grader's hidden cases."""
-    references = {task_id: getattr(solutions, "ThreeLayerConvNet" if task_id == "three_layer_convnet" else task_id)
-                  for task_id in checks.TASK_IDS}
+    references = {
+        task_id: getattr(solutions, "ThreeLayerConvNet" if task_id == "three_layer_convnet" else task_id)
+        for task_id in checks.TASK_IDS
+    }
     expected = checks.public_values(references)
     with np.load(bundle.folder / "assignment" / "public_expected.npz", allow_pickle=False) as stored:
         assert set(stored.files) == set(expected)
         for key in stored.files:
             np.testing.assert_allclose(stored[key], expected[key], rtol=1e-12, atol=0, err_msg=key)
-    hidden = [*conv.HIDDEN_CASES, *pool.HIDDEN_CASES, *normalization.BN_FORWARD_CASES,
-              *normalization.BN_BACKWARD_CASES, *normalization.GN_FORWARD_CASES, *normalization.GN_BACKWARD_CASES,
-              normalization.RUNNING_STATS_CASE, normalization.TEST_MODE_CASE]
+    hidden = [
+        *conv.HIDDEN_CASES,
+        *pool.HIDDEN_CASES,
+        *normalization.BN_FORWARD_CASES,
+        *normalization.BN_BACKWARD_CASES,
+        *normalization.GN_FORWARD_CASES,
+        *normalization.GN_BACKWARD_CASES,
+        normalization.RUNNING_STATS_CASE,
+        normalization.TEST_MODE_CASE,
+    ]
     notebook_cases = [case.params for cases in checks.CASES.values() for case in cases]
     assert not [case for case in notebook_cases if case in hidden]
     assert not {case["seed"] for case in notebook_cases} & {case["seed"] for case in hidden}
@@ -160,8 +175,14 @@ CELL_TIMEOUT = 300
 
 
 def run(*command, cwd=None):
-    subprocess.run([str(part) for part in command], check=True, cwd=cwd, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.PIPE, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    subprocess.run(
+        [str(part) for part in command],
+        check=True,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
 
 
 def execute_with_kernel(notebook, kernel, folder):
@@ -169,8 +190,13 @@ def execute_with_kernel(notebook, kernel, folder):
 
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    client = NotebookClient(notebook, kernel_name=kernel, timeout=CELL_TIMEOUT, allow_errors=False,
-                            resources={"metadata": {"path": str(folder)}})
+    client = NotebookClient(
+        notebook,
+        kernel_name=kernel,
+        timeout=CELL_TIMEOUT,
+        allow_errors=False,
+        resources={"metadata": {"path": str(folder)}},
+    )
     client.execute(env=env)
     return notebook
 
@@ -194,8 +220,13 @@ def test_the_bundle_installed_alone_in_a_fresh_venv_runs_its_notebook_stub_and_s
     run(venv / "bin" / "python", "-m", "pip", "install", "-q", unpacked)
     run(venv / "bin" / "python", "-m", "ipykernel", "install", "--prefix", tmp_path / "kernels", "--name", "bundle")
     installed = time.perf_counter()
-    probe = subprocess.run([venv / "bin" / "python", "-c", "import assignment, numpy; print(assignment.__file__, numpy.__version__)"],
-                           capture_output=True, text=True, check=True, cwd=tmp_path).stdout.split()
+    probe = subprocess.run(
+        [venv / "bin" / "python", "-c", "import assignment, numpy; print(assignment.__file__, numpy.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout.split()
     assert probe[0].startswith(str(venv)) and probe[1] == metadata.version("numpy")
     assert subprocess.run([venv / "bin" / "python", "-c", "import solutions"], cwd=tmp_path).returncode != 0
     assert subprocess.run([venv / "bin" / "python", "-c", "import grader"], cwd=tmp_path).returncode != 0
@@ -213,14 +244,17 @@ def test_the_bundle_installed_alone_in_a_fresh_venv_runs_its_notebook_stub_and_s
     outputs = check_outputs(execute_with_kernel(solved, "bundle", work))
     assert len(outputs) == len(checks.TASK_IDS)
     assert all(re.match(r"\w+: PASS\n", printed) and "FAIL" not in printed for printed in outputs), outputs
-    print(f"\nfresh venv: install {installed - started:.0f} s, both notebook runs "
-          f"{time.perf_counter() - installed:.0f} s")
+    print(
+        f"\nfresh venv: install {installed - started:.0f} s, both notebook runs {time.perf_counter() - installed:.0f} s"
+    )
 
 
 def test_the_bundle_holds_no_copy_of_any_reference_function(bundle):
     from grader.bundles import release
 
-    telling = {release._body_key(node) for source in release._reference_sources() for node in release._functions(source)}
+    telling = {
+        release._body_key(node) for source in release._reference_sources() for node in release._functions(source)
+    }
     assert len(telling - {None}) >= 12  # the nine references and their longer helpers
     assert release.reference_copies(bundle.folder) == []
 

@@ -1,4 +1,5 @@
 """The child session: loading statement by statement, limits, credentials, and the values that travel."""
+
 import os
 import shutil
 import subprocess
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a secon
 
 BWRAP = shutil.which("bwrap")
 MODES = [
-    pytest.param(True, id="bwrap", marks=pytest.mark.skipif(not (BWRAP and bwrap_works(BWRAP)), reason="no bubblewrap")),
+    pytest.param(
+        True, id="bwrap", marks=pytest.mark.skipif(not (BWRAP and bwrap_works(BWRAP)), reason="no bubblewrap")
+    ),
     pytest.param(False, id="fallback"),
 ]
 
@@ -29,10 +32,15 @@ def cell(source, name="<cell>"):
 
     spans = []
     for node in ast.parse(source).body:
-        names = sorted({n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-                       | ({node.name} if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else set())
-                       | {(a.asname or a.name).split(".")[0] for a in getattr(node, "names", [])
-                          if isinstance(node, (ast.Import, ast.ImportFrom))})
+        names = sorted(
+            {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            | ({node.name} if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else set())
+            | {
+                (a.asname or a.name).split(".")[0]
+                for a in getattr(node, "names", [])
+                if isinstance(node, (ast.Import, ast.ImportFrom))
+            }
+        )
         first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
         spans.append([first, node.end_lineno, names])
     return {"filename": name, "source": source, "statements": spans}
@@ -53,8 +61,11 @@ def kill_fork(session):
 @pytest.mark.parametrize("use_bwrap", MODES)
 def test_a_statement_that_hangs_while_loading_costs_only_what_it_defines(use_bwrap):
     hang = "import time\n\nclass Helper:\n    while True:\n        time.sleep(0.01)\n"
-    with Session((cell(GOOD, "<a>"), cell(hang, "<b>"), cell("def triple(x):\n    return 3 * x\n", "<c>")),
-                 timeout=1.0, use_bwrap=use_bwrap) as session:
+    with Session(
+        (cell(GOOD, "<a>"), cell(hang, "<b>"), cell("def triple(x):\n    return 3 * x\n", "<c>")),
+        timeout=1.0,
+        use_bwrap=use_bwrap,
+    ) as session:
         assert session.ensure_loaded() is None
         assert {"double", "triple"} <= session.defined and "Helper" not in session.defined
         [error] = [e for e in session.load_errors if e["defines"] == ["Helper"]]
@@ -81,8 +92,7 @@ def test_a_statement_that_kills_the_child_while_loading_is_skipped(use_bwrap):
 
 def test_loading_that_exceeds_its_whole_budget_fails_every_call():
     slow = "import time\n" + "".join(f"X{i} = time.sleep(0.6)\n" for i in range(8))  # 4.8 s > 3 x 1 s
-    with Session((cell(GOOD, "<a>"), cell(slow, "<b>")),
-                 timeout=1.0, use_bwrap=False) as session:
+    with Session((cell(GOOD, "<a>"), cell(slow, "<b>")), timeout=1.0, use_bwrap=False) as session:
         failure = session.ensure_loaded()
         assert failure is not None and failure.error_kind == "timeout"
         assert not session.call("double", np.ones(1)).ok
@@ -176,8 +186,10 @@ def test_a_call_can_send_back_its_arguments_as_they_were_before_and_after():
 
 
 def test_a_container_that_hangs_when_its_arguments_are_copied_costs_the_call_only_once():
-    source = ("class Trap(tuple):\n    def __iter__(self):\n        while True:\n            pass\n\n"
-              "def make(x):\n    return x, Trap((x,))\n\ndef backward(dout, cache):\n    return dout\n")
+    source = (
+        "class Trap(tuple):\n    def __iter__(self):\n        while True:\n            pass\n\n"
+        "def make(x):\n    return x, Trap((x,))\n\ndef backward(dout, cache):\n    return dout\n"
+    )
     with Session((cell(source),), timeout=1.0, use_bwrap=False) as session:
         assert session.call("make", np.ones(2), keep="kept", send="none").ok
         first = session.call("backward", np.ones(2), protocol.Ref("kept", 1), return_args="both")
@@ -254,7 +266,11 @@ def test_a_child_that_cannot_start_gives_no_grade_and_exit_status_3(monkeypatch,
     from grader.sandbox import supervisor
     from notebooks import solution_cells, write_notebook
 
-    monkeypatch.setattr(supervisor, "build_command", lambda stage, workdir, use_bwrap, processes=None: (["/bin/false"], "broken", str(workdir)))
+    monkeypatch.setattr(
+        supervisor,
+        "build_command",
+        lambda stage, workdir, use_bwrap, processes=None: (["/bin/false"], "broken", str(workdir)),
+    )
     path = write_notebook(tmp_path, *solution_cells())
     status = main(["grade", str(path), "--tasks", "conv_forward_naive", "--json", str(tmp_path / "r.json")])
     err = capsys.readouterr().err
@@ -287,8 +303,9 @@ def fill(limit_bytes):
 """
 
 
-@pytest.mark.skipif(not (BWRAP and bwrap_works(BWRAP) and launcher.supports_size(BWRAP)),
-                    reason="needs bubblewrap with --size")
+@pytest.mark.skipif(
+    not (BWRAP and bwrap_works(BWRAP) and launcher.supports_size(BWRAP)), reason="needs bubblewrap with --size"
+)
 def test_under_bubblewrap_a_submission_cannot_fill_the_disk():
     with Session((cell(WRITER),), timeout=30.0, use_bwrap=True) as session:
         result = session.call("fill", 1 << 30)  # tries 1 GiB in each writable place, stops at the tmpfs sizes
@@ -362,8 +379,9 @@ def _shm_used():
     return (stats.f_blocks - stats.f_bfree) * stats.f_frsize
 
 
-@pytest.mark.skipif(not (BWRAP and bwrap_works(BWRAP) and launcher.supports_size(BWRAP)),
-                    reason="needs bubblewrap with --size")
+@pytest.mark.skipif(
+    not (BWRAP and bwrap_works(BWRAP) and launcher.supports_size(BWRAP)), reason="needs bubblewrap with --size"
+)
 def test_under_bubblewrap_only_the_work_dir_and_tmp_take_data_and_only_up_to_their_sizes():
     shm_before = _shm_used()
     with Session((cell(SPILL),), timeout=30.0, use_bwrap=True) as session:
@@ -507,10 +525,14 @@ def test_a_grader_started_through_a_relative_interpreter_path_starts_its_sandbox
     source = "def conv_forward_naive(x, w, b, conv_param):\n    raise ValueError('ran')\n"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), notebook)
     python = os.path.relpath(sys.executable, folder)  # ../../venv/bin/python: bubblewrap cannot exec that as is
-    script = ("import sys; from grader.config import Config; from grader.pipeline import grade; "
-              f"report = grade(sys.argv[1], Config(tasks=('conv_forward_naive',), use_bwrap={use_bwrap})); "
-              "print(report.isolation); print(report.tasks[0].message)")
-    done = subprocess.run([python, "-c", script, str(notebook)], cwd=folder, capture_output=True, text=True, timeout=300)
+    script = (
+        "import sys; from grader.config import Config; from grader.pipeline import grade; "
+        f"report = grade(sys.argv[1], Config(tasks=('conv_forward_naive',), use_bwrap={use_bwrap})); "
+        "print(report.isolation); print(report.tasks[0].message)"
+    )
+    done = subprocess.run(
+        [python, "-c", script, str(notebook)], cwd=folder, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "ValueError: ran" in done.stdout  # the sandbox started and ran the code
     assert done.stdout.startswith("bubblewrap") == use_bwrap

@@ -3,6 +3,7 @@
 Independent of PyTorch: the only oracle here is the definition of the derivative, through
 ``assignment.gradient_check``.
 """
+
 from typing import NamedTuple
 
 import numpy as np
@@ -36,10 +37,12 @@ def _numeric_gradients(forward, inputs, dout):
     """Numeric gradient of ``sum(forward(*inputs) * dout)`` for each of ``inputs`` in turn."""
     grads = []
     for position, array in enumerate(inputs):
+
         def forward_of_one(value, position=position):
             args = list(inputs)
             args[position] = value
             return forward(*args)
+
         grads.append(eval_numerical_gradient_array(forward_of_one, array, dout))
     return grads
 
@@ -53,6 +56,7 @@ def _assert_gradients_close(analytic, numeric, tolerance=GRADIENT_TOLERANCE):
 # ---------------------------------------------------------------------------------------------
 # Convolution
 # ---------------------------------------------------------------------------------------------
+
 
 class ConvCase(NamedTuple):
     x_shape: tuple  # (N, C, H, W)
@@ -82,8 +86,7 @@ def test_conv_backward_matches_numeric_gradients(case):
     def forward(x_, w_, b_):
         return conv_forward_naive(x_, w_, b_, conv_param)[0]
 
-    _assert_gradients_close(conv_backward_naive(dout, cache),
-                            _numeric_gradients(forward, (x, w, b), dout))
+    _assert_gradients_close(conv_backward_naive(dout, cache), _numeric_gradients(forward, (x, w, b), dout))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -93,10 +96,8 @@ def test_conv_backward_matches_numeric_gradients(case):
 POOL_CASES = [
     pytest.param((2, 2, 6, 6), {"pool_height": 2, "pool_width": 2, "stride": 2}, id="2x2_stride2"),
     pytest.param((2, 2, 6, 7), {"pool_height": 3, "pool_width": 3, "stride": 1}, id="overlapping"),
-    pytest.param((1, 3, 7, 6), {"pool_height": 3, "pool_width": 2, "stride": 2},
-                 id="overlapping_non_square"),
-    pytest.param((2, 1, 7, 8), {"pool_height": 2, "pool_width": 2, "stride": 3},
-                 id="stride_larger_than_window"),
+    pytest.param((1, 3, 7, 6), {"pool_height": 3, "pool_width": 2, "stride": 2}, id="overlapping_non_square"),
+    pytest.param((2, 1, 7, 8), {"pool_height": 2, "pool_width": 2, "stride": 3}, id="stride_larger_than_window"),
 ]
 
 
@@ -111,27 +112,29 @@ def test_max_pool_backward_matches_numeric_gradient(x_shape, pool_param):
     def forward(x_):
         return max_pool_forward_naive(x_, pool_param)[0]
 
-    _assert_gradients_close([max_pool_backward_naive(dout, cache)],
-                            _numeric_gradients(forward, (x,), dout))
+    _assert_gradients_close([max_pool_backward_naive(dout, cache)], _numeric_gradients(forward, (x,), dout))
 
 
 # ---------------------------------------------------------------------------------------------
 # Normalizations
 # ---------------------------------------------------------------------------------------------
 
+
 def _normalization_inputs(shape, affine_shape, seed=0):
     """x with per-channel offsets and scales, non-trivial gamma, beta, and an upstream dout."""
     rng = np.random.default_rng(seed)
     channels = shape[1]
-    x = rng.normal(scale=3.0, size=(1, channels, 1, 1)) + rng.uniform(
-        0.5, 4.0, size=(1, channels, 1, 1)) * rng.normal(size=shape)
+    x = rng.normal(scale=3.0, size=(1, channels, 1, 1)) + rng.uniform(0.5, 4.0, size=(1, channels, 1, 1)) * rng.normal(
+        size=shape
+    )
     gamma = rng.uniform(0.5, 2.0, size=affine_shape)
     beta = rng.normal(size=affine_shape)
     return x, gamma, beta, rng.normal(size=shape)
 
 
-@pytest.mark.parametrize("shape", [pytest.param((3, 2, 4, 5), id="N3_C2_H4_W5"),
-                                   pytest.param((2, 4, 3, 2), id="N2_C4_H3_W2")])
+@pytest.mark.parametrize(
+    "shape", [pytest.param((3, 2, 4, 5), id="N3_C2_H4_W5"), pytest.param((2, 4, 3, 2), id="N2_C4_H3_W2")]
+)
 def test_spatial_batchnorm_backward_matches_numeric_gradients(shape):
     x, gamma, beta, dout = _normalization_inputs(shape, shape[1])
 
@@ -139,12 +142,12 @@ def test_spatial_batchnorm_backward_matches_numeric_gradients(shape):
         return spatial_batchnorm_forward(x_, gamma_, beta_, {"mode": "train"})[0]
 
     _, cache = spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
-    _assert_gradients_close(spatial_batchnorm_backward(dout, cache),
-                            _numeric_gradients(forward, (x, gamma, beta), dout))
+    _assert_gradients_close(
+        spatial_batchnorm_backward(dout, cache), _numeric_gradients(forward, (x, gamma, beta), dout)
+    )
 
 
-@pytest.mark.parametrize("G", [pytest.param(1, id="G1"), pytest.param(2, id="G2"),
-                               pytest.param(4, id="G_eq_C")])
+@pytest.mark.parametrize("G", [pytest.param(1, id="G1"), pytest.param(2, id="G2"), pytest.param(4, id="G_eq_C")])
 def test_spatial_groupnorm_backward_matches_numeric_gradients(G):
     shape = (2, 4, 3, 5)
     x, gamma, beta, dout = _normalization_inputs(shape, (1, shape[1], 1, 1))
@@ -154,21 +157,32 @@ def test_spatial_groupnorm_backward_matches_numeric_gradients(G):
         return spatial_groupnorm_forward(x_, gamma_, beta_, G, gn_param)[0]
 
     _, cache = spatial_groupnorm_forward(x, gamma, beta, G, gn_param)
-    _assert_gradients_close(spatial_groupnorm_backward(dout, cache),
-                            _numeric_gradients(forward, (x, gamma, beta), dout))
+    _assert_gradients_close(
+        spatial_groupnorm_backward(dout, cache), _numeric_gradients(forward, (x, gamma, beta), dout)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # ThreeLayerConvNet
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("reg", [pytest.param(0.0, id="reg0"), pytest.param(0.5, id="reg0.5")])
-@pytest.mark.parametrize("input_dim", [pytest.param((2, 6, 6), id="square"),
-                                       pytest.param((1, 5, 8), id="non_square_odd_H")])
+@pytest.mark.parametrize(
+    "input_dim", [pytest.param((2, 6, 6), id="square"), pytest.param((1, 5, 8), id="non_square_odd_H")]
+)
 def test_convnet_gradients_match_numeric_gradients_of_the_loss(input_dim, reg):
     np.random.seed(0)
-    net = ThreeLayerConvNet(input_dim=input_dim, num_filters=3, filter_size=3, hidden_dim=7,
-                            num_classes=4, weight_scale=0.3, reg=reg, dtype=np.float64)
+    net = ThreeLayerConvNet(
+        input_dim=input_dim,
+        num_filters=3,
+        filter_size=3,
+        hidden_dim=7,
+        num_classes=4,
+        weight_scale=0.3,
+        reg=reg,
+        dtype=np.float64,
+    )
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3, *input_dim))
     y = rng.integers(0, 4, size=3)

@@ -4,6 +4,7 @@ This is the bar SPEC section 4 sets for students ("Overfit small data"), run on 
 reference: if the reference cannot clear it with the course's hyper-parameters, no student
 can be asked to.
 """
+
 import numpy as np
 import pytest
 

@@ -4,6 +4,7 @@ PyTorch is the trusted oracle: conv2d, max_pool2d, batch_norm and group_norm for
 autograd for every backward pass, and the same three-layer net written in torch ops for
 ThreeLayerConvNet.
 """
+
 from typing import NamedTuple
 
 import numpy as np
@@ -46,6 +47,7 @@ def _leaf(array):
 # ---------------------------------------------------------------------------------------------
 # Convolution
 # ---------------------------------------------------------------------------------------------
+
 
 class ConvCase(NamedTuple):
     x_shape: tuple  # (N, C, H, W)
@@ -134,6 +136,7 @@ def test_conv_forward_rejects_a_filter_larger_than_the_padded_input():
 # Max pooling
 # ---------------------------------------------------------------------------------------------
 
+
 class PoolCase(NamedTuple):
     x_shape: tuple  # (N, C, H, W)
     pool_height: int
@@ -155,8 +158,7 @@ def _pool_inputs(case, seed=0):
     """Input without ties (a shuffle of distinct values), so every window has one maximum."""
     rng = np.random.default_rng(seed)
     x = rng.permutation(np.prod(case.x_shape)).reshape(case.x_shape).astype(np.float64)
-    pool_param = {"pool_height": case.pool_height, "pool_width": case.pool_width,
-                  "stride": case.stride}
+    pool_param = {"pool_height": case.pool_height, "pool_width": case.pool_width, "stride": case.stride}
     return x / x.size - 0.5, pool_param
 
 
@@ -228,14 +230,27 @@ def test_spatial_batchnorm_train_matches_torch_batch_norm(shape, momentum, eps):
     x, gamma, beta = _batchnorm_inputs(shape)
     channels = shape[1]
     running_mean, running_var = np.linspace(-1, 1, channels), np.linspace(0.5, 2, channels)
-    bn_param = {"mode": "train", "momentum": momentum, "eps": eps,
-                "running_mean": running_mean.copy(), "running_var": running_var.copy()}
+    bn_param = {
+        "mode": "train",
+        "momentum": momentum,
+        "eps": eps,
+        "running_mean": running_mean.copy(),
+        "running_var": running_var.copy(),
+    }
     out, _ = spatial_batchnorm_forward(x, gamma, beta, bn_param)
 
     torch_mean, torch_var = torch.tensor(running_mean), torch.tensor(running_var)
     # torch blends with weight `momentum` on the batch statistic: the opposite of ours.
-    expected = F.batch_norm(torch.tensor(x), torch_mean, torch_var, torch.tensor(gamma),
-                            torch.tensor(beta), training=True, momentum=1 - momentum, eps=eps)
+    expected = F.batch_norm(
+        torch.tensor(x),
+        torch_mean,
+        torch_var,
+        torch.tensor(gamma),
+        torch.tensor(beta),
+        training=True,
+        momentum=1 - momentum,
+        eps=eps,
+    )
     assert rel_error(out, _to_numpy(expected)) < FORWARD_TOLERANCE
     assert rel_error(bn_param["running_mean"], torch_mean.numpy()) < FORWARD_TOLERANCE
     # torch's running variance uses the unbiased batch variance; ours, like the course's,
@@ -267,12 +282,10 @@ def test_spatial_batchnorm_test_mode_matches_torch_with_given_running_statistics
     x, gamma, beta = _batchnorm_inputs(shape)
     channels = shape[1]
     running_mean, running_var = np.linspace(-2, 1, channels), np.linspace(0.3, 3, channels)
-    bn_param = {"mode": "test", "eps": 1e-3,
-                "running_mean": running_mean.copy(), "running_var": running_var.copy()}
+    bn_param = {"mode": "test", "eps": 1e-3, "running_mean": running_mean.copy(), "running_var": running_var.copy()}
     out, _ = spatial_batchnorm_forward(x, gamma, beta, bn_param)
 
-    expected = F.batch_norm(*map(torch.tensor, (x, running_mean, running_var, gamma, beta)),
-                            training=False, eps=1e-3)
+    expected = F.batch_norm(*map(torch.tensor, (x, running_mean, running_var, gamma, beta)), training=False, eps=1e-3)
     assert rel_error(out, _to_numpy(expected)) < FORWARD_TOLERANCE
     np.testing.assert_array_equal(bn_param["running_mean"], running_mean)
     np.testing.assert_array_equal(bn_param["running_var"], running_var)
@@ -286,8 +299,7 @@ def test_spatial_batchnorm_backward_matches_torch_autograd(shape):
     dx, dgamma, dbeta = spatial_batchnorm_backward(dout, cache)
 
     tx, tgamma, tbeta = _leaf(x), _leaf(gamma), _leaf(beta)
-    F.batch_norm(tx, None, None, tgamma, tbeta, training=True, eps=1e-5).backward(
-        torch.tensor(dout))
+    F.batch_norm(tx, None, None, tgamma, tbeta, training=True, eps=1e-5).backward(torch.tensor(dout))
     for mine, leaf in ((dx, tx), (dgamma, tgamma), (dbeta, tbeta)):
         assert mine.shape == leaf.shape
         assert rel_error(mine, _to_numpy(leaf.grad)) < GRADIENT_TOLERANCE
@@ -360,6 +372,7 @@ def test_spatial_groupnorm_rejects_G_that_does_not_divide_C(G):
 # ThreeLayerConvNet
 # ---------------------------------------------------------------------------------------------
 
+
 class NetCase(NamedTuple):
     input_dim: tuple  # (C, H, W)
     num_filters: int
@@ -380,10 +393,16 @@ NUM_EXAMPLES = 6
 def _net_and_data(case, reg, dtype=np.float64, seed=0):
     """A net (seeded weights of std 0.3, non-zero biases) so every gradient is sizeable, and data."""
     np.random.seed(seed)
-    net = ThreeLayerConvNet(input_dim=case.input_dim, num_filters=case.num_filters,
-                            filter_size=case.filter_size, hidden_dim=case.hidden_dim,
-                            num_classes=case.num_classes, weight_scale=0.3, reg=reg,
-                            dtype=dtype)
+    net = ThreeLayerConvNet(
+        input_dim=case.input_dim,
+        num_filters=case.num_filters,
+        filter_size=case.filter_size,
+        hidden_dim=case.hidden_dim,
+        num_classes=case.num_classes,
+        weight_scale=0.3,
+        reg=reg,
+        dtype=dtype,
+    )
     rng = np.random.default_rng(seed)
     for name in ("b1", "b2", "b3"):
         net.params[name] = rng.normal(scale=0.1, size=net.params[name].shape).astype(dtype)
@@ -433,9 +452,14 @@ def _expected_shapes(case):
     channels, height, width = case.input_dim
     pooled = case.num_filters * (height // 2) * (width // 2)
     fs = case.filter_size
-    return {"W1": (case.num_filters, channels, fs, fs), "b1": (case.num_filters,),
-            "W2": (pooled, case.hidden_dim), "b2": (case.hidden_dim,),
-            "W3": (case.hidden_dim, case.num_classes), "b3": (case.num_classes,)}
+    return {
+        "W1": (case.num_filters, channels, fs, fs),
+        "b1": (case.num_filters,),
+        "W2": (pooled, case.hidden_dim),
+        "b2": (case.hidden_dim,),
+        "W3": (case.hidden_dim, case.num_classes),
+        "b3": (case.num_classes,),
+    }
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

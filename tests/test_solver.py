@@ -1,4 +1,5 @@
 """The Solver trains a model, records its history and keeps the best parameters."""
+
 import numpy as np
 import pytest
 
@@ -38,8 +39,9 @@ def data():
 def test_solver_learns_separable_data(data, rule):
     np.random.seed(0)
     model = LinearSoftmax(3, 3)
-    solver = Solver(model, data, update_rule=rule, optim_config={"learning_rate": 1e-2},
-                    batch_size=20, num_epochs=5, verbose=False)
+    solver = Solver(
+        model, data, update_rule=rule, optim_config={"learning_rate": 1e-2}, batch_size=20, num_epochs=5, verbose=False
+    )
     solver.train()
     assert solver.check_accuracy(data["X_val"], data["y_val"]) > 0.95
     assert solver.loss_history[-1] < solver.loss_history[0]
@@ -50,8 +52,9 @@ def test_solver_learns_separable_data(data, rule):
 def test_solver_leaves_best_validation_parameters_in_model(data):
     np.random.seed(0)
     model = LinearSoftmax(3, 3)
-    solver = Solver(model, data, update_rule="sgd", optim_config={"learning_rate": 1e-2},
-                    batch_size=20, num_epochs=3, verbose=False)
+    solver = Solver(
+        model, data, update_rule="sgd", optim_config={"learning_rate": 1e-2}, batch_size=20, num_epochs=3, verbose=False
+    )
     solver.train()
     assert solver.best_val_acc == max(solver.val_acc_history)
     for name, value in solver.best_params.items():

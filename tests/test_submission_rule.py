@@ -1,6 +1,7 @@
 """What a submission is: one notebook, or a folder with its notebooks; a stub never overrides an implemented
 definition; the report and the table say which notebook each task's definition came from, and a task defined
 differently in two notebooks is noted with the one graded."""
+
 import json
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """The task table (assignment/tasks.py): every task declared once, and every part reads it. A tenth task added
 through the table alone (a row and its family's code) is checked in the notebook's API, graded and weighted."""
+
 import importlib
 import re
 import sys
@@ -21,8 +22,14 @@ from grader.tasks.layer_checks import forward_case
 from notebooks import write_notebook
 
 SPEC_TASK_IDS = (
-    "conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive", "max_pool_backward_naive",
-    "three_layer_convnet", "spatial_batchnorm_forward", "spatial_batchnorm_backward", "spatial_groupnorm_forward",
+    "conv_forward_naive",
+    "conv_backward_naive",
+    "max_pool_forward_naive",
+    "max_pool_backward_naive",
+    "three_layer_convnet",
+    "spatial_batchnorm_forward",
+    "spatial_batchnorm_backward",
+    "spatial_groupnorm_forward",
     "spatial_groupnorm_backward",
 )
 
@@ -45,8 +52,11 @@ def test_every_row_has_its_family_in_both_packages_its_reference_and_a_forward_i
 def test_the_notebook_source_has_each_rows_stub_cell_defining_it_and_then_its_check_cell():
     build = load_script("build_notebook")
     cells = build.read_cells(build.SOURCE_PATH.read_text(encoding="utf-8"))
-    tagged = [(index, cell) for index, cell in enumerate(cells)
-              if any(tag.startswith("task:") for tag in cell.metadata.get("tags", []))]
+    tagged = [
+        (index, cell)
+        for index, cell in enumerate(cells)
+        if any(tag.startswith("task:") for tag in cell.metadata.get("tags", []))
+    ]
     assert [cell.metadata.tags for _, cell in tagged] == [[f"task:{task_id}"] for task_id in TASK_IDS]
     for (index, stub), task in zip(tagged, TABLE.values()):
         keyword = "class" if task.is_class else "def"
@@ -92,14 +102,25 @@ def _toy_grade(ctx):
 def tenth_task(monkeypatch):
     """A row in the table and a tiny family on each side (assignment/checks/toy.py, grader/tasks/toy.py)."""
     checks_family = types.ModuleType("assignment.checks.toy")
-    checks_family.CHECKS = {TOY: PublicChecks((Case("public", dict(N=2, D=3, seed=1)),), _toy_run, _toy_check,
-                                              lambda case: "public case")}
+    checks_family.CHECKS = {
+        TOY: PublicChecks((Case("public", dict(N=2, D=3, seed=1)),), _toy_run, _toy_check, lambda case: "public case")
+    }
     grader_family = types.ModuleType("grader.tasks.toy")
     grader_family.GRADERS = {TOY: _toy_grade}
     monkeypatch.setitem(sys.modules, checks_family.__name__, checks_family)
     monkeypatch.setitem(sys.modules, grader_family.__name__, grader_family)
-    register(Task(TOY, TOY, "toy", toy_inputs, dict(N=2, D=3, seed=1), 5.0, arg_names=("x", "factor"),
-                  returns=("out", "cache")))
+    register(
+        Task(
+            TOY,
+            TOY,
+            "toy",
+            toy_inputs,
+            dict(N=2, D=3, seed=1),
+            5.0,
+            arg_names=("x", "factor"),
+            returns=("out", "cache"),
+        )
+    )
     yield
     unregister(TOY)
     assert tuple(TASK_IDS) == SPEC_TASK_IDS

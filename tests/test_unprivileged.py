@@ -5,6 +5,7 @@ system reduced to what the worker needs.
 The container is simulated: the grader runs as root with a ``bwrap`` on PATH that fails the way it fails
 there. A probe submission tries what a student who wants points would try, and reports what it managed.
 """
+
 import ctypes
 import json
 import os
@@ -20,9 +21,9 @@ import solutions
 from grader.config import Config
 from grader.pipeline import grade
 from grader.sandbox import confine, launcher
+from grader.sandbox.launcher import landlock_rules, reachable
 from grader.sandbox.session import SandboxUnavailable
 from grader.sandbox.supervisor import remove_files_of
-from grader.sandbox.launcher import landlock_rules, reachable
 from tests.notebooks import solution_cells, stub_cells, write_notebook
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the unprivileged mode is chosen by a root grader")
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the unprivileged mode
 GRADER = Path(sys.executable).with_name("grader")
 NAMESPACE_ERROR = "bwrap: No permissions to create new namespace, likely because the kernel does not allow non-privileged user namespaces."
 
-PROBE = '''
+PROBE = """
 import ctypes, glob, json, os, socket
 
 SOLUTIONS, ROOT, PORT, PROJECT = {solutions!r}, {root!r}, {port!r}, {project!r}
@@ -68,7 +69,7 @@ def conv_forward_naive(x, w, b, conv_param):
     if libc.shmget(0x5eed, 4096, 0o1666) >= 0:
         found["ipc"].append("shm")
     raise RuntimeError("PROBE " + json.dumps(found))
-'''
+"""
 
 
 @pytest.fixture
@@ -91,8 +92,13 @@ def container(tmp_path):
 
 def _grade(env, notebook, *options):
     out = notebook.parent / "report.json"
-    done = subprocess.run([str(GRADER), "grade", str(notebook), "--json", str(out), *options], env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [str(GRADER), "grade", str(notebook), "--json", str(out), *options],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(out.read_text()), done.stdout
 
@@ -106,8 +112,9 @@ def test_probe_reads_writes_reaches_and_signals_nothing(tmp_path, container, req
     listener.listen(4)
     listener.settimeout(0.5)
     project = str(Path(solutions.__file__).parent.parent)
-    probe = PROBE.format(solutions=str(Path(solutions.__file__).parent), root=str(root),
-                         port=listener.getsockname()[1], project=project)
+    probe = PROBE.format(
+        solutions=str(Path(solutions.__file__).parent), root=str(root), port=listener.getsockname()[1], project=project
+    )
     ipc_before = Path("/proc/sysvipc/shm").read_text()
     report, printed = _grade(env, write_notebook(tmp_path, probe), "--tasks", "conv_forward_naive")
 
@@ -161,11 +168,13 @@ def test_filter_refuses_network_ipc_and_namespaces_but_not_unix_pairs():
         outcomes = {}
         libc = ctypes.CDLL(None, use_errno=True)
         unix = socket.socket(socket.AF_UNIX)
-        for name, action in (("inet", lambda: socket.socket(socket.AF_INET).close()),
-                             ("inet6", lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).close()),
-                             ("unix_connect", lambda: unix.connect("\0grader-test")),
-                             ("pair", lambda: [end.close() for end in socket.socketpair()]),
-                             ("fork", lambda: os.waitpid(os.fork() or os._exit(0), 0))):
+        for name, action in (
+            ("inet", lambda: socket.socket(socket.AF_INET).close()),
+            ("inet6", lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).close()),
+            ("unix_connect", lambda: unix.connect("\0grader-test")),
+            ("pair", lambda: [end.close() for end in socket.socketpair()]),
+            ("fork", lambda: os.waitpid(os.fork() or os._exit(0), 0)),
+        ):
             try:
                 action()
                 outcomes[name] = "allowed"
@@ -198,7 +207,10 @@ def test_landlock_allows_the_system_and_the_work_folder_and_refuses_the_referenc
 
     def attempt():
         confine.apply({"landlock": confine.landlock_abi(), "rules": rules})
-        outcomes = {"python": os.path.exists(sys.executable), "numpy": bool(os.listdir(os.path.dirname(ctypes.__file__)))}
+        outcomes = {
+            "python": os.path.exists(sys.executable),
+            "numpy": bool(os.listdir(os.path.dirname(ctypes.__file__))),
+        }
         (work / "written").write_text("ok")
         outcomes["work"] = (work / "written").read_text()
         for name, path in (("references", Path(solutions.__file__)), ("outside", tmp_path / "outside.txt")):
@@ -268,7 +280,7 @@ def test_without_landlock_references_closed_to_other_users_are_enough(tmp_path, 
     assert "file access by permissions only (no Landlock)" in report.isolation
 
 
-DEEP_TREE = '''
+DEEP_TREE = """
 import os
 
 
@@ -281,20 +293,32 @@ def conv_forward_naive(x, w, b, conv_param):
         fd = inner
     os.close(fd)
     raise RuntimeError("left a tree 5,000 deep")
-'''
+"""
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("use_bwrap", [pytest.param(True, marks=pytest.mark.skipif(
-    not launcher.bwrap_works(launcher.shutil.which("bwrap") or "bwrap"), reason="no bubblewrap")), False],
-    ids=["bwrap", "unprivileged"])
+@pytest.mark.parametrize(
+    "use_bwrap",
+    [
+        pytest.param(
+            True,
+            marks=pytest.mark.skipif(
+                not launcher.bwrap_works(launcher.shutil.which("bwrap") or "bwrap"), reason="no bubblewrap"
+            ),
+        ),
+        False,
+    ],
+    ids=["bwrap", "unprivileged"],
+)
 def test_a_tree_thousands_of_folders_deep_costs_only_its_task_and_is_removed(tmp_path, use_bwrap, monkeypatch):
     temporary = Path(tempfile.mkdtemp(dir="/tmp"))  # the grader's temporary folders, watched (other runs use /tmp)
     temporary.chmod(0o755)
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
     try:
-        report = grade(write_notebook(tmp_path, *solution_cells(), DEEP_TREE),
-                       Config(tasks=("conv_forward_naive", "max_pool_forward_naive"), use_bwrap=use_bwrap))
+        report = grade(
+            write_notebook(tmp_path, *solution_cells(), DEEP_TREE),
+            Config(tasks=("conv_forward_naive", "max_pool_forward_naive"), use_bwrap=use_bwrap),
+        )
         left = list(temporary.glob("grader-child-*"))
     finally:
         confine.remove_tree(str(temporary))
@@ -304,7 +328,7 @@ def test_a_tree_thousands_of_folders_deep_costs_only_its_task_and_is_removed(tmp
     assert left == []
 
 
-SWAP_HOME = '''
+SWAP_HOME = """
 import os
 
 
@@ -318,7 +342,7 @@ def conv_forward_naive(x, w, b, conv_param):
     except OSError:
         pass
     raise RuntimeError("MANAGED " + repr(managed))
-'''
+"""
 
 
 @pytest.mark.slow
@@ -328,13 +352,15 @@ def test_without_landlock_a_task_cannot_make_the_root_template_empty_another_fol
     (victim / "precious.txt").write_text("keep")
     monkeypatch.setattr(confine, "landlock_abi", lambda: 0)
     monkeypatch.setattr(launcher, "forbidden_paths", lambda: [])
-    report = grade(write_notebook(tmp_path, SWAP_HOME.format(victim=str(victim))),
-                   Config(tasks=("conv_forward_naive",), use_bwrap=False))
+    report = grade(
+        write_notebook(tmp_path, SWAP_HOME.format(victim=str(victim))),
+        Config(tasks=("conv_forward_naive",), use_bwrap=False),
+    )
     assert "MANAGED []" in report.tasks[0].message, report.tasks[0].message
     assert (victim / "precious.txt").read_text() == "keep"
 
 
-FORK_MANY = '''
+FORK_MANY = """
 import os
 import time
 
@@ -350,7 +376,7 @@ def conv_forward_naive(x, w, b, conv_param):
         except OSError:
             break
     raise RuntimeError(f"started {started} processes")
-'''
+"""
 
 
 @pytest.mark.slow
@@ -358,8 +384,9 @@ def test_the_process_limit_holds_for_the_sandbox_uid_without_a_pids_cgroup(tmp_p
     from grader.sandbox import cgroups
 
     monkeypatch.setattr(cgroups, "_create_cgroup", lambda *args: None)  # as in a container that has none
-    report = grade(write_notebook(tmp_path, FORK_MANY), Config(tasks=("conv_forward_naive",), use_bwrap=False,
-                                                               processes=20))
+    report = grade(
+        write_notebook(tmp_path, FORK_MANY), Config(tasks=("conv_forward_naive",), use_bwrap=False, processes=20)
+    )
     started = int(report.tasks[0].message.split("started ", 1)[1].split()[0])
     assert started < 20
     assert "process limit not enforced" not in report.isolation
@@ -370,6 +397,7 @@ def test_the_filter_refuses_kernel_objects_made_by_others_and_memfd():
     segment = libc.shmget(0, 4096, 0o1666)  # made by root, open to every user: reachable by its id
     assert segment >= 0
     try:
+
         def attempt():
             confine.apply({"seccomp": True})
             address = ctypes.c_void_p(libc.shmat(segment, None, 0)).value
@@ -383,7 +411,7 @@ def test_the_filter_refuses_kernel_objects_made_by_others_and_memfd():
     assert outcomes["shmat"] == ctypes.c_void_p(-1).value and outcomes["memfd"] == -1
 
 
-WRITES = '''
+WRITES = """
 import os
 
 
@@ -396,14 +424,15 @@ def conv_forward_naive(x, w, b, conv_param):
             with open(f"big{{index}}", "wb") as handle:
                 handle.write(bytes(54 << 20))  # 270 MiB in all, each file under the 64 MiB per-file limit
     return x, None
-'''
+"""
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("files", [0, 10_001], ids=["bytes", "entries"])
 def test_writing_more_than_the_work_folder_holds_fails_the_call_and_is_removed(tmp_path, files):
-    report = grade(write_notebook(tmp_path, WRITES.format(files=files)),
-                   Config(tasks=("conv_forward_naive",), use_bwrap=False))
+    report = grade(
+        write_notebook(tmp_path, WRITES.format(files=files)), Config(tasks=("conv_forward_naive",), use_bwrap=False)
+    )
     assert report.tasks[0].score == 0.0
     assert "wrote more than 256 MiB (or 10000 files)" in report.tasks[0].message, report.tasks[0].message
 
@@ -412,7 +441,9 @@ def test_writing_more_than_the_work_folder_holds_fails_the_call_and_is_removed(t
 def test_numpy_and_the_standard_library_out_of_the_uids_reach_are_linked_where_it_can_read_them(tmp_path, monkeypatch):
     monkeypatch.setattr(launcher, "reachable", lambda path: False)  # a venv in a private folder, Python under /root
     monkeypatch.setattr(launcher, "_REACHABLE", {})
-    report = grade(write_notebook(tmp_path, *solution_cells()),
-                   Config(tasks=("conv_forward_naive", "spatial_groupnorm_forward"), use_bwrap=False))
+    report = grade(
+        write_notebook(tmp_path, *solution_cells()),
+        Config(tasks=("conv_forward_naive", "spatial_groupnorm_forward"), use_bwrap=False),
+    )
     assert report.score == pytest.approx(report.max_score), [t.message for t in report.tasks]
     assert report.isolation.startswith("unprivileged user (uid ")

@@ -7,6 +7,7 @@ binaries or inherited descriptors) and raises an exception saying ``tried N; MAN
 in-process with ``use_bwrap=False`` as root, which selects that mode; the test asserts that it tried
 something and managed nothing, and checks from outside that nothing it aimed at changed.
 """
+
 import os
 import re
 import socket
@@ -18,8 +19,10 @@ from grader.config import Config
 from grader.pipeline import grade
 from tests.notebooks import write_notebook
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(os.geteuid() != 0, reason="the unprivileged mode is chosen by a root grader")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the unprivileged mode is chosen by a root grader"),
+]
 
 ATTACK_DIR = Path(__file__).parent / "attacks" / "unprivileged"
 ATTACKS = sorted(ATTACK_DIR.glob("*.py"))

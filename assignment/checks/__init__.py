@@ -15,6 +15,7 @@ Each task of the table (:mod:`assignment.tasks`) is checked by the module of its
 convnet, normalization, as in grader/tasks/): its public case and, where a classic bug hides from it
 (pad 0, overlapping pool windows), one edge case. The comparisons are :mod:`assignment.compare`'s.
 """
+
 import contextlib
 import dataclasses
 import traceback
@@ -41,8 +42,21 @@ from assignment.checks.base import (
 )
 from assignment.tasks import TABLE, TASK_IDS
 
-__all__ = ["check", "skip_until_implemented", "CheckReport", "Measurement", "TASK_IDS", "CASES", "EXPECTED_FILE",
-           "public_values", "render", "PASSED", "FAILED", "NOT_IMPLEMENTED", "ERROR"]
+__all__ = [
+    "check",
+    "skip_until_implemented",
+    "CheckReport",
+    "Measurement",
+    "TASK_IDS",
+    "CASES",
+    "EXPECTED_FILE",
+    "public_values",
+    "render",
+    "PASSED",
+    "FAILED",
+    "NOT_IMPLEMENTED",
+    "ERROR",
+]
 
 # Every family module, loaded with the package (the sandbox preloads it before any fork).
 for _family in dict.fromkeys(task.family for task in TABLE.values()):
@@ -89,8 +103,6 @@ def render(result):
     return "\n".join(lines)
 
 
-
-
 def check(task_id, implementation, forward=None, verbose=True):
     """Run the public checks of one task on the student's code, and print the report or return it.
 
@@ -134,8 +146,10 @@ def _checked(task_id, implementation, forward):
     return CheckReport(task_id, status, tuple(measurements), message, hint)
 
 
-FORWARD_FIRST_HINT = ("fix {forward} first: it fails its own check, and this check runs your backward "
-                      "pass on the cache your {forward} returns, so its errors show up here too")
+FORWARD_FIRST_HINT = (
+    "fix {forward} first: it fails its own check, and this check runs your backward "
+    "pass on the cache your {forward} returns, so its errors show up here too"
+)
 
 
 def _forward_first(result, forward):
@@ -174,8 +188,10 @@ def skip_until_implemented(*names):
     except NotImplementedError:
         print(f"Skipped: this cell uses {', '.join(names)}; implement {them} first, then run it again.")
     except Exception as exc:
-        print(f"Skipped: {_one_line(exception_line(exc), SKIP_MESSAGE_WIDTH)}{_where(exc)}; this cell uses "
-              f"{', '.join(names)}: fix {them} (the check cell says more), then run it again.")
+        print(
+            f"Skipped: {_one_line(exception_line(exc), SKIP_MESSAGE_WIDTH)}{_where(exc)}; this cell uses "
+            f"{', '.join(names)}: fix {them} (the check cell says more), then run it again."
+        )
 
 
 SKIP_MESSAGE_WIDTH = 200  # characters of an exception's message in a skipped cell's one line
@@ -202,16 +218,20 @@ def _run_checks(task_id, implementation, forward, measurements):
     _require_callable(implementation, "a class" if task.is_class else "a function", task_id)
     if task.forward:
         if forward is None:
-            raise CheckStopped(FAILED, f"this check needs your forward pass too: check({task_id!r}, "
-                                       f"{task.definition}, forward={TABLE[task.forward].definition})")
+            raise CheckStopped(
+                FAILED,
+                f"this check needs your forward pass too: check({task_id!r}, "
+                f"{task.definition}, forward={TABLE[task.forward].definition})",
+            )
         _require_callable(forward, "a function", f"forward= ({task.forward})")
     try:
         checks_of(task_id).check(implementation, forward, measurements)
     except CheckStopped as stop:
         forward_name = task.forward
         if stop.status == NOT_IMPLEMENTED and forward_name and stop.message.startswith(forward_name):
-            stop.message += (f"\n{task_id} is checked with the cache your {forward_name} returns: "
-                             f"write {forward_name} first")
+            stop.message += (
+                f"\n{task_id} is checked with the cache your {forward_name} returns: write {forward_name} first"
+            )
         raise
 
 

@@ -4,6 +4,7 @@ running a case against the stored expected values.
 A family module (conv.py, pool.py, convnet.py, normalization.py, as in grader/tasks/) lists in ``CHECKS`` a
 :class:`PublicChecks` per task of the table (:mod:`assignment.tasks`) whose row names the family.
 """
+
 import copy
 import math
 import traceback
@@ -36,6 +37,7 @@ PASSED, FAILED, NOT_IMPLEMENTED, ERROR = "passed", "failed", "not implemented", 
 
 
 # -- results ------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Measurement:
@@ -93,17 +95,18 @@ class CheckStopped(Exception):
         self.status, self.message, self.hint = status, message, hint
 
 
-
-
 # -- calling student code ------------------------------------------------------------------------------
+
 
 def call_student(what, function, *args, **kwargs):
     """``function(*args, **kwargs)``; its exceptions become a :class:`CheckStopped` saying where."""
     try:
         return function(*args, **kwargs)
     except NotImplementedError:
-        raise CheckStopped(NOT_IMPLEMENTED, f"{what} raises NotImplementedError: it is not written yet "
-                                     f"(write it, then run this cell again)") from None
+        raise CheckStopped(
+            NOT_IMPLEMENTED,
+            f"{what} raises NotImplementedError: it is not written yet (write it, then run this cell again)",
+        ) from None
     except Exception as exc:
         raise CheckStopped(ERROR, f"{what} raised {exception_line(exc)}{_student_line(exc)}") from None
 
@@ -139,8 +142,7 @@ def returned_items(value, names, what):
         return (value,)
     expected = f"({', '.join(names)})"
     if not isinstance(value, (tuple, list)) or len(value) != len(names):
-        raise CheckStopped(FAILED, f"{what} should return a tuple {expected}; yours returned "
-                            f"{describe_value(value)}")
+        raise CheckStopped(FAILED, f"{what} should return a tuple {expected}; yours returned {describe_value(value)}")
     return tuple(value)
 
 
@@ -148,8 +150,7 @@ def describe_value(value):
     if value is None:
         return "None"
     if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
-        return (f"a {type(value).__name__}, a subclass of numpy.ndarray (return a plain ndarray: "
-                f"np.asarray)")
+        return f"a {type(value).__name__}, a subclass of numpy.ndarray (return a plain ndarray: np.asarray)"
     if isinstance(value, np.ndarray):
         return f"an ndarray of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, (tuple, list)):
@@ -157,9 +158,8 @@ def describe_value(value):
     return f"a value of type {type(value).__name__}"
 
 
-
-
 # -- measurements ---------------------------------------------------------------------------------------
+
 
 def array_problem_text(value, expected_shape):
     """Why ``value`` is not a finite float ndarray of ``expected_shape``, or '' if it is."""
@@ -169,8 +169,10 @@ def array_problem_text(value, expected_shape):
     if problem.kind == NOT_AN_ARRAY:
         return f"expected a numpy.ndarray of shape {tuple(expected_shape)}, yours is {describe_value(value)}"
     if problem.kind == NOT_FLOATING:
-        return (f"expected a floating dtype, yours is {value.dtype} (an array made with "
-                f"np.zeros_like of an integer array, or dtype=int, truncates every value)")
+        return (
+            f"expected a floating dtype, yours is {value.dtype} (an array made with "
+            f"np.zeros_like of an integer array, or dtype=int, truncates every value)"
+        )
     if problem.kind == NOT_FINITE:
         return f"shape {value.shape} ok, but it holds {value[problem.index]} at index {problem.index}"
     return f"expected shape {tuple(expected_shape)}, yours {value.shape}"
@@ -185,8 +187,7 @@ def compare_to(case, quantity, value, expected, threshold, hint=""):
     passed = error <= threshold
     detail = f"shape {value.shape}, rel error {error:.1e} {'<=' if passed else '>'} {threshold:.0e}"
     if not passed:
-        detail += (f"; worst at index {worst}: yours {float(value[worst]):.6g}, "
-                   f"expected {float(expected[worst]):.6g}")
+        detail += f"; worst at index {worst}: yours {float(value[worst]):.6g}, expected {float(expected[worst]):.6g}"
     return Measurement(case, quantity, passed, detail, error, threshold, hint)
 
 
@@ -194,12 +195,19 @@ def compare_number(case, quantity, value, expected, threshold, hint=""):
     """Measure a scalar (a Python or numpy float, or an array of one float) against ``expected``."""
     number = as_number(value)
     if number is None:
-        return Measurement(case, quantity, False, f"expected a finite number, yours is "
-                                                  f"{describe_value(value)} {value!r:.60}", hint=hint)
+        return Measurement(
+            case,
+            quantity,
+            False,
+            f"expected a finite number, yours is {describe_value(value)} {value!r:.60}",
+            hint=hint,
+        )
     error, _ = rel_error(number, expected)
     passed = error <= threshold
-    detail = (f"yours {number:.8g}, expected {float(expected):.8g}, rel error {error:.1e} "
-              f"{'<=' if passed else '>'} {threshold:.0e}")
+    detail = (
+        f"yours {number:.8g}, expected {float(expected):.8g}, rel error {error:.1e} "
+        f"{'<=' if passed else '>'} {threshold:.0e}"
+    )
     return Measurement(case, quantity, passed, detail, error, threshold, hint)
 
 
@@ -207,7 +215,8 @@ def as_number(value):
     if isinstance(value, (bool, np.bool_)):
         return None
     if isinstance(value, (int, float, np.integer, np.floating)) or (
-            type(value) is np.ndarray and value.size == 1 and value.dtype.kind == "f"):
+        type(value) is np.ndarray and value.size == 1 and value.dtype.kind == "f"
+    ):
         number = float(np.asarray(value).reshape(()))
         return number if math.isfinite(number) else None
     return None
@@ -220,9 +229,8 @@ def bound(case, quantity, error, tolerance, what, hint=""):
     return Measurement(case, quantity, passed, detail, error, tolerance, hint)
 
 
-
-
 # -- cases ----------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Case:
@@ -236,9 +244,8 @@ class Case:
     """Why this case exists: shown when it fails."""
 
 
-
-
 # -- a task's public checks, by family --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PublicChecks:
@@ -280,7 +287,6 @@ def run_case(task_id, case, implementation, forward=None, inputs=None):
     return checks_of(task_id).run(implementation, forward, inputs, case)
 
 
-
 def expected_key(task_id, case, quantity):
     return f"{task_id}/{case.key}/{quantity}"
 
@@ -292,12 +298,15 @@ def stored_expected():
         return {name: archive[name] for name in archive.files}
 
 
-
 # The threshold of each quantity (by its last name part); gradients get BACKWARD_THRESHOLD.
 THRESHOLDS = {
-    "out": FORWARD_THRESHOLD, "train_out": FORWARD_THRESHOLD, "test_out": FORWARD_THRESHOLD,
-    "scores": FORWARD_THRESHOLD, "loss": LOSS_THRESHOLD,
-    "running_mean": RUNNING_STAT_THRESHOLD, "running_var": RUNNING_STAT_THRESHOLD,
+    "out": FORWARD_THRESHOLD,
+    "train_out": FORWARD_THRESHOLD,
+    "test_out": FORWARD_THRESHOLD,
+    "scores": FORWARD_THRESHOLD,
+    "loss": LOSS_THRESHOLD,
+    "running_mean": RUNNING_STAT_THRESHOLD,
+    "running_var": RUNNING_STAT_THRESHOLD,
 }
 
 
@@ -322,8 +331,6 @@ def hint_for(hints, quantity):
     return ""
 
 
-
-
 def check_cases(task_id, implementation, forward, hints, measurements, also=None):
     """Run and compare every case of a task; ``also(case, inputs)`` adds checks per case.
 
@@ -342,13 +349,21 @@ def check_cases(task_id, implementation, forward, hints, measurements, also=None
 
 def unchanged_check(task_id, measurements):
     """``also`` for forward layers: x must come back as it was."""
+
     def check_unchanged(case, inputs):
         same = np.array_equal(inputs["x"], case_inputs(task_id, case)["x"])
-        measurements.append(Measurement(
-            describe_case(task_id, case), "x unchanged", same,
-            "your function left x as it was" if same else "your function modified its input x",
-            hint="" if same else "x must not change: pad into a new array (np.pad returns one) "
-                                 "instead of writing into x"))
+        measurements.append(
+            Measurement(
+                describe_case(task_id, case),
+                "x unchanged",
+                same,
+                "your function left x as it was" if same else "your function modified its input x",
+                hint=""
+                if same
+                else "x must not change: pad into a new array (np.pad returns one) instead of writing into x",
+            )
+        )
+
     return check_unchanged
 
 
@@ -361,8 +376,10 @@ def forward_out(what, forward, shape, *args):
     return value
 
 
-NUMERIC_HINT = ("your backward pass disagrees with the numeric gradient of your own forward pass: "
-                "differentiate the forward you wrote, term by term")
+NUMERIC_HINT = (
+    "your backward pass disagrees with the numeric gradient of your own forward pass: "
+    "differentiate the forward you wrote, term by term"
+)
 
 
 def check_numeric(task_id, case, values, out_of, arrays, dout, measurements):
@@ -377,7 +394,8 @@ def check_numeric(task_id, case, values, out_of, arrays, dout, measurements):
             return out_of(**{**arrays, name: value})
 
         numeric = eval_numerical_gradient_array(out_at, array.copy(), dout, h=NUMERIC_STEP)
-        measurements.append(compare_to(label, f"d{name} vs numeric gradient", analytic, numeric,
-                                     NUMERIC_GRADIENT_THRESHOLD, NUMERIC_HINT))
-
-
+        measurements.append(
+            compare_to(
+                label, f"d{name} vs numeric gradient", analytic, numeric, NUMERIC_GRADIENT_THRESHOLD, NUMERIC_HINT
+            )
+        )

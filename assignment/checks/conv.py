@@ -1,4 +1,5 @@
 """The notebook's public checks of the naive convolution: forward and backward."""
+
 import copy
 
 from assignment.checks.base import (
@@ -17,16 +18,15 @@ from assignment.tasks import PUBLIC_CASES
 
 # Hints that name a classic mistake come from the one catalogue the grader's report shares (assignment.mistakes).
 PAD_ZERO_HINT = mistake_text("pad_zero_slicing")
-CONV_EDGE_HINT = ("this case has pad = 0, H != W and HH != WW: pair H with HH and W with WW, and "
-                  "make sure pad = 0 works")
+CONV_EDGE_HINT = "this case has pad = 0, H != W and HH != WW: pair H with HH and W with WW, and make sure pad = 0 works"
 CONV_FORWARD_HINTS = {
     "out": "out[n, f, i, j] = sum(x_pad[n, :, i*s:i*s + HH, j*s:j*s + WW] * w[f]) + b[f]: all C "
-           "channels, windows starting at i * stride in the padded input, the bias once per output; "
-           "H' = 1 + (H + 2 * pad - HH) // stride",
+    "channels, windows starting at i * stride in the padded input, the bias once per output; "
+    "H' = 1 + (H + 2 * pad - HH) // stride",
 }
 CONV_BACKWARD_HINTS = {
     "dx": "add w[f] * dout[n, f, i, j] into the window of a zero dx_pad (windows overlap: +=), "
-          "then crop the padding away",
+    "then crop the padding away",
     "dw": "dw[f] accumulates x_pad window * dout[n, f, i, j] over n, i and j",
     "db": "db[f] is dout[:, f] summed over N, H' and W'",
 }
@@ -34,29 +34,30 @@ CONV_BACKWARD_HINTS = {
 
 def describe(case):
     p = case.params
-    return (f"{case.key} case: x {(p['N'], p['C'], p['H'], p['W'])}, w {(p['F'], p['C'], p['HH'], p['WW'])}, "
-            f"stride {p['stride']}, pad {p['pad']}")
+    return (
+        f"{case.key} case: x {(p['N'], p['C'], p['H'], p['W'])}, w {(p['F'], p['C'], p['HH'], p['WW'])}, "
+        f"stride {p['stride']}, pad {p['pad']}"
+    )
 
 
 def _run_forward(forward, _, inputs, case):
     args = (inputs["x"], inputs["w"], inputs["b"], inputs["conv_param"])
-    out, _ = returned_items(call_student("conv_forward_naive", forward, *args), ("out", "cache"),
-                            "conv_forward_naive")
+    out, _ = returned_items(call_student("conv_forward_naive", forward, *args), ("out", "cache"), "conv_forward_naive")
     return {"out": out}
 
 
 def _run_backward(backward, forward, inputs, case):
     args = copy.deepcopy((inputs["x"], inputs["w"], inputs["b"], inputs["conv_param"]))
-    _, cache = returned_items(call_student("conv_forward_naive", forward, *args), ("out", "cache"),
-                              "conv_forward_naive")
+    _, cache = returned_items(
+        call_student("conv_forward_naive", forward, *args), ("out", "cache"), "conv_forward_naive"
+    )
     grads = call_student("conv_backward_naive", backward, inputs["dout"].copy(), cache)
     return dict(zip(("dx", "dw", "db"), returned_items(grads, ("dx", "dw", "db"), "conv_backward_naive")))
 
 
 def _check_forward(forward, _, measurements):
     task_id = "conv_forward_naive"
-    check_cases(task_id, forward, None, CONV_FORWARD_HINTS, measurements,
-                also=unchanged_check(task_id, measurements))
+    check_cases(task_id, forward, None, CONV_FORWARD_HINTS, measurements, also=unchanged_check(task_id, measurements))
 
 
 def _check_backward(backward, forward, measurements):
@@ -74,13 +75,21 @@ def _check_backward(backward, forward, measurements):
 
 CHECKS = {
     "conv_forward_naive": PublicChecks(
-        cases=(Case("public", PUBLIC_CASES["conv_forward_naive"]),
-               Case("edge", dict(N=2, C=2, H=5, W=7, F=3, HH=3, WW=2, stride=2, pad=0, seed=11),
-                    CONV_EDGE_HINT)),
-        run=_run_forward, check=_check_forward, describe=describe),
+        cases=(
+            Case("public", PUBLIC_CASES["conv_forward_naive"]),
+            Case("edge", dict(N=2, C=2, H=5, W=7, F=3, HH=3, WW=2, stride=2, pad=0, seed=11), CONV_EDGE_HINT),
+        ),
+        run=_run_forward,
+        check=_check_forward,
+        describe=describe,
+    ),
     "conv_backward_naive": PublicChecks(
-        cases=(Case("public", PUBLIC_CASES["conv_backward_naive"]),
-               Case("edge", dict(N=2, C=2, H=5, W=6, F=2, HH=3, WW=3, stride=1, pad=0, seed=12),
-                    PAD_ZERO_HINT)),
-        run=_run_backward, check=_check_backward, describe=describe),
+        cases=(
+            Case("public", PUBLIC_CASES["conv_backward_naive"]),
+            Case("edge", dict(N=2, C=2, H=5, W=6, F=2, HH=3, WW=3, stride=1, pad=0, seed=12), PAD_ZERO_HINT),
+        ),
+        run=_run_backward,
+        check=_check_backward,
+        describe=describe,
+    ),
 }

@@ -1,6 +1,7 @@
 """The notebook's public checks of the three-layer convnet: fresh parameters (names, shapes, dtype, scale),
 the initial loss, scores, loss and gradients for given weights (with and without reg), and numeric gradients
 of the student's own loss."""
+
 import math
 
 import numpy as np
@@ -40,23 +41,29 @@ PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
 WEIGHT_NAMES = ("W1", "W2", "W3")  # the regularized ones
 NETWORK_HINTS = {
     "scores": "conv (stride 1, pad (filter_size - 1) // 2) - relu - 2x2 max pool (stride 2) - affine - "
-              "relu - affine: conv_relu_pool_forward, affine_relu_forward and affine_forward do it; "
-              "return the scores when y is None",
+    "relu - affine: conv_relu_pool_forward, affine_relu_forward and affine_forward do it; "
+    "return the scores when y is None",
     "reg0.loss": "the data loss is softmax_loss(scores, y)[0]",
     "reg.loss": mistake_text("reg_missing_half"),
     "reg0.grads": "go back through the same layers in reverse order: affine_backward, "
-                  "affine_relu_backward, conv_relu_pool_backward",
+    "affine_relu_backward, conv_relu_pool_backward",
     "reg.grads": mistake_text("reg_gradient_missing"),
 }
-SHAPES_HINT = ("W1 (F, C, fs, fs), b1 (F,), W2 (F * (H // 2) * (W // 2), hidden_dim), b2 (hidden_dim,), "
-               "W3 (hidden_dim, num_classes), b3 (num_classes,); H and W may differ")
+SHAPES_HINT = (
+    "W1 (F, C, fs, fs), b1 (F,), W2 (F * (H // 2) * (W // 2), hidden_dim), b2 (hidden_dim,), "
+    "W3 (hidden_dim, num_classes), b3 (num_classes,); H and W may differ"
+)
 DTYPE_HINT = "cast every parameter with .astype(dtype)"
 INIT_HINT = "weights are weight_scale * np.random.randn(*shape), biases are zeros"
-INITIAL_LOSS_HINT = ("with tiny weights every score is ~0, so the softmax is uniform and the loss is "
-                     "log(num_classes); check the softmax loss and that the scores use the weights")
+INITIAL_LOSS_HINT = (
+    "with tiny weights every score is ~0, so the softmax is uniform and the loss is "
+    "log(num_classes); check the softmax loss and that the scores use the weights"
+)
 REG_TERM_HINT = NETWORK_HINTS["reg.loss"]
-NETWORK_NUMERIC_HINT = ("a gradient disagrees with the numeric gradient of your own loss: check the "
-                        "backward pass of that layer and the reg * W term")
+NETWORK_NUMERIC_HINT = (
+    "a gradient disagrees with the numeric gradient of your own loss: check the "
+    "backward pass of that layer and the reg * W term"
+)
 
 # Networks whose freshly initialized parameters are checked: the digits' input, and a non-square one.
 NEW_NETWORKS = (
@@ -72,9 +79,11 @@ SANITY_EXAMPLES, SANITY_SEED = 20, 3
 
 def describe(case):
     p = case.params
-    return (f"{case.key} case: input_dim {p['input_dim']}, {p['num_filters']} filters of "
-            f"{p['filter_size']}x{p['filter_size']}, hidden_dim {p['hidden_dim']}, "
-            f"{p['num_inputs']} examples, given weights")
+    return (
+        f"{case.key} case: input_dim {p['input_dim']}, {p['num_filters']} filters of "
+        f"{p['filter_size']}x{p['filter_size']}, hidden_dim {p['hidden_dim']}, "
+        f"{p['num_inputs']} examples, given weights"
+    )
 
 
 def _network_hyper(params):
@@ -86,8 +95,11 @@ def _new_network(network_class, reg, **hyper):
     what = f"ThreeLayerConvNet({', '.join(f'{k}={v!r}' for k, v in hyper.items())}, reg={reg})"
     model = call_student(what, network_class, reg=reg, **hyper)
     if not isinstance(getattr(model, "params", None), dict):
-        raise CheckStopped(FAILED, "ThreeLayerConvNet must keep its parameters in self.params, a dict of "
-                            f"name -> ndarray; yours has {describe_value(getattr(model, 'params', None))}")
+        raise CheckStopped(
+            FAILED,
+            "ThreeLayerConvNet must keep its parameters in self.params, a dict of "
+            f"name -> ndarray; yours has {describe_value(getattr(model, 'params', None))}",
+        )
     return model
 
 
@@ -114,8 +126,9 @@ def _run_network(network_class, _, inputs, case):
         value = call_student(f"loss(X, y) with reg={reg}", model.loss, inputs["X"].copy(), inputs["y"].copy())
         loss, grads = returned_items(value, ("loss", "grads"), "loss(X, y)")
         if not isinstance(grads, dict):
-            raise CheckStopped(FAILED, f"loss(X, y) should return grads as a dict keyed like params; yours "
-                                f"is {describe_value(grads)}")
+            raise CheckStopped(
+                FAILED, f"loss(X, y) should return grads as a dict keyed like params; yours is {describe_value(grads)}"
+            )
         values[f"{label}.loss"] = loss
         values.update({f"{label}.grads.{name}": grads.get(name) for name in PARAM_NAMES})
     return values
@@ -142,22 +155,34 @@ def _check_new_network(network_class, hyper, measurements):
     """Parameter names, shapes, dtype (the default float32) and initial values of a new network."""
     np.random.seed(INIT_SEED)
     model = _new_network(network_class, 0.0, **hyper, weight_scale=INIT_WEIGHT_SCALE)
-    label = (f"new network: input_dim {hyper['input_dim']}, {hyper['num_filters']} filters of "
-             f"{hyper['filter_size']}x{hyper['filter_size']}, hidden_dim {hyper['hidden_dim']}, "
-             f"{hyper['num_classes']} classes, weight_scale {INIT_WEIGHT_SCALE}")
+    label = (
+        f"new network: input_dim {hyper['input_dim']}, {hyper['num_filters']} filters of "
+        f"{hyper['filter_size']}x{hyper['filter_size']}, hidden_dim {hyper['hidden_dim']}, "
+        f"{hyper['num_classes']} classes, weight_scale {INIT_WEIGHT_SCALE}"
+    )
     expected = param_shapes(**hyper)
-    wrong = [f"{name}: expected {shape}, yours {_shape_or_kind(model.params.get(name))}"
-             for name, shape in expected.items() if _shape_or_kind(model.params.get(name)) != shape]
+    wrong = [
+        f"{name}: expected {shape}, yours {_shape_or_kind(model.params.get(name))}"
+        for name, shape in expected.items()
+        if _shape_or_kind(model.params.get(name)) != shape
+    ]
     described = ", ".join(f"{name} {shape}" for name, shape in expected.items())
-    measurements.append(Measurement(label, "parameter shapes", not wrong,
-                                    "; ".join(wrong) if wrong else described, hint=SHAPES_HINT))
+    measurements.append(
+        Measurement(label, "parameter shapes", not wrong, "; ".join(wrong) if wrong else described, hint=SHAPES_HINT)
+    )
     if wrong:
         return
     dtypes = {name: model.params[name].dtype for name in expected}
     odd = [f"{name} is {dtype}" for name, dtype in dtypes.items() if dtype != np.float32]
-    measurements.append(Measurement(label, "dtype", not odd, "; ".join(odd) + " (expected float32, the "
-                                    "default dtype)" if odd else "every parameter float32",
-                                    hint=DTYPE_HINT))
+    measurements.append(
+        Measurement(
+            label,
+            "dtype",
+            not odd,
+            "; ".join(odd) + " (expected float32, the default dtype)" if odd else "every parameter float32",
+            hint=DTYPE_HINT,
+        )
+    )
     measurements.append(_initial_values(label, model.params))
 
 
@@ -173,36 +198,47 @@ def _initial_values(label, params):
     for name in WEIGHT_NAMES:
         std = float(np.std(params[name].astype(np.float64)))
         if abs(std / INIT_WEIGHT_SCALE - 1.0) > INIT_SCALE_TOLERANCE:
-            problems.append(f"{name} has std {std:.3g}, expected {INIT_WEIGHT_SCALE:g} "
-                            f"(within {INIT_SCALE_TOLERANCE:.0%})")
-    detail = "; ".join(problems) or (f"biases zero, weights' std within {INIT_SCALE_TOLERANCE:.0%} "
-                                     f"of weight_scale")
+            problems.append(
+                f"{name} has std {std:.3g}, expected {INIT_WEIGHT_SCALE:g} (within {INIT_SCALE_TOLERANCE:.0%})"
+            )
+    detail = "; ".join(problems) or (f"biases zero, weights' std within {INIT_SCALE_TOLERANCE:.0%} of weight_scale")
     return Measurement(label, "initial values", not problems, detail, hint=INIT_HINT)
 
 
 def _check_initial_loss(network_class, measurements):
     """Tiny weights and reg = 0: every score ~0, so the loss is ~log(num_classes)."""
     np.random.seed(INIT_SEED)
-    model = _new_network(network_class, 0.0, **SANITY_NETWORK, weight_scale=SANITY_WEIGHT_SCALE,
-                         dtype=np.float64)
+    model = _new_network(network_class, 0.0, **SANITY_NETWORK, weight_scale=SANITY_WEIGHT_SCALE, dtype=np.float64)
     rng = np.random.default_rng(SANITY_SEED)
     X = rng.standard_normal((SANITY_EXAMPLES, *SANITY_NETWORK["input_dim"]))
     y = rng.integers(0, SANITY_NETWORK["num_classes"], SANITY_EXAMPLES)
     loss = _loss_number(model, X, y)
     expected = math.log(SANITY_NETWORK["num_classes"])
-    label = (f"sanity: {SANITY_EXAMPLES} random examples, weight_scale {SANITY_WEIGHT_SCALE}, "
-             f"reg 0, {SANITY_NETWORK['num_classes']} classes")
-    measurements.append(bound(label, f"initial loss {loss:.4f} ~ log(10) = {expected:.4f}",
-                               abs(loss - expected) / expected, INITIAL_LOSS_TOLERANCE,
-                               "relative distance", INITIAL_LOSS_HINT))
+    label = (
+        f"sanity: {SANITY_EXAMPLES} random examples, weight_scale {SANITY_WEIGHT_SCALE}, "
+        f"reg 0, {SANITY_NETWORK['num_classes']} classes"
+    )
+    measurements.append(
+        bound(
+            label,
+            f"initial loss {loss:.4f} ~ log(10) = {expected:.4f}",
+            abs(loss - expected) / expected,
+            INITIAL_LOSS_TOLERANCE,
+            "relative distance",
+            INITIAL_LOSS_HINT,
+        )
+    )
 
 
 def _loss_number(model, X, y):
     value = call_student("loss(X, y)", model.loss, X.copy(), y.copy())
     loss = as_number(returned_items(value, ("loss", "grads"), "loss(X, y)")[0])
     if loss is None:
-        raise CheckStopped(FAILED, f"loss(X, y) should return (loss, grads) with loss a finite number; "
-                            f"your loss is {describe_value(value[0])}")
+        raise CheckStopped(
+            FAILED,
+            f"loss(X, y) should return (loss, grads) with loss a finite number; "
+            f"your loss is {describe_value(value[0])}",
+        )
     return loss
 
 
@@ -213,17 +249,22 @@ def _check_reg_term(case, values, measurements):
         return  # already reported
     params = network_inputs(**case.params)["params"]
     expected = 0.5 * case.params["reg"] * sum(np.sum(params[name] ** 2) for name in WEIGHT_NAMES)
-    measurements.append(compare_number(describe_case("three_layer_convnet", case),
-                                        f"loss rises with reg = {case.params['reg']} by "
-                                        "0.5 * reg * sum(W**2)", with_reg - without, expected,
-                                        LOSS_THRESHOLD, REG_TERM_HINT))
+    measurements.append(
+        compare_number(
+            describe_case("three_layer_convnet", case),
+            f"loss rises with reg = {case.params['reg']} by 0.5 * reg * sum(W**2)",
+            with_reg - without,
+            expected,
+            LOSS_THRESHOLD,
+            REG_TERM_HINT,
+        )
+    )
 
 
 def _check_network_gradients(network_class, case, values, measurements):
     """Numeric gradient of the student's own loss (reg > 0, float64) for every parameter."""
     inputs = network_inputs(**case.params)
-    model = _new_network(network_class, case.params["reg"], **_network_hyper(case.params),
-                         dtype=np.float64)
+    model = _new_network(network_class, case.params["reg"], **_network_hyper(case.params), dtype=np.float64)
     _load_given(model, inputs["params"])
     label = describe_case("three_layer_convnet", case)
     for name in PARAM_NAMES:
@@ -231,13 +272,26 @@ def _check_network_gradients(network_class, case, values, measurements):
         param = model.params[name]
         if array_problem_text(analytic, param.shape):
             continue  # already reported against the stored expected value
-        numeric = eval_numerical_gradient(lambda _: _loss_number(model, inputs["X"], inputs["y"]),
-                                          param, verbose=False, h=NETWORK_NUMERIC_STEP)
-        measurements.append(compare_to(label, f"d{name} vs numeric gradient (reg > 0)", analytic, numeric,
-                                     NETWORK_GRADIENT_THRESHOLD, NETWORK_NUMERIC_HINT))
+        numeric = eval_numerical_gradient(
+            lambda _: _loss_number(model, inputs["X"], inputs["y"]), param, verbose=False, h=NETWORK_NUMERIC_STEP
+        )
+        measurements.append(
+            compare_to(
+                label,
+                f"d{name} vs numeric gradient (reg > 0)",
+                analytic,
+                numeric,
+                NETWORK_GRADIENT_THRESHOLD,
+                NETWORK_NUMERIC_HINT,
+            )
+        )
 
 
 CHECKS = {
-    "three_layer_convnet": PublicChecks(cases=(Case("public", PUBLIC_CASES["three_layer_convnet"]),),
-                                        run=_run_network, check=_check_network, describe=describe),
+    "three_layer_convnet": PublicChecks(
+        cases=(Case("public", PUBLIC_CASES["three_layer_convnet"]),),
+        run=_run_network,
+        check=_check_network,
+        describe=describe,
+    ),
 }

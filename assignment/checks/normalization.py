@@ -1,5 +1,6 @@
 """The notebook's public checks of spatial batch normalization and spatial group normalization: forward
 (with gamma = 1, beta = 0 the output is standardized) and backward (against numeric gradients too)."""
+
 import numpy as np
 
 from assignment.cases import PUBLIC_GROUPS
@@ -36,14 +37,18 @@ GROUPS_HINT = mistake_text("groups_as_group_size")
 GROUPNORM_FORWARD_HINTS = {"out": GROUPS_HINT}
 GROUPNORM_BACKWARD_HINTS = {
     "dx": "per (sample, group) of M values, with dx_hat = dout * gamma: dx = (dx_hat - mean(dx_hat) "
-          "- x_hat * mean(dx_hat * x_hat)) / sqrt(var + eps); the means are over the group",
+    "- x_hat * mean(dx_hat * x_hat)) / sqrt(var + eps); the means are over the group",
     "dgamma": mistake_text("gamma_shape_c"),
     "dbeta": mistake_text("gamma_shape_c"),
 }
-BATCH_MOMENTS_HINT = ("statistics are per channel over (N, H, W): with gamma = 1 and beta = 0 every "
-                      "channel of the output has mean 0 and std 1")
-GROUP_MOMENTS_HINT = ("statistics are per (sample, group) over (C // G, H, W): with gamma = 1 and "
-                      "beta = 0 every group of every sample has mean 0 and std 1")
+BATCH_MOMENTS_HINT = (
+    "statistics are per channel over (N, H, W): with gamma = 1 and beta = 0 every "
+    "channel of the output has mean 0 and std 1"
+)
+GROUP_MOMENTS_HINT = (
+    "statistics are per (sample, group) over (C // G, H, W): with gamma = 1 and "
+    "beta = 0 every group of every sample has mean 0 and std 1"
+)
 
 
 def describe_batchnorm(case):
@@ -72,13 +77,18 @@ def _run_batchnorm_forward(forward, _, inputs, case):
     test_param = {"mode": "test", "running_mean": running_mean.copy(), "running_var": running_var.copy()}
     value = call_student("spatial_batchnorm_forward (test mode)", forward, x, gamma, beta, test_param)
     test_out, _ = returned_items(value, ("out", "cache"), "spatial_batchnorm_forward")
-    return {"train_out": train_out, "running_mean": train_param.get("running_mean"),
-            "running_var": train_param.get("running_var"), "test_out": test_out}
+    return {
+        "train_out": train_out,
+        "running_mean": train_param.get("running_mean"),
+        "running_var": train_param.get("running_var"),
+        "test_out": test_out,
+    }
 
 
 def _run_batchnorm_backward(backward, forward, inputs, case):
-    value = call_student("spatial_batchnorm_forward", forward, inputs["x"], inputs["gamma"], inputs["beta"],
-                  {"mode": "train"})
+    value = call_student(
+        "spatial_batchnorm_forward", forward, inputs["x"], inputs["gamma"], inputs["beta"], {"mode": "train"}
+    )
     _, cache = returned_items(value, ("out", "cache"), "spatial_batchnorm_forward")
     value = call_student("spatial_batchnorm_backward", backward, inputs["dout"].copy(), cache)
     names = ("dx", "dgamma", "dbeta")
@@ -86,21 +96,21 @@ def _run_batchnorm_backward(backward, forward, inputs, case):
 
 
 def _run_groupnorm_forward(forward, _, inputs, case):
-    value = call_student("spatial_groupnorm_forward", forward, inputs["x"], inputs["gamma"], inputs["beta"],
-                  PUBLIC_GROUPS, {})
+    value = call_student(
+        "spatial_groupnorm_forward", forward, inputs["x"], inputs["gamma"], inputs["beta"], PUBLIC_GROUPS, {}
+    )
     out, _ = returned_items(value, ("out", "cache"), "spatial_groupnorm_forward")
     return {"out": out}
 
 
 def _run_groupnorm_backward(backward, forward, inputs, case):
-    value = call_student("spatial_groupnorm_forward", forward, inputs["x"], inputs["gamma"], inputs["beta"],
-                  PUBLIC_GROUPS, {})
+    value = call_student(
+        "spatial_groupnorm_forward", forward, inputs["x"], inputs["gamma"], inputs["beta"], PUBLIC_GROUPS, {}
+    )
     _, cache = returned_items(value, ("out", "cache"), "spatial_groupnorm_forward")
     value = call_student("spatial_groupnorm_backward", backward, inputs["dout"].copy(), cache)
     names = ("dx", "dgamma", "dbeta")
     return dict(zip(names, returned_items(value, names, "spatial_groupnorm_backward")))
-
-
 
 
 def _check_moments(label, out, shape, units, hint, measurements):
@@ -121,8 +131,9 @@ def _check_batchnorm_forward(forward, _, measurements):
     case, _ = check_cases(task_id, forward, None, BATCHNORM_FORWARD_HINTS, measurements)
     x = case_inputs(task_id, case)["x"]
     channels = x.shape[1]
-    value = call_student("spatial_batchnorm_forward (train mode)", forward, x, np.ones(channels),
-                  np.zeros(channels), {"mode": "train"})
+    value = call_student(
+        "spatial_batchnorm_forward (train mode)", forward, x, np.ones(channels), np.zeros(channels), {"mode": "train"}
+    )
     out = returned_items(value, ("out", "cache"), "spatial_batchnorm_forward")[0]
     label = f"{case.key} case with gamma = 1, beta = 0 (train mode)"
 
@@ -138,8 +149,7 @@ def _check_batchnorm_backward(backward, forward, measurements):
     inputs = case_inputs(task_id, case)
 
     def out_of(x, gamma, beta):
-        return forward_out("spatial_batchnorm_forward", forward, x.shape, x, gamma, beta,
-                            {"mode": "train"})
+        return forward_out("spatial_batchnorm_forward", forward, x.shape, x, gamma, beta, {"mode": "train"})
 
     arrays = {name: inputs[name] for name in ("x", "gamma", "beta")}
     check_numeric(task_id, case, values, out_of, arrays, inputs["dout"], measurements)
@@ -166,8 +176,7 @@ def _check_groupnorm_backward(backward, forward, measurements):
     inputs = case_inputs(task_id, case)
 
     def out_of(x, gamma, beta):
-        return forward_out("spatial_groupnorm_forward", forward, x.shape, x, gamma, beta,
-                            PUBLIC_GROUPS, {})
+        return forward_out("spatial_groupnorm_forward", forward, x.shape, x, gamma, beta, PUBLIC_GROUPS, {})
 
     arrays = {name: inputs[name] for name in ("x", "gamma", "beta")}
     check_numeric(task_id, case, values, out_of, arrays, inputs["dout"], measurements)
@@ -178,12 +187,16 @@ def _public(task_id):
 
 
 CHECKS = {
-    "spatial_batchnorm_forward": PublicChecks(_public("spatial_batchnorm_forward"), _run_batchnorm_forward,
-                                              _check_batchnorm_forward, describe_batchnorm),
-    "spatial_batchnorm_backward": PublicChecks(_public("spatial_batchnorm_backward"), _run_batchnorm_backward,
-                                               _check_batchnorm_backward, describe_batchnorm),
-    "spatial_groupnorm_forward": PublicChecks(_public("spatial_groupnorm_forward"), _run_groupnorm_forward,
-                                              _check_groupnorm_forward, describe_groupnorm),
-    "spatial_groupnorm_backward": PublicChecks(_public("spatial_groupnorm_backward"), _run_groupnorm_backward,
-                                               _check_groupnorm_backward, describe_groupnorm),
+    "spatial_batchnorm_forward": PublicChecks(
+        _public("spatial_batchnorm_forward"), _run_batchnorm_forward, _check_batchnorm_forward, describe_batchnorm
+    ),
+    "spatial_batchnorm_backward": PublicChecks(
+        _public("spatial_batchnorm_backward"), _run_batchnorm_backward, _check_batchnorm_backward, describe_batchnorm
+    ),
+    "spatial_groupnorm_forward": PublicChecks(
+        _public("spatial_groupnorm_forward"), _run_groupnorm_forward, _check_groupnorm_forward, describe_groupnorm
+    ),
+    "spatial_groupnorm_backward": PublicChecks(
+        _public("spatial_groupnorm_backward"), _run_groupnorm_backward, _check_groupnorm_backward, describe_groupnorm
+    ),
 }

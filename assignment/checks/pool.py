@@ -1,4 +1,5 @@
 """The notebook's public checks of the naive max pooling: forward and backward."""
+
 import copy
 
 from assignment.checks.base import (
@@ -15,23 +16,27 @@ from assignment.checks.base import (
 from assignment.mistakes import text as mistake_text
 from assignment.tasks import PUBLIC_CASES
 
-POOL_EDGE_HINT = ("this case has a non-square window and overlapping windows (stride < window): "
-                  "rows go with pool_height, columns with pool_width")
+POOL_EDGE_HINT = (
+    "this case has a non-square window and overlapping windows (stride < window): "
+    "rows go with pool_height, columns with pool_width"
+)
 OVERLAP_HINT = mistake_text("pool_backward_assigns")
 POOL_FORWARD_HINTS = {
     "out": "out[n, c, i, j] is the max of x[n, c, i*s:i*s + ph, j*s:j*s + pw], one channel at a time; "
-           "no padding, H' = 1 + (H - pool_height) // stride",
+    "no padding, H' = 1 + (H - pool_height) // stride",
 }
 POOL_BACKWARD_HINTS = {
     "dx": "each dout[n, c, i, j] goes only to the position of its window's maximum "
-          "(np.argmax, then np.unravel_index); every other position gets 0",
+    "(np.argmax, then np.unravel_index); every other position gets 0",
 }
 
 
 def describe(case):
     p = case.params
-    return (f"{case.key} case: x {(p['N'], p['C'], p['H'], p['W'])}, pool {p['pool_height']}x"
-            f"{p['pool_width']}, stride {p['stride']}")
+    return (
+        f"{case.key} case: x {(p['N'], p['C'], p['H'], p['W'])}, pool {p['pool_height']}x"
+        f"{p['pool_width']}, stride {p['stride']}"
+    )
 
 
 def _run_forward(forward, _, inputs, case):
@@ -44,15 +49,17 @@ def _run_backward(backward, forward, inputs, case):
     args = copy.deepcopy((inputs["x"], inputs["pool_param"]))
     value = call_student("max_pool_forward_naive", forward, *args)
     _, cache = returned_items(value, ("out", "cache"), "max_pool_forward_naive")
-    (dx,) = returned_items(call_student("max_pool_backward_naive", backward, inputs["dout"].copy(), cache),
-                           ("dx",), "max_pool_backward_naive")
+    (dx,) = returned_items(
+        call_student("max_pool_backward_naive", backward, inputs["dout"].copy(), cache),
+        ("dx",),
+        "max_pool_backward_naive",
+    )
     return {"dx": dx}
 
 
 def _check_forward(forward, _, measurements):
     task_id = "max_pool_forward_naive"
-    check_cases(task_id, forward, None, POOL_FORWARD_HINTS, measurements,
-                also=unchanged_check(task_id, measurements))
+    check_cases(task_id, forward, None, POOL_FORWARD_HINTS, measurements, also=unchanged_check(task_id, measurements))
 
 
 def _check_backward(backward, forward, measurements):
@@ -69,13 +76,21 @@ def _check_backward(backward, forward, measurements):
 
 CHECKS = {
     "max_pool_forward_naive": PublicChecks(
-        cases=(Case("public", PUBLIC_CASES["max_pool_forward_naive"]),
-               Case("edge", dict(N=2, C=2, H=6, W=7, pool_height=3, pool_width=2, stride=1, seed=13),
-                    POOL_EDGE_HINT)),
-        run=_run_forward, check=_check_forward, describe=describe),
+        cases=(
+            Case("public", PUBLIC_CASES["max_pool_forward_naive"]),
+            Case("edge", dict(N=2, C=2, H=6, W=7, pool_height=3, pool_width=2, stride=1, seed=13), POOL_EDGE_HINT),
+        ),
+        run=_run_forward,
+        check=_check_forward,
+        describe=describe,
+    ),
     "max_pool_backward_naive": PublicChecks(
-        cases=(Case("public", PUBLIC_CASES["max_pool_backward_naive"]),
-               Case("edge", dict(N=2, C=2, H=7, W=7, pool_height=3, pool_width=3, stride=2, seed=14),
-                    OVERLAP_HINT)),
-        run=_run_backward, check=_check_backward, describe=describe),
+        cases=(
+            Case("public", PUBLIC_CASES["max_pool_backward_naive"]),
+            Case("edge", dict(N=2, C=2, H=7, W=7, pool_height=3, pool_width=3, stride=2, seed=14), OVERLAP_HINT),
+        ),
+        run=_run_backward,
+        check=_check_backward,
+        describe=describe,
+    ),
 }

@@ -1,5 +1,6 @@
 """Builders that write what a course hands out from the project's own parts: the student bundle
 (:mod:`grader.bundles.release`) and the Gradescope autograder (:mod:`grader.bundles.autograder`)."""
+
 import zipfile
 from pathlib import Path
 

@@ -11,6 +11,7 @@ The zip's root::
     requirements.txt    what grading imports, and what that requires, pinned to the versions installed here
     dist/*.whl          this project (grader, references, assignment) as a wheel built now
 """
+
 import shutil
 import subprocess
 import sys
@@ -84,9 +85,14 @@ grader --version
 def setup_sh(floor):
     """setup.sh's text for pins whose Python floor is ``floor`` (a :class:`grader.bundles.pins.PythonFloor`)."""
     image, image_python = base_image(floor)
-    values = {"__VENV__": VENV, "__FLOOR__": floor.full,
-              "__FLOOR_SHOWN__": str(floor), "__NEEDED_BY__": ", ".join(floor.needed_by) or "its pins",
-              "__IMAGE__": image, "__IMAGE_PYTHON__": str(image_python)}
+    values = {
+        "__VENV__": VENV,
+        "__FLOOR__": floor.full,
+        "__FLOOR_SHOWN__": str(floor),
+        "__NEEDED_BY__": ", ".join(floor.needed_by) or "its pins",
+        "__IMAGE__": image,
+        "__IMAGE_PYTHON__": str(image_python),
+    }
     text = SETUP_SH
     for placeholder, value in values.items():
         text = text.replace(placeholder, value)
@@ -111,8 +117,10 @@ def build_autograder(zip_path: str | Path, config: Config | None = None, project
     """Write the autograder zip to ``zip_path``, grading with ``config`` (the defaults when None)."""
     config = config or Config()
     if config.data_dir is not None:
-        raise BuildError(f"data_dir = {str(config.data_dir)!r} names a folder on this machine; the autograder "
-                         "grades on the embedded digits: leave data_dir out of its config")
+        raise BuildError(
+            f"data_dir = {str(config.data_dir)!r} names a folder on this machine; the autograder "
+            "grades on the embedded digits: leave data_dir out of its config"
+        )
     zip_path = Path(zip_path)
     if not zip_path.parent.is_dir():
         raise BuildError(f"{zip_path.parent}: no such folder")
@@ -156,17 +164,32 @@ def build_wheel(project, out_dir):
 
 
 # What a wheel build does not need from the checkout: environments, build output, caches, tests.
-NOT_COPIED_AT_TOP = {".git", ".venv", ".tox", "build", "dist", "tests", "benchmarks", "notebooks", ".pytest_cache",
-                     ".hypothesis"}
+NOT_COPIED_AT_TOP = {
+    ".git",
+    ".venv",
+    ".tox",
+    "build",
+    "dist",
+    "tests",
+    "benchmarks",
+    "notebooks",
+    ".pytest_cache",
+    ".hypothesis",
+}
 
 
 def _not_packaged(project):
     """copytree's ignore: NOT_COPIED_AT_TOP in the project's top folder only (grader/bundles is a package),
     caches and egg-info anywhere."""
+
     def ignored(folder, names):
         top = Path(folder) == project
-        return {name for name in names
-                if (top and name in NOT_COPIED_AT_TOP) or name == "__pycache__" or name.endswith(".egg-info")}
+        return {
+            name
+            for name in names
+            if (top and name in NOT_COPIED_AT_TOP) or name == "__pycache__" or name.endswith(".egg-info")
+        }
+
     return ignored
 
 

@@ -6,6 +6,7 @@ at exactly the version installed here; not the instructor's whole environment. M
 this Python; a direct requirement whose marker does not hold here is written as declared, so pip decides on
 the target (a transitive one is pulled by pip there, since the pins are installed with their requirements).
 """
+
 from dataclasses import dataclass
 from importlib import metadata
 
@@ -58,8 +59,10 @@ def grading_pins(requirements):
     applying = [r for r in requirements if _applies_here(r)]
     versions = _closure([r.name for r in applying])
     markers = {canonicalize_name(r.name): r.marker for r in applying if r.marker is not None}
-    return [f"{name}=={version}" + (f"; {markers[name]}" if name in markers else "")
-            for name, version in sorted(versions.items())]
+    return [
+        f"{name}=={version}" + (f"; {markers[name]}" if name in markers else "")
+        for name, version in sorted(versions.items())
+    ]
 
 
 def not_applying_here(requirements):
@@ -77,8 +80,10 @@ def _closure(names):
         try:
             seen[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            raise BuildError(f"{name} is required for grading but not installed here; install the project "
-                             "(pip install -e .) before building the autograder") from None
+            raise BuildError(
+                f"{name} is required for grading but not installed here; install the project "
+                "(pip install -e .) before building the autograder"
+            ) from None
         for text in metadata.requires(name) or ():
             requirement = Requirement(text)
             if _applies_here(requirement):
@@ -110,13 +115,20 @@ def python_floor(requirements):
     specifiers = {pin: _specifier(pin, text) for pin, text in requirements.items() if text}
     admitted = [v for v in CANDIDATE_PYTHONS if all(s.contains(v, prereleases=True) for s in specifiers.values())]
     if not admitted:
-        raise BuildError("no Python satisfies every pin's Requires-Python: "
-                         + ", ".join(f"{pin} {text}" for pin, text in sorted(requirements.items()) if text))
+        raise BuildError(
+            "no Python satisfies every pin's Requires-Python: "
+            + ", ".join(f"{pin} {text}" for pin, text in sorted(requirements.items()) if text)
+        )
     floor = admitted[0]
     below = [v for v in CANDIDATE_PYTHONS if v < floor]
     just_below = below[-1] if below else None
-    needed_by = tuple(sorted(pin for pin, spec in specifiers.items()
-                             if just_below is not None and not spec.contains(just_below, prereleases=True)))
+    needed_by = tuple(
+        sorted(
+            pin
+            for pin, spec in specifiers.items()
+            if just_below is not None and not spec.contains(just_below, prereleases=True)
+        )
+    )
     return PythonFloor(version=floor, needed_by=needed_by)
 
 
@@ -126,8 +138,10 @@ def base_image(floor):
         if python >= floor.version:
             return name, python
     known = ", ".join(f"{name}: python3 {python}" for name, python in GRADESCOPE_IMAGES)
-    raise BuildError(f"the pins need Python >= {floor} ({', '.join(floor.needed_by)}), newer than the python3 of "
-                     f"every Gradescope base image ({known}); build from an environment with older versions")
+    raise BuildError(
+        f"the pins need Python >= {floor} ({', '.join(floor.needed_by)}), newer than the python3 of "
+        f"every Gradescope base image ({known}); build from an environment with older versions"
+    )
 
 
 def _specifier(pin, text):

@@ -13,6 +13,7 @@ numpy is pinned to exactly the version the grader runs with (read from the insta
 time), so the notebook's checks and the grade see the same numpy. A bundle that would hold the body of any
 reference function (the solved notebook given by mistake, an answer pasted into the package) is refused.
 """
+
 import ast
 import re
 import shutil
@@ -61,8 +62,10 @@ def build_release(out_dir: str | Path, notebook: str | Path | None = None) -> Bu
     copied = reference_copies(folder)
     if copied:
         _remove_contents(folder)  # it was new or empty: nothing of the instructor's is lost
-        raise BuildError(f"the bundle would hold reference code ({copied[0]}); remove it from the assignment "
-                         f"package or the notebook and release again")
+        raise BuildError(
+            f"the bundle would hold reference code ({copied[0]}); remove it from the assignment "
+            f"package or the notebook and release again"
+        )
     zip_path = write_zip(folder, folder.parent / f"{folder.name}.zip", prefix=folder.name)
     return Bundle(folder=folder, zip_path=zip_path, pins=pins)
 
@@ -135,16 +138,25 @@ def _functions(source):
 def _body_key(function):
     """The body of ``function`` without its docstring, as an AST dump; None when too short to be telling."""
     body = function.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
         body = body[1:]
     module = ast.Module(body=body, type_ignores=[])
     return ast.dump(module) if len(ast.unparse(module)) >= MIN_BODY_CHARACTERS else None
 
 
 def requirements_txt(pins):
-    lines = ["# pip install -r requirements.txt   (run in this folder; installs the assignment package too)",
-             *pins, *NOTEBOOK_REQUIREMENTS, JUPYTER_REQUIREMENT, "."]
+    lines = [
+        "# pip install -r requirements.txt   (run in this folder; installs the assignment package too)",
+        *pins,
+        *NOTEBOOK_REQUIREMENTS,
+        JUPYTER_REQUIREMENT,
+        ".",
+    ]
     return "\n".join(lines) + "\n"
 
 

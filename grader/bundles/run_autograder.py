@@ -14,6 +14,7 @@ this script's output, which Gradescope shows as stdout_visibility says, and to r
 which it stores without showing; never to the top-level output, which students always see. Nothing students
 see names the staging folder (a temporary path).
 """
+
 import collections
 import errno
 import json
@@ -47,20 +48,27 @@ def main():
         keep_private(private)
     config = _config_path(root)
     # Written first, so that even a run killed from outside leaves a valid file behind.
-    write_results(results, failed("grading did not finish (the autograder was stopped); please resubmit or "
-                                  "tell your instructor", config))
+    write_results(
+        results,
+        failed("grading did not finish (the autograder was stopped); please resubmit or tell your instructor", config),
+    )
     with tempfile.TemporaryDirectory(prefix="submission-") as staging:
         found = stage_notebooks(root / "submission", Path(staging))
         if not found:
-            write_results(results, failed("no notebook (.ipynb file) was found in your submission; upload "
-                                          "ConvolutionalNetworks.ipynb", config))
+            write_results(
+                results,
+                failed(
+                    "no notebook (.ipynb file) was found in your submission; upload ConvolutionalNetworks.ipynb", config
+                ),
+            )
             return 0
         outcome = grade(Path(staging), results, config)
     try:
         write_results(results, outcome)
     except ValueError:  # a number JSON cannot hold
-        write_results(results, failed("the grader wrote results that are not valid JSON; please tell your "
-                                      "instructor", config))
+        write_results(
+            results, failed("the grader wrote results that are not valid JSON; please tell your instructor", config)
+        )
     return 0
 
 
@@ -136,8 +144,10 @@ def _find_notebooks(submission):
     if seen > MAX_ENTRIES:
         notes.append(f"the search stopped after {MAX_ENTRIES} files and folders")
     if links:
-        notes.append(f"symbolic links are not followed (your upload is its own files): skipped {', '.join(links[:5])}"
-                     + (f" and {len(links) - 5} more" if len(links) > 5 else ""))
+        notes.append(
+            f"symbolic links are not followed (your upload is its own files): skipped {', '.join(links[:5])}"
+            + (f" and {len(links) - 5} more" if len(links) > 5 else "")
+        )
     found.sort(key=lambda path: path.relative_to(submission).parts)
     return found, notes
 
@@ -152,7 +162,11 @@ def _copy_regular_file(source, target):
     with os.fdopen(handle, "rb") as reading:
         status = os.fstat(handle)
         if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_NOTEBOOK_BYTES:
-            return "not a regular file" if not stat.S_ISREG(status.st_mode) else f"larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
+            return (
+                "not a regular file"
+                if not stat.S_ISREG(status.st_mode)
+                else f"larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
+            )
         with open(target, "wb") as writing:
             shutil.copyfileobj(reading, writing, COPY_CHUNK)
     return ""
@@ -171,16 +185,25 @@ def grade(staging, results, config):
     if config is not None:
         command += ["--config", str(config)]
     if shutil.which("grader") is None:
-        return failed("the grader is not installed on the autograder machine; please tell your instructor", config,
-                      "no 'grader' on PATH: did setup.sh run to its end?")
+        return failed(
+            "the grader is not installed on the autograder machine; please tell your instructor",
+            config,
+            "no 'grader' on PATH: did setup.sh run to its end?",
+        )
     try:
-        finished = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  timeout=GRADER_SECONDS)
+        finished = subprocess.run(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=GRADER_SECONDS
+        )
     except subprocess.TimeoutExpired:
-        return failed(f"grading took longer than {GRADER_SECONDS} s and was stopped; please tell your instructor", config)
+        return failed(
+            f"grading took longer than {GRADER_SECONDS} s and was stopped; please tell your instructor", config
+        )
     except OSError as exc:
-        return failed("the grader could not be started; please tell your instructor", config,
-                      f"starting grader: {type(exc).__name__}: {exc}")
+        return failed(
+            "the grader could not be started; please tell your instructor",
+            config,
+            f"starting grader: {type(exc).__name__}: {exc}",
+        )
     sys.stdout.flush()
     sys.stdout.buffer.write(finished.stdout + finished.stderr)  # for the instructor (stdout_visibility)
     sys.stdout.buffer.flush()
@@ -192,12 +215,19 @@ def grade(staging, results, config):
             return without_path(data, staging)
         return failed("the grader finished but wrote no valid results; please tell your instructor", config, reason)
     if finished.returncode == EXIT_NO_SANDBOX:
-        return failed("the sandbox that runs your code could not start on the autograder machine, so no grade was "
-                      "given; please tell your instructor", config, reason)
+        return failed(
+            "the sandbox that runs your code could not start on the autograder machine, so no grade was "
+            "given; please tell your instructor",
+            config,
+            reason,
+        )
     if finished.returncode == 2:
         return failed(f"your submission could not be graded: {reason}", config)
-    return failed("the grader failed, so no grade was given; please tell your instructor", config,
-                  f"grader exit status {finished.returncode}: {reason}")
+    return failed(
+        "the grader failed, so no grade was given; please tell your instructor",
+        config,
+        f"grader exit status {finished.returncode}: {reason}",
+    )
 
 
 def _print_isolation(data):
@@ -226,7 +256,7 @@ def _last_line(stderr):
     """The last non-empty line the grader wrote to stderr, printable and bounded ('grader: ' dropped)."""
     lines = [line for line in stderr.decode("utf-8", "backslashreplace").splitlines() if line.strip()]
     line = lines[-1] if lines else "no message"
-    line = line[len("grader: "):] if line.startswith("grader: ") else line
+    line = line[len("grader: ") :] if line.startswith("grader: ") else line
     return printable(line)
 
 
@@ -251,8 +281,14 @@ def _read_results(path):
 def failed(reason, config, note=""):
     """A results.json of score 0 whose output is ``reason``, shown to the student at once; ``note``, what the
     instructor needs to fix it, is printed (stdout_visibility) and stored in extra_data, never shown."""
-    data = {"score": 0.0, "execution_time": 0.0, "output": printable(reason), "visibility": "visible",
-            "stdout_visibility": _stdout_visibility(config), "tests": []}
+    data = {
+        "score": 0.0,
+        "execution_time": 0.0,
+        "output": printable(reason),
+        "visibility": "visible",
+        "stdout_visibility": _stdout_visibility(config),
+        "tests": [],
+    }
     if note:
         print(f"run_autograder: {printable(note)}", flush=True)
         data["extra_data"] = {"note": printable(note)}
@@ -284,8 +320,10 @@ def guarded_main():
         root = Path(os.environ.get("AUTOGRADER_ROOT") or "/autograder")
         try:
             (root / "results").mkdir(parents=True, exist_ok=True)
-            write_results(root / "results" / "results.json",
-                          failed(f"the autograder failed ({type(exc).__name__}); please tell your instructor", None))
+            write_results(
+                root / "results" / "results.json",
+                failed(f"the autograder failed ({type(exc).__name__}); please tell your instructor", None),
+            )
         except OSError:
             pass
         raise

@@ -7,6 +7,7 @@ graded exactly as ``grader grade`` grades it. Outputs in OUT:
 - ``students/<name>/report.json`` (the JSON report), ``feedback.md`` or ``.html``, ``record.json`` (resume);
 - ``gradebook.csv``, ``summary.md``, ``summary.png`` (with matplotlib).
 """
+
 import contextlib
 import json
 import signal
@@ -16,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from grader.boundary import printable
 from grader.classroom import gradebook, resume, summary
 from grader.classroom.discover import discover
 from grader.classroom.feedback import feedback
 from grader.classroom.progress import Progress
-from grader.boundary import printable
 from grader.classroom.run import ERROR, NO_SANDBOX, Graded, prepare_job
 from grader.config import Config
 from grader.render import to_json
@@ -62,8 +63,15 @@ class ClassRun:
         return [r for r in self.records if (r["report"] or {}).get("score", 0.0) < bar]
 
 
-def grade_class(class_dir: str | Path, out_dir: str | Path, config: Config, executor: "LocalPool | DaskCluster",
-                feedback_form: str = "md", fail_under: float | None = None, progress_stream: TextIO | None = None) -> "ClassRun":
+def grade_class(
+    class_dir: str | Path,
+    out_dir: str | Path,
+    config: Config,
+    executor: "LocalPool | DaskCluster",
+    feedback_form: str = "md",
+    fail_under: float | None = None,
+    progress_stream: TextIO | None = None,
+) -> "ClassRun":
     """Grade every submission of ``class_dir`` into ``out_dir``; raises SubmissionError if the class folder
     cannot be read. The executor (run.LocalPool or run.DaskCluster) is closed before this returns."""
     out_dir = Path(out_dir)
@@ -105,8 +113,12 @@ def _prepared(submission, config):
         return prepare_job(submission, config, resume.submission_key)
     except Exception as exc:  # a grader bug on this submission: loud in its row
         detail = printable("".join(traceback.format_exception_only(type(exc), exc)).strip())
-        return Graded(student=submission.student, key="", status=ERROR,
-                      reason=f"internal grader error while reading it, please report it: {detail}")
+        return Graded(
+            student=submission.student,
+            key="",
+            status=ERROR,
+            reason=f"internal grader error while reading it, please report it: {detail}",
+        )
 
 
 def _keep(out_dir, graded, feedback_form):
@@ -127,8 +139,15 @@ def _write_class(out_dir, config, folder, records, kept, stopped, no_sandbox):
     class_summary = summary.summarize(ordered, config.tasks)
     resume.write_atomically(out_dir / "summary.md", summary.text(class_summary) + "\n")
     note = summary.draw(class_summary, out_dir / "summary.png") if class_summary.graded else ""
-    return ClassRun(records=ordered, summary=class_summary, kept=kept, ignored=folder.ignored, stopped=stopped,
-                    no_sandbox=no_sandbox, summary_note=note or "")
+    return ClassRun(
+        records=ordered,
+        summary=class_summary,
+        kept=kept,
+        ignored=folder.ignored,
+        stopped=stopped,
+        no_sandbox=no_sandbox,
+        summary_note=note or "",
+    )
 
 
 def _outcome(graded):

@@ -23,6 +23,7 @@ are equal after NFC normalisation and case folding (:func:`student_identity`): t
 `` (2)`` (or the first number that makes it no other id), so no two rows, records or output folders are
 shared, even on a case-insensitive file system.
 """
+
 import dataclasses
 import hashlib
 import os
@@ -87,8 +88,11 @@ def discover(class_dir, exclude=()):
     folders = [_folder_submission(Path(e.path)) for e in entries if e.is_dir(follow_symlinks=False)]
     linked = [_linked_submission(Path(e.path)) for e in entries if e.is_symlink() and _linked_folder(e)]
     flat = [e for e in entries if e.name.endswith(".ipynb") and (e.is_file(follow_symlinks=False) or e.is_symlink())]
-    ignored = tuple(Path(e.path) for e in entries
-                    if not e.is_dir(follow_symlinks=False) and e not in flat and not (e.is_symlink() and _linked_folder(e)))
+    ignored = tuple(
+        Path(e.path)
+        for e in entries
+        if not e.is_dir(follow_symlinks=False) and e not in flat and not (e.is_symlink() and _linked_folder(e))
+    )
     submissions = _unique_ids(folders + linked + _flat_submissions(flat))
     return ClassFolder(submissions=tuple(sorted(submissions, key=lambda s: s.student)), ignored=ignored)
 
@@ -175,11 +179,17 @@ def _folder_submission(folder):
     except SubmissionError as exc:
         return Submission(student=student, path=folder, notebooks=(), problem=str(exc))
     except OSError as exc:
-        return Submission(student=student, path=folder, notebooks=(), problem=f"{folder} cannot be read ({exc.strerror or exc})")
+        return Submission(
+            student=student, path=folder, notebooks=(), problem=f"{folder} cannot be read ({exc.strerror or exc})"
+        )
     except Exception as exc:  # a grader bug on this folder: it costs this row only, and says so
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return Submission(student=student, path=folder, notebooks=(),
-                          problem=f"internal grader error while finding the notebooks, please report it: {detail}")
+        return Submission(
+            student=student,
+            path=folder,
+            notebooks=(),
+            problem=f"internal grader error while finding the notebooks, please report it: {detail}",
+        )
     return Submission(student=student, path=folder, notebooks=found.notebooks, sizes=found.sizes, notes=found.notes)
 
 
@@ -207,15 +217,19 @@ def _flat_submission(student, entries):
     links = [path for entry, path in zip(entries, paths) if entry.is_symlink()]
     notes = tuple(f"skipped: {_link_reason(link)}" for link in links)
     try:
-        sized = [(path, entry.stat(follow_symlinks=False).st_size)
-                 for entry, path in zip(entries, paths) if not entry.is_symlink()]
+        sized = [
+            (path, entry.stat(follow_symlinks=False).st_size)
+            for entry, path in zip(entries, paths)
+            if not entry.is_symlink()
+        ]
         found = bounded(sized, list(notes), paths[0]) if sized else Found((), (), notes)
     except (SubmissionError, OSError) as exc:
         return Submission(student=student, path=paths[0], notebooks=(), problem=str(exc))
     if not found.notebooks:
         return Submission(student=student, path=paths[0], notebooks=(), problem="; ".join(found.notes))
-    return Submission(student=student, path=found.notebooks[0], notebooks=found.notebooks, sizes=found.sizes,
-                      notes=found.notes)
+    return Submission(
+        student=student, path=found.notebooks[0], notebooks=found.notebooks, sizes=found.sizes, notes=found.notes
+    )
 
 
 def _unique_ids(submissions):

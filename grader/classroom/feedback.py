@@ -6,6 +6,7 @@ Student text (messages quoting their exceptions, their prints) is made printable
 could start markup is backslash-escaped and ``& < >`` become entities (Markdown passes raw HTML
 through); in HTML everything goes through html.escape.
 """
+
 import html
 import re
 
@@ -42,8 +43,10 @@ def _markdown(student, graded):
 
 
 def _html(student, graded):
-    head = (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Feedback for {_h(student)}</title></head>"
-            f"<body>\n<h1>Feedback for {_h(student)}</h1>\n")
+    head = (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Feedback for {_h(student)}</title></head>'
+        f"<body>\n<h1>Feedback for {_h(student)}</h1>\n"
+    )
     report = graded.report
     if report is None:
         return head + f"<p>Your submission was not graded: {_h(graded.reason)}</p>\n</body></html>\n"
@@ -56,10 +59,12 @@ def _html(student, graded):
             parts.append(f"<p>All {len(task.checks)} checks passed.</p>\n")
             continue
         parts.append("<ul>\n")
-        parts += [f"<li><strong>{_h(c.name)}</strong> ({c.score:g} / {c.max_score:g}):"
-                  + (f"<p><em>Diagnosis:</em> {_h(c.diagnosis)}</p>" if c.diagnosis else "")
-                  + f"<pre>{_h_block(c.message)}</pre></li>\n"
-                  for c in failed]
+        parts += [
+            f"<li><strong>{_h(c.name)}</strong> ({c.score:g} / {c.max_score:g}):"
+            + (f"<p><em>Diagnosis:</em> {_h(c.diagnosis)}</p>" if c.diagnosis else "")
+            + f"<pre>{_h_block(c.message)}</pre></li>\n"
+            for c in failed
+        ]
         parts.append("</ul>\n")
     return "".join(parts + ["</body></html>\n"])
 

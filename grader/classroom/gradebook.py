@@ -5,6 +5,7 @@ Every cell is printable text (grader.boundary), and a cell that a spreadsheet wo
 (it starts with = + - @, or a tab or carriage return) is prefixed with an apostrophe, so a student id
 like ``=HYPERLINK(...)`` stays text.
 """
+
 import csv
 import io
 
@@ -26,8 +27,12 @@ def row(record, task_ids):
     total = report.get("score", 0.0) if report else (0.0 if record["status"] != "pending" else "")
     cells = [printable(record["student"], FRAGMENT_LIMIT), _number(total)]
     cells += [_number(scores.get(task_id, "")) for task_id in task_ids]
-    cells += [printable(record["status"], FRAGMENT_LIMIT), printable(record.get("reason", ""), REASON_WIDTH),
-              _number(record.get("seconds", "")), printable(record.get("isolation", ""), REASON_WIDTH)]
+    cells += [
+        printable(record["status"], FRAGMENT_LIMIT),
+        printable(record.get("reason", ""), REASON_WIDTH),
+        _number(record.get("seconds", "")),
+        printable(record.get("isolation", ""), REASON_WIDTH),
+    ]
     return [_neutralized(cell) for cell in cells]
 
 

@@ -3,6 +3,7 @@
 Written here rather than taken from tqdm or rich: one line with a bar, the count, the ETA and the
 failures so far is all a class run needs, and the grader stays free of a dependency for it.
 """
+
 import shutil
 import sys
 import time
@@ -38,8 +39,10 @@ class Progress:
                 self._drawn = now
                 self._write("\r" + self._line()[: self._width()] + "\x1b[K")
         else:
-            self._write(f"[{self.done}/{self.total}] {printable(student, FRAGMENT_LIMIT)}: {printable(outcome, FRAGMENT_LIMIT)}"
-                        f" | {self._counts()}\n")
+            self._write(
+                f"[{self.done}/{self.total}] {printable(student, FRAGMENT_LIMIT)}: {printable(outcome, FRAGMENT_LIMIT)}"
+                f" | {self._counts()}\n"
+            )
 
     def finish(self, message=""):
         if self.terminal and self.done:
@@ -81,4 +84,8 @@ class Progress:
 
 def _duration(seconds):
     seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+    return (
+        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        if seconds >= 3600
+        else f"{seconds // 60}:{seconds % 60:02d}"
+    )

@@ -5,6 +5,7 @@ notebooks' content hash + the grading config's hash + the grader version. A reru
 submissions whose key changed (or that have no record), so an interrupted or extended class costs only
 the rest. Records live in ``OUT/students/<safe name>/record.json``.
 """
+
 import dataclasses
 import hashlib
 import json
@@ -50,9 +51,17 @@ def student_folder(out_dir, student):
 
 def record_of(graded):
     """The JSON-ready record of one Graded (its report in the JSON form of ``grader grade --json``)."""
-    return {"version": RECORD_VERSION, "student": graded.student, "key": graded.key, "status": graded.status,
-            "reason": graded.reason, "seconds": graded.seconds, "isolation": graded.isolation, "worker": graded.worker,
-            "report": to_json(graded.report) if graded.report is not None else None}
+    return {
+        "version": RECORD_VERSION,
+        "student": graded.student,
+        "key": graded.key,
+        "status": graded.status,
+        "reason": graded.reason,
+        "seconds": graded.seconds,
+        "isolation": graded.isolation,
+        "worker": graded.worker,
+        "report": to_json(graded.report) if graded.report is not None else None,
+    }
 
 
 def kept_record(out_dir, student, key):

@@ -13,6 +13,7 @@ one ran a submission:
 a path, so a worker needs no shared file system: it writes them into a private temporary folder and
 grades that with ``grader.pipeline.grade``, exactly as ``grader grade`` would grade the original.
 """
+
 import dataclasses
 import ipaddress
 import itertools
@@ -81,7 +82,11 @@ class NotebookFile:
                 content = stream.read(MAX_NOTEBOOK_BYTES + 1)
         except SubmissionError as exc:
             return str(exc)
-        return content if len(content) <= MAX_NOTEBOOK_BYTES else f"{self.path} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
+        return (
+            content
+            if len(content) <= MAX_NOTEBOOK_BYTES
+            else f"{self.path} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
+        )
 
     def chunks(self):
         """The bytes a chunk at a time, for hashing; raises SubmissionError when they cannot be read."""
@@ -134,12 +139,21 @@ def _grade_job(job):
     with tempfile.TemporaryDirectory(prefix="grader-class-") as temp:
         root = Path(temp) / SUBMISSION_FOLDER
         path, unread = _write_files(job, root)
-        status, reason, report = _grade(path, job.config, str(root), job.shown_root) if not unread else (UNREADABLE, unread, None)
+        status, reason, report = (
+            _grade(path, job.config, str(root), job.shown_root) if not unread else (UNREADABLE, unread, None)
+        )
     status, reason, report = _with_notes(status, reason, report, job.notes)
     isolation = printable(report.isolation) if report is not None else ""
-    return Graded(student=job.student, key=job.key, status=status, reason=reason, report=report,
-                  seconds=round(time.perf_counter() - started, 3), isolation=isolation,
-                  worker=f"{socket.gethostname()}:{os.getpid()}")
+    return Graded(
+        student=job.student,
+        key=job.key,
+        status=status,
+        reason=reason,
+        report=report,
+        seconds=round(time.perf_counter() - started, 3),
+        isolation=isolation,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+    )
 
 
 def _write_files(job, root):
@@ -185,14 +199,19 @@ def _grade(path, config, temp_root, shown_root):
 
 def _relocated(report, temp_root, shown_root):
     """The report as if the original folder had been graded: the temporary folder's name replaced."""
+
     def moved(text):
         return text.replace(temp_root, shown_root) if isinstance(text, str) else text
 
-    tasks = tuple(dataclasses.replace(task, checks=tuple(dataclasses.replace(check, message=moved(check.message))
-                                                         for check in task.checks))
-                  for task in report.tasks)
-    return dataclasses.replace(report, submission=moved(report.submission), tasks=tasks,
-                               notes=tuple(moved(note) for note in report.notes))
+    tasks = tuple(
+        dataclasses.replace(
+            task, checks=tuple(dataclasses.replace(check, message=moved(check.message)) for check in task.checks)
+        )
+        for task in report.tasks
+    )
+    return dataclasses.replace(
+        report, submission=moved(report.submission), tasks=tasks, notes=tuple(moved(note) for note in report.notes)
+    )
 
 
 def prepare_job(submission, config, key_of):
@@ -204,16 +223,25 @@ def prepare_job(submission, config, key_of):
     folder = submission.path if submission.path.is_dir() else submission.path.parent
     try:
         sizes = submission.sizes or tuple(os.lstat(notebook).st_size for notebook in submission.notebooks)
-        files = tuple((notebook.relative_to(folder).as_posix(), NotebookFile(notebook, size))
-                      for notebook, size in zip(submission.notebooks, sizes))
+        files = tuple(
+            (notebook.relative_to(folder).as_posix(), NotebookFile(notebook, size))
+            for notebook, size in zip(submission.notebooks, sizes)
+        )
         key = key_of(files, config)  # streams each file through the hash: nothing is kept
     except SubmissionError as exc:
         return _unreadable(submission.student, str(exc))
     except OSError as exc:
         return _unreadable(submission.student, f"{submission.path} cannot be read ({exc.strerror or exc})")
     single = not submission.path.is_dir() and len(files) == 1
-    return Job(student=submission.student, files=files, single_file=single, shown_root=str(folder),
-               key=key, config=config, notes=submission.notes)
+    return Job(
+        student=submission.student,
+        files=files,
+        single_file=single,
+        shown_root=str(folder),
+        key=key,
+        config=config,
+        notes=submission.notes,
+    )
 
 
 def _unreadable(student, reason):
@@ -306,7 +334,9 @@ class LocalPool:
                 process.join(STOP_SECONDS)
                 del self._workers[connection]
                 connection.close()
-                found.append((None, lost(job, f"the grading process died while grading it (exit code {process.exitcode})")))
+                found.append(
+                    (None, lost(job, f"the grading process died while grading it (exit code {process.exitcode})"))
+                )
         return found
 
     def close(self):
@@ -374,18 +404,26 @@ class DaskCluster:
         try:
             from distributed import Client
         except ImportError:
-            raise UsageError("--scheduler needs dask.distributed: pip install -e '.[dask]' in the project's checkout") from None
+            raise UsageError(
+                "--scheduler needs dask.distributed: pip install -e '.[dask]' in the project's checkout"
+            ) from None
         if tls is not None:
             address = _tls_address(address)
         security = _security(tls)
         try:
             self._client = Client(address, timeout=self.CONNECT_SECONDS, security=security)
         except (OSError, TimeoutError, ValueError) as exc:
-            hint = "" if tls is not None else "; a scheduler secured with TLS needs --tls-ca-file, --tls-cert and --tls-key"
+            hint = (
+                ""
+                if tls is not None
+                else "; a scheduler secured with TLS needs --tls-ca-file, --tls-cert and --tls-key"
+            )
             raise UsageError(f"cannot reach the Dask scheduler at {address} ({exc}){hint}") from None
         except TypeError as exc:  # Dask's way of saying a tls:// address came without certificates
-            raise UsageError(f"cannot connect to the Dask scheduler at {address} ({exc}): a tls:// scheduler "
-                               "needs --tls-ca-file, --tls-cert and --tls-key") from None
+            raise UsageError(
+                f"cannot connect to the Dask scheduler at {address} ({exc}): a tls:// scheduler "
+                "needs --tls-ca-file, --tls-cert and --tls-key"
+            ) from None
         self.description = f"Dask scheduler {address}" + (" (TLS)" if address.startswith(("tls://", "wss://")) else "")
         self._futures = []
         try:
@@ -450,13 +488,16 @@ def _security(tls):
 
     from distributed.security import Security
 
-    security = Security(require_encryption=True, tls_ca_file=tls.ca_file, tls_client_cert=tls.cert,
-                        tls_client_key=tls.key)
+    security = Security(
+        require_encryption=True, tls_ca_file=tls.ca_file, tls_client_cert=tls.cert, tls_client_key=tls.key
+    )
     try:
         security.get_connection_args("client")
     except (OSError, ssl.SSLError) as exc:
-        raise UsageError(f"cannot use the TLS files (--tls-ca-file {tls.ca_file}, --tls-cert {tls.cert}"
-                           f"{f', --tls-key {tls.key}' if tls.key else ''}): {exc}") from None
+        raise UsageError(
+            f"cannot use the TLS files (--tls-ca-file {tls.ca_file}, --tls-cert {tls.cert}"
+            f"{f', --tls-key {tls.key}' if tls.key else ''}): {exc}"
+        ) from None
     return security
 
 
@@ -466,9 +507,11 @@ def _tls_address(address):
         return f"tls://{address}"
     scheme = address.partition("://")[0]
     if scheme not in SECURE_SCHEMES:
-        raise UsageError(f"the TLS options connect with TLS only, but the scheduler address {address} is "
-                           f"{scheme}://; start the scheduler with --tls-ca-file, --tls-cert and --tls-key "
-                           "and give its tls:// address")
+        raise UsageError(
+            f"the TLS options connect with TLS only, but the scheduler address {address} is "
+            f"{scheme}://; start the scheduler with --tls-ca-file, --tls-cert and --tls-key "
+            "and give its tls:// address"
+        )
     return address
 
 
@@ -478,9 +521,11 @@ def plain_text_warning(addresses):
     reaches such a port can run code on the workers (Client.run) and so change every grade."""
     for address in addresses:
         if address and not _secure(address):
-            return (f"warning: the Dask cluster is reached in plain text at {printable(address, 200)}: anyone who "
-                    "can reach it can run code on its workers and change every grade; secure it with TLS "
-                    "(README, 'Beyond one machine: Dask')")
+            return (
+                f"warning: the Dask cluster is reached in plain text at {printable(address, 200)}: anyone who "
+                "can reach it can run code on its workers and change every grade; secure it with TLS "
+                "(README, 'Beyond one machine: Dask')"
+            )
     return ""
 
 

@@ -4,6 +4,7 @@ printed, written as summary.md, and drawn as summary.png when matplotlib is inst
 It reads records (resume.record_of): the JSON reports, whose text is already printable. Failure
 messages are grouped with their numbers masked, so "error 3.2e-01" and "error 4.1e-01" count as one.
 """
+
 import html
 import re
 from collections import Counter
@@ -50,19 +51,30 @@ def summarize(records, task_ids):
     totals = tuple(float(report["score"]) for report in reports)
     max_total = max((float(report["max_score"]) for report in reports), default=0.0)
     tasks = tuple(_task_summary(task_id, reports) for task_id in task_ids)
-    return ClassSummary(graded=len(reports), not_graded=len(records) - len(reports),
-                        mean_total=sum(totals) / len(totals) if totals else 0.0, max_total=max_total,
-                        tasks=tasks, totals=totals)
+    return ClassSummary(
+        graded=len(reports),
+        not_graded=len(records) - len(reports),
+        mean_total=sum(totals) / len(totals) if totals else 0.0,
+        max_total=max_total,
+        tasks=tasks,
+        totals=totals,
+    )
 
 
 def _task_summary(task_id, reports):
     found = [task for report in reports for task in report["tasks"] if task["id"] == task_id]
-    failures = Counter(message for task in found  # each submission counts once per message
-                       for message in {_masked(check["message"]) for check in task["checks"] if not check["passed"]})
-    return TaskSummary(id=task_id, mean=sum(t["score"] for t in found) / len(found) if found else 0.0,
-                       max_score=max((t["max_score"] for t in found), default=0.0),
-                       pass_rate=sum(t["status"] == "passed" for t in found) / len(found) if found else 0.0,
-                       failures=tuple((count, message) for message, count in failures.most_common(TOP_FAILURES)))
+    failures = Counter(
+        message
+        for task in found  # each submission counts once per message
+        for message in {_masked(check["message"]) for check in task["checks"] if not check["passed"]}
+    )
+    return TaskSummary(
+        id=task_id,
+        mean=sum(t["score"] for t in found) / len(found) if found else 0.0,
+        max_score=max((t["max_score"] for t in found), default=0.0),
+        pass_rate=sum(t["status"] == "passed" for t in found) / len(found) if found else 0.0,
+        failures=tuple((count, message) for message, count in failures.most_common(TOP_FAILURES)),
+    )
 
 
 def _masked(message):
@@ -73,10 +85,15 @@ def text(summary, markdown=True):
     """The summary as Markdown (summary.md), or as plain text for a terminal (markdown=False): the failure
     messages are escaped for Markdown only."""
     shown = _markdown_escaped if markdown else str
-    lines = ["# Class summary", "",
-             f"{summary.graded} graded, {summary.not_graded} not graded; "
-             f"mean total {summary.mean_total:.1f} / {summary.max_total:.1f}", "",
-             "| task | mean | pass rate |", "|---|---|---|"]
+    lines = [
+        "# Class summary",
+        "",
+        f"{summary.graded} graded, {summary.not_graded} not graded; "
+        f"mean total {summary.mean_total:.1f} / {summary.max_total:.1f}",
+        "",
+        "| task | mean | pass rate |",
+        "|---|---|---|",
+    ]
     lines += [f"| {t.id} | {t.mean:.1f} / {t.max_score:.1f} | {100 * t.pass_rate:.0f}% |" for t in summary.tasks]
     lines.append("")
     for task in summary.tasks:

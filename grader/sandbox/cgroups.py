@@ -15,6 +15,7 @@ Memory: RLIMIT_AS bounds each process; a grader running as root also puts the ch
 (v1 ``memory`` hierarchy, or v2's ``memory.max`` where enabled), which bounds all of its processes
 together, the tmpfs files they write included. Without one the report says "memory limited per process only".
 """
+
 import os
 import signal
 import subprocess
@@ -92,8 +93,11 @@ class ProcessLimit:
                 return int(fields.get("oom_kill", 0)) + int(fields.get("oom", 0))
             # v1: failcnt counts refused charges, oom_control's oom_kill the processes killed (some
             # kernels count only the latter).
-            control = dict(line.split() for line in (self.memory_cgroup / "memory.oom_control").read_text().splitlines()
-                           if len(line.split()) == 2)
+            control = dict(
+                line.split()
+                for line in (self.memory_cgroup / "memory.oom_control").read_text().splitlines()
+                if len(line.split()) == 2
+            )
             return int((self.memory_cgroup / "memory.failcnt").read_text()) + int(control.get("oom_kill", 0))
         except (OSError, ValueError):
             return 0
@@ -193,7 +197,9 @@ def _create_memory_cgroup(name, limit_bytes, pids_cgroup):
         except OSError:
             return None
     settings = {"memory.limit_in_bytes": limit_bytes, "memory.memsw.limit_in_bytes": limit_bytes}
-    return _joinable_cgroup(_controller_dirs("memory", v2=False), name, settings, optional=("memory.memsw.limit_in_bytes",))
+    return _joinable_cgroup(
+        _controller_dirs("memory", v2=False), name, settings, optional=("memory.memsw.limit_in_bytes",)
+    )
 
 
 def _joinable_cgroup(parents, name, settings, optional=()):
@@ -278,12 +284,16 @@ def _v1_dirs(controller, path):
     for line in lines:
         fields, _, tail = line.partition(" - ")
         parts, tail_parts = fields.split(), tail.split()
-        if not (len(parts) > 4 and len(tail_parts) > 2 and tail_parts[0] == "cgroup"
-                and controller in tail_parts[2].split(",")):
+        if not (
+            len(parts) > 4
+            and len(tail_parts) > 2
+            and tail_parts[0] == "cgroup"
+            and controller in tail_parts[2].split(",")
+        ):
             continue
         root, mount = parts[3].rstrip("/"), Path(parts[4])
         if path == root or path.startswith(root + "/"):
-            dirs.append(mount / path[len(root):].lstrip("/"))
+            dirs.append(mount / path[len(root) :].lstrip("/"))
     return dirs
 
 

@@ -18,6 +18,7 @@ everything and writes it as a plain *spec* (``confine.json`` in the stage); the 
 ``no_new_privs`` is set first: a confined process can never gain privileges (setuid binaries), which
 also lets an unprivileged process install the filter and the Landlock domain.
 """
+
 import contextlib
 import ctypes
 import json
@@ -32,29 +33,107 @@ PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 
 AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 _SYSCALLS = {  # name: (x86_64, aarch64)
-    "socket": (41, 198), "connect": (42, 203), "bind": (49, 200), "listen": (50, 201),
-    "accept": (43, 202), "accept4": (288, 242), "sendto": (44, 206), "sendmsg": (46, 211),
-    "sendmmsg": (307, 269), "ptrace": (101, 117), "process_vm_readv": (310, 270),
-    "process_vm_writev": (311, 271), "pidfd_getfd": (438, 438), "shmget": (29, 194), "semget": (64, 190),
-    "msgget": (68, 186), "mq_open": (240, 180), "keyctl": (250, 219), "add_key": (248, 217),
-    "request_key": (249, 218), "unshare": (272, 97), "setns": (308, 268), "clone": (56, 220),
-    "clone3": (435, 435), "bpf": (321, 280), "perf_event_open": (298, 241), "userfaultfd": (323, 282),
-    "io_uring_setup": (425, 425), "io_uring_enter": (426, 426), "io_uring_register": (427, 427),
-    "mount": (165, 40), "umount2": (166, 39), "pivot_root": (155, 41), "chroot": (161, 51),
-    "shmat": (30, 196), "shmctl": (31, 195), "shmdt": (67, 197), "semop": (65, 193), "semctl": (66, 191),
-    "semtimedop": (220, 192), "msgsnd": (69, 189), "msgrcv": (70, 188), "msgctl": (71, 187),
-    "mq_unlink": (241, 181), "mq_timedsend": (242, 182), "mq_timedreceive": (243, 183), "mq_notify": (244, 184),
-    "mq_getsetattr": (245, 185), "memfd_create": (319, 279), "memfd_secret": (447, 447),
+    "socket": (41, 198),
+    "connect": (42, 203),
+    "bind": (49, 200),
+    "listen": (50, 201),
+    "accept": (43, 202),
+    "accept4": (288, 242),
+    "sendto": (44, 206),
+    "sendmsg": (46, 211),
+    "sendmmsg": (307, 269),
+    "ptrace": (101, 117),
+    "process_vm_readv": (310, 270),
+    "process_vm_writev": (311, 271),
+    "pidfd_getfd": (438, 438),
+    "shmget": (29, 194),
+    "semget": (64, 190),
+    "msgget": (68, 186),
+    "mq_open": (240, 180),
+    "keyctl": (250, 219),
+    "add_key": (248, 217),
+    "request_key": (249, 218),
+    "unshare": (272, 97),
+    "setns": (308, 268),
+    "clone": (56, 220),
+    "clone3": (435, 435),
+    "bpf": (321, 280),
+    "perf_event_open": (298, 241),
+    "userfaultfd": (323, 282),
+    "io_uring_setup": (425, 425),
+    "io_uring_enter": (426, 426),
+    "io_uring_register": (427, 427),
+    "mount": (165, 40),
+    "umount2": (166, 39),
+    "pivot_root": (155, 41),
+    "chroot": (161, 51),
+    "shmat": (30, 196),
+    "shmctl": (31, 195),
+    "shmdt": (67, 197),
+    "semop": (65, 193),
+    "semctl": (66, 191),
+    "semtimedop": (220, 192),
+    "msgsnd": (69, 189),
+    "msgrcv": (70, 188),
+    "msgctl": (71, 187),
+    "mq_unlink": (241, 181),
+    "mq_timedsend": (242, 182),
+    "mq_timedreceive": (243, 183),
+    "mq_notify": (244, 184),
+    "mq_getsetattr": (245, 185),
+    "memfd_create": (319, 279),
+    "memfd_secret": (447, 447),
 }
-REFUSED = ("connect", "bind", "listen", "accept", "accept4", "sendmsg", "sendmmsg", "ptrace",
-           "process_vm_readv", "process_vm_writev", "pidfd_getfd", "shmget", "semget", "msgget", "mq_open",
-           "keyctl", "add_key", "request_key", "unshare", "setns", "bpf", "perf_event_open", "userfaultfd",
-           "io_uring_setup", "io_uring_enter", "io_uring_register", "mount", "umount2", "pivot_root", "chroot",
-           # Objects made by someone else are reachable by id (a segment of another user's, mode 0666):
-           "shmat", "shmctl", "shmdt", "semop", "semctl", "semtimedop", "msgsnd", "msgrcv", "msgctl",
-           "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
-           # Memory no per-process limit counts (RLIMIT_AS does not see a memfd's pages).
-           "memfd_create", "memfd_secret")
+REFUSED = (
+    "connect",
+    "bind",
+    "listen",
+    "accept",
+    "accept4",
+    "sendmsg",
+    "sendmmsg",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "pidfd_getfd",
+    "shmget",
+    "semget",
+    "msgget",
+    "mq_open",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "unshare",
+    "setns",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    # Objects made by someone else are reachable by id (a segment of another user's, mode 0666):
+    "shmat",
+    "shmctl",
+    "shmdt",
+    "semop",
+    "semctl",
+    "semtimedop",
+    "msgsnd",
+    "msgrcv",
+    "msgctl",
+    "mq_unlink",
+    "mq_timedsend",
+    "mq_timedreceive",
+    "mq_notify",
+    "mq_getsetattr",
+    # Memory no per-process limit counts (RLIMIT_AS does not see a memfd's pages).
+    "memfd_create",
+    "memfd_secret",
+)
 AF_UNIX = 1
 EPERM, ENOSYS, EAFNOSUPPORT = 1, 38, 97
 CLONE_NEW_FLAGS = 0x7E020080  # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME
@@ -87,8 +166,15 @@ def seccomp_program(machine):
     # socket: AF_UNIX only (pairs of them; connect and bind are refused above).
     program += [(_JEQ, 0, 4, nr["socket"]), (_LD, 0, 0, _arg(0)), (_JEQ, 0, 1, AF_UNIX), allow, errno(EAFNOSUPPORT)]
     # sendto: only without an address (libc's send() is sendto with a null address).
-    program += [(_JEQ, 0, 6, nr["sendto"]), (_LD, 0, 0, _arg(4)), (_JEQ, 0, 3, 0), (_LD, 0, 0, _arg(4, high=True)),
-                (_JEQ, 0, 1, 0), allow, errno(EPERM)]
+    program += [
+        (_JEQ, 0, 6, nr["sendto"]),
+        (_LD, 0, 0, _arg(4)),
+        (_JEQ, 0, 3, 0),
+        (_LD, 0, 0, _arg(4, high=True)),
+        (_JEQ, 0, 1, 0),
+        allow,
+        errno(EPERM),
+    ]
     return program + [allow]
 
 
@@ -147,8 +233,12 @@ def _rights(kind, handled):
 def restrict_filesystem(rules, abi):
     """Allow only ``rules`` ([path, kind] pairs, see :func:`_rights`) from now on; missing paths are left out."""
     handled = _handled(abi)
-    attr = struct.pack("QQQ", handled, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
-                       SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0)
+    attr = struct.pack(
+        "QQQ",
+        handled,
+        NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
+        SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0,
+    )
     size = 8 if abi < 4 else 16 if abi < 6 else 24
     buffer = ctypes.create_string_buffer(attr, len(attr))
     ruleset = _syscall(_CREATE_RULESET, buffer, size, 0)
@@ -176,6 +266,7 @@ def _add_path_rule(ruleset, path, rights):
 
 
 # -- the whole confinement ------------------------------------------------------------------------
+
 
 def drop_privileges(uid, gid, nproc):
     """Become ``uid``/``gid`` with no supplementary group, at most ``nproc`` processes of that uid."""
@@ -337,8 +428,9 @@ def _libc():
 
 
 def _syscall(number, *args):
-    converted = [ctypes.c_void_p(None) if a is None else a if isinstance(a, ctypes.Array) else ctypes.c_long(a)
-                 for a in args]
+    converted = [
+        ctypes.c_void_p(None) if a is None else a if isinstance(a, ctypes.Array) else ctypes.c_long(a) for a in args
+    ]
     result = _libc().syscall(ctypes.c_long(number), *converted)
     if result < 0:
         error = ctypes.get_errno()

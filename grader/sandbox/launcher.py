@@ -11,6 +11,7 @@ numpy alone at /sandbox/lib; its own read-only stage (the worker, the protocol a
 /sandbox/work and /tmp (size-limited tmpfs: the only writable places); no network; its own PID
 namespace; uid 65534; and it dies with the grader.
 """
+
 import atexit
 import functools
 import glob
@@ -29,7 +30,9 @@ WORK_BYTES, TMP_BYTES = 256 << 20, 64 << 20  # what a submission may write under
 HIDDEN_BYTES = 4096  # the empty tmpfs laid over a package folder
 _SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
 BWRAP_ISOLATION = "bubblewrap (read-only system, no network, own PID namespace, unprivileged uid)"
-WEAK_ISOLATION = "weak isolation (bubblewrap unavailable, the grader is not root: student code runs as the grader's user)"
+WEAK_ISOLATION = (
+    "weak isolation (bubblewrap unavailable, the grader is not root: student code runs as the grader's user)"
+)
 UNPRIVILEGED_ISOLATION = "unprivileged user"  # root without bubblewrap; made precise by confirmed_isolation
 PYTHON_FLAGS = ("-I", "-S", "-B")  # isolated mode, no site module (so no site-packages), no .pyc writes
 
@@ -63,8 +66,16 @@ LAST_SANDBOX_UID = 2_000_000_000
 NOBODY = 65534  # the fallback where the container maps no high uid
 _DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 _KERNEL_VIEWS = ("/proc", "/sys")  # read-only; another uid's /proc entries are guarded by the kernel
-_NOT_STAGED_STDLIB = ("site-packages", "dist-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip",
-                      "lib2to3")
+_NOT_STAGED_STDLIB = (
+    "site-packages",
+    "dist-packages",
+    "test",
+    "idlelib",
+    "tkinter",
+    "turtledemo",
+    "ensurepip",
+    "lib2to3",
+)
 MAX_RULE_DEPTH = 12  # folders followed down to a hidden one when the Landlock allow-list is laid around it
 
 
@@ -84,14 +95,24 @@ def confinement_spec(stage, workdir, unprivileged, processes=None):
     an unprivileged uid of its own (the standard library and numpy staged where that uid cannot reach them)."""
     from grader.sandbox import confine
 
-    spec = {"seccomp": True, "landlock": confine.landlock_abi(), "grader_pid": os.getpid(),
-            "forbidden": forbidden_paths()}
+    spec = {
+        "seccomp": True,
+        "landlock": confine.landlock_abi(),
+        "grader_pid": os.getpid(),
+        "forbidden": forbidden_paths(),
+    }
     if unprivileged:
         uid = secrets.randbelow(LAST_SANDBOX_UID - FIRST_SANDBOX_UID) + FIRST_SANDBOX_UID
-        spec |= {"uids": [[uid, uid], [NOBODY, NOBODY]], "nproc": processes, "stdlib": stage_unreachable(stage),
-                 "stdlib_original": os.path.realpath(sysconfig.get_paths()["stdlib"])}
+        spec |= {
+            "uids": [[uid, uid], [NOBODY, NOBODY]],
+            "nproc": processes,
+            "stdlib": stage_unreachable(stage),
+            "stdlib_original": os.path.realpath(sysconfig.get_paths()["stdlib"]),
+        }
         os.chmod(stage, 0o755)  # readable, not writable, by the sandbox's uid
-    spec["rules"] = landlock_rules(stage, workdir) + [[h, "read"] for h in _REACHABLE_HOLDERS] if spec["landlock"] else []
+    spec["rules"] = (
+        landlock_rules(stage, workdir) + [[h, "read"] for h in _REACHABLE_HOLDERS] if spec["landlock"] else []
+    )
     return spec
 
 
@@ -123,9 +144,13 @@ def stage_unreachable(stage):
     dynload = [p for p in sys.path if p.endswith("lib-dynload")]
     if reachable(stdlib) and all(reachable(p) for p in dynload):
         return None
-    copy, = _reachable_copy((stdlib,), _NOT_STAGED_STDLIB)
-    return [copy] + [os.path.join(copy, os.path.relpath(os.path.realpath(d), stdlib)) if _within(os.path.realpath(d), stdlib)
-                     else _reachable_copy((os.path.realpath(d),))[0] for d in dynload]
+    (copy,) = _reachable_copy((stdlib,), _NOT_STAGED_STDLIB)
+    return [copy] + [
+        os.path.join(copy, os.path.relpath(os.path.realpath(d), stdlib))
+        if _within(os.path.realpath(d), stdlib)
+        else _reachable_copy((os.path.realpath(d),))[0]
+        for d in dynload
+    ]
 
 
 _REACHABLE = {}  # (sources, ignore) -> their copies, made once per grader process
@@ -170,14 +195,20 @@ def reachable(path):
 def _link_tree(source, target, ignore=()):
     """A copy of ``source`` at ``target`` made of hard links (the same files, no bytes copied), or of
     copies where the two are on different file systems."""
+
     def link_or_copy(src, dst):
         try:
             os.link(src, dst)
         except OSError:
             shutil.copy2(src, dst)
 
-    shutil.copytree(source, target, symlinks=True, copy_function=link_or_copy,
-                    ignore=shutil.ignore_patterns(*ignore) if ignore else None)
+    shutil.copytree(
+        source,
+        target,
+        symlinks=True,
+        copy_function=link_or_copy,
+        ignore=shutil.ignore_patterns(*ignore) if ignore else None,
+    )
     os.chmod(target, 0o755)
 
 
@@ -229,18 +260,28 @@ def confirmed_isolation(isolation, spec, report):
         raise ValueError("the sandbox did not report its confinement")
     uid, found = report
     if isolation == UNPRIVILEGED_ISOLATION and (found or type(uid) is not int):
-        advice = "" if spec.get("landlock") else (
-            " (this kernel has no Landlock: make those unreadable to other users, e.g. chmod -R o-rwx, or "
-            "install bubblewrap)")
-        raise ValueError("student code could not be confined here: as an unprivileged user it could "
-                         + "; ".join(found or ["not drop to any uid"])[:600] + advice)
-    files = (f"file system confined (Landlock ABI {spec['landlock']})" if spec.get("landlock")
-             else "file access by permissions only (no Landlock)")
+        advice = (
+            ""
+            if spec.get("landlock")
+            else (
+                " (this kernel has no Landlock: make those unreadable to other users, e.g. chmod -R o-rwx, or "
+                "install bubblewrap)"
+            )
+        )
+        raise ValueError(
+            "student code could not be confined here: as an unprivileged user it could "
+            + "; ".join(found or ["not drop to any uid"])[:600]
+            + advice
+        )
+    files = (
+        f"file system confined (Landlock ABI {spec['landlock']})"
+        if spec.get("landlock")
+        else "file access by permissions only (no Landlock)"
+    )
     if isolation == UNPRIVILEGED_ISOLATION:
         return f"unprivileged user (uid {uid}), no network (seccomp), {files}, no bubblewrap"
     holds = "no network (seccomp)" if "open a TCP socket" not in found else "network open"
-    return (f"{WEAK_ISOLATION[:-1]}; {holds}; {files}"
-            + "".join(f"; a submission can {item}" for item in found) + ")")
+    return f"{WEAK_ISOLATION[:-1]}; {holds}; {files}" + "".join(f"; a submission can {item}" for item in found) + ")"
 
 
 @functools.lru_cache(maxsize=None)
@@ -273,7 +314,9 @@ def hidden_folders():
     stdlib = {os.path.realpath(sysconfig.get_paths()[key]) for key in ("stdlib", "platstdlib")}
     candidates = set(sys.path) | set(site.getsitepackages()) | {site.getusersitepackages()}
     for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:  # the base interpreter's own too
-        candidates |= {sysconfig.get_path(key, vars={"base": prefix, "platbase": prefix}) for key in ("purelib", "platlib")}
+        candidates |= {
+            sysconfig.get_path(key, vars={"base": prefix, "platbase": prefix}) for key in ("purelib", "platlib")
+        }
     candidates |= set(glob.glob("/usr/lib/python3*/*-packages")) | set(glob.glob("/usr/local/lib/python3*/*-packages"))
     candidates |= {str(Path(module.__file__).parent) for module in (assignment, grader, solutions)}
     found = set()
@@ -335,8 +378,11 @@ def supports_size(bwrap):
 def bwrap_works(bwrap):
     """Whether bubblewrap can start a sandbox here (it needs user namespaces or setuid)."""
     try:
-        result = subprocess.run([bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
-                                capture_output=True, timeout=10)
+        result = subprocess.run(
+            [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
+            capture_output=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return False
     return result.returncode == 0

@@ -18,6 +18,7 @@ Values are encoded as small JSON trees:
 
 This module is copied into the child's sandbox, so it imports nothing but numpy and the standard library.
 """
+
 import json
 import struct
 
@@ -35,8 +36,20 @@ NOT_SENT_DESCRIPTION = "an item the grader did not ask for"
 ALLOWED_DTYPES = frozenset(
     np.dtype(name).str
     for name in (
-        "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-        "float16", "float32", "float64", "complex64", "complex128",
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
     )
 )
 
@@ -236,7 +249,7 @@ def unpack_header(head_bytes):
     if not isinstance(header, dict) or not isinstance(header.get("arrays"), list):
         raise ProtocolError("header is not a message")
     specs = []
-    for spec in header.pop("arrays")[:MAX_ARRAYS + 1]:
+    for spec in header.pop("arrays")[: MAX_ARRAYS + 1]:
         if len(specs) >= MAX_ARRAYS:
             raise ProtocolError("too many arrays")
         specs.append(_array_spec(spec))

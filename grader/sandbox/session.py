@@ -7,12 +7,15 @@ its replies). Each task runs in a fresh fork of a template process that never ru
 submission has one budget: of restarts, of loading time, of wall time in student code, and of bytes sent
 back; once it is spent, every later call fails at once with a message saying which.
 """
+
 import contextlib
 import time
 from dataclasses import dataclass, replace
 
 from grader import boundary
 from grader.sandbox import protocol
+from grader.sandbox.confine import remove_tree
+from grader.sandbox.launcher import WORK_BYTES
 from grader.sandbox.supervisor import (
     MAX_WORK_ENTRIES,
     ChildFailure,
@@ -23,8 +26,6 @@ from grader.sandbox.supervisor import (
     SandboxUnavailable,
     stage_directory,
 )
-from grader.sandbox.confine import remove_tree
-from grader.sandbox.launcher import WORK_BYTES
 
 LOAD_BUDGET_FACTOR = 3  # loading the definitions into one task's fork may take this many call timeouts
 MAX_SKIPPED_STATEMENTS = 5  # statements that hang or crash skipped before loading is given up
@@ -34,8 +35,10 @@ OUTPUT_PER_TASK = 16 * 1024  # characters of student prints kept per task
 # Load errors of a first load above which later forks still load one statement at a time: loading all at
 # once answers with every error in one reply, whose header the protocol bounds (1 MiB).
 MAX_ERRORS_AT_ONCE = 20
-WROTE_TOO_MUCH = (f"your code wrote more than {WORK_BYTES >> 20} MiB (or {MAX_WORK_ENTRIES} files) into its "
-                  f"folder, the limit of what it may write")
+WROTE_TOO_MUCH = (
+    f"your code wrote more than {WORK_BYTES >> 20} MiB (or {MAX_WORK_ENTRIES} files) into its "
+    f"folder, the limit of what it may write"
+)
 AT_ONCE_SLACK = 2  # loading all at once may take this many times the measured one-at-a-time load, plus a timeout
 # Seconds to wait, after a fork's connection broke, for the template's report that it exited, before it is
 # killed: a report means it died on its own (honest reports take milliseconds).
@@ -102,7 +105,9 @@ class Session:
         self.budget_seconds = budget_seconds
         self.spent_seconds = 0.0
         self.last_call = None  # the target of the last call the fork answered
-        self.load_at_once = False  # every statement loaded one at a time once, none skipped: later forks load all in one request
+        self.load_at_once = (
+            False  # every statement loaded one at a time once, none skipped: later forks load all in one request
+        )
         self.load_seconds = 0.0  # how long that one-at-a-time load took: loading all at once is given about as long
         self.last_death = None  # how the fork of the last request that crashed ended (a Death)
         self.load_retried = set()  # statements run again after the system killed the fork loading them
@@ -164,15 +169,20 @@ class Session:
         if key is not None and key not in self.failed_targets:
             name = key if isinstance(key, str) else key[1]
             self.failed_targets[key] = CallResult(
-                ok=False, error_kind="crash",
+                ok=False,
+                error_kind="crash",
                 message=f"not run: after {name} returned in an earlier check, the process running it died or sent "
-                        f"data nobody asked for (a thread or process your code started?)")
+                f"data nobody asked for (a thread or process your code started?)",
+            )
 
     def _count_restart(self):
         self.restarts += 1
         if self.restarts > MAX_RESTARTS:
-            raise ChildFailure("crash", f"your code crashed, hung or broke the process running it "
-                                        f"{MAX_RESTARTS} times; nothing more of it is run")
+            raise ChildFailure(
+                "crash",
+                f"your code crashed, hung or broke the process running it "
+                f"{MAX_RESTARTS} times; nothing more of it is run",
+            )
 
     def _new_fork(self):
         """A fork of the template, starting (or replacing) the template if it is gone."""
@@ -191,8 +201,9 @@ class Session:
         except SandboxUnavailable as exc:
             if first:
                 raise  # no student code has run: the machine's problem, so no grade
-            raise ChildFailure("crash", f"the process running your code could not be restarted after "
-                                        f"your code ran ({exc})") from None
+            raise ChildFailure(
+                "crash", f"the process running your code could not be restarted after your code ran ({exc})"
+            ) from None
         return self.sandbox.fork(self.replies)
 
     def _end_fork(self):
@@ -228,11 +239,15 @@ class Session:
         # Loading as a whole broke (the protocol, the load budget, too many statements that hang, the
         # restart budget): every later call would break too.
         budget = self.timeout * LOAD_BUDGET_FACTOR
-        reason = (f"your definitions took longer than {budget:g} s to load" if failure.kind == "timeout"
-                  else failure.message)
+        reason = (
+            f"your definitions took longer than {budget:g} s to load" if failure.kind == "timeout" else failure.message
+        )
         skipped = "".join(f"; skipped: {e['filename']} line {e['line']} ({e['kind']})" for e in self.skipped.values())
-        self.load_failure = CallResult(ok=False, error_kind=failure.kind,
-                                       message=boundary.printable(f"loading your definitions: {reason}{skipped}"))
+        self.load_failure = CallResult(
+            ok=False,
+            error_kind=failure.kind,
+            message=boundary.printable(f"loading your definitions: {reason}{skipped}"),
+        )
 
     def _load(self, deadline):
         """Load the definitions one statement at a time, each with its own deadline. A statement that hangs
@@ -253,8 +268,9 @@ class Session:
                     raise ChildFailure("timeout", "loading took longer than its budget")
                 if key in self.skipped:
                     errors.append(self.skipped[key])
-                    header, _ = self._timed_request({"op": "forget", "names": self.skipped[key]["defines"]},
-                                                    (), min(self.timeout, remaining))
+                    header, _ = self._timed_request(
+                        {"op": "forget", "names": self.skipped[key]["defines"]}, (), min(self.timeout, remaining)
+                    )
                     defined = header.get("defined", defined)
                     continue
                 # The cell's source travels with its first statement only; the fork keeps it.
@@ -270,8 +286,10 @@ class Session:
                     if failure.kind == "timeout" and self.timeout > remaining:
                         raise ChildFailure("timeout", "loading took longer than its budget") from None
                     if len(self.skipped) >= MAX_SKIPPED_STATEMENTS:
-                        raise ChildFailure(failure.kind, f"{MAX_SKIPPED_STATEMENTS} statements hung or killed the "
-                                                         f"process while loading; giving up") from None
+                        raise ChildFailure(
+                            failure.kind,
+                            f"{MAX_SKIPPED_STATEMENTS} statements hung or killed the process while loading; giving up",
+                        ) from None
                     message = self._describe(failure, self.timeout)  # a statement's own deadline: it was not the budget
                     if self._retry_after(self.last_death) and key not in self.load_retried:
                         self.load_retried.add(key)  # killed by the system: run once more (a restart) before skipping
@@ -335,24 +353,43 @@ class Session:
         code = self._end_fork()
         if report is None:
             return Death(code=None, memory_hit=memory_hit)
-        return Death(code=report.status if report.status is not None else code, on_its_own=True,
-                     memory_hit=memory_hit, cpu_seconds=report.cpu, cpu_limit=float(self.limits.cpu_seconds),
-                     peak_bytes=peak if peak is not None else report.maxrss, memory_limit=self.limits.memory_bytes)
+        return Death(
+            code=report.status if report.status is not None else code,
+            on_its_own=True,
+            memory_hit=memory_hit,
+            cpu_seconds=report.cpu,
+            cpu_limit=float(self.limits.cpu_seconds),
+            peak_bytes=peak if peak is not None else report.maxrss,
+            memory_limit=self.limits.memory_bytes,
+        )
 
     # -- calls --------------------------------------------------------------------------------------
 
-    def call(self, target: str | tuple[str, str], *args: object, kwargs: dict | None = None, keep: str | None = None,
-             send: str | list[int] = "all", return_args: bool | str = False, seed: int = 0,
-             timeout: float | None = None) -> CallResult:
+    def call(
+        self,
+        target: str | tuple[str, str],
+        *args: object,
+        kwargs: dict | None = None,
+        keep: str | None = None,
+        send: str | list[int] = "all",
+        return_args: bool | str = False,
+        seed: int = 0,
+        timeout: float | None = None,
+    ) -> CallResult:
         """Call ``target`` (a name, or (handle, attribute)) in the fork with plain values as arguments."""
         key = target if isinstance(target, str) else tuple(target)
         if key in self.failed_targets:
             return self.failed_targets[key]
         tree, arrays = protocol.encode({"args": tuple(args), "kwargs": dict(kwargs or {})})
         header = {
-            "op": "call", "target": {"name": target} if isinstance(target, str) else {"handle": target[0], "attr": target[1]},
-            "args": tree["d"]["args"], "kwargs": tree["d"]["kwargs"],
-            "keep": keep, "send": send, "return_args": return_args, "seed": seed,
+            "op": "call",
+            "target": {"name": target} if isinstance(target, str) else {"handle": target[0], "attr": target[1]},
+            "args": tree["d"]["args"],
+            "kwargs": tree["d"]["kwargs"],
+            "keep": keep,
+            "send": send,
+            "return_args": return_args,
+            "seed": seed,
         }
         result = self._request(header, arrays, timeout, wrapped=True)
         if self._retry_after(self.last_death) and isinstance(target, str) and not _refers_to_handles((args, kwargs)):
@@ -362,10 +399,14 @@ class Session:
             # It would hang, crash or break the protocol again: later calls of the same function fail at
             # once with the same message (and cost no restart).
             name = key if isinstance(key, str) else key[1]
-            verb = {"timeout": "timed out", "crash": "crashed the process running it",
-                    "protocol": "broke the protocol"}[result.error_kind]
+            verb = {
+                "timeout": "timed out",
+                "crash": "crashed the process running it",
+                "protocol": "broke the protocol",
+            }[result.error_kind]
             self.failed_targets[key] = replace(
-                result, seconds=0.0, message=f"not run: {name} already {verb} in an earlier check ({result.message})")
+                result, seconds=0.0, message=f"not run: {name} already {verb} in an earlier check ({result.message})"
+            )
         return result
 
     @staticmethod
@@ -391,12 +432,18 @@ class Session:
         tree, arrays = protocol.encode(value)
         return self._request({"op": "setattr", "handle": handle, "attr": attr, "value": tree}, arrays, timeout)
 
-    def train(self, handle: str, data: dict, solver_options: dict, seed: int = 0,
-              timeout: float | None = None) -> CallResult:
+    def train(
+        self, handle: str, data: dict, solver_options: dict, seed: int = 0, timeout: float | None = None
+    ) -> CallResult:
         """Train the model kept under ``handle`` with the provided Solver; value: {'params', 'loss_history'}."""
         data_tree, arrays = protocol.encode({"data": data, "solver": solver_options})
-        header = {"op": "train", "handle": handle, "data": data_tree["d"]["data"],
-                  "solver": data_tree["d"]["solver"], "seed": seed}
+        header = {
+            "op": "train",
+            "handle": handle,
+            "data": data_tree["d"]["data"],
+            "solver": data_tree["d"]["solver"],
+            "seed": seed,
+        }
         return self._request(header, arrays, timeout)
 
     def _request(self, header, arrays, timeout, wrapped=False):
@@ -411,15 +458,20 @@ class Session:
         self.last_death = None  # a death while loading (the statement's own, handled there) is not this call's
         remaining = self._remaining()
         if remaining <= 0:
-            return CallResult(ok=False, error_kind="timeout",
-                              message=f"not run: your code used up the {self.budget_seconds:g} s it may take in all")
+            return CallResult(
+                ok=False,
+                error_kind="timeout",
+                message=f"not run: your code used up the {self.budget_seconds:g} s it may take in all",
+            )
         timeout = min(self.timeout if timeout is None else timeout, remaining)
         start = time.perf_counter()  # after a restart: the call's time is the call's own, as speed checks need
         try:
             reply, reply_arrays = self._timed_request(header, arrays, timeout)
         except ChildFailure as failure:
             seconds = time.perf_counter() - start
-            return CallResult(ok=False, error_kind=failure.kind, message=self._describe(failure, timeout), seconds=seconds)
+            return CallResult(
+                ok=False, error_kind=failure.kind, message=self._describe(failure, timeout), seconds=seconds
+            )
         seconds = time.perf_counter() - start
         if self.sandbox.wrote_too_much():
             self._end_fork()  # the template empties the folder
@@ -470,5 +522,11 @@ def _refers_to_handles(value, depth=0):
 def _skipped_statement(cell, statement, kind, message):
     """The load error of a statement that hung or killed the fork."""
     names = statement[2] if len(statement) > 2 and isinstance(statement[2], list) else []
-    return {"filename": cell["filename"], "line": statement[0], "defines": names, "type": kind.capitalize(),
-            "kind": kind, "message": boundary.printable(message + "; this statement was skipped")}
+    return {
+        "filename": cell["filename"],
+        "line": statement[0],
+        "defines": names,
+        "type": kind.capitalize(),
+        "kind": kind,
+        "message": boundary.printable(message + "; this statement was skipped"),
+    }

@@ -8,6 +8,7 @@ template has emptied the scratch folders. Everything read from a channel is host
 bounded in size before it is read, must answer the request it was read for (a random id), and the
 whole submission has one budget of bytes it may send back.
 """
+
 import contextlib
 import ctypes
 import functools
@@ -28,18 +29,18 @@ import assignment
 from grader import boundary
 from grader.errors import SandboxError
 from grader.sandbox import protocol
+from grader.sandbox.cgroups import NOT_ENFORCED, ProcessLimit
+from grader.sandbox.confine import remove_tree
 from grader.sandbox.launcher import (
     BWRAP_ISOLATION,
     HOME,
-    WORK_BYTES,
     UNPRIVILEGED_ISOLATION,
+    WORK_BYTES,
     build_command,
     confirmed_isolation,
     library_folder,
     read_spec,
 )
-from grader.sandbox.confine import remove_tree
-from grader.sandbox.cgroups import NOT_ENFORCED, ProcessLimit
 
 _WORKER_FILES = ("worker.py", "protocol.py", "confine.py")
 # What the sandbox's copy of ``assignment`` leaves out: the public cases' expected values (the notebook's
@@ -101,7 +102,9 @@ class ReplyBudget:
 
     def take(self, nbytes):
         if nbytes > self.remaining:
-            raise protocol.ProtocolError(f"your code sent back more than {boundary.SUBMISSION_REPLY_BYTES >> 20} MiB in all")
+            raise protocol.ProtocolError(
+                f"your code sent back more than {boundary.SUBMISSION_REPLY_BYTES >> 20} MiB in all"
+            )
         self.remaining -= nbytes
 
 
@@ -245,8 +248,10 @@ class Sandbox:
             child_end.close()
             self.cleanup()
             reason = exc.message if isinstance(exc, ChildFailure) else f"{type(exc).__name__}: {exc}"
-            raise SandboxUnavailable(f"the process that runs student code could not start ({self.isolation}): "
-                                     f"{reason or 'it exited at once'}") from None
+            raise SandboxUnavailable(
+                f"the process that runs student code could not start ({self.isolation}): "
+                f"{reason or 'it exited at once'}"
+            ) from None
 
     def _confirm_confinement(self, spec, report):
         """State the isolation that the template's probe confirmed (ValueError where it does not hold), and
@@ -525,21 +530,25 @@ class Death:
 
     @property
     def cpu_limit_hit(self):
-        return (self.cpu_seconds is not None and self.cpu_limit is not None
-                and self.cpu_seconds >= self.cpu_limit - CPU_SLACK)
+        return (
+            self.cpu_seconds is not None
+            and self.cpu_limit is not None
+            and self.cpu_seconds >= self.cpu_limit - CPU_SLACK
+        )
 
     @property
     def killed_by_system(self):
         """SIGKILL, on its own, and none of this submission's limits reached: not the submission's doing."""
-        return (self.on_its_own and self.code == -signal.SIGKILL and not self.memory_hit
-                and not self.cpu_limit_hit)
+        return self.on_its_own and self.code == -signal.SIGKILL and not self.memory_hit and not self.cpu_limit_hit
 
     @property
     def message(self):
         """What to tell the student."""
         if self.memory_hit:
-            return ("the process running your code was killed: it used more memory than the limit allows in all"
-                    + self._peak())
+            return (
+                "the process running your code was killed: it used more memory than the limit allows in all"
+                + self._peak()
+            )
         if self.on_its_own and self.cpu_limit_hit and self.code in (-signal.SIGKILL, -signal.SIGXCPU):
             return f"the process running your code was killed: it used its {self.cpu_limit:g} s of CPU time"
         if not self.on_its_own or self.code is None:

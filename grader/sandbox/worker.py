@@ -34,6 +34,7 @@ hooks, files) reaches another task. A fork's requests (header fields; every repl
 Student code runs in the fork and can rewrite anything in it, this module included: the grader treats
 every reply as hostile bytes and believes nothing it says about itself.
 """
+
 import ctypes
 import io
 import json
@@ -67,12 +68,12 @@ if __name__ == "__main__":
         for _module in list(sys.modules.values()):
             _paths = getattr(_module, "__path__", None)
             if isinstance(_paths, list):
-                _paths[:] = [SPEC["stdlib"][0] + "/" + p[len(_original):] if p.startswith(_original) else p
-                             for p in _paths]
-
-import numpy as np  # noqa: E402
+                _paths[:] = [
+                    SPEC["stdlib"][0] + "/" + p[len(_original) :] if p.startswith(_original) else p for p in _paths
+                ]
 
 import confine  # noqa: E402
+import numpy as np  # noqa: E402
 import protocol  # noqa: E402
 
 OUTPUT_LIMIT = 64 * 1024  # characters of student output kept per call
@@ -155,13 +156,14 @@ class Worker:
         linecache.cache[filename] = (len(source), None, lines, filename)
         errors = []
         for first, last, *names in cell["statements"]:
-            padded = "\n" * (first - 1) + "".join(lines[first - 1:last])
+            padded = "\n" * (first - 1) + "".join(lines[first - 1 : last])
             try:
                 exec(compile(padded, filename, "exec"), self.namespace)
             except BaseException as exc:
                 defines = names[0] if names else []
-                errors.append({"filename": filename, "line": first, "defines": defines,
-                               **describe_exception(exc, self.sources)})
+                errors.append(
+                    {"filename": filename, "line": first, "defines": defines, **describe_exception(exc, self.sources)}
+                )
                 for name in defines:  # a failed redefinition must not leave an older one in place
                     self.namespace.pop(name, None)
         return errors
@@ -347,8 +349,11 @@ def _reap_every_descendant(pid, on_exit):
         except InterruptedError:
             continue
         if reaped == pid:
-            report = {"status": os.waitstatus_to_exitcode(raw), "maxrss": usage.ru_maxrss * 1024,
-                      "cpu": usage.ru_utime + usage.ru_stime}
+            report = {
+                "status": os.waitstatus_to_exitcode(raw),
+                "maxrss": usage.ru_maxrss * 1024,
+                "cpu": usage.ru_utime + usage.ru_stime,
+            }
             on_exit(report)
 
 

@@ -11,6 +11,7 @@ Two rules every task applies through the helpers here:
   as many as were sent; a value of another type is a different value; a comparison of nothing, or of an
   object the protocol could only name (an Opaque), fails.
 """
+
 import ast
 import functools
 import secrets
@@ -25,9 +26,11 @@ from grader.sandbox.protocol import Opaque
 PUBLIC_CASE, HIDDEN_CASE = "public case", "hidden case"  # how the names of a task's case checks begin
 CASE_KINDS = {PUBLIC_CASE: Kind.PUBLIC, HIDDEN_CASE: Kind.HIDDEN}  # the kind of a case check, by its label
 SECRET_BITS = 128  # a grading's secret: far too many values to enumerate
-UNCOMPARABLE_CACHE = ("the grader cannot check that your backward leaves its cache unchanged: {where} came back "
-                      "as {what!r}, which the grader cannot see into; keep the cache to arrays, numbers, strings, "
-                      "None and tuples, lists and dicts of them")
+UNCOMPARABLE_CACHE = (
+    "the grader cannot check that your backward leaves its cache unchanged: {where} came back "
+    "as {what!r}, which the grader cannot see into; keep the cache to arrays, numbers, strings, "
+    "None and tuples, lists and dicts of them"
+)
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,15 @@ class TaskContext:
 
 
 def outcome(name, points, verdict, failure="", kind=""):
-    return Outcome(name=name, points=points, passed=verdict.passed, message=verdict.message, failure=failure,
-                   diagnosis=verdict.diagnosis, kind=kind)
+    return Outcome(
+        name=name,
+        points=points,
+        passed=verdict.passed,
+        message=verdict.message,
+        failure=failure,
+        diagnosis=verdict.diagnosis,
+        kind=kind,
+    )
 
 
 def returned(result):
@@ -106,8 +116,10 @@ def none_returned(ctx, definition, shown, value, names):
     if len(names) > 1 and item_count(value) == len(names) and stub:
         missing = [name for name, item in zip(names, value) if item is None]
         if missing:
-            return Verdict(False, f"not implemented yet: {shown} returned None as {', '.join(missing)} "
-                                  f"(its body is still the stub)")
+            return Verdict(
+                False,
+                f"not implemented yet: {shown} returned None as {', '.join(missing)} (its body is still the stub)",
+            )
     return None
 
 
@@ -120,7 +132,7 @@ def definition_source(ctx, definition):
         lines = cell["source"].splitlines(keepends=True)
         for first, last, *names in cell["statements"]:
             if names and name in names[0]:
-                found = "".join(lines[first - 1:last])
+                found = "".join(lines[first - 1 : last])
     tree = _parsed(found) if found is not None else None
     node = next((n for n in (tree.body if tree else ()) if getattr(n, "name", None) == name), None)
     if method is not None and isinstance(node, ast.ClassDef):
@@ -219,8 +231,14 @@ def call_failed(name, points, result):
 def earned_only_if(correct, name, points, verdict, kind, what="outputs"):
     """Speed and unmodified-input checks earn points only alongside correct outputs."""
     if not correct:
-        return Outcome(name, points, False, f"{NOT_AWARDED}: earned only when every {what} check passes", kind=kind,
-                       reason=Reason.NOT_AWARDED)
+        return Outcome(
+            name,
+            points,
+            False,
+            f"{NOT_AWARDED}: earned only when every {what} check passes",
+            kind=kind,
+            reason=Reason.NOT_AWARDED,
+        )
     return outcome(name, points, verdict, kind=kind)
 
 
@@ -241,10 +259,16 @@ def public_earned_only_with_hidden(outcomes):
 
 def _withheld(public, failing, total):
     why = f"{failing} of {total} hidden cases failed" if total else "no hidden case was graded"
-    return Outcome(public.name, public.points, False,
-                   f"{NOT_AWARDED}: a public case earns its points only when every hidden case of the task passes "
-                   f"too, as its expected values ship with the notebook ({why}); your answer to the public case "
-                   f"itself was right ({public.message})", kind=public.kind, reason=Reason.NOT_AWARDED)
+    return Outcome(
+        public.name,
+        public.points,
+        False,
+        f"{NOT_AWARDED}: a public case earns its points only when every hidden case of the task passes "
+        f"too, as its expected values ship with the notebook ({why}); your answer to the public case "
+        f"itself was right ({public.message})",
+        kind=public.kind,
+        reason=Reason.NOT_AWARDED,
+    )
 
 
 def inputs_unchanged(sent, received_after, names):
@@ -287,8 +311,12 @@ def _same_value(before, after):
 
 def _same_array(before, after):
     """Same type, dtype, shape and values (NaN equal to NaN)."""
-    return (type(after) is np.ndarray and after.dtype == before.dtype and after.shape == before.shape
-            and np.array_equal(after, before, equal_nan=True))
+    return (
+        type(after) is np.ndarray
+        and after.dtype == before.dtype
+        and after.shape == before.shape
+        and np.array_equal(after, before, equal_nan=True)
+    )
 
 
 def cache_unchanged(before, after, item_names=()):
@@ -313,16 +341,24 @@ def cache_unchanged(before, after, item_names=()):
     for path, item in leaves:
         after_item = _item_at(after, path)
         if after_item is _MISSING:
-            return Verdict(False, f"your backward removed {_item_name(path, item_names)} from the cache; "
-                                  "leave the cache as your forward returned it")
+            return Verdict(
+                False,
+                f"your backward removed {_item_name(path, item_names)} from the cache; "
+                "leave the cache as your forward returned it",
+            )
         if _same_value(item, after_item):
             continue
         if type(item) is np.ndarray:
-            return Verdict(False, f"your backward modified the cache ({_item_name(path, item_names)}) in place; "
-                                  "leave it as your forward returned it and write gradients into new arrays "
-                                  "(dx = np.zeros_like(x), not dx = x)")
-        return Verdict(False, f"your backward changed the cache ({_item_name(path, item_names)}); "
-                              "leave it as your forward returned it")
+            return Verdict(
+                False,
+                f"your backward modified the cache ({_item_name(path, item_names)}) in place; "
+                "leave it as your forward returned it and write gradients into new arrays "
+                "(dx = np.zeros_like(x), not dx = x)",
+            )
+        return Verdict(
+            False,
+            f"your backward changed the cache ({_item_name(path, item_names)}); leave it as your forward returned it",
+        )
     return Verdict(True, "cache unchanged")
 
 
@@ -330,8 +366,7 @@ def _first_opaque(value, path=()):
     """(path, Opaque) of the first object in a decoded value that the protocol could only name, or None."""
     if isinstance(value, Opaque):
         return path, value
-    items = (enumerate(value) if isinstance(value, (tuple, list))
-             else value.items() if isinstance(value, dict) else ())
+    items = enumerate(value) if isinstance(value, (tuple, list)) else value.items() if isinstance(value, dict) else ()
     for key, item in items:
         found = _first_opaque(item, path + (key,))
         if found is not None:

@@ -19,6 +19,7 @@ point; no evidence could tell it apart, and a probe with ties would name a "mist
 Also silent: sizes swapped in a convolution where the swap makes a window run past the edge (the code
 raises, and an exception alone does not tell this mistake from others).
 """
+
 import copy
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -50,49 +51,59 @@ def _prints(mistake, *variants):
 FINGERPRINTS = {
     "conv_forward_naive": (
         _prints("stride_ignored", L.conv_stride_ignored, L.conv_stride_ignored_everywhere)
-        + _prints("sizes_swapped", L.conv_square_from_height, L.conv_square_from_width)),
+        + _prints("sizes_swapped", L.conv_square_from_height, L.conv_square_from_width)
+    ),
     "conv_backward_naive": (
         _prints("pad_zero_slicing", L.conv_backward_pad_zero_slicing)
         + _prints("padding_not_cropped", L.conv_backward_not_cropped)
-        + _prints("stride_ignored", L.conv_backward_stride_ignored)),
+        + _prints("stride_ignored", L.conv_backward_stride_ignored)
+    ),
     "max_pool_forward_naive": (
         _prints("stride_ignored", L.pool_stride_ignored, L.pool_stride_ignored_everywhere)
-        + _prints("sizes_swapped", L.pool_window_from_height, L.pool_window_from_width, L.pool_sizes_crossed)),
+        + _prints("sizes_swapped", L.pool_window_from_height, L.pool_window_from_width, L.pool_sizes_crossed)
+    ),
     "max_pool_backward_naive": (
         _prints("pool_backward_assigns", L.pool_backward_assigns)
         + _prints("argmax_square_window", L.pool_backward_argmax_square)
         + _prints("stride_ignored", L.pool_backward_stride_ignored)
-        + _prints("sizes_swapped", L.pool_backward_window_from_height, L.pool_backward_window_from_width)),
+        + _prints("sizes_swapped", L.pool_backward_window_from_height, L.pool_backward_window_from_width)
+    ),
     "spatial_batchnorm_forward": (
         _prints("reshape_without_transpose", nm.bn_reshape_without_transpose, nm.bn_transpose_in_only)
         + _prints("per_pixel_normalization", nm.bn_per_pixel, nm.bn_per_pixel_over_channels)
         + _prints("eps_ignored", nm.bn_eps_ignored)
         + _prints("eps_outside_sqrt", nm.bn_eps_outside_sqrt)
-        + _prints("test_mode_batch_stats", nm.bn_test_mode_batch_stats)),
+        + _prints("test_mode_batch_stats", nm.bn_test_mode_batch_stats)
+    ),
     RUNNING_STATS: (
         _prints("running_stats_not_updated", nm.running_not_updated)
         + _prints("running_stats_wrong_shape", nm.running_keepdims)
-        + _prints("momentum_reversed", nm.running_momentum_reversed)),
+        + _prints("momentum_reversed", nm.running_momentum_reversed)
+    ),
     "spatial_batchnorm_backward": (
         _prints("reshape_without_transpose", nm.bn_backward_reshape_without_transpose)
         + _prints("eps_ignored", nm.bn_backward_eps_ignored)
-        + _prints("eps_outside_sqrt", nm.bn_backward_eps_outside_sqrt)),
+        + _prints("eps_outside_sqrt", nm.bn_backward_eps_outside_sqrt)
+    ),
     "spatial_groupnorm_forward": (
         _prints("groups_as_group_size", nm.gn_groups_as_group_size)
         + _prints("per_pixel_normalization", nm.gn_per_pixel)
         + _prints("gamma_shape_c", nm.gn_gamma_flattened)
         + _prints("eps_ignored", nm.gn_eps_ignored)
-        + _prints("eps_outside_sqrt", nm.gn_eps_outside_sqrt)),
+        + _prints("eps_outside_sqrt", nm.gn_eps_outside_sqrt)
+    ),
     "spatial_groupnorm_backward": (
         _prints("groups_as_group_size", nm.gn_backward_groups_as_group_size)
         + _prints("gamma_shape_c", nm.gn_backward_gamma_flattened)
         + _prints("eps_ignored", nm.gn_backward_eps_ignored)
-        + _prints("eps_outside_sqrt", nm.gn_backward_eps_outside_sqrt)),
+        + _prints("eps_outside_sqrt", nm.gn_backward_eps_outside_sqrt)
+    ),
     "three_layer_convnet": (
         _prints("reg_missing_half", net.reg_missing_half)
         + _prints("reg_gradient_missing", net.reg_gradient_missing)
         + _prints("reg_biases", net.reg_biases)
-        + _prints("layer_order", net.layer_order)),
+        + _prints("layer_order", net.layer_order)
+    ),
 }
 SHAPE_FINGERPRINTED = ("w2_square_or_even",)  # named from a parameter's shape (diagnose_w2), not by a variant
 EXCEPTION_FINGERPRINTED = ("divisibility_assumed",)  # named from an exception and the case's geometry
@@ -152,8 +163,11 @@ def settled(task_id, outcomes, calls):
 
     calls: (forward arguments, CallResult or None) of each graded case, in any order.
     """
-    raised = [divides(task_id, args) for args, result in calls
-              if result is not None and not result.ok and result.error_type == ASSERTION]
+    raised = [
+        divides(task_id, args)
+        for args, result in calls
+        if result is not None and not result.ok and result.error_type == ASSERTION
+    ]
     ran = [divides(task_id, args) for args, result in calls if result is not None and result.ok]
     if any(raised) or not any(ran):
         divisibility = text("divisibility_assumed")
@@ -181,4 +195,3 @@ def fingerprinted():
     """Ids of every mistake the grader can name (the rest of assignment.mistakes are hints only)."""
     ids = {f.mistake for prints in FINGERPRINTS.values() for f in prints}
     return ids | set(SHAPE_FINGERPRINTED) | set(EXCEPTION_FINGERPRINTED)
-

@@ -1,4 +1,5 @@
 """Checks of the naive convolution: forward and backward, public and hidden cases, inputs, speed."""
+
 import solutions
 from assignment.cases import conv_inputs
 from assignment.fast_layers import conv_backward_fast, conv_forward_fast
@@ -39,8 +40,10 @@ def case_inputs(case):
 
 
 def describe(case):
-    return (f"x {case['N'], case['C'], case['H'], case['W']}, w {case['F'], case['C'], case['HH'], case['WW']}, "
-            f"stride {case['stride']}, pad {case['pad']}")
+    return (
+        f"x {case['N'], case['C'], case['H'], case['W']}, w {case['F'], case['C'], case['HH'], case['WW']}, "
+        f"stride {case['stride']}, pad {case['pad']}"
+    )
 
 
 LAYER = Layer(

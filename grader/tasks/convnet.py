@@ -9,6 +9,7 @@ Points (relative, scaled to the task's weight): shapes 1 + 1, dtype 1, initial s
 loss and gradients with reg = 0 2, with reg > 0 2, on a non-square input 2, overfit 3. The loss checks
 weigh most: they are what a student must get right for the network to learn.
 """
+
 from dataclasses import replace
 
 import numpy as np
@@ -101,10 +102,19 @@ def grade(ctx):
     if not probe.ok:
         (first, first_points, first_check), *rest = CHECKS
         failed = call_failed(first, first_points, probe)
-        reported = Outcome(first, first_points, False, constructor_failure(_signature(PROBE_NET), failed.message, probe),
-                           failed.failure, kind=check_kind(first_check), reason=failed.reason)
-        return [reported] + [Outcome(name, points, False, CONSTRUCTOR_NOT_RUN, kind=check_kind(check),
-                                     reason=Reason.NOT_RUN) for name, points, check in rest]
+        reported = Outcome(
+            first,
+            first_points,
+            False,
+            constructor_failure(_signature(PROBE_NET), failed.message, probe),
+            failed.failure,
+            kind=check_kind(first_check),
+            reason=failed.reason,
+        )
+        return [reported] + [
+            Outcome(name, points, False, CONSTRUCTOR_NOT_RUN, kind=check_kind(check), reason=Reason.NOT_RUN)
+            for name, points, check in rest
+        ]
     return [_run(ctx, name, points, check) for name, points, check in CHECKS]
 
 
@@ -122,13 +132,21 @@ def _run(ctx, name, points, check):
         return outcome(name, points, check(ctx), kind=check_kind(check))
     except _CallFailed as failed:
         result = call_failed(name, points, failed.result)
-        return Outcome(name, points, False, f"{failed.doing}: {result.message}", result.failure,
-                       kind=check_kind(check), reason=result.reason)
+        return Outcome(
+            name,
+            points,
+            False,
+            f"{failed.doing}: {result.message}",
+            result.failure,
+            kind=check_kind(check),
+            reason=result.reason,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
 # Parameters: names, shapes, dtype, initial scale
 # ---------------------------------------------------------------------------------------------
+
 
 def expected_shapes(input_dim, num_filters, filter_size, hidden_dim, num_classes):
     """The contract's parameter shapes.
@@ -141,9 +159,12 @@ def expected_shapes(input_dim, num_filters, filter_size, hidden_dim, num_classes
     """
     channels, height, width = input_dim
     return {
-        "W1": (num_filters, channels, filter_size, filter_size), "b1": (num_filters,),
-        "W2": (num_filters * (height // 2) * (width // 2), hidden_dim), "b2": (hidden_dim,),
-        "W3": (hidden_dim, num_classes), "b3": (num_classes,),
+        "W1": (num_filters, channels, filter_size, filter_size),
+        "b1": (num_filters,),
+        "W2": (num_filters * (height // 2) * (width // 2), hidden_dim),
+        "b2": (hidden_dim,),
+        "W3": (hidden_dim, num_classes),
+        "b3": (num_classes,),
     }
 
 
@@ -190,8 +211,10 @@ def check_init_scale(ctx):
 
 def _initial_params(ctx, kwargs):
     """``ThreeLayerConvNet(**kwargs).params`` as the child built it."""
-    _call(ctx.session.call(CLASS, kwargs=kwargs, keep=MODEL, send="none", seed=INIT_SEED),
-          f"creating {_signature(kwargs)}")
+    _call(
+        ctx.session.call(CLASS, kwargs=kwargs, keep=MODEL, send="none", seed=INIT_SEED),
+        f"creating {_signature(kwargs)}",
+    )
     return _call(ctx.session.get_attribute(MODEL, "params"), "reading model.params")
 
 
@@ -212,8 +235,10 @@ def _shapes_verdict(params, net, what):
     shapes = expected_shapes(**net)
     verdict = all_of([check_array(f"{what}: {name}", params[name], shape) for name, shape in shapes.items()])
     if not verdict.passed:
-        return replace(verdict, diagnosis=catalogue.diagnose_w2(params, net["input_dim"], net["num_filters"],
-                                                                net["hidden_dim"], shapes))
+        return replace(
+            verdict,
+            diagnosis=catalogue.diagnose_w2(params, net["input_dim"], net["num_filters"], net["hidden_dim"], shapes),
+        )
     return Verdict(True, f"{what}: every parameter has the contract's shape")
 
 
@@ -230,8 +255,11 @@ def _dtype_verdict(params, dtype, what):
     expected = np.dtype(dtype)
     for name in PARAM_NAMES:
         if params[name].dtype != expected:
-            return Verdict(False, f"{what}: {name} has dtype {params[name].dtype}, expected {expected} (cast every "
-                                  f"parameter with .astype(dtype))")
+            return Verdict(
+                False,
+                f"{what}: {name} has dtype {params[name].dtype}, expected {expected} (cast every "
+                f"parameter with .astype(dtype))",
+            )
     return Verdict(True, f"{what}: every parameter is {expected}")
 
 
@@ -245,8 +273,11 @@ def _scale_verdict(name, value, what):
     error = abs(std / INIT_WEIGHT_SCALE - 1.0)
     message = f"{name}: sample std {std:.3g}, expected weight_scale = {INIT_WEIGHT_SCALE:g}"
     if error > INIT_SCALE_TOLERANCE:
-        return Verdict(False, f"{what}: {message} (off by {error:.0%} > {INIT_SCALE_TOLERANCE:.0%}; "
-                              f"draw weight_scale * np.random.randn(...))")
+        return Verdict(
+            False,
+            f"{what}: {message} (off by {error:.0%} > {INIT_SCALE_TOLERANCE:.0%}; "
+            f"draw weight_scale * np.random.randn(...))",
+        )
     return Verdict(True, message)
 
 
@@ -254,19 +285,26 @@ def _scale_verdict(name, value, what):
 # Scores, loss and gradients for weights the grader chose
 # ---------------------------------------------------------------------------------------------
 
+
 def check_scores(ctx):
     """``loss(X)`` with y None returns the reference's scores (N, num_classes)."""
     params, X, _ = loss_case(SQUARE_NET, seed=501)
     _model_holding(ctx, SQUARE_NET, 0.0, params)
     scores = _call(ctx.session.call((MODEL, "loss"), X), "calling model.loss(X)")
     expected = _reference_loss(memo.key(SQUARE_NET), 0.0, 501, False)
-    verdict = (none_returned(ctx, (CLASS, "loss"), "model.loss(X)", scores, ("scores",))
-               or compare_array("scores", scores, expected, FORWARD_THRESHOLD))
+    verdict = none_returned(ctx, (CLASS, "loss"), "model.loss(X)", scores, ("scores",)) or compare_array(
+        "scores", scores, expected, FORWARD_THRESHOLD
+    )
     if verdict.passed:
         return verdict
-    return replace(verdict, diagnosis=catalogue.diagnose(
-        "three_layer_convnet", (params, X, None, 0.0),
-        lambda candidate: compare_array("scores", scores, candidate, FORWARD_THRESHOLD).passed))
+    return replace(
+        verdict,
+        diagnosis=catalogue.diagnose(
+            "three_layer_convnet",
+            (params, X, None, 0.0),
+            lambda candidate: compare_array("scores", scores, candidate, FORWARD_THRESHOLD).passed,
+        ),
+    )
 
 
 def check_loss_no_reg(ctx):
@@ -291,8 +329,10 @@ def loss_case(net, seed):
     y : ndarray of int64, shape (LOSS_EXAMPLES,)
     """
     rng = case_rng(seed)
-    params = {name: (GRADER_WEIGHT_STD if name.startswith("W") else GRADER_BIAS_STD) * rng.standard_normal(shape)
-              for name, shape in expected_shapes(**net).items()}
+    params = {
+        name: (GRADER_WEIGHT_STD if name.startswith("W") else GRADER_BIAS_STD) * rng.standard_normal(shape)
+        for name, shape in expected_shapes(**net).items()
+    }
     X = rng.standard_normal((LOSS_EXAMPLES, *net["input_dim"]))
     y = rng.integers(0, net["num_classes"], size=LOSS_EXAMPLES)
     return params, X, y
@@ -303,22 +343,29 @@ def _loss_verdict(ctx, net, reg, seed):
     _model_holding(ctx, net, reg, params)
     value = _call(ctx.session.call((MODEL, "loss"), X, y), "calling model.loss(X, y)")
     verdict = none_returned(ctx, (CLASS, "loss"), "model.loss(X, y)", value, ("loss", "grads")) or check_tuple(
-        value, 2, "loss(X, y)")
+        value, 2, "loss(X, y)"
+    )
     if not verdict.passed:
         return verdict
     expected_loss, expected_grads = _reference_loss(memo.key(net), reg, seed, True)
     loss, grads = value
 
     def against(candidate_loss, candidate_grads):
-        return all_of([check_scalar("loss", loss, candidate_loss, LOSS_THRESHOLD),
-                       _gradients_verdict(grads, candidate_grads)])
+        return all_of(
+            [check_scalar("loss", loss, candidate_loss, LOSS_THRESHOLD), _gradients_verdict(grads, candidate_grads)]
+        )
 
     verdict = against(expected_loss, expected_grads)
     if verdict.passed:
         return verdict
-    return replace(verdict, diagnosis=catalogue.diagnose(
-        "three_layer_convnet", (params, X, y, reg),
-        lambda candidate: type(candidate) is tuple and against(*candidate).passed))
+    return replace(
+        verdict,
+        diagnosis=catalogue.diagnose(
+            "three_layer_convnet",
+            (params, X, y, reg),
+            lambda candidate: type(candidate) is tuple and against(*candidate).passed,
+        ),
+    )
 
 
 def _gradients_verdict(grads, expected):
@@ -328,15 +375,18 @@ def _gradients_verdict(grads, expected):
     missing = [name for name in PARAM_NAMES if name not in grads]
     if missing:
         return Verdict(False, f"grads has no {', '.join(missing)} (its keys: {sorted(grads)})")
-    return all_of([compare_array(f"grads['{name}']", grads[name], expected[name], BACKWARD_THRESHOLD)
-                   for name in PARAM_NAMES])
+    return all_of(
+        [compare_array(f"grads['{name}']", grads[name], expected[name], BACKWARD_THRESHOLD) for name in PARAM_NAMES]
+    )
 
 
 def _model_holding(ctx, net, reg, params):
     """A float64 student model in the child whose params are replaced by ``params``."""
     kwargs = _model_kwargs(net, reg=reg, dtype=np.float64)
-    _call(ctx.session.call(CLASS, kwargs=kwargs, keep=MODEL, send="none", seed=INIT_SEED),
-          f"creating {_signature(kwargs)}")
+    _call(
+        ctx.session.call(CLASS, kwargs=kwargs, keep=MODEL, send="none", seed=INIT_SEED),
+        f"creating {_signature(kwargs)}",
+    )
     _call(ctx.session.set_attribute(MODEL, "params", params), "setting model.params")
 
 
@@ -359,16 +409,21 @@ def _reference_model(net, reg, params):
 # Overfit small data
 # ---------------------------------------------------------------------------------------------
 
+
 def check_overfit(ctx):
     """The student's model, from the grader's weights, overfits 100 examples under the Solver."""
     data = overfit_data(ctx.config.data_dir)
     net = dict(OVERFIT_NET, input_dim=data["X_train"].shape[1:])
     kwargs = _model_kwargs(net, weight_scale=OVERFIT_WEIGHT_SCALE, dtype=np.float64)
-    _call(ctx.session.call(CLASS, kwargs=kwargs, keep=MODEL, send="none", seed=INIT_SEED),
-          f"creating {_signature(kwargs)}")
+    _call(
+        ctx.session.call(CLASS, kwargs=kwargs, keep=MODEL, send="none", seed=INIT_SEED),
+        f"creating {_signature(kwargs)}",
+    )
     _call(ctx.session.set_attribute(MODEL, "params", overfit_initial_params(net)), "setting model.params")
-    trained = _call(ctx.session.train(MODEL, data, SOLVER_OPTIONS, seed=OVERFIT_SEED, timeout=ctx.config.train_timeout),
-                    "training with the Solver")
+    trained = _call(
+        ctx.session.train(MODEL, data, SOLVER_OPTIONS, seed=OVERFIT_SEED, timeout=ctx.config.train_timeout),
+        "training with the Solver",
+    )
     params = trained.get("params") if isinstance(trained, dict) else None
     verdict = _shapes_verdict(params, net, "the trained model.params")
     if not verdict.passed:
@@ -376,8 +431,10 @@ def check_overfit(ctx):
     accuracy = training_accuracy(params, net, data)
     reference = reference_overfit_accuracy(ctx.config.data_dir)
     bar = max(OVERFIT_ACCURACY, reference - OVERFIT_MARGIN)
-    message = (f"training accuracy {accuracy:.2f} on the {OVERFIT_EXAMPLES} training examples after "
-               f"{SOLVER_OPTIONS['num_epochs']} epochs (the reference reaches {reference:.2f}; the bar is {bar:.2f})")
+    message = (
+        f"training accuracy {accuracy:.2f} on the {OVERFIT_EXAMPLES} training examples after "
+        f"{SOLVER_OPTIONS['num_epochs']} epochs (the reference reaches {reference:.2f}; the bar is {bar:.2f})"
+    )
     if accuracy < bar:
         message += "; check that loss() uses the weights in self.params and that every gradient is right"
     return Verdict(accuracy >= bar, message)
@@ -407,8 +464,10 @@ def _overfit_examples(data_dir):
 def overfit_initial_params(net):
     """The grader's initial weights: N(0, OVERFIT_WEIGHT_SCALE ** 2) weights, zero biases, float64."""
     rng = case_rng(OVERFIT_SEED)
-    return {name: OVERFIT_WEIGHT_SCALE * rng.standard_normal(shape) if name.startswith("W") else np.zeros(shape)
-            for name, shape in expected_shapes(**net).items()}
+    return {
+        name: OVERFIT_WEIGHT_SCALE * rng.standard_normal(shape) if name.startswith("W") else np.zeros(shape)
+        for name, shape in expected_shapes(**net).items()
+    }
 
 
 def training_accuracy(params, net, data):
@@ -446,6 +505,7 @@ def _without_global_draws(function, seed=None):
 # Helpers
 # ---------------------------------------------------------------------------------------------
 
+
 def _call(result, doing):
     """The value of a call into student code, or _CallFailed saying what the grader was doing."""
     if not result.ok:
@@ -463,8 +523,10 @@ def _model_kwargs(net, **extra):
 
 def _signature(kwargs, **extra):
     """The constructor call as a student would write it, e.g. 'ThreeLayerConvNet(reg=0.05, dtype=np.float64)'."""
-    arguments = ", ".join(f"{key}={value!r}" if key != "dtype" else f"dtype=np.{np.dtype(value).name}"
-                          for key, value in dict(kwargs, **extra).items())
+    arguments = ", ".join(
+        f"{key}={value!r}" if key != "dtype" else f"dtype=np.{np.dtype(value).name}"
+        for key, value in dict(kwargs, **extra).items()
+    )
     return f"{CLASS}({arguments})"
 
 
@@ -476,8 +538,11 @@ CHECKS = (
     ("scores: loss(X) returns the class scores (N, num_classes)", 2.0, check_scores),
     ("loss and every gradient, reg = 0", 2.0, check_loss_no_reg),
     (f"loss and every gradient, reg = {REG}", 2.0, check_loss_reg),
-    (f"loss and every gradient, non-square input_dim {NON_SQUARE_NET['input_dim']}, reg = {REG}", 2.0,
-     check_loss_non_square),
+    (
+        f"loss and every gradient, non-square input_dim {NON_SQUARE_NET['input_dim']}, reg = {REG}",
+        2.0,
+        check_loss_non_square,
+    ),
     (f"overfit {OVERFIT_EXAMPLES} training examples (Adam, {SOLVER_OPTIONS['num_epochs']} epochs)", 3.0, check_overfit),
 )
 # The checks on what the notebook itself uses (Kind.PUBLIC_CHECK, shown before grades are published, as a public
@@ -485,8 +550,9 @@ CHECKS = (
 # check cell compares on given weights (scores, loss and gradients with and without reg) and the overfit run the
 # notebook makes itself. The others are variations it never uses (Kind.HIDDEN_CHECK): non-square input_dims and
 # the initial scale under a weight_scale that is not the default.
-NOTEBOOK_CHECKS = frozenset((check_default_shapes, check_dtype, check_scores, check_loss_no_reg, check_loss_reg,
-                             check_overfit))
+NOTEBOOK_CHECKS = frozenset(
+    (check_default_shapes, check_dtype, check_scores, check_loss_no_reg, check_loss_reg, check_overfit)
+)
 
 
 def check_kind(check):

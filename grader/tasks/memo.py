@@ -12,6 +12,7 @@ call, interleaved with the student's (see :mod:`grader.tasks.layer_checks`).
 :func:`clear` empties every cache (tests and ``benchmarks/bench_grading.py --cold``: the uncached path);
 :func:`statistics` counts hits and misses.
 """
+
 import functools
 import threading
 import types

@@ -5,6 +5,7 @@ H != W (H used for W), overlapping windows and stride larger than the window (st
 assumed equal to the window), sizes the windows do not tile, N = C = 1, and windows sharing their
 maximum (a backward pass that assigns instead of accumulating).
 """
+
 import numpy as np
 
 import solutions
@@ -36,8 +37,10 @@ JITTER = (0.1, 0.9)
 def describe(case):
     """One line naming a case's input shape, window and stride, for the check's name."""
     peak = ", windows sharing their maximum" if "peak" in case else ""
-    return (f"x {case['N'], case['C'], case['H'], case['W']}, pool {case['pool_height']}x{case['pool_width']}, "
-            f"stride {case['stride']}{peak}")
+    return (
+        f"x {case['N'], case['C'], case['H'], case['W']}, pool {case['pool_height']}x{case['pool_width']}, "
+        f"stride {case['stride']}{peak}"
+    )
 
 
 def case_inputs(case):

@@ -2,10 +2,10 @@
 
 Dimensions: N examples, C channels, H x W input, F filters of HH x WW, ph x pw pool window, H' x W' output.
 """
+
 import numpy as np
 
 from grader.tasks.mistakes import NotShown
-
 
 # -- convolution ------------------------------------------------------------------------------------
 
@@ -18,7 +18,7 @@ def _conv(x, w, b, pad, out_size, step):
     out = np.zeros((x.shape[0], w.shape[0], *out_size))
     for i in range(out_size[0]):
         for j in range(out_size[1]):
-            window = x_pad[:, :, i * step:i * step + filter_height, j * step:j * step + filter_width]
+            window = x_pad[:, :, i * step : i * step + filter_height, j * step : j * step + filter_width]
             if window.shape[2:] != (filter_height, filter_width):
                 raise NotShown("a window runs past the edge")
             out[:, :, i, j] = np.einsum("nchw,fchw->nf", window, w) + b
@@ -40,7 +40,7 @@ def _conv_backward(dout, x, w, pad, step, crop=True):
     db = dout.sum(axis=(0, 2, 3))
     if not crop:
         return dx_pad, dw, db
-    return dx_pad[:, :, pad:pad + x.shape[2], pad:pad + x.shape[3]], dw, db
+    return dx_pad[:, :, pad : pad + x.shape[2], pad : pad + x.shape[3]], dw, db
 
 
 def _conv_sizes(x, w, conv_param):
@@ -122,7 +122,7 @@ def _windows(x, out_size, window, step):
     slicing cuts a window short at the edge, as a student's code does, and an empty one raises."""
     for i in range(out_size[0]):
         for j in range(out_size[1]):
-            patch = x[:, :, i * step:i * step + window[0], j * step:j * step + window[1]]
+            patch = x[:, :, i * step : i * step + window[0], j * step : j * step + window[1]]
             if patch.size == 0:
                 raise NotShown("an empty window")
             yield i, j, patch

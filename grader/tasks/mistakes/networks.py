@@ -4,6 +4,7 @@ One parameterized network (:func:`network_loss`) gives every variant: where the 
 the L2 term covers, its factor, and whether its gradient is added. Inputs are those of the grader's loss
 checks: float64 params keyed W1..b3 with the contract's shapes, X (N, C, H, W), y (N,) or None, reg.
 """
+
 import numpy as np
 
 from assignment.layer_utils import conv_relu_pool_backward, conv_relu_pool_forward
@@ -14,8 +15,18 @@ WEIGHTS = ("W1", "W2", "W3")
 ALL_PARAMS = ("W1", "b1", "W2", "b2", "W3", "b3")
 
 
-def network_loss(params, X, y, reg, hidden_relu=True, output_relu=False, loss_terms=WEIGHTS, grad_terms=WEIGHTS,
-                 factor=0.5, grad_factor=1.0):
+def network_loss(
+    params,
+    X,
+    y,
+    reg,
+    hidden_relu=True,
+    output_relu=False,
+    loss_terms=WEIGHTS,
+    grad_terms=WEIGHTS,
+    factor=0.5,
+    grad_factor=1.0,
+):
     """Scores (y None) or (loss, grads) of conv - relu - pool - affine - [relu] - affine - [relu].
 
     loss_terms, grad_terms: the parameters the L2 term covers in the loss and in the gradients;
@@ -67,15 +78,19 @@ def reg_gradient_missing(params, X, y, reg):
 def reg_biases(params, X, y, reg):
     """Every parameter regularized: in the loss and the gradients, or in the loss alone."""
     _with_reg(reg)
-    return [network_loss(params, X, y, reg, loss_terms=ALL_PARAMS, grad_terms=ALL_PARAMS),
-            network_loss(params, X, y, reg, loss_terms=ALL_PARAMS)]
+    return [
+        network_loss(params, X, y, reg, loss_terms=ALL_PARAMS, grad_terms=ALL_PARAMS),
+        network_loss(params, X, y, reg, loss_terms=ALL_PARAMS),
+    ]
 
 
 def layer_order(params, X, y, reg):
     """A relu on the scores: after the hidden one (affine_relu used twice), or moved there from the hidden
     layer (affine then affine_relu)."""
-    return [network_loss(params, X, y, reg, output_relu=True),
-            network_loss(params, X, y, reg, hidden_relu=False, output_relu=True)]
+    return [
+        network_loss(params, X, y, reg, output_relu=True),
+        network_loss(params, X, y, reg, hidden_relu=False, output_relu=True),
+    ]
 
 
 def w2_rows(input_dim, num_filters):

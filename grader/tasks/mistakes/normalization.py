@@ -8,6 +8,7 @@ for batchnorm, a (sample, group) for group norm), so one forward and one backwar
 Dimensions: N examples, C channels, H x W spatial, G groups; gamma, beta (C,) for batchnorm, (1, C, 1, 1)
 for group norm.
 """
+
 import numpy as np
 
 from assignment.layers import batchnorm_backward, batchnorm_forward
@@ -19,14 +20,14 @@ DEFAULT_EPS = 1e-5  # both normalizations' documented default
 def _inside(var, eps):
     """1 / sqrt(var + eps) and its derivative with respect to var."""
     inv = 1.0 / np.sqrt(var + eps)
-    return inv, -0.5 * inv ** 3
+    return inv, -0.5 * inv**3
 
 
 def _outside(var, eps):
     """1 / (sqrt(var) + eps) and its derivative with respect to var."""
     root = np.sqrt(var)
     inv = 1.0 / (root + eps)
-    return inv, -inv ** 2 / (2 * root)
+    return inv, -(inv**2) / (2 * root)
 
 
 def _normalize_sets(sets, eps, scale=_inside):
@@ -149,8 +150,10 @@ def bn_backward_reshape_without_transpose(dout, args):
     except the right one (all three transposed)."""
     x, gamma, beta, bn_param = args
     N, C, H, W = x.shape
-    back = {"bare": lambda rows: rows.reshape(x.shape),
-            "transposed": lambda rows: rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)}
+    back = {
+        "bare": lambda rows: rows.reshape(x.shape),
+        "transposed": lambda rows: rows.reshape(N, H, W, C).transpose(0, 3, 1, 2),
+    }
     candidates = []
     for forward_rows in (_bare_rows, _channels_last_rows):
         _, cache = batchnorm_forward(forward_rows(x), gamma, beta, _copied(bn_param))
@@ -188,16 +191,20 @@ def running_keepdims(x, gamma, beta, bn_param):
     """The right values, shaped (1, C, 1, 1) by keepdims=True."""
     momentum = bn_param.get("momentum", 0.9)
     mean, var = (stat.reshape(1, -1, 1, 1) for stat in _batch_stats(x))
-    return (momentum * bn_param["running_mean"].reshape(1, -1, 1, 1) + (1 - momentum) * mean,
-            momentum * bn_param["running_var"].reshape(1, -1, 1, 1) + (1 - momentum) * var)
+    return (
+        momentum * bn_param["running_mean"].reshape(1, -1, 1, 1) + (1 - momentum) * mean,
+        momentum * bn_param["running_var"].reshape(1, -1, 1, 1) + (1 - momentum) * var,
+    )
 
 
 def running_momentum_reversed(x, gamma, beta, bn_param):
     """(1 - momentum) * running + momentum * batch statistic."""
     momentum = bn_param.get("momentum", 0.9)
     mean, var = _batch_stats(x)
-    return ((1 - momentum) * bn_param["running_mean"] + momentum * mean,
-            (1 - momentum) * bn_param["running_var"] + momentum * var)
+    return (
+        (1 - momentum) * bn_param["running_mean"] + momentum * mean,
+        (1 - momentum) * bn_param["running_var"] + momentum * var,
+    )
 
 
 # -- spatial group norm -----------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from grader.pipeline import grade
 from grader.sandbox import supervisor
 from grader.sandbox.session import Session
 from grader.solve import solve
-from grader.tasks import conv, convnet, layer_checks, memo, normalization, pool
+from grader.tasks import conv, convnet, memo, pool, properties, speed
 
 NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "ConvolutionalNetworks.ipynb"
 ROUNDS = 7
@@ -240,8 +240,8 @@ class Profiler:
         "sandbox start (template)": (supervisor.Sandbox, "start"),
         "fork + load definitions": (Session, "_ensure_fork"),
         "calls into the sandbox (round trips)": (supervisor.Channel, "request"),
-        "speed checks' pauses and reference loops": (layer_checks, "timed_reference"),
-        "hypothesis properties (calls included)": (normalization, "_property_outcome"),
+        "speed checks' pauses and reference loops": (speed, "timed_reference"),
+        "hypothesis properties (calls included)": (properties, "_property_outcome"),
         "reference overfit run": (convnet, "reference_overfit_accuracy"),
         "ending a task (killing its fork)": (supervisor.Sandbox, "end_task"),
     }

@@ -17,7 +17,8 @@ from grader.sandbox.protocol import Opaque
 from grader.sandbox.session import CallResult, Session
 from grader.tasks import conv, normalization, pool
 from grader.tasks.base import Outcome, TaskContext, cache_unchanged, inputs_unchanged, public_earned_only_with_hidden
-from grader.tasks.layer_checks import SPEED_FLOOR, Timing, _gradients_verdict, speed_verdict
+from grader.tasks.layer_checks import _gradients_verdict
+from grader.tasks.speed import SPEED_FLOOR, Timing, speed_verdict
 from notebooks import solution_cells
 
 pytestmark = pytest.mark.slow  # the tests here run code in the sandbox (a second or more each): not in the quick run

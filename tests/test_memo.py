@@ -11,7 +11,7 @@ from grader import render
 from grader.config import Config
 from grader.pipeline import grade
 from grader.sandbox.session import CallResult
-from grader.tasks import convnet, memo, normalization
+from grader.tasks import convnet, memo, normalization, properties
 from notebooks import solution_cells, write_notebook
 
 CHEAP_TASKS = ("max_pool_forward_naive", "spatial_batchnorm_forward", "spatial_groupnorm_backward")
@@ -134,8 +134,8 @@ def einsum_groupnorm(x, gamma, beta, G, gn_param):
 def run_property(function, prop):
     """(Outcome, the examples hypothesis tried) of one group norm forward property on ``function``."""
     ctx = SimpleNamespace(session=InProcessSession(spatial_groupnorm_forward=function), config=Config())
-    record = normalization._hypothesis_run(ctx, prop)
-    return normalization._property_result(prop.name, record), record.tried
+    record = properties._hypothesis_run(ctx, prop)
+    return properties._property_result(prop.name, record), record.tried
 
 
 @pytest.mark.parametrize("prop", normalization.GN_FORWARD_PROPERTIES, ids=lambda p: p.groups)
@@ -152,13 +152,13 @@ def test_a_replayed_failure_reports_the_example_hypothesis_shrinks_to(monkeypatc
     exec(GROUPNORM_BUGGY_EPS, namespace)
     ctx = SimpleNamespace(session=InProcessSession(spatial_groupnorm_forward=namespace["spatial_groupnorm_forward"]),
                           config=Config())
-    uncached = normalization._property_outcome(ctx, prop)
+    uncached = properties._property_outcome(ctx, prop)
     ctx_correct = SimpleNamespace(session=InProcessSession(spatial_groupnorm_forward=solutions.spatial_groupnorm_forward),
                                   config=Config())
-    assert normalization._property_outcome(ctx_correct, prop).passed
-    replays = normalization._PASSING_EXAMPLES.hits
-    replayed = normalization._property_outcome(ctx, prop)
-    assert normalization._PASSING_EXAMPLES.hits == replays + 1
+    assert properties._property_outcome(ctx_correct, prop).passed
+    replays = properties._PASSING_EXAMPLES.hits
+    replayed = properties._property_outcome(ctx, prop)
+    assert properties._PASSING_EXAMPLES.hits == replays + 1
     assert replayed == uncached and not replayed.passed
 
 

@@ -1,7 +1,7 @@
 """Timed work cannot move out of the timed window (issue 19, finding 3).
 
 The hidden, speed and confirmation inputs of the layer tasks are drawn from a secret of each grading
-(grader.tasks.layer_checks.drawn_inputs), and a backward's speed counts the forward the grader calls for its
+(grader.tasks.speed.drawn_inputs), and a backward's speed counts the forward the grader calls for its
 cache and any first attempt before a retry. Verdicts must not depend on the draw: correct code passes on
 every draw, and each catalogued mistake fails the same cases on every draw.
 """
@@ -20,17 +20,9 @@ from grader.pipeline import grade
 from grader.sandbox.session import CallResult
 from grader.tasks import catalogue, conv, pool
 from grader.tasks.base import HIDDEN_CASE, PUBLIC_CASE, TaskContext
-from grader.tasks.layer_checks import (
-    SPEED,
-    WELL_POSED,
-    Timing,
-    _well_posed,
-    call_backward,
-    drawn_inputs,
-    forward_excess,
-    speed_verdict,
-)
+from grader.tasks.layer_checks import call_backward
 from grader.tasks.mistakes import NotShown
+from grader.tasks.speed import SPEED, WELL_POSED, Timing, _well_posed, drawn_inputs, forward_excess, speed_verdict
 from notebooks import solution_cells, write_notebook
 
 LAYERS = {"conv": conv.LAYER, "pool": pool.LAYER}

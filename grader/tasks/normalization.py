@@ -10,19 +10,12 @@ only when every hidden case of the task passes too (its expected values ship wit
 ("dx sums to zero" holds for all-zero gradients) earns its point only when the task's property comparing
 with the reference passes as well (it still runs, so its message still points at the bug).
 
-How a property runs: hypothesis draws an :class:`Example` (shapes, G, eps, and the seed of the values),
-the check calls the student's code and returns a Verdict. A wrong value or an exception raised by the
-student's code fails the example and hypothesis shrinks it; the message reports the shrunk minimal
-example. A call that hangs or crashes, or a function that is not written yet, stops the property at
-once: shrinking would only repeat it (a hang would cost a timeout per shrink step). Generation is
-derandomized and shrinking is capped by a count (never by time), so two gradings give the same messages.
+How a property runs: see :mod:`grader.tasks.properties`.
 """
 from dataclasses import dataclass, replace
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
-from hypothesis.errors import Flaky
 
 import solutions
 from assignment.cases import PUBLIC_GROUPS, batchnorm_inputs, groupnorm_inputs
@@ -40,7 +33,7 @@ from grader.compare import (
     compare_arrays,
     item_count,
 )
-from grader.report import Kind, Reason
+from grader.report import Kind
 from grader.sandbox.protocol import Ref
 from grader.tasks import catalogue, memo
 from grader.tasks.base import (
@@ -55,11 +48,12 @@ from grader.tasks.base import (
     returned,
 )
 from grader.tasks.layer_checks import backward_case, forward_case
+from grader.tasks.properties import Property, property_outcomes, student_call
 
 BN_FORWARD, BN_BACKWARD = "spatial_batchnorm_forward", "spatial_batchnorm_backward"
 GN_FORWARD, GN_BACKWARD = "spatial_groupnorm_forward", "spatial_groupnorm_backward"
 
-PUBLIC_POINTS, HIDDEN_POINTS, CHECK_POINTS, PROPERTY_POINTS = 2.0, 1.0, 1.0, 1.0
+PUBLIC_POINTS, HIDDEN_POINTS, CHECK_POINTS = 2.0, 1.0, 1.0
 DEFAULT_EPS = 1e-5  # SPEC section 3's default eps of both normalizations
 LARGE_EPS = 0.5  # next to a variance of ~0.04, an ignored eps changes every output about fourfold
 SMALL_SCALE = 0.2  # std of the inputs of the eps cases: their variance (0.04) is small against LARGE_EPS
@@ -109,7 +103,6 @@ EPS_CHOICES = (DEFAULT_EPS, 1e-3, LARGE_EPS)  # the default, a small one, one th
 PROPERTY_SCALE, PROPERTY_SHIFT = 4.0, 1.0  # values spread over [-1, 3): a mean to subtract, a variance to divide
 SHOWN_VALUES = 8  # a shrunk x this small is shown in full, so the student can rerun it by hand
 NEGLIGIBLE_GRADIENT = 1e-12  # a dx this small in a whole set sums to ~0 anyway; keeps the ratio finite
-SHRINK_BUDGET = 150  # examples one failing property may spend shrinking: ~0.1-0.5 s, counted, never timed
 GRADIENT_NAMES = ("dx", "dgamma", "dbeta")  # what both normalization backward passes return, in order
 
 
@@ -150,7 +143,7 @@ def grade_batchnorm_forward(ctx):
         outcomes.append(replace(result, kind=CASE_KINDS[kind]))
     outcomes.append(_running_stats_check(ctx, RUNNING_STATS_CASE))
     outcomes.append(_test_mode_check(ctx, TEST_MODE_CASE))
-    outcomes.extend(_property_outcomes(ctx, BN_FORWARD_PROPERTIES))
+    outcomes.extend(property_outcomes(ctx, BN_FORWARD_PROPERTIES))
     return public_earned_only_with_hidden(outcomes)
 
 
@@ -164,7 +157,7 @@ def grade_batchnorm_backward(ctx):
         expected = _bn_train_reference(memo.key(case), True)
         result, _ = backward_case(ctx, names, args, inputs["dout"], expected, f"{kind}: {_describe(case)}", points)
         outcomes.append(replace(result, kind=CASE_KINDS[kind]))
-    outcomes.extend(_property_outcomes(ctx, BN_BACKWARD_PROPERTIES))
+    outcomes.extend(property_outcomes(ctx, BN_BACKWARD_PROPERTIES))
     return public_earned_only_with_hidden(outcomes)
 
 
@@ -270,7 +263,7 @@ def grade_groupnorm_forward(ctx):
         expected = _gn_reference(memo.key(case), False)
         result, _ = forward_case(ctx, GN_FORWARD, args, expected, f"{kind}: {_describe(case, mode='')}", points)
         outcomes.append(replace(result, kind=CASE_KINDS[kind]))
-    outcomes.extend(_property_outcomes(ctx, GN_FORWARD_PROPERTIES))
+    outcomes.extend(property_outcomes(ctx, GN_FORWARD_PROPERTIES))
     return public_earned_only_with_hidden(outcomes)
 
 
@@ -286,7 +279,7 @@ def grade_groupnorm_backward(ctx):
         result, _ = backward_case(ctx, names, args, inputs["dout"], expected,
                                   f"{kind}: {_describe(case, mode='')}", points)
         outcomes.append(replace(result, kind=CASE_KINDS[kind]))
-    outcomes.extend(_property_outcomes(ctx, GN_BACKWARD_PROPERTIES))
+    outcomes.extend(property_outcomes(ctx, GN_BACKWARD_PROPERTIES))
     return public_earned_only_with_hidden(outcomes)
 
 
@@ -383,194 +376,18 @@ def _examples(draw, groups):
     return Example(N, channels, H, W, G, eps, seed, grouped=groups != "batch")
 
 
-# -- running a property -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Property:
-    """A claim checked on generated examples: check(ctx, example) -> Verdict."""
-
-    name: str
-    groups: str
-    """Which examples (see :func:`_examples`)."""
-    check: object
-    role: str = ""
-    """'reference' for the property that compares with the reference; 'needs reference' for one that wrong
-    values can satisfy too (all-zero gradients sum to zero): it earns only when the 'reference' one passes."""
-
-
-class _StudentCallFailed(Exception):
-    """The student's code raised, hung or crashed on an example; carries the failed outcome."""
-
-    def __init__(self, failed, stop):
-        super().__init__(failed.message)
-        self.failed, self.stop = failed, stop
-
-
-class _Shrink(Exception):
-    """Raised in the property on a failing example, so that hypothesis shrinks it."""
-
-
-class _Stop(BaseException):
-    """Stops hypothesis at once (it shrinks on Exception only): a hang, a crash, no code, or the budget."""
-
-
-class _GraderBug(BaseException):
-    """The grader's own check raised: stop hypothesis at once (no shrinking) and re-raise the cause."""
-
-
-class _Record:
-    """What one property run saw: examples tried, and the latest failure."""
-
-    def __init__(self):
-        self.examples, self.example, self.message, self.failure, self.reason = 0, None, "", "", Reason.NONE
-        self.stopped = False
-        """True when the property stopped before hypothesis shrank the example."""
-        self.flaky = False
-        """True when the failing example passed when hypothesis ran it again."""
-        self.tried = []
-        """Every example checked, in order."""
-
-    def failed(self, example, message, failure="", reason=Reason.NONE):
-        self.example, self.message, self.failure, self.reason = example, message, failure, reason
-
-
-def _student(ctx, target, *args, keep=None, send="all"):
-    """Call student code inside a property: the CallResult of a call that returned, else
-    :class:`_StudentCallFailed`."""
-    result = ctx.session.call(target, *args, keep=keep, send=send, timeout=ctx.config.timeout)
-    if result.ok:
-        return result
-    # Shrinking helps only an exception that depends on the input; anything else stops the property.
-    stop = result.error_kind != "exception" or result.error_type in ("NotImplementedError", "NameError")
-    raise _StudentCallFailed(call_failed("", PROPERTY_POINTS, result), stop)
-
-
-def _property_outcomes(ctx, properties):
-    """The Outcome of each property; one whose role is 'needs reference' earns its point only alongside a
-    passing 'reference' property of the same task (none at all, and it earns nothing)."""
-    outcomes = [_property_outcome(ctx, prop) for prop in properties]
-    agreeing = [o.passed for prop, o in zip(properties, outcomes) if prop.role == "reference"]
-    right = bool(agreeing) and all(agreeing)
-    return [_alongside_reference(o) if prop.role == "needs reference" and o.passed and not right else o
-            for prop, o in zip(properties, outcomes)]
-
-
-def _alongside_reference(held):
-    return Outcome(held.name, held.points, False,
-                   f"not awarded: {held.message}, but this property also holds for wrong gradients (all zeros "
-                   "sum to zero), so it earns its point only when dx, dgamma, dbeta agree with the reference",
-                   kind=held.kind, reason=Reason.NOT_AWARDED)
-
-
-def _property_outcome(ctx, prop):
-    """Run one property with hypothesis; its Outcome reports the shrunk minimal failing example.
-
-    Hypothesis is derandomized, so on an implementation that passes every example it tries the same
-    examples in the same order, whatever the implementation. The first passing run in a process keeps them
-    (grader.tasks.memo); later runs replay them without hypothesis' search. Replaying decides pass or fail
-    exactly as hypothesis would (the same examples, the same calls in the same order, so the student's code
-    sees the same sequence); only on a failure that hypothesis would shrink does hypothesis run, to find
-    the shrunk example for the message.
-    """
-    key = (prop.name, prop.groups, ctx.config.hypothesis_examples)
-    examples = _PASSING_EXAMPLES.get(key)
-    if examples is None:
-        record = _hypothesis_run(ctx, prop)
-        if record.example is None and not record.flaky:
-            _PASSING_EXAMPLES.put(key, record.tried)
-        return _property_result(prop.name, record)
-    replayed = _replay(ctx, prop, examples)
-    if replayed.example is None or replayed.stopped:
-        return _property_result(prop.name, replayed)  # passed, or stopped at once as hypothesis would have
-    record = _hypothesis_run(ctx, prop)
-    if record.example is None:  # it passed this time: the code keeps state between calls
-        replayed.flaky = True
-        record = replayed
-    return _property_result(prop.name, record)
-
-
-# Property key -> the examples hypothesis tried on a passing implementation, in order.
-_PASSING_EXAMPLES = memo.BoundedStore()
-
-
-def _replay(ctx, prop, examples):
-    """Check ``examples`` in order, as hypothesis would, until one fails; the _Record of what was seen."""
-    record = _Record()
-    budget = ctx.config.hypothesis_examples + SHRINK_BUDGET
-    for example in examples:
-        try:
-            _check_example(ctx, prop, example, record, budget)
-        except (_Stop, _Shrink):
-            break
-        except _GraderBug as bug:
-            raise bug.__cause__
-    return record
-
-
-def _hypothesis_run(ctx, prop):
-    """Run one property with hypothesis; the _Record of what it saw (its failure is the shrunk example)."""
-    record = _Record()
-    budget = ctx.config.hypothesis_examples + SHRINK_BUDGET
-
-    @settings(derandomize=True, database=None, max_examples=ctx.config.hypothesis_examples, deadline=None,
-              suppress_health_check=list(HealthCheck), phases=(Phase.explicit, Phase.generate, Phase.shrink),
-              report_multiple_bugs=False, verbosity=Verbosity.quiet)
-    @given(_examples(prop.groups))
-    def run(example):
-        _check_example(ctx, prop, example, record, budget)
-
-    try:
-        run()
-    except (_Stop, _Shrink):
-        pass
-    except _GraderBug as bug:
-        raise bug.__cause__  # an ordinary exception again, for the pipeline to report as the grader's
-    except Flaky:
-        if record.example is None:
-            raise
-        record.flaky = True
-    return record
-
-
-def _check_example(ctx, prop, example, record, budget):
-    """Check one example; a failure is recorded, then raised as _Shrink (shrink it) or _Stop (give up)."""
-    record.examples += 1
-    record.tried.append(example)
-    if record.examples > budget:
-        record.stopped = True
-        raise _Stop
-    try:
-        verdict = prop.check(ctx, example)
-    except _StudentCallFailed as failed:
-        record.failed(example, failed.failed.message, failed.failed.failure, failed.failed.reason)
-        if failed.stop:
-            record.stopped = True
-            raise _Stop from None
-        raise _Shrink from None
-    except Exception as bug:
-        raise _GraderBug(f"{prop.name} on {example}") from bug
-    if not verdict.passed:
-        record.failed(example, verdict.message)
-        raise _Shrink
-
-
-def _property_result(name, record):
-    if record.example is None:
-        return Outcome(name, PROPERTY_POINTS, True, f"held on {record.examples} generated examples", kind=Kind.PROPERTY)
-    which = "generated example" if record.stopped or record.flaky else "shrunk minimal example"
-    message = f"{record.message} (on the {which} {record.example.describe()})"
-    if record.flaky:
-        message += "; the same input passed when run again: does your function keep state between calls?"
-    return Outcome(name, PROPERTY_POINTS, False, message, record.failure, kind=Kind.PROPERTY, reason=record.reason)
-
-
 # -- the properties -----------------------------------------------------------------------------------
+
+
+def _property(name, groups, check, role=""):
+    """A property of the normalizations, checked on :func:`_examples` of ``groups`` (see
+    :class:`grader.tasks.properties.Property`)."""
+    return Property(name, _examples, groups, check, role)
 
 
 def _forward_out(ctx, target, args, shape):
     """The student's ``out`` for ``args``, validated as a finite float array of ``shape``; (out or None, Verdict)."""
-    result = _student(ctx, target, *args, send=[0])
+    result = student_call(ctx, target, *args, send=[0])
     if item_count(result.value) != 2:
         return None, Verdict(False, f"{target} should return (out, cache), got {returned(result)}")
     verdict = check_array("out", result.value[0], shape)
@@ -579,10 +396,10 @@ def _forward_out(ctx, target, args, shape):
 
 def _backward_grads(ctx, forward, backward, forward_args, dout, shapes):
     """The student's gradients through the cache of their own forward, each validated; (grads or None, Verdict)."""
-    result = _student(ctx, forward, *forward_args, keep="property", send="none")
+    result = student_call(ctx, forward, *forward_args, keep="property", send="none")
     if item_count(result.value) != 2:
         return None, Verdict(False, f"{forward} should return (out, cache), got {returned(result)}")
-    result = _student(ctx, backward, dout, Ref("property", 1))
+    result = student_call(ctx, backward, dout, Ref("property", 1))
     if item_count(result.value) != len(shapes):
         return None, Verdict(False, f"{backward} should return {len(shapes)} gradients, got {returned(result)}")
     verdict = check_arrays(GRADIENT_NAMES, result.value, shapes)
@@ -753,26 +570,26 @@ def _gradients_agree(ctx, functions, args, dout, expected):
 
 
 BN_FORWARD_PROPERTIES = (
-    Property("property: train-mode output has the input's shape; with gamma = 1, beta = 0 every channel has "
-             "mean 0 and variance 1 (up to eps) over (N, H, W)", "batch", _bn_standardizes),
-    Property("property: train-mode output agrees with the reference", "batch", _bn_forward_agrees),
+    _property("property: train-mode output has the input's shape; with gamma = 1, beta = 0 every channel has "
+              "mean 0 and variance 1 (up to eps) over (N, H, W)", "batch", _bn_standardizes),
+    _property("property: train-mode output agrees with the reference", "batch", _bn_forward_agrees),
 )
 BN_BACKWARD_PROPERTIES = (
-    Property("property: dx, dgamma, dbeta agree with the reference", "batch", _bn_backward_agrees, "reference"),
-    Property("property: with gamma = 1, dx sums to zero over (N, H, W) for every channel", "batch",
-             _bn_dx_sums_to_zero, "needs reference"),
+    _property("property: dx, dgamma, dbeta agree with the reference", "batch", _bn_backward_agrees, "reference"),
+    _property("property: with gamma = 1, dx sums to zero over (N, H, W) for every channel", "batch",
+              _bn_dx_sums_to_zero, "needs reference"),
 )
 GN_FORWARD_PROPERTIES = (
-    Property("property: output has the input's shape; with gamma = 1, beta = 0 every (sample, group) has "
-             "mean 0 and variance 1 (up to eps)", "divisor", _gn_standardizes),
-    Property("property: G = 1 is layer norm over (C, H, W)", "one", _gn_matches((1, 2, 3))),
-    Property("property: G = C is instance norm over (H, W)", "all", _gn_matches((2, 3))),
-    Property("property: output agrees with the reference", "divisor", _gn_forward_agrees),
+    _property("property: output has the input's shape; with gamma = 1, beta = 0 every (sample, group) has "
+              "mean 0 and variance 1 (up to eps)", "divisor", _gn_standardizes),
+    _property("property: G = 1 is layer norm over (C, H, W)", "one", _gn_matches((1, 2, 3))),
+    _property("property: G = C is instance norm over (H, W)", "all", _gn_matches((2, 3))),
+    _property("property: output agrees with the reference", "divisor", _gn_forward_agrees),
 )
 GN_BACKWARD_PROPERTIES = (
-    Property("property: dx, dgamma, dbeta agree with the reference", "divisor", _gn_backward_agrees, "reference"),
-    Property("property: with gamma = 1, dx sums to zero over every (sample, group)", "divisor", _gn_dx_sums_to_zero,
-             "needs reference"),
+    _property("property: dx, dgamma, dbeta agree with the reference", "divisor", _gn_backward_agrees, "reference"),
+    _property("property: with gamma = 1, dx sums to zero over every (sample, group)", "divisor", _gn_dx_sums_to_zero,
+              "needs reference"),
 )
 
 

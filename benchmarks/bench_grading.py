@@ -14,6 +14,7 @@ template and every fork it reaped, read before it is killed). ``--profile`` adds
 Target for a class graded with 2 workers on 2 cores: <= 1.0 s of wall time per correct submission, i.e.
 about <= 2 s of grader + sandbox CPU per submission in a warm worker.
 """
+
 import argparse
 import collections
 import contextlib
@@ -73,19 +74,25 @@ def compare_with_nbclient(solved, folder):
     start = time.perf_counter()
     NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": folder}}).execute()
     execution = time.perf_counter() - start
-    print(f"grading (all nine tasks, hidden cases, properties, speed, overfit): {grading:.1f} s, "
-          f"score {report.score:.1f} / {report.max_score:.1f}, isolation: {report.isolation}")
+    print(
+        f"grading (all nine tasks, hidden cases, properties, speed, overfit): {grading:.1f} s, "
+        f"score {report.score:.1f} / {report.max_score:.1f}, isolation: {report.isolation}"
+    )
     print(f"executing the solved notebook with nbclient: {execution:.1f} s")
     print(f"grading is {execution / grading:.1f}x faster; target <= 20 s: {'met' if grading <= 20 else 'NOT met'}")
 
 
 def print_startup(solved):
     startup, isolation, statements = measure_startup(solved)
-    print(f"sandbox start-up (template started, forked, {statements} definitions loaded one by one), "
-          f"and each further task's fresh fork with its load (all at once), median of {ROUNDS}:")
+    print(
+        f"sandbox start-up (template started, forked, {statements} definitions loaded one by one), "
+        f"and each further task's fresh fork with its load (all at once), median of {ROUNDS}:"
+    )
     for mode, (first, per_task) in startup.items():
-        print(f"  {mode:<11} {statistics.median(first) * 1000:6.0f} ms, then {statistics.median(per_task) * 1000:5.1f} ms "
-              f"per task   ({isolation[mode]})")
+        print(
+            f"  {mode:<11} {statistics.median(first) * 1000:6.0f} ms, then {statistics.median(per_task) * 1000:5.1f} ms "
+            f"per task   ({isolation[mode]})"
+        )
 
 
 def measure_startup(solved):
@@ -120,15 +127,19 @@ def print_per_submission(solved, repeat, profile):
         for _ in range(repeat):
             runs["warm"].append(measured(solved, "warm", sandbox_cpu, profiler))
             runs["old"].append(measured(solved, "old", sandbox_cpu, profiler))
-    print(f"per submission in one process: the solved notebook graded once, then {repeat} times warm and {repeat} "
-          f"times by the old code path, alternated (median; see old_code_path)")
+    print(
+        f"per submission in one process: the solved notebook graded once, then {repeat} times warm and {repeat} "
+        f"times by the old code path, alternated (median; see old_code_path)"
+    )
     print(f"  {'kind':<6} {'wall s':>7} {'grader cpu s':>13} {'sandbox cpu s':>14} {'total cpu s':>12}   score")
     for kind, rows in runs.items():
         wall, grader_cpu, sandbox, score = (statistics.median(column) for column in zip(*rows))
         print(f"  {kind:<6} {wall:7.2f} {grader_cpu:13.2f} {sandbox:14.2f} {grader_cpu + sandbox:12.2f}   {score:.1f}")
     old, warm = (statistics.median(r[1] + r[2] for r in runs[k]) for k in ("old", "warm"))
-    print(f"  warm / old CPU per submission: {warm / old:.2f}; with 2 workers on 2 cores a warm submission costs "
-          f"about {warm / 2:.2f} s of wall time (target <= 1.0 s: {'met' if warm / 2 <= 1.0 else 'NOT met'})")
+    print(
+        f"  warm / old CPU per submission: {warm / old:.2f}; with 2 workers on 2 cores a warm submission costs "
+        f"about {warm / 2:.2f} s of wall time (target <= 1.0 s: {'met' if warm / 2 <= 1.0 else 'NOT met'})"
+    )
     if profiler is not None:
         profiler.print()
 
@@ -188,10 +199,14 @@ def old_code_path(enabled):
         yield
         return
     memo.clear(keep=(convnet.reference_overfit_accuracy, convnet._overfit_examples))
-    patches = [(supervisor.Sandbox, "_processes_outside_task", lambda self: None),
-               (Session, "_load_all_at_once", _one_at_a_time)]
-    patches += [(module, "LAYER", dataclasses.replace(module.LAYER, speed_case=case))
-                for module, case in OLD_SPEED_CASES.items()]
+    patches = [
+        (supervisor.Sandbox, "_processes_outside_task", lambda self: None),
+        (Session, "_load_all_at_once", _one_at_a_time),
+    ]
+    patches += [
+        (module, "LAYER", dataclasses.replace(module.LAYER, speed_case=case))
+        for module, case in OLD_SPEED_CASES.items()
+    ]
     originals = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
     for owner, name, value in patches:
         setattr(owner, name, value)
@@ -222,9 +237,11 @@ def print_class_of_workers(solved, workers, per_worker):
     for process in processes:
         process.join()
     marginal = wall / len(scores)
-    print(f"a class of {len(scores)} solved notebooks graded by {workers} warm worker processes at once: {wall:.1f} s, "
-          f"{marginal:.2f} s of wall time per submission (target <= 1.0 s: {'met' if marginal <= 1.0 else 'NOT met'}), "
-          f"scores {sorted(set(scores))}")
+    print(
+        f"a class of {len(scores)} solved notebooks graded by {workers} warm worker processes at once: {wall:.1f} s, "
+        f"{marginal:.2f} s of wall time per submission (target <= 1.0 s: {'met' if marginal <= 1.0 else 'NOT met'}), "
+        f"scores {sorted(set(scores))}"
+    )
 
 
 def _worker(solved, count, ready, results):
@@ -266,8 +283,10 @@ class Profiler:
 
     def print(self):
         kinds = list(self.seconds)
-        print(f"  where the time went (median seconds of wall time per grading; stages overlap: calls happen inside "
-              f"properties):\n  {'stage':<44}" + "".join(f"{kind:>8}" for kind in kinds))
+        print(
+            f"  where the time went (median seconds of wall time per grading; stages overlap: calls happen inside "
+            f"properties):\n  {'stage':<44}" + "".join(f"{kind:>8}" for kind in kinds)
+        )
         for stage in self.STAGES:
             print(f"  {stage:<44}" + "".join(f"{statistics.median(self.seconds[k][stage]):8.3f}" for k in kinds))
 

@@ -4,6 +4,7 @@ Correct implementations written in other styles than the references (batch stati
 a staged batchnorm backward, a loop over groups, an einsum group-norm backward) pass every check;
 each classic bug fails a check of exactly its task, with a message a student can act on.
 """
+
 import ast
 import textwrap
 
@@ -95,7 +96,7 @@ def spatial_groupnorm_backward(dout, cache):
     return dx.reshape(N, C, H, W), dgamma, dbeta
 '''
 
-NOT_IMPLEMENTED = '''
+NOT_IMPLEMENTED = """
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     raise NotImplementedError
 
@@ -110,30 +111,44 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
 
 def spatial_groupnorm_backward(dout, cache):
     raise NotImplementedError
-'''
+"""
 
 # Each bug redefines one function after CORRECT (the last definition wins, as in the notebook).
 # (task it breaks, whether its sibling task still passes, a check name part, a message part, source)
 BUGS = {
     "bn_reshape_without_transpose": (
-        "spatial_batchnorm_forward", False, "hidden case", "out: relative error", '''
+        "spatial_batchnorm_forward",
+        False,
+        "hidden case",
+        "out: relative error",
+        """
 from assignment.layers import batchnorm_forward
 
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     N, C, H, W = x.shape
     out, cache = batchnorm_forward(x.reshape(-1, C), gamma, beta, bn_param)
     return out.reshape(N, C, H, W), cache
-'''),
+""",
+    ),
     "bn_running_stats_not_updated": (
-        "spatial_batchnorm_forward", True, "running mean and variance", "was not updated in train mode", '''
+        "spatial_batchnorm_forward",
+        True,
+        "running mean and variance",
+        "was not updated in train mode",
+        """
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     zeros = np.zeros(x.shape[1])
     param = dict(bn_param, running_mean=bn_param.get("running_mean", zeros).copy(),
                  running_var=bn_param.get("running_var", zeros).copy())
     return _correct_bn_forward(x, gamma, beta, param)
-'''),
+""",
+    ),
     "bn_running_stats_wrong_shape": (
-        "spatial_batchnorm_forward", True, "running mean and variance", "expected shape (3,), got (1, 3, 1, 1)", '''
+        "spatial_batchnorm_forward",
+        True,
+        "running mean and variance",
+        "expected shape (3,), got (1, 3, 1, 1)",
+        """
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     out, cache = _correct_bn_forward(x, gamma, beta, bn_param)
     if bn_param["mode"] == "train":
@@ -141,24 +156,44 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
         bn_param["running_mean"] = bn_param["running_mean"].reshape(1, -1, 1, 1)
         bn_param["running_var"] = bn_param["running_var"].reshape(1, -1, 1, 1)
     return out, cache
-'''),
+""",
+    ),
     "bn_test_mode_ignored": (
-        "spatial_batchnorm_forward", True, "test mode", "out: relative error", '''
+        "spatial_batchnorm_forward",
+        True,
+        "test mode",
+        "out: relative error",
+        """
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     return _correct_bn_forward(x, gamma, beta, dict(bn_param, mode="train"))
-'''),
+""",
+    ),
     "bn_eps_ignored": (
-        "spatial_batchnorm_forward", False, "eps 0.5", "out: relative error", '''
+        "spatial_batchnorm_forward",
+        False,
+        "eps 0.5",
+        "out: relative error",
+        """
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     return _correct_bn_forward(x, gamma, beta, dict(bn_param, eps=1e-5))
-'''),
+""",
+    ),
     "gn_groups_confused_with_group_size": (
-        "spatial_groupnorm_forward", False, "G = 4", "out: relative error", '''
+        "spatial_groupnorm_forward",
+        False,
+        "G = 4",
+        "out: relative error",
+        """
 def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     return _correct_gn_forward(x, gamma, beta, x.shape[1] // G, gn_param)
-'''),
+""",
+    ),
     "gn_per_pixel": (
-        "spatial_groupnorm_forward", False, "every (sample, group) has mean 0", "group (n=0, g=0) has", '''
+        "spatial_groupnorm_forward",
+        False,
+        "every (sample, group) has mean 0",
+        "group (n=0, g=0) has",
+        """
 def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     N, C, H, W = x.shape
     grouped = x.reshape(N, G, C // G, H, W)
@@ -166,20 +201,35 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     var = grouped.var(axis=2, keepdims=True)
     x_hat = ((grouped - mean) / np.sqrt(var + gn_param.get("eps", 1e-5))).reshape(x.shape)
     return gamma * x_hat + beta, None
-'''),
+""",
+    ),
     "gn_gamma_as_vector": (
-        "spatial_groupnorm_forward", False, "x (2, 6, 5, 6)", "out: relative error", '''
+        "spatial_groupnorm_forward",
+        False,
+        "x (2, 6, 5, 6)",
+        "out: relative error",
+        """
 def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     out, cache = _correct_gn_forward(x, np.ones_like(gamma), np.zeros_like(beta), G, gn_param)
     return out * gamma.ravel() + beta.ravel(), cache[:1] + (gamma,) + cache[2:]
-'''),
+""",
+    ),
     "gn_eps_ignored": (
-        "spatial_groupnorm_forward", False, "eps 0.5", "out: relative error", '''
+        "spatial_groupnorm_forward",
+        False,
+        "eps 0.5",
+        "out: relative error",
+        """
 def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     return _correct_gn_forward(x, gamma, beta, G, {"eps": 1e-5})
-'''),
+""",
+    ),
     "gn_backward_missing_mean_term": (
-        "spatial_groupnorm_backward", True, "dx sums to zero", "dx sums to", '''
+        "spatial_groupnorm_backward",
+        True,
+        "dx sums to zero",
+        "dx sums to",
+        """
 def spatial_groupnorm_backward(dout, cache):
     x_hat, gamma, inv_std, G = cache
     N, C, H, W = dout.shape
@@ -188,13 +238,14 @@ def spatial_groupnorm_backward(dout, cache):
     dx = inv_std[:, :, None] * (dx_hat - xh * (dx_hat * xh).mean(axis=2, keepdims=True))
     dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)
     return dx.reshape(dout.shape), dgamma, dout.sum(axis=(0, 2, 3), keepdims=True)
-'''),
+""",
+    ),
 }
 # The bugs reuse the correct functions under other names, as a student building on their own code would.
-ALIASES = '''
+ALIASES = """
 _correct_bn_forward = spatial_batchnorm_forward
 _correct_gn_forward = spatial_groupnorm_forward
-'''
+"""
 
 
 def cell(source, filename):
@@ -264,8 +315,7 @@ def test_classic_bug_fails_a_check_of_exactly_its_task_with_an_informative_messa
     tasks = (task, SIBLING[task]) if sibling_passes else (task,)
     outcomes = grade([CORRECT, ALIASES, source], tasks)
     failed = failures(outcomes[task])
-    assert any(name_part in o.name and message_part in o.message for o in failed), \
-        [(o.name, o.message) for o in failed]
+    assert any(name_part in o.name and message_part in o.message for o in failed), [(o.name, o.message) for o in failed]
     if sibling_passes:
         assert not failures(outcomes[SIBLING[task]])
 
@@ -278,12 +328,12 @@ def test_shrunk_example_of_a_failing_property_is_the_smallest_input_that_shows_t
 
 
 def test_exception_on_some_inputs_fails_the_property_on_the_smallest_input_that_raises():
-    raises = '''
+    raises = """
 def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     if x.shape[1] % 2:
         raise ValueError("odd channel count")
     return _correct_gn_forward(x, gamma, beta, G, gn_param)
-'''
+"""
     outcomes = grade([CORRECT, ALIASES, raises], ("spatial_groupnorm_forward",))["spatial_groupnorm_forward"]
     properties = [o for o in outcomes if o.name.startswith("property")]
     assert all(o.failure == "error" and "ValueError: odd channel count" in o.message for o in properties)
@@ -291,12 +341,12 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
 
 
 def test_hang_inside_a_property_fails_that_property_as_a_timeout_without_shrinking():
-    hangs_on_one_sample = '''
+    hangs_on_one_sample = """
 def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     while x.shape[0] == 1:  # no fixed case has N = 1; generated examples start there
         pass
     return _correct_gn_forward(x, gamma, beta, G, gn_param)
-'''
+"""
     outcomes = grade([CORRECT, ALIASES, hangs_on_one_sample], ("spatial_groupnorm_forward",), Config(timeout=0.5))
     results = outcomes["spatial_groupnorm_forward"]
     assert all(o.passed for o in results if "case" in o.name)
@@ -313,8 +363,13 @@ def test_not_implemented_fails_every_check_with_not_implemented():
 
 
 def test_grading_twice_gives_identical_outcomes():
-    sources = [CORRECT, ALIASES, BUGS["gn_groups_confused_with_group_size"][-1],
-               BUGS["gn_backward_missing_mean_term"][-1], BUGS["bn_test_mode_ignored"][-1]]
+    sources = [
+        CORRECT,
+        ALIASES,
+        BUGS["gn_groups_confused_with_group_size"][-1],
+        BUGS["gn_backward_missing_mean_term"][-1],
+        BUGS["bn_test_mode_ignored"][-1],
+    ]
     first, second = grade(sources, tuple(GRADERS)), grade(sources, tuple(GRADERS))
     assert first == second
     assert any(failures(results) for results in first.values())

@@ -1,5 +1,6 @@
 """What the grader computes once per process (grader.tasks.memo): the same reports as without it, from
 read-only caches that are bounded and really hit; replayed hypothesis examples decide as hypothesis does."""
+
 import json
 from types import SimpleNamespace
 
@@ -15,14 +16,14 @@ from grader.tasks import convnet, memo, normalization, properties
 from notebooks import solution_cells, write_notebook
 
 CHEAP_TASKS = ("max_pool_forward_naive", "spatial_batchnorm_forward", "spatial_groupnorm_backward")
-GROUPNORM_BUGGY_EPS = '''
+GROUPNORM_BUGGY_EPS = """
 def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     N, C, H, W = x.shape
     groups = x.reshape(N, G, -1)
     mean, var = groups.mean(axis=2, keepdims=True), groups.var(axis=2, keepdims=True)
     x_hat = ((groups - mean) / np.sqrt(var + 1e-5)).reshape(x.shape)  # the eps given is ignored
     return gamma * x_hat + beta, (x_hat, gamma, np.sqrt(var + 1e-5), G)
-'''
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -150,11 +151,13 @@ def test_a_replayed_failure_reports_the_example_hypothesis_shrinks_to(monkeypatc
     prop = normalization.GN_FORWARD_PROPERTIES[-1]  # agrees with the reference
     namespace = {"np": np}
     exec(GROUPNORM_BUGGY_EPS, namespace)
-    ctx = SimpleNamespace(session=InProcessSession(spatial_groupnorm_forward=namespace["spatial_groupnorm_forward"]),
-                          config=Config())
+    ctx = SimpleNamespace(
+        session=InProcessSession(spatial_groupnorm_forward=namespace["spatial_groupnorm_forward"]), config=Config()
+    )
     uncached = properties._property_outcome(ctx, prop)
-    ctx_correct = SimpleNamespace(session=InProcessSession(spatial_groupnorm_forward=solutions.spatial_groupnorm_forward),
-                                  config=Config())
+    ctx_correct = SimpleNamespace(
+        session=InProcessSession(spatial_groupnorm_forward=solutions.spatial_groupnorm_forward), config=Config()
+    )
     assert properties._property_outcome(ctx_correct, prop).passed
     replays = properties._PASSING_EXAMPLES.hits
     replayed = properties._property_outcome(ctx, prop)

@@ -5,6 +5,7 @@ The hidden, speed and confirmation inputs of the layer tasks are drawn from a se
 cache and any first attempt before a retry. Verdicts must not depend on the draw: correct code passes on
 every draw, and each catalogued mistake fails the same cases on every draw.
 """
+
 import contextlib
 import copy
 from pathlib import Path
@@ -167,8 +168,9 @@ def mistake_verdicts(layer, task_id, ctx):
     return verdicts
 
 
-@pytest.mark.parametrize("task_id", ["conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive",
-                                     "max_pool_backward_naive"])
+@pytest.mark.parametrize(
+    "task_id", ["conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive", "max_pool_backward_naive"]
+)
 def test_every_catalogued_mistake_fails_the_same_hidden_cases_on_every_draw(task_id):
     layer = conv.LAYER if task_id.startswith("conv") else pool.LAYER
     first = mistake_verdicts(layer, task_id, context(0))
@@ -183,8 +185,10 @@ def test_every_catalogued_mistake_fails_the_same_hidden_cases_on_every_draw(task
 def backward_timings(backward_ratio, excess_ratio, reference=7e-3):
     """Graded cases and speed rounds of a backward whose forward for the cache took ``excess_ratio`` times the
     reference backward's time beyond its own pace."""
+
     def timing(label):
         return Timing(label, reference * backward_ratio, reference, forward_excess=reference * excess_ratio)
+
     return [timing(f"case {i}") for i in range(9)], [timing("speed")] * 3
 
 
@@ -289,8 +293,9 @@ def assert_only_speed_lost(task):
 def test_backward_work_done_in_every_untimed_call_still_loses_the_speed_point(tmp_path):
     """Seeds looked up at load, the dout rebuilt and the slow backward run in the forward called for the cache,
     the slow backward run before raising for a retry: it kept its speed point before (0.10x, 0.13x)."""
-    report = graded_attack(tmp_path, "backward_precomputed_in_untimed_calls.py",
-                           ("max_pool_forward_naive", "max_pool_backward_naive"))
+    report = graded_attack(
+        tmp_path, "backward_precomputed_in_untimed_calls.py", ("max_pool_forward_naive", "max_pool_backward_naive")
+    )
     forward, backward = report.tasks
     assert forward.score == pytest.approx(forward.max_score), forward.message
     assert_only_speed_lost(backward)
@@ -302,8 +307,9 @@ def test_backward_work_done_in_every_untimed_call_still_loses_the_speed_point(tm
 def test_a_pool_backward_whose_slow_search_moved_into_its_forward_loses_the_speed_point(tmp_path):
     """Needs no dout, so no secret stops it; its forward is as fast as the reference in its own task, slow only
     once a backward has run (0.12x before)."""
-    report = graded_attack(tmp_path, "pool_backward_search_moved_to_forward.py",
-                           ("max_pool_forward_naive", "max_pool_backward_naive"))
+    report = graded_attack(
+        tmp_path, "pool_backward_search_moved_to_forward.py", ("max_pool_forward_naive", "max_pool_backward_naive")
+    )
     forward, backward = report.tasks
     assert forward.score == pytest.approx(forward.max_score), forward.message
     assert_only_speed_lost(backward)

@@ -6,6 +6,7 @@ and checks, and maps each task id of its family to ``grade(TaskContext) -> list 
 Adding a task means its row in the table and its grade function in its family's ``GRADERS`` (a new family: a
 new module here); nothing else in the grader names tasks.
 """
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import import_module

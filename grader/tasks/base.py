@@ -65,12 +65,12 @@ class TaskContext:
     """A :class:`grader.config.Config`."""
     secret: int = field(default_factory=lambda: secrets.randbits(SECRET_BITS), repr=False)
     """Drawn anew for every grading and never sent to the child: the entropy of the layer tasks' hidden,
-    speed and confirmation inputs (:func:`grader.tasks.layer_checks.drawn_inputs`), so that no call into the
+    speed and confirmation inputs (:func:`grader.tasks.speed.drawn_inputs`), so that no call into the
     submission can foresee the input of a later one."""
     paces: dict = field(default_factory=dict)
     """Forward task id -> (case description, Timing) of every timed call its own task made in this grading: a
     backward's speed check tells the forward's own pace from work moved into it
-    (:func:`grader.tasks.layer_checks.forward_excess`)."""
+    (:func:`grader.tasks.speed.forward_excess`)."""
 
 
 def outcome(name, points, verdict, failure="", kind=""):

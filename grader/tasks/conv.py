@@ -7,7 +7,7 @@ from assignment.tasks import PUBLIC_CASES, TABLE
 from grader.tasks.layer_checks import Layer, grade_layer_backward, grade_layer_forward
 
 # Hidden cases: every edge of SPEC section 4 (pad 0 and 2, strides 2 and 3, H != W, HH != WW, N = C = F = 1).
-# Graded, their values come from the grading's secret (layer_checks.drawn_inputs); a seed here gives the case
+# Graded, their values come from the grading's secret (speed.drawn_inputs); a seed here gives the case
 # as written, for the project's tests.
 HIDDEN_CASES = (
     dict(N=2, C=3, H=7, W=7, F=4, HH=3, WW=3, stride=1, pad=0, seed=101),
@@ -26,7 +26,7 @@ SPEED_CASE = dict(N=1, C=3, H=16, W=16, F=4, HH=3, WW=3, stride=1, pad=1)
 
 def case_inputs(case):
     """The inputs of a case: ``conv_inputs`` of its sizes, drawn from its "values" entropy (the grading's secret,
-    see :func:`grader.tasks.layer_checks.drawn_inputs`) if it has one, else from its own seed.
+    see :func:`grader.tasks.speed.drawn_inputs`) if it has one, else from its own seed.
 
     Returns
     -------

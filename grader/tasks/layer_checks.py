@@ -7,6 +7,7 @@ ship with the notebook; see :func:`grader.tasks.base.public_earned_only_with_hid
 
 Speed, and the inputs drawn from the grading's secret: see :mod:`grader.tasks.speed`.
 """
+
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -36,9 +37,12 @@ FORWARD_REQUEST = {"send": [0], "return_args": True, "seed": 0}
 BACKWARD_REQUEST = {"send": "all", "return_args": "both", "seed": 0}
 CACHE_REQUEST = {"keep": "forward", "send": "none", "seed": 0}  # the student's forward, for a backward's cache
 NOT_RETURNED = Verdict(False, "the arguments did not come back from the call")
-UNVERIFIABLE_CACHE = Verdict(False, "your cache is too large or too deeply nested for the grader to check that "
-                                    "your backward leaves it unchanged; keep it to the arrays and parameters "
-                                    "backward needs")
+UNVERIFIABLE_CACHE = Verdict(
+    False,
+    "your cache is too large or too deeply nested for the grader to check that "
+    "your backward leaves it unchanged; keep it to the arrays and parameters "
+    "backward needs",
+)
 
 
 @dataclass(frozen=True)
@@ -122,8 +126,9 @@ def grade_layer_backward(ctx, layer):
         args = layer.arguments(inputs)
         forward_seconds, _ = speed.timed_reference(ctx, layer.reference[0], *args)
         reference_seconds, expected = speed.timed_reference(ctx, layer.reference_gradients, inputs["dout"], args)
-        result, inputs_verdict, call, cache_call = backward_call(ctx, names, args, inputs["dout"], expected, label,
-                                                                 points, fallback=args, cache_names=layer.arg_names)
+        result, inputs_verdict, call, cache_call = backward_call(
+            ctx, names, args, inputs["dout"], expected, label, points, fallback=args, cache_names=layer.arg_names
+        )
         outcomes.append(replace(result, kind=CASE_KINDS[kind]))
         calls.append((args, call))
         unchanged.append(inputs_verdict)
@@ -144,9 +149,18 @@ def _speed_round(ctx, layer, case, inputs, backward, label):
     if backward:
         forward_seconds, _ = speed.timed_reference(ctx, layer.reference[0], *args)
         reference_seconds, expected = speed.timed_reference(ctx, layer.reference_gradients, inputs["dout"], args)
-        checked, _, call, cache_call = backward_call(ctx, (layer.forward, layer.backward, layer.grad_names), args,
-                                                     inputs["dout"], expected, label, 1.0, fallback=args,
-                                                     cache_names=layer.arg_names, diagnosed=False)
+        checked, _, call, cache_call = backward_call(
+            ctx,
+            (layer.forward, layer.backward, layer.grad_names),
+            args,
+            inputs["dout"],
+            expected,
+            label,
+            1.0,
+            fallback=args,
+            cache_names=layer.arg_names,
+            diagnosed=False,
+        )
         if not checked.passed:
             return checked, None
         excess = speed.forward_excess(ctx, layer, case, cache_call, forward_seconds, first=False)
@@ -175,12 +189,17 @@ def forward_call(ctx, function, args, expected_out, label, points, threshold=FOR
         failed = call_failed(label, points, result)
         diagnosis = catalogue.diagnose_raised(function, args, result) if diagnosed else ""
         return replace(failed, diagnosis=diagnosis), result
-    verdict = (none_returned(ctx, function, function, result.value, ("out", "cache"))
-               or _out_verdict(result, function, expected_out, threshold))
+    verdict = none_returned(ctx, function, function, result.value, ("out", "cache")) or _out_verdict(
+        result, function, expected_out, threshold
+    )
     if diagnosed and not verdict.passed and item_count(result.value) == 2:
         out = result.value[0]
-        verdict = replace(verdict, diagnosis=catalogue.diagnose(
-            function, args, lambda candidate: compare_array("out", out, candidate, threshold).passed))
+        verdict = replace(
+            verdict,
+            diagnosis=catalogue.diagnose(
+                function, args, lambda candidate: compare_array("out", out, candidate, threshold).passed
+            ),
+        )
     return outcome(label, points, verdict), result
 
 
@@ -206,8 +225,9 @@ def student_cache(ctx, forward, forward_args, fallback):
     return None, "", result, call
 
 
-def backward_case(ctx, names, forward_args, dout, expected, label, points, fallback=None,
-                  threshold=BACKWARD_THRESHOLD, cache_names=()):
+def backward_case(
+    ctx, names, forward_args, dout, expected, label, points, fallback=None, threshold=BACKWARD_THRESHOLD, cache_names=()
+):
     """Grade ``backward(dout, cache)`` where cache comes from the student's own forward.
 
     names: (forward function, backward function, names of the returned gradients, e.g. ('dx', 'dw', 'db')).
@@ -215,13 +235,25 @@ def backward_case(ctx, names, forward_args, dout, expected, label, points, fallb
     cache, e.g. ('x', 'w', 'b', 'conv_param'), to name the one a backward modifies.
     Returns (Outcome, Verdict on whether dout and the cache came back unchanged).
     """
-    checked, unchanged, _, _ = backward_call(ctx, names, forward_args, dout, expected, label, points, fallback,
-                                             threshold, cache_names)
+    checked, unchanged, _, _ = backward_call(
+        ctx, names, forward_args, dout, expected, label, points, fallback, threshold, cache_names
+    )
     return checked, unchanged
 
 
-def backward_call(ctx, names, forward_args, dout, expected, label, points, fallback=None,
-                  threshold=BACKWARD_THRESHOLD, cache_names=(), diagnosed=True):
+def backward_call(
+    ctx,
+    names,
+    forward_args,
+    dout,
+    expected,
+    label,
+    points,
+    fallback=None,
+    threshold=BACKWARD_THRESHOLD,
+    cache_names=(),
+    diagnosed=True,
+):
     """:func:`backward_case`, also returning the CallResult of the backward call (None if it was not made) and
     that of the forward called for its cache; a failed outcome names the mistake the evidence shows unless not
     ``diagnosed`` (see :func:`forward_call`)."""
@@ -229,16 +261,28 @@ def backward_call(ctx, names, forward_args, dout, expected, label, points, fallb
     cache, note, failed, cache_call = student_cache(ctx, forward, forward_args, fallback)
     if failed is not None:
         failure = call_failed(label, points, failed)
-        return Outcome(label, points, False, f"needs the cache of your {forward}, which failed: {failure.message}",
-                       failure.failure, reason=failure.reason), NOT_RETURNED, None, cache_call
+        return (
+            Outcome(
+                label,
+                points,
+                False,
+                f"needs the cache of your {forward}, which failed: {failure.message}",
+                failure.failure,
+                reason=failure.reason,
+            ),
+            NOT_RETURNED,
+            None,
+            cache_call,
+        )
     result, retried = call_backward(ctx, backward, dout, cache, fallback)
     note = note or retried
     if not result.ok:
         failed = call_failed(label, points, result)
         diagnosis = catalogue.diagnose_raised(backward, forward_args, result) if diagnosed else ""
         return replace(failed, diagnosis=diagnosis), NOT_RETURNED, result, cache_call
-    verdict = (none_returned(ctx, backward, backward, result.value, grad_names)
-               or _gradients_verdict(result, backward, grad_names, expected, threshold))
+    verdict = none_returned(ctx, backward, backward, result.value, grad_names) or _gradients_verdict(
+        result, backward, grad_names, expected, threshold
+    )
     verdict = Verdict(verdict.passed, verdict.message + (note if verdict.passed else ""))
     if diagnosed and not verdict.passed:
         verdict = replace(verdict, diagnosis=_diagnosed_gradients(result, names, dout, forward_args, threshold))
@@ -288,8 +332,10 @@ def _diagnosed_gradients(result, names, dout, forward_args, threshold):
 
     def fits(candidate):
         expected = candidate if isinstance(candidate, tuple) else (candidate,)
-        return len(expected) == len(grad_names) and _gradients_verdict(result, backward, grad_names, expected,
-                                                                       threshold).passed
+        return (
+            len(expected) == len(grad_names)
+            and _gradients_verdict(result, backward, grad_names, expected, threshold).passed
+        )
 
     return catalogue.diagnose(backward, (dout, forward_args), fits)
 
@@ -305,8 +351,10 @@ def _as_gradients(result, count, backward):
 def unchanged_check(correct, verdicts, points=1.0):
     """One check over all cases: each case's Verdict on whether its inputs came back unmodified."""
     failing = next((verdict for verdict in verdicts if not verdict.passed), None)
-    verdict = failing or Verdict(bool(verdicts), "your function left its inputs unchanged" if verdicts
-                                 else "nothing was compared (no case was graded)")
+    verdict = failing or Verdict(
+        bool(verdicts),
+        "your function left its inputs unchanged" if verdicts else "nothing was compared (no case was graded)",
+    )
     return earned_only_if(correct, "inputs unchanged", points, verdict, Kind.INPUTS_UNCHANGED)
 
 
@@ -322,6 +370,8 @@ def call_backward(ctx, backward, dout, cache, fallback):
         return result, ""
     retry = ctx.session.call(backward, dout, fallback, **BACKWARD_REQUEST)
     if retry.ok:
-        return (replace(retry, seconds=result.seconds + retry.seconds),
-                " (with the cache your forward returned it raised; graded with the documented cache)")
+        return (
+            replace(retry, seconds=result.seconds + retry.seconds),
+            " (with the cache your forward returned it raised; graded with the documented cache)",
+        )
     return result, ""

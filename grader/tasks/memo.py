@@ -7,7 +7,7 @@ for every submission of a class, so a long-lived worker (``grade-class``, a Dask
 once. Every cache is bounded (MAX_ENTRIES per function, least recently used dropped), and what it holds is
 read-only (arrays flagged so, dicts as read-only mappings), so no check can change what the next
 submission is compared with. Timings are never cached: the speed checks time the reference loops on every
-call, interleaved with the student's (see :mod:`grader.tasks.layer_checks`).
+call, interleaved with the student's (see :mod:`grader.tasks.speed`).
 
 :func:`clear` empties every cache (tests and ``benchmarks/bench_grading.py --cold``: the uncached path);
 :func:`statistics` counts hits and misses.

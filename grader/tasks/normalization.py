@@ -12,6 +12,7 @@ with the reference passes as well (it still runs, so its message still points at
 
 How a property runs: see :mod:`grader.tasks.properties`.
 """
+
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -166,7 +167,9 @@ def _bn_train_reference(case_key, backward):
     """The reference on a train-mode case: its out, or (backward) its dx, dgamma, dbeta."""
     case = dict(case_key)
     inputs = _generated(batchnorm_inputs, case)
-    out, cache = solutions.spatial_batchnorm_forward(inputs["x"], inputs["gamma"], inputs["beta"], _bn_train_param(case))
+    out, cache = solutions.spatial_batchnorm_forward(
+        inputs["x"], inputs["gamma"], inputs["beta"], _bn_train_param(case)
+    )
     return solutions.spatial_batchnorm_backward(inputs["dout"], cache) if backward else out
 
 
@@ -174,8 +177,12 @@ def _bn_param_with_stats(case, mode):
     """A bn_param holding running statistics far from the case's batch statistics, drawn from its seed + 1."""
     rng = case_rng(case["seed"] + 1)
     extra = {"momentum": case["momentum"]} if mode == "train" else {"eps": DEFAULT_EPS}
-    return {"mode": mode, **extra,
-            "running_mean": rng.standard_normal(case["C"]), "running_var": 0.5 + rng.random(case["C"])}
+    return {
+        "mode": mode,
+        **extra,
+        "running_mean": rng.standard_normal(case["C"]),
+        "running_var": 0.5 + rng.random(case["C"]),
+    }
 
 
 @memo.memoized
@@ -199,20 +206,26 @@ def _running_stats_check(ctx, case):
     bn_param = _bn_param_with_stats(case, "train")
     expected = _bn_stats_reference(memo.key(case), "train")
     label = f"train mode: running mean and variance updated ({_describe(case, mode='')}, momentum {case['momentum']:g})"
-    result = ctx.session.call(BN_FORWARD, inputs["x"], inputs["gamma"], inputs["beta"], bn_param,
-                              send="none", return_args=True)
+    result = ctx.session.call(
+        BN_FORWARD, inputs["x"], inputs["gamma"], inputs["beta"], bn_param, send="none", return_args=True
+    )
     if not result.ok:
         return replace(call_failed(label, CHECK_POINTS, result), kind=Kind.MODE)
     after = result.args_after[3] if item_count(result.args_after) == 4 else None
     if not isinstance(after, dict):
         return Outcome(label, CHECK_POINTS, False, "bn_param did not come back as a dict", kind=Kind.MODE)
-    verdicts = [_running_stat_verdict(key, after.get(key), bn_param[key], expected[key])
-                for key in ("running_mean", "running_var")]
+    verdicts = [
+        _running_stat_verdict(key, after.get(key), bn_param[key], expected[key])
+        for key in ("running_mean", "running_var")
+    ]
     verdict = all_of(verdicts)
     if not verdict.passed:
+
         def fits(candidate):
-            return all(compare_array(key, after.get(key), stat, RUNNING_STAT_THRESHOLD).passed
-                       for key, stat in zip(("running_mean", "running_var"), candidate, strict=True))
+            return all(
+                compare_array(key, after.get(key), stat, RUNNING_STAT_THRESHOLD).passed
+                for key, stat in zip(("running_mean", "running_var"), candidate, strict=True)
+            )
 
         args = (inputs["x"], inputs["gamma"], inputs["beta"], bn_param)
         verdict = replace(verdict, diagnosis=catalogue.diagnose(catalogue.RUNNING_STATS, args, fits))
@@ -227,8 +240,11 @@ def _running_stat_verdict(key, value, before, expected):
     if not shape.passed:
         return Verdict(False, shape.message + " (one running statistic per channel: shape (C,))")
     if np.array_equal(value, before):
-        return Verdict(False, f"{name} was not updated in train mode (it still holds the values passed in); "
-                              "expected momentum * running + (1 - momentum) * batch statistic")
+        return Verdict(
+            False,
+            f"{name} was not updated in train mode (it still holds the values passed in); "
+            "expected momentum * running + (1 - momentum) * batch statistic",
+        )
     return compare_array(name, value, expected, RUNNING_STAT_THRESHOLD)
 
 
@@ -276,8 +292,9 @@ def grade_groupnorm_backward(ctx):
         inputs = _generated(groupnorm_inputs, case)
         args = _gn_case_args(case, inputs)
         expected = _gn_reference(memo.key(case), True)
-        result, _ = backward_case(ctx, names, args, inputs["dout"], expected,
-                                  f"{kind}: {_describe(case, mode='')}", points)
+        result, _ = backward_case(
+            ctx, names, args, inputs["dout"], expected, f"{kind}: {_describe(case, mode='')}", points
+        )
         outcomes.append(replace(result, kind=CASE_KINDS[kind]))
     outcomes.extend(property_outcomes(ctx, GN_BACKWARD_PROPERTIES))
     return public_earned_only_with_hidden(outcomes)
@@ -434,8 +451,11 @@ def _standardized(out_sets, x_sets, eps, label):
     expected, variances = x_var / (x_var + eps), out_sets.var(axis=1)
     worst = int(np.argmax(np.abs(variances - expected)))
     if abs(variances[worst] - expected[worst]) > PROPERTY_THRESHOLD:
-        return Verdict(False, f"{label(worst)} has variance {variances[worst]:.6g}, expected {expected[worst]:.6g} "
-                              "(1 up to eps: var / (var + eps) of its inputs)")
+        return Verdict(
+            False,
+            f"{label(worst)} has variance {variances[worst]:.6g}, expected {expected[worst]:.6g} "
+            "(1 up to eps: var / (var + eps) of its inputs)",
+        )
     return Verdict(True, "")
 
 
@@ -445,8 +465,11 @@ def _sums_to_zero(dx_sets, label, over):
     relative = np.abs(sums) / np.maximum(sizes, NEGLIGIBLE_GRADIENT)
     worst = int(np.argmax(relative))
     if relative[worst] > PROPERTY_THRESHOLD:
-        return Verdict(False, f"dx sums to {sums[worst]:.3g} over {label(worst)} (sum of |dx| {sizes[worst]:.3g}); "
-                              f"expected 0, since adding a constant to a whole {over} leaves the output unchanged")
+        return Verdict(
+            False,
+            f"dx sums to {sums[worst]:.3g} over {label(worst)} (sum of |dx| {sizes[worst]:.3g}); "
+            f"expected 0, since adding a constant to a whole {over} leaves the output unchanged",
+        )
     return Verdict(True, "")
 
 
@@ -570,26 +593,42 @@ def _gradients_agree(ctx, functions, args, dout, expected):
 
 
 BN_FORWARD_PROPERTIES = (
-    _property("property: train-mode output has the input's shape; with gamma = 1, beta = 0 every channel has "
-              "mean 0 and variance 1 (up to eps) over (N, H, W)", "batch", _bn_standardizes),
+    _property(
+        "property: train-mode output has the input's shape; with gamma = 1, beta = 0 every channel has "
+        "mean 0 and variance 1 (up to eps) over (N, H, W)",
+        "batch",
+        _bn_standardizes,
+    ),
     _property("property: train-mode output agrees with the reference", "batch", _bn_forward_agrees),
 )
 BN_BACKWARD_PROPERTIES = (
     _property("property: dx, dgamma, dbeta agree with the reference", "batch", _bn_backward_agrees, "reference"),
-    _property("property: with gamma = 1, dx sums to zero over (N, H, W) for every channel", "batch",
-              _bn_dx_sums_to_zero, "needs reference"),
+    _property(
+        "property: with gamma = 1, dx sums to zero over (N, H, W) for every channel",
+        "batch",
+        _bn_dx_sums_to_zero,
+        "needs reference",
+    ),
 )
 GN_FORWARD_PROPERTIES = (
-    _property("property: output has the input's shape; with gamma = 1, beta = 0 every (sample, group) has "
-              "mean 0 and variance 1 (up to eps)", "divisor", _gn_standardizes),
+    _property(
+        "property: output has the input's shape; with gamma = 1, beta = 0 every (sample, group) has "
+        "mean 0 and variance 1 (up to eps)",
+        "divisor",
+        _gn_standardizes,
+    ),
     _property("property: G = 1 is layer norm over (C, H, W)", "one", _gn_matches((1, 2, 3))),
     _property("property: G = C is instance norm over (H, W)", "all", _gn_matches((2, 3))),
     _property("property: output agrees with the reference", "divisor", _gn_forward_agrees),
 )
 GN_BACKWARD_PROPERTIES = (
     _property("property: dx, dgamma, dbeta agree with the reference", "divisor", _gn_backward_agrees, "reference"),
-    _property("property: with gamma = 1, dx sums to zero over every (sample, group)", "divisor", _gn_dx_sums_to_zero,
-              "needs reference"),
+    _property(
+        "property: with gamma = 1, dx sums to zero over every (sample, group)",
+        "divisor",
+        _gn_dx_sums_to_zero,
+        "needs reference",
+    ),
 )
 
 

@@ -46,7 +46,7 @@ def describe(case):
 def case_inputs(case):
     """The inputs of a case: ``pool_inputs`` of its parameters, with its designed peaks if it has any.
 
-    A case with "values" (entropy of the grading's secret, see :func:`grader.tasks.layer_checks.drawn_inputs`)
+    A case with "values" (entropy of the grading's secret, see :func:`grader.tasks.speed.drawn_inputs`)
     keeps the order of x's values that its own seed gives, so every window's maximum lies where it lies on
     every draw (no verdict depends on the draw), while the values themselves and dout come from "values".
 

@@ -8,6 +8,7 @@ example. A call that hangs or crashes, or a function that is not written yet, st
 once: shrinking would only repeat it (a hang would cost a timeout per shrink step). Generation is
 derandomized and shrinking is capped by a count (never by time), so two gradings give the same messages.
 """
+
 from dataclasses import dataclass
 from typing import Callable
 
@@ -90,15 +91,22 @@ def property_outcomes(ctx, properties):
     outcomes = [_property_outcome(ctx, prop) for prop in properties]
     agreeing = [o.passed for prop, o in zip(properties, outcomes) if prop.role == "reference"]
     right = bool(agreeing) and all(agreeing)
-    return [_alongside_reference(o) if prop.role == "needs reference" and o.passed and not right else o
-            for prop, o in zip(properties, outcomes)]
+    return [
+        _alongside_reference(o) if prop.role == "needs reference" and o.passed and not right else o
+        for prop, o in zip(properties, outcomes)
+    ]
 
 
 def _alongside_reference(held):
-    return Outcome(held.name, held.points, False,
-                   f"not awarded: {held.message}, but this property also holds for wrong gradients (all zeros "
-                   "sum to zero), so it earns its point only when dx, dgamma, dbeta agree with the reference",
-                   kind=held.kind, reason=Reason.NOT_AWARDED)
+    return Outcome(
+        held.name,
+        held.points,
+        False,
+        f"not awarded: {held.message}, but this property also holds for wrong gradients (all zeros "
+        "sum to zero), so it earns its point only when dx, dgamma, dbeta agree with the reference",
+        kind=held.kind,
+        reason=Reason.NOT_AWARDED,
+    )
 
 
 def _property_outcome(ctx, prop):
@@ -154,9 +162,16 @@ def _hypothesis_run(ctx, prop):
     # run's source, decorators included, so the same text keeps the same examples.
     _examples = prop.examples
 
-    @settings(derandomize=True, database=None, max_examples=ctx.config.hypothesis_examples, deadline=None,
-              suppress_health_check=list(HealthCheck), phases=(Phase.explicit, Phase.generate, Phase.shrink),
-              report_multiple_bugs=False, verbosity=Verbosity.quiet)
+    @settings(
+        derandomize=True,
+        database=None,
+        max_examples=ctx.config.hypothesis_examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        report_multiple_bugs=False,
+        verbosity=Verbosity.quiet,
+    )
     @given(_examples(prop.groups))
     def run(example):
         _check_example(ctx, prop, example, record, budget)

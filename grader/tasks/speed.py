@@ -21,6 +21,7 @@ is drawn from the grading's secret (TaskContext.secret, see :func:`drawn_inputs`
 with the submission nor any call into it can know a later call's input, and no answer can be computed ahead
 or remembered from a first pass. Verdicts do not depend on the draw: see :func:`drawn_inputs`.
 """
+
 import statistics
 import time
 import zlib
@@ -142,8 +143,9 @@ def _speed_rounds(ctx, layer, timings, backward, purpose, measure):
     rounds, fast = [], []
     for index in range(SPEED_ROUNDS):
         inputs = drawn_inputs(ctx, layer, task, layer.speed_case, purpose, index)
-        timing = _timed_case(ctx, layer, layer.speed_case, inputs, backward, f"speed case: {case}",
-                             f"the speed case ({case})", measure)
+        timing = _timed_case(
+            ctx, layer, layer.speed_case, inputs, backward, f"speed case: {case}", f"the speed case ({case})", measure
+        )
         if isinstance(timing, Outcome):
             return timing
         rounds.append(timing)
@@ -159,8 +161,16 @@ def _confirmation(ctx, layer, backward, first, measure):
     for index, (kind, case, _) in enumerate(layer.cases(task)):
         inputs = drawn_inputs(ctx, layer, task, case, CONFIRMATION_GRADED, index)
         described = layer.describe(case)
-        timing = _timed_case(ctx, layer, case, inputs, backward, f"{kind} (drawn anew): {described}",
-                             f"the {kind} ({described}) drawn anew", measure)
+        timing = _timed_case(
+            ctx,
+            layer,
+            case,
+            inputs,
+            backward,
+            f"{kind} (drawn anew): {described}",
+            f"the {kind} ({described}) drawn anew",
+            measure,
+        )
         if isinstance(timing, Outcome):
             return timing
         timings.append(timing)
@@ -168,8 +178,11 @@ def _confirmation(ctx, layer, backward, first, measure):
     if isinstance(second, Outcome):
         return second
     if second.passed:
-        return replace(second, message=f"{second.message} (a first measurement over budget was not confirmed "
-                                       f"on fresh inputs: {first.message})")
+        return replace(
+            second,
+            message=f"{second.message} (a first measurement over budget was not confirmed "
+            f"on fresh inputs: {first.message})",
+        )
     return replace(second, message=f"{second.message}; over budget on two measurements, the second on fresh inputs")
 
 
@@ -180,8 +193,9 @@ def _timed_case(ctx, layer, case, inputs, backward, label, what, measure):
     if checked.failure:
         return Outcome(label, 1.0, False, checked.message, checked.failure, reason=checked.reason)
     if not checked.passed:
-        return Outcome(label, 1.0, False, f"your output on {what} was wrong: {checked.message}; "
-                                          f"only right answers are timed")
+        return Outcome(
+            label, 1.0, False, f"your output on {what} was wrong: {checked.message}; only right answers are timed"
+        )
     return timing
 
 
@@ -214,8 +228,9 @@ def forward_excess(ctx, layer, case, cache_call, reference_seconds, first):
     own = [(d, t) for d, t in ctx.paces.get(layer.forward, ()) if t.alone]
     same = [t for d, t in own if d == layer.describe(case)]
     if same:
-        allowed = FORWARD_PACE_MARGIN * max(max(t.student for t in same),
-                                            max(t.student / t.reference for t in same) * reference_seconds)
+        allowed = FORWARD_PACE_MARGIN * max(
+            max(t.student for t in same), max(t.student / t.reference for t in same) * reference_seconds
+        )
     else:
         ratios = [FORWARD_PACE_MARGIN * t.student / t.reference for _, t in own]
         allowed = max([ctx.config.speed_budget] + ratios) * reference_seconds
@@ -242,24 +257,31 @@ def speed_verdict(cases, rounds, fast_seconds, budget):
     """
     ratio = _median_ratio(rounds)
     speedup = statistics.median(r.student / f for r, f in zip(rounds, fast_seconds, strict=True))
-    message = (f"your code took {ratio:.2f}x the reference loops' time; "
-               f"the fast layer is {speedup:.0f}x faster than yours")
+    message = (
+        f"your code took {ratio:.2f}x the reference loops' time; the fast layer is {speedup:.0f}x faster than yours"
+    )
     if ratio > budget:
         return Verdict(False, message)
     over = _over_budget(cases, rounds, budget)
     if over:
         what, measured = over
-        return Verdict(False, f"{message} on the speed case, but {what} it took {measured:.1f}x "
-                              f"the reference loops' time (budget {budget:g}x)")
+        return Verdict(
+            False,
+            f"{message} on the speed case, but {what} it took {measured:.1f}x "
+            f"the reference loops' time (budget {budget:g}x)",
+        )
     if any(timing.forward_excess for timing in (*cases, *rounds)):
         counted = [t.with_forward_excess() for t in cases], [t.with_forward_excess() for t in rounds]
         counted_ratio = _median_ratio(counted[1])
         over = ("on the speed case", counted_ratio) if counted_ratio > budget else _over_budget(*counted, budget)
         if over:
             what, measured = over
-            return Verdict(False, f"{message}, but with the time your forward took beyond its own pace when the "
-                                  f"grader called it for the cache your backward is given, {what} your backward "
-                                  f"took {measured:.1f}x the reference loops' time (budget {budget:g}x)")
+            return Verdict(
+                False,
+                f"{message}, but with the time your forward took beyond its own pace when the "
+                f"grader called it for the cache your backward is given, {what} your backward "
+                f"took {measured:.1f}x the reference loops' time (budget {budget:g}x)",
+            )
     return Verdict(True, message)
 
 
@@ -271,8 +293,10 @@ def _over_budget(cases, rounds, budget):
     """(what, ratio) of the first group of timed calls over budget (all calls, the graded cases together,
     each graded case; the last two only above SPEED_FLOOR and without a fork's first call), or None."""
     alone = [timing for timing in cases if timing.alone]
-    groups = [(f"over all {len(cases) + len(rounds)} timed calls together", list(cases) + list(rounds), 0.0),
-              (f"over the {len(alone)} graded cases together", alone, SPEED_FLOOR)]
+    groups = [
+        (f"over all {len(cases) + len(rounds)} timed calls together", list(cases) + list(rounds), 0.0),
+        (f"over the {len(alone)} graded cases together", alone, SPEED_FLOOR),
+    ]
     groups += [(f"on the {timing.label}", [timing], SPEED_FLOOR) for timing in alone]
     for what, timings, floor in groups:
         reference = sum(t.reference for t in timings)

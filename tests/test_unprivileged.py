@@ -447,3 +447,64 @@ def test_numpy_and_the_standard_library_out_of_the_uids_reach_are_linked_where_i
     )
     assert report.score == pytest.approx(report.max_score), [t.message for t in report.tasks]
     assert report.isolation.startswith("unprivileged user (uid ")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "use_bwrap",
+    [
+        pytest.param(
+            True,
+            marks=pytest.mark.skipif(
+                not launcher.bwrap_works(launcher.shutil.which("bwrap") or "bwrap"), reason="no bubblewrap"
+            ),
+        ),
+        False,
+    ],
+    ids=["bwrap", "unprivileged"],
+)
+def test_a_confinement_that_cannot_be_applied_stops_the_grading_whatever_the_mode(tmp_path, monkeypatch, use_bwrap):
+    write_spec = launcher.write_spec
+    # A uid no kernel has: every fork's confinement fails, as a missing seccomp or Landlock would.
+    monkeypatch.setattr(
+        launcher, "write_spec", lambda stage, spec: write_spec(stage, dict(spec, uids=[[2**40, 2**40]]))
+    )
+    with pytest.raises(SandboxUnavailable, match="could not be confined here: confine:"):
+        grade(write_notebook(tmp_path, *solution_cells()), Config(tasks=("conv_forward_naive",), use_bwrap=use_bwrap))
+
+
+@pytest.mark.slow
+def test_without_landlock_references_others_may_pass_through_but_not_list_stop_the_grading(tmp_path, monkeypatch):
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:
+        Path(folder).chmod(0o755)
+        references = Path(folder) / "solutions"
+        references.mkdir()
+        (references / "conv.py").write_text("the answers")
+        (references / "conv.py").chmod(0o644)
+        references.chmod(0o711)  # no listing, but a file opened by its name is readable
+        monkeypatch.setattr(confine, "landlock_abi", lambda: 0)
+        monkeypatch.setattr(launcher, "forbidden_paths", lambda: [str(references), str(references / "conv.py")])
+        with pytest.raises(SandboxUnavailable) as raised:
+            grade(write_notebook(tmp_path, *solution_cells()), Config(tasks=("conv_forward_naive",), use_bwrap=False))
+    assert f"read {references / 'conv.py'}" in str(raised.value)
+
+
+def test_the_forbidden_paths_name_files_inside_the_forbidden_folders():
+    paths = launcher.forbidden_paths()
+    references = os.path.realpath(Path(solutions.__file__).parent)
+    assert references in paths and os.path.join(references, "conv.py") in paths
+
+
+def test_a_sandbox_uid_is_drawn_among_the_mapped_uids_no_account_has(tmp_path):
+    (tmp_path / "wide").write_text("         0          0 4294967295\n")
+    (tmp_path / "rootless").write_text("         0     100000      65536\n")
+    (tmp_path / "one").write_text("         0     100000          1\n")
+    (tmp_path / "passwd").write_text(
+        "root:x:0:0::/root:/bin/sh\n" + "".join(f"user{uid}:x:{uid}:{uid}::/:/bin/sh\n" for uid in range(1000, 65534))
+    )
+    wide = {launcher.sandbox_uid(tmp_path / "wide") for _ in range(20)}
+    assert all(launcher.FIRST_SANDBOX_UID <= uid < launcher.LAST_SANDBOX_UID for uid in wide) and len(wide) > 15
+    rootless = {launcher.sandbox_uid(tmp_path / "rootless", passwd=tmp_path / "none") for _ in range(20)}
+    assert all(launcher.MIN_SANDBOX_UID <= uid < 65536 and uid != launcher.NOBODY for uid in rootless)
+    assert launcher.sandbox_uid(tmp_path / "rootless", passwd=tmp_path / "passwd") == 65535  # the one free
+    assert launcher.sandbox_uid(tmp_path / "one") == launcher.NOBODY  # nothing else: the shared last resort

@@ -292,17 +292,17 @@ def apply(spec):
         install_seccomp()
 
 
-def probe(spec, forbidden, grader_pid):
+def probe(spec, forbidden, grader_pid, unwritable=()):
     """Confine a fork of this process with ``spec`` and try there what a confined process must not do:
-    open a TCP socket, read or list each of ``forbidden``, signal ``grader_pid``, create a SysV shared
-    memory segment. Returns what it managed, as short names (empty: everything held); "confine: ..." if
+    open a TCP socket, read or list each of ``forbidden``, create a file in each of ``unwritable``, signal
+    ``grader_pid``, create a SysV shared memory segment. Returns what it managed, as short names (empty: everything held); "confine: ..." if
     the confinement itself failed."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
         try:
-            found = _attempts(spec, forbidden, grader_pid)
+            found = _attempts(spec, forbidden, grader_pid, unwritable)
         except BaseException as exc:  # noqa: BLE001  (any failure to confine is the answer)
             found = [f"confine: {exc}"[:300]]
         os.write(write_end, json.dumps(found).encode()[:60000])
@@ -318,7 +318,7 @@ def probe(spec, forbidden, grader_pid):
     return [str(item) for item in found] if isinstance(found, list) else ["confine: the probe died"]
 
 
-def _attempts(spec, forbidden, grader_pid):
+def _attempts(spec, forbidden, grader_pid, unwritable):
     apply(spec)
     found = []
     try:
@@ -333,6 +333,14 @@ def _attempts(spec, forbidden, grader_pid):
             else:
                 open(path, "rb").close()
             found.append(f"read {path}")
+        except OSError:
+            pass
+    for folder in unwritable:
+        path = os.path.join(folder, ".grader-probe")
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            os.unlink(path)
+            found.append(f"write in {folder}")
         except OSError:
             pass
     if grader_pid:

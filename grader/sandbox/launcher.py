@@ -44,7 +44,8 @@ def build_command(stage, workdir, use_bwrap, processes=None):
     provisional until the template's probe confirms it (:func:`confirmed_isolation`)."""
     bwrap = shutil.which("bwrap") if use_bwrap else None
     if bwrap and bwrap_works(bwrap):
-        write_spec(stage, {"seccomp": True})  # bubblewrap holds the rest; the filter keeps kernel objects per task
+        # bubblewrap holds the rest; the filter keeps kernel objects per task (where this machine has one)
+        write_spec(stage, {"seccomp": seccomp_available()})
         return _bwrap_argv(bwrap, stage), BWRAP_ISOLATION, WORK
     unprivileged = os.geteuid() == 0
     # As root, the sandbox's uid gets a folder of its own inside the grader's: it can neither rename nor
@@ -63,7 +64,9 @@ SPEC_FILE = "confine.json"
 HOME = "home"  # the sandbox uid's folder inside the work folder (root without bubblewrap)
 FIRST_SANDBOX_UID = 1_000_000  # uids drawn per sandbox from here on: no account has them, no other sandbox shares one
 LAST_SANDBOX_UID = 2_000_000_000
-NOBODY = 65534  # the fallback where the container maps no high uid
+NOBODY = 65534  # the last resort, shared with every other sandbox and the system's own "nobody"
+MIN_SANDBOX_UID = 1000  # below: the system's own accounts
+PROBED_FILES = 20  # files of each forbidden folder the probe tries to open by name
 _DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 _KERNEL_VIEWS = ("/proc", "/sys")  # read-only; another uid's /proc entries are guarded by the kernel
 _NOT_STAGED_STDLIB = (
@@ -96,13 +99,14 @@ def confinement_spec(stage, workdir, unprivileged, processes=None):
     from grader.sandbox import confine
 
     spec = {
-        "seccomp": True,
+        "seccomp": seccomp_available(),
         "landlock": confine.landlock_abi(),
         "grader_pid": os.getpid(),
         "forbidden": forbidden_paths(),
+        "unwritable": [str(stage)] + [str(folder) for folder in autograder_folders()],
     }
     if unprivileged:
-        uid = secrets.randbelow(LAST_SANDBOX_UID - FIRST_SANDBOX_UID) + FIRST_SANDBOX_UID
+        uid = sandbox_uid()
         spec |= {
             "uids": [[uid, uid], [NOBODY, NOBODY]],
             "nproc": processes,
@@ -116,6 +120,62 @@ def confinement_spec(stage, workdir, unprivileged, processes=None):
     return spec
 
 
+def sandbox_uid(uid_map="/proc/self/uid_map", passwd="/etc/passwd"):
+    """A uid for one sandbox, drawn at random among those this (user) namespace maps that no account has:
+    from FIRST_SANDBOX_UID up where the map reaches that far (a plain container, a machine), else from the
+    highest mapped range (a rootless container maps 0..65535). No other sandbox draws the same one but
+    by a chance of about one in the range's size."""
+    ranges = _mapped_ranges(uid_map)
+    accounts = _account_uids(passwd)
+    wide = [
+        (max(low, FIRST_SANDBOX_UID), min(high, LAST_SANDBOX_UID))
+        for low, high in ranges
+        if min(high, LAST_SANDBOX_UID) > max(low, FIRST_SANDBOX_UID)
+    ]
+    pool = wide or [(max(low, MIN_SANDBOX_UID), high) for low, high in ranges if high > max(low, MIN_SANDBOX_UID)]
+    taken = accounts | {NOBODY}
+    for _ in range(100):
+        low, high = pool[secrets.randbelow(len(pool))] if pool else (NOBODY, NOBODY + 1)
+        uid = low + secrets.randbelow(high - low)
+        if uid not in taken:
+            return uid
+    # Nearly every mapped uid has an account: the free ones, if any, one by one (a small map: rootless).
+    free = (uid for low, high in pool for uid in range(low, min(high, low + 1_000_000)) if uid not in taken)
+    return next(free, NOBODY)
+
+
+def _mapped_ranges(uid_map):
+    """[(first, end)) of the uids this namespace maps, from /proc/self/uid_map ("inside outside count")."""
+    try:
+        lines = Path(uid_map).read_text().splitlines()
+    except OSError:
+        return [(0, 2**32 - 1)]
+    ranges = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) == 3 and all(f.isdigit() for f in fields):
+            ranges.append((int(fields[0]), min(int(fields[0]) + int(fields[2]), 2**32 - 1)))
+    return ranges
+
+
+def _account_uids(passwd):
+    try:
+        return {
+            int(line.split(":")[2])
+            for line in Path(passwd).read_text().splitlines()
+            if line.count(":") >= 2 and line.split(":")[2].isdigit()
+        }
+    except OSError:
+        return set()
+
+
+def seccomp_available():
+    """Whether there is a seccomp filter for this machine's architecture (x86_64, aarch64)."""
+    from grader.sandbox import confine
+
+    return confine.seccomp_program(os.uname().machine) is not None
+
+
 def forbidden_paths():
     """What a confined process must not read, which the template's probe tries: the grader and the
     references wherever they are installed, and the Gradescope autograder's own files. (Landlock also
@@ -123,9 +183,33 @@ def forbidden_paths():
     import grader
     import solutions
 
+    folders = [os.path.realpath(Path(module.__file__).parent) for module in (grader, solutions)]
+    folders += [str(folder) for folder in autograder_folders()]
+    # Each folder, and files in it by name: a folder others may pass through but not list (mode 0711)
+    # still gives its files to whoever knows their names.
+    return folders + [path for folder in folders for path in _some_files(folder)]
+
+
+def autograder_folders():
+    """Gradescope's autograder files (source: the zip, the wheel with the references; results), where they are."""
     root = Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
-    extra = [str(root / name) for name in ("source", "results") if (root / name).exists()]
-    return [os.path.realpath(Path(module.__file__).parent) for module in (grader, solutions)] + extra
+    return [root / name for name in ("source", "results") if (root / name).is_dir()]
+
+
+def _some_files(folder, count=PROBED_FILES):
+    """Up to ``count`` files under ``folder`` (first level first), as the grader (root) sees them."""
+    found, folders = [], [folder]
+    while folders and len(found) < count:
+        try:
+            with os.scandir(folders.pop(0)) as entries:
+                for entry in entries:
+                    if entry.is_file(follow_symlinks=False):
+                        found.append(entry.path)
+                    elif entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+        except OSError:
+            continue
+    return found[:count]
 
 
 def stage_unreachable(stage):
@@ -254,11 +338,16 @@ def confirmed_isolation(isolation, spec, report):
     """The isolation the report states, from what the template's probe found (``report``: (uid, found) as
     grader.boundary.confinement_report read it, or None). Raises ValueError naming what did not hold where
     the grader runs as root without bubblewrap: there an unconfined fork would run as root next to everything."""
-    if not spec or isolation == BWRAP_ISOLATION:
+    if not spec:
         return isolation
     if report is None:
         raise ValueError("the sandbox did not report its confinement")
     uid, found = report
+    refused = [item for item in found if item.startswith("confine:")]
+    if refused:  # every fork would exit before running anything: the machine's problem, never the student's
+        raise ValueError("student code could not be confined here: " + "; ".join(refused)[:600])
+    if isolation == BWRAP_ISOLATION:
+        return isolation
     if isolation == UNPRIVILEGED_ISOLATION and (found or type(uid) is not int):
         advice = (
             ""
@@ -279,7 +368,8 @@ def confirmed_isolation(isolation, spec, report):
         else "file access by permissions only (no Landlock)"
     )
     if isolation == UNPRIVILEGED_ISOLATION:
-        return f"unprivileged user (uid {uid}), no network (seccomp), {files}, no bubblewrap"
+        shared = " shared with other processes: concurrent gradings can reach each other" if uid == NOBODY else ""
+        return f"unprivileged user (uid {uid}{shared}), no network (seccomp), {files}, no bubblewrap"
     holds = "no network (seccomp)" if "open a TCP socket" not in found else "network open"
     return f"{WEAK_ISOLATION[:-1]}; {holds}; {files}" + "".join(f"; a submission can {item}" for item in found) + ")"
 

@@ -34,6 +34,7 @@ from grader.sandbox.confine import remove_tree
 from grader.sandbox.launcher import (
     BWRAP_ISOLATION,
     HOME,
+    NOBODY,
     UNPRIVILEGED_ISOLATION,
     WORK_BYTES,
     build_command,
@@ -261,7 +262,9 @@ class Sandbox:
         notes = self.process_limit.notes()
         if unprivileged:
             self.sandbox_uid = report[0]
-            self.sweep_shared_folders = not spec.get("landlock")
+            # Without Landlock, what the uid left where anyone may write is removed, unless the uid is not
+            # this sandbox's alone (65534, the last resort): then others' files would go too.
+            self.sweep_shared_folders = not spec.get("landlock") and self.sandbox_uid != NOBODY
             os.chmod(self.workdir, 0o755)
             os.chown(self.workdir / HOME, self.sandbox_uid, self.sandbox_uid)
             if spec.get("nproc"):
@@ -436,20 +439,26 @@ class Sandbox:
     def wrote_too_much(self):
         """Whether the sandbox's uid holds more than WORK_BYTES (or MAX_WORK_ENTRIES entries) in its folder.
         Under bubblewrap that folder is a tmpfs of that size; as root without bubblewrap it is on the
-        machine's disk, so the grader looks after every call (a call itself is bounded by its time)."""
+        machine's disk, so the grader looks after every call that returns (a fork that fails is ended and
+        its folder emptied anyway; what one call writes is bounded by its time). The walk stops at the limits:
+        a folder of millions of entries costs the grader no more than MAX_WORK_ENTRIES."""
         if self.sandbox_uid is None:
             return False
         total, entries, folders = 0, 0, [str(self.workdir / HOME)]
         while folders:
-            for entry in _entries(folders.pop()):
-                entries += 1
-                with contextlib.suppress(OSError):
-                    info = entry.stat(follow_symlinks=False)
-                    total += info.st_blocks * 512
-                    if entry.is_dir(follow_symlinks=False):
-                        folders.append(entry.path)
-                if total > WORK_BYTES or entries > MAX_WORK_ENTRIES:
-                    return True
+            try:
+                with os.scandir(folders.pop()) as listing:
+                    for entry in listing:
+                        entries += 1
+                        with contextlib.suppress(OSError):
+                            info = entry.stat(follow_symlinks=False)
+                            total += info.st_blocks * 512
+                            if entry.is_dir(follow_symlinks=False):
+                                folders.append(entry.path)
+                        if total > WORK_BYTES or entries > MAX_WORK_ENTRIES:
+                            return True
+            except OSError:
+                continue
         return False
 
     def _sweep(self):

@@ -409,7 +409,7 @@ def choose_confinement(spec):
     found = []
     for uid, gid in spec.get("uids") or [(None, None)]:
         chosen = dict(spec, uid=uid, gid=gid)
-        found = confine.probe(chosen, spec.get("forbidden", []), spec.get("grader_pid"))
+        found = confine.probe(chosen, spec.get("forbidden", []), spec.get("grader_pid"), spec.get("unwritable", []))
         if not any(item.startswith("confine:") for item in found):
             return chosen, {"uid": uid, "found": found}
     return dict(spec, refuse=True), {"found": found}

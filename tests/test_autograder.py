@@ -414,6 +414,7 @@ def test_a_sandbox_that_cannot_start_is_said_to_the_student_and_explained_to_the
 
 # A grader that names its staging folder (its 2nd argument) everywhere, in the results.json it writes (its 4th).
 NAMING_GRADER = """staged="$2"; out="$4"
+echo "skipped: $staged/02-b.ipynb is not a notebook"
 cat > "$out" <<EOF
 {"score": 1.0, "output": "note: $staged/01-a.ipynb was skipped", "stdout_visibility": "after_published",
  "extra_data": {"isolation": "unprivileged user, no network, no bubblewrap"},
@@ -429,7 +430,9 @@ def test_isolation_goes_to_the_instructor_and_the_staging_path_to_no_one(tmp_pat
     )
     assert results["output"] == "note: 01-a.ipynb was skipped"
     assert results["tests"][0]["output"] == "in your submission"
-    assert "isolation: unprivileged user, no network, no bubblewrap" in (tmp_path / "stdout").read_text()
+    printed = (tmp_path / "stdout").read_text()
+    assert "isolation: unprivileged user, no network, no bubblewrap" in printed
+    assert "skipped: 02-b.ipynb is not a notebook" in printed and "/tmp" not in printed  # what it printed too
 
 
 def test_the_autograders_source_and_results_are_readable_by_their_owner_alone_after_a_run(tmp_path):

@@ -205,7 +205,9 @@ def grade(staging, results, config):
             f"starting grader: {type(exc).__name__}: {exc}",
         )
     sys.stdout.flush()
-    sys.stdout.buffer.write(finished.stdout + finished.stderr)  # for the instructor (stdout_visibility)
+    # For the instructor, and students after publication (stdout_visibility): no staging path either.
+    printed = (finished.stdout + finished.stderr).decode("utf-8", "backslashreplace")
+    sys.stdout.buffer.write(without_path(printed, staging).encode("utf-8"))
     sys.stdout.buffer.flush()
     reason = without_path(_last_line(finished.stderr), staging)
     if finished.returncode in EXIT_GRADED:

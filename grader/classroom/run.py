@@ -3,8 +3,8 @@
 Two executors share one small interface, so the gradebook, resume and progress code never knows which
 one ran a submission:
 
-- :class:`LocalPool`: ``-j N`` long-lived worker processes on this machine (memoized reference values in
-  a worker serve every submission it grades);
+- :class:`LocalPool`: ``-j N`` long-lived worker processes on this machine (what a worker memoizes, see
+  grader.tasks.memo, serves every submission it grades);
 - :class:`DaskCluster`: the tasks of an existing ``dask.distributed`` cluster (``--scheduler ADDRESS``), with
   mutual TLS when given the class's certificates (``--tls-ca-file``, ``--tls-cert``, ``--tls-key``).
 

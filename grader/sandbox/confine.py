@@ -359,7 +359,7 @@ def _attempts(spec, forbidden, grader_pid, unwritable):
 
 def empty_folder(fd):
     """Remove everything inside the folder open as ``fd``, never following a link, without recursion and
-    with two descriptors open at most (a tree thousands of folders deep is removed like a flat one).
+    with three descriptors open at most (a folder, its parent on the way up, a listing) (a tree thousands of folders deep is removed like a flat one).
     Errors are skipped: what cannot be removed stays. Going back up, each folder is checked to be the
     one gone down from: nothing outside the folder is touched, whatever was renamed or linked."""
     current, trail, given_up = os.dup(fd), [], [set()]  # trail: (name, identity of the folder above it)

@@ -9,7 +9,9 @@ project of an editable install) hidden under an empty read-only tmpfs, whatever 
 numpy alone at /sandbox/lib; its own read-only stage (the worker, the protocol and a copy of
 ``assignment`` without stored expectations) at /sandbox/stage; a read-only /dev; a private writable
 /sandbox/work and /tmp (size-limited tmpfs: the only writable places); no network; its own PID
-namespace; uid 65534; and it dies with the grader.
+namespace; uid 65534; and it dies with the grader. Without bubblewrap the forks confine themselves
+(``confine.py``): as root, a uid of their own with seccomp and Landlock; otherwise seccomp and Landlock
+under the grader's own uid (see :func:`confinement_spec`).
 """
 
 import atexit

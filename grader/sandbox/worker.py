@@ -46,7 +46,9 @@ import sys
 import traceback
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-CONFINEMENT_FILE = "confine.json"  # the grader's spec for confine.apply, beside this file (absent: none)
+# The grader's spec for confine.apply, beside this file (absent: none); the same name as launcher.SPEC_FILE,
+# written again here because this file runs alone in the sandbox (standard library and numpy only).
+CONFINEMENT_FILE = "confine.json"
 
 
 def _read_spec():

@@ -1,6 +1,8 @@
 """What the grader computes the same way for every submission, computed once per process.
 
-The references' expected values depend only on a case's parameters (its seeds included), the reference
+The references' expected values of the normalization and convnet cases depend only on a case's parameters
+(its seeds included; the conv and pool tasks' graded inputs come from each grading's secret, so theirs are
+computed per grading and never cached here), the reference
 model's overfit run only on the data folder, and the examples a derandomized hypothesis property tries on
 a passing implementation only on the property and the number of examples asked for. They are identical
 for every submission of a class, so a long-lived worker (``grade-class``, a Dask worker) computes each

@@ -124,7 +124,7 @@ def test_json_and_gradescope_reports_follow_their_schemas(tmp_path, capsys):
     for task in report["tasks"]:
         assert set(task) == {"id", "score", "max_score", "status", "source", "checks"}
         for check in task["checks"]:
-            assert set(check) == {"name", "score", "max_score", "passed", "message", "diagnosis"}
+            assert set(check) == {"name", "score", "max_score", "passed", "message", "diagnosis", "kind", "reason"}
     assert results["score"] == pytest.approx(report["score"])
     assert [t["name"] for t in results["tests"]] == [
         f"{task}: {part}" for task in FAST_TASKS.split(",") for part in ("public case", "hidden cases and other checks")

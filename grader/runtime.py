@@ -33,6 +33,13 @@ def runtime_versions():
 def exact_pins(names):
     """'name==version' for each distribution in ``names`` and everything it depends on (no extras), sorted:
     the environment the grader runs in, as installed now."""
+    return [f"{name}=={version}" for name, version in sorted(installed_closure(names).items())]
+
+
+def installed_closure(names, on_missing=None):
+    """{canonical name: installed version} of ``names`` and everything they require here (no extras). A
+    distribution that is not installed is left out (a dependency for another platform or Python), after
+    ``on_missing(name)`` is called when given (which may raise)."""
     seen, pending = {}, list(names)
     while pending:
         name = canonicalize_name(pending.pop())
@@ -41,16 +48,18 @@ def exact_pins(names):
         try:
             seen[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            continue  # a dependency for another platform or Python (its marker did not apply here)
+            if on_missing is not None:
+                on_missing(name)
+            continue
         pending.extend(Requirement(text).name for text in _base_requirements(name))
-    return [f"{name}=={version}" for name, version in sorted(seen.items())]
+    return seen
+
+
+def applies_here(requirement):
+    """Whether ``requirement`` (a packaging Requirement) applies to this Python and platform, without any extra."""
+    return requirement.marker is None or requirement.marker.evaluate({"extra": ""})
 
 
 def _base_requirements(distribution):
     """The requirement strings of ``distribution`` that apply here without any extra."""
-    found = []
-    for text in metadata.requires(distribution) or ():
-        requirement = Requirement(text)
-        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-            found.append(text)
-    return found
+    return [text for text in metadata.requires(distribution) or () if applies_here(Requirement(text))]

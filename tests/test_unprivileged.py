@@ -29,6 +29,16 @@ from tests.notebooks import solution_cells, stub_cells, write_notebook
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the unprivileged mode is chosen by a root grader")
 
 GRADER = Path(sys.executable).with_name("grader")
+# Under bubblewrap where it starts, and in the unprivileged mode a root grader falls back to.
+BOTH_MODES = [
+    pytest.param(
+        True,
+        marks=pytest.mark.skipif(
+            not launcher.bwrap_works(launcher.shutil.which("bwrap") or "bwrap"), reason="no bubblewrap"
+        ),
+    ),
+    False,
+]
 NAMESPACE_ERROR = "bwrap: No permissions to create new namespace, likely because the kernel does not allow non-privileged user namespaces."
 
 PROBE = """
@@ -297,19 +307,7 @@ def conv_forward_naive(x, w, b, conv_param):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "use_bwrap",
-    [
-        pytest.param(
-            True,
-            marks=pytest.mark.skipif(
-                not launcher.bwrap_works(launcher.shutil.which("bwrap") or "bwrap"), reason="no bubblewrap"
-            ),
-        ),
-        False,
-    ],
-    ids=["bwrap", "unprivileged"],
-)
+@pytest.mark.parametrize("use_bwrap", BOTH_MODES, ids=["bwrap", "unprivileged"])
 def test_a_tree_thousands_of_folders_deep_costs_only_its_task_and_is_removed(tmp_path, use_bwrap, monkeypatch):
     temporary = Path(tempfile.mkdtemp(dir="/tmp"))  # the grader's temporary folders, watched (other runs use /tmp)
     temporary.chmod(0o755)
@@ -450,19 +448,7 @@ def test_numpy_and_the_standard_library_out_of_the_uids_reach_are_linked_where_i
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "use_bwrap",
-    [
-        pytest.param(
-            True,
-            marks=pytest.mark.skipif(
-                not launcher.bwrap_works(launcher.shutil.which("bwrap") or "bwrap"), reason="no bubblewrap"
-            ),
-        ),
-        False,
-    ],
-    ids=["bwrap", "unprivileged"],
-)
+@pytest.mark.parametrize("use_bwrap", BOTH_MODES, ids=["bwrap", "unprivileged"])
 def test_a_confinement_that_cannot_be_applied_stops_the_grading_whatever_the_mode(tmp_path, monkeypatch, use_bwrap):
     write_spec = launcher.write_spec
     # A uid no kernel has: every fork's confinement fails, as a missing seccomp or Landlock would.

@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from grader.bundles import BuildError
-from grader.runtime import DISTRIBUTION
+from grader.runtime import DISTRIBUTION, applies_here, installed_closure
 
 # Declared by the project but imported by nothing `grader grade` runs: left out of the autograder.
 NOT_FOR_GRADING = {
@@ -56,7 +56,7 @@ def grading_requirements(distribution=DISTRIBUTION):
 def grading_pins(requirements):
     """'name==version' for each of ``requirements`` that applies here and everything it requires (no extras),
     sorted; a direct requirement's marker is kept ('tomli==2.0.1; python_version < "3.11"')."""
-    applying = [r for r in requirements if _applies_here(r)]
+    applying = [r for r in requirements if applies_here(r)]
     versions = _closure([r.name for r in applying])
     markers = {canonicalize_name(r.name): r.marker for r in applying if r.marker is not None}
     return [
@@ -67,28 +67,20 @@ def grading_pins(requirements):
 
 def not_applying_here(requirements):
     """The ``requirements`` whose marker does not hold here, as declared: pip decides on the target."""
-    return sorted(str(r) for r in requirements if not _applies_here(r))
+    return sorted(str(r) for r in requirements if not applies_here(r))
 
 
 def _closure(names):
-    """{canonical name: installed version} of ``names`` and everything they require here (no extras)."""
-    seen, pending = {}, list(names)
-    while pending:
-        name = canonicalize_name(pending.pop())
-        if name in seen:
-            continue
-        try:
-            seen[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            raise BuildError(
-                f"{name} is required for grading but not installed here; install the project "
-                "(pip install -e .) before building the autograder"
-            ) from None
-        for text in metadata.requires(name) or ():
-            requirement = Requirement(text)
-            if _applies_here(requirement):
-                pending.append(requirement.name)
-    return seen
+    """{canonical name: installed version} of ``names`` and everything they require here (no extras); every
+    one of them must be installed (the pins are this environment's versions)."""
+    return installed_closure(names, on_missing=_not_installed)
+
+
+def _not_installed(name):
+    raise BuildError(
+        f"{name} is required for grading but not installed here; install the project "
+        "(pip install -e .) before building the autograder"
+    )
 
 
 def _extra_only(requirement):
@@ -149,7 +141,3 @@ def _specifier(pin, text):
         return SpecifierSet(text)
     except InvalidSpecifier:
         raise BuildError(f"{pin}: Requires-Python {text!r} is not a version specifier") from None
-
-
-def _applies_here(requirement):
-    return requirement.marker is None or requirement.marker.evaluate({"extra": ""})

@@ -12,8 +12,11 @@ references do not ship with the assignment. Backward passes are also compared wi
 of the student's own forward pass, and the network with properties that need no reference at all.
 
 Each task of the table (:mod:`assignment.tasks`) is checked by the module of its family here (conv, pool,
-convnet, normalization, as in grader/tasks/): its public case and, where a classic bug hides from it
-(pad 0, overlapping pool windows), one edge case. The comparisons are :mod:`assignment.compare`'s.
+convnet, normalization, as in grader/tasks/): its public case, then a case for each rule the notebook states
+that the public case does not try (pad 0, strides that do not divide, non-square filters and pool windows,
+odd and non-square inputs, a given eps or momentum, G = 1 and G = C, ...), each labelled with its rule, so
+that code that passes every check loses points in the grade only on hidden variations of those rules, on
+speed or on the training run (SPEC section 4, "Fairness"). The comparisons are :mod:`assignment.compare`'s.
 """
 
 import contextlib

@@ -5,10 +5,12 @@ A family module (conv.py, pool.py, convnet.py, normalization.py, as in grader/ta
 :class:`PublicChecks` per task of the table (:mod:`assignment.tasks`) whose row names the family.
 """
 
+import contextlib
 import copy
+import functools
 import math
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import import_module, resources
 from pathlib import Path
 from typing import Callable
@@ -242,6 +244,17 @@ class Case:
     """Arguments of the task's input generator in :mod:`assignment.cases`."""
     hint: str = ""
     """Why this case exists: shown when it fails."""
+    rule: str = ""
+    """The rule of the notebook that this case tries, for its label, e.g. 'a non-square pool window (2x3)';
+    '' for the public case."""
+    options: dict = field(default_factory=dict)
+    """How the task is called besides the generated arrays (normalizations): G, eps, momentum, and for
+    batchnorm 'fresh' (a bn_param without running statistics), e.g. {'G': 1} or {'eps': 0.5}."""
+
+
+def case_title(case):
+    """The start of a case's label: 'public case', or 'stride case, on a stride that does not divide ...'."""
+    return f"{case.key} case, on {case.rule}" if case.rule else f"{case.key} case"
 
 
 # -- a task's public checks, by family --------------------------------------------------------------------
@@ -287,15 +300,54 @@ def run_case(task_id, case, implementation, forward=None, inputs=None):
     return checks_of(task_id).run(implementation, forward, inputs, case)
 
 
+def run_case_saying_which(task_id, case, implementation, forward=None, inputs=None):
+    """:func:`run_case`, whose early stop says which case it happened on (see :func:`saying_which`)."""
+    with saying_which(task_id, case):
+        return run_case(task_id, case, implementation, forward, inputs)
+
+
+@contextlib.contextmanager
+def saying_which(task_id, case):
+    """When the code raises or returns the wrong kind of value on a case that tries a rule (not the public
+    case), the report names the case and its rule, and gives the case's hint."""
+    try:
+        yield
+    except CheckStopped as stop:
+        if case.rule and stop.status != NOT_IMPLEMENTED:
+            indented = "\n".join(f"  {line}" for line in stop.message.splitlines())
+            stop.message = f"{describe_case(task_id, case)}\n{indented}"
+            stop.hint = stop.hint or case.hint
+        raise
+
+
 def expected_key(task_id, case, quantity):
     return f"{task_id}/{case.key}/{quantity}"
 
 
 def stored_expected():
-    """The stored expected values (read on every check, so a regenerated file is picked up)."""
+    """The stored expected values: read again whenever the file changed, so a regenerated file is picked up.
+
+    Returns a new dict on every call (of the same read-only arrays)."""
     resource = resources.files("assignment") / EXPECTED_FILE
+    try:
+        stat = Path(str(resource)).stat()
+    except OSError:  # not a plain file (a zipped package): read it every time
+        return dict(_read_expected(resource))
+    return dict(_stored_expected_as_of(str(resource), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=1)
+def _stored_expected_as_of(path, mtime_ns, size):
+    """The arrays of the file at ``path`` as it was at (mtime_ns, size): one read per version of the file."""
+    return _read_expected(Path(path))
+
+
+def _read_expected(resource):
     with resource.open("rb") as f, np.load(f, allow_pickle=False) as archive:
-        return {name: archive[name] for name in archive.files}
+        arrays = {name: archive[name] for name in archive.files}
+    for array in arrays.values():
+        array.flags.writeable = False  # shared between checks: nobody may change an expected value
+    return arrays
 
 
 # The threshold of each quantity (by its last name part); gradients get BACKWARD_THRESHOLD.
@@ -339,10 +391,11 @@ def check_cases(task_id, implementation, forward, hints, measurements, also=None
     public = None
     for case in checks_of(task_id).cases:
         inputs = case_inputs(task_id, case)
-        values = run_case(task_id, case, implementation, forward, inputs)
-        compare_case(task_id, case, values, hints, measurements)
-        if also is not None:
-            also(case, inputs)
+        with saying_which(task_id, case):
+            values = run_case(task_id, case, implementation, forward, inputs)
+            compare_case(task_id, case, values, hints, measurements)
+            if also is not None:
+                also(case, inputs)
         public = public or (case, values)
     return public
 

@@ -7,6 +7,7 @@ from assignment.checks.base import (
     PublicChecks,
     call_student,
     case_inputs,
+    case_title,
     check_cases,
     check_numeric,
     forward_out,
@@ -19,6 +20,12 @@ from assignment.tasks import PUBLIC_CASES
 # Hints that name a classic mistake come from the one catalogue the grader's report shares (assignment.mistakes).
 PAD_ZERO_HINT = mistake_text("pad_zero_slicing")
 CONV_EDGE_HINT = "this case has pad = 0, H != W and HH != WW: pair H with HH and W with WW, and make sure pad = 0 works"
+DIVISIBILITY_HINT = mistake_text("divisibility_assumed")
+STRIDE_HINT = (
+    "this case has stride 2, which does not divide H + 2 * pad - HH, and a non-square filter: window (i, j) "
+    "starts at row i * stride and column j * stride of x_pad, rows go with HH and columns with WW, and the "
+    "rows and columns after the last window get no gradient"
+)
 CONV_FORWARD_HINTS = {
     "out": "out[n, f, i, j] = sum(x_pad[n, :, i*s:i*s + HH, j*s:j*s + WW] * w[f]) + b[f]: all C "
     "channels, windows starting at i * stride in the padded input, the bias once per output; "
@@ -35,7 +42,7 @@ CONV_BACKWARD_HINTS = {
 def describe(case):
     p = case.params
     return (
-        f"{case.key} case: x {(p['N'], p['C'], p['H'], p['W'])}, w {(p['F'], p['C'], p['HH'], p['WW'])}, "
+        f"{case_title(case)}: x {(p['N'], p['C'], p['H'], p['W'])}, w {(p['F'], p['C'], p['HH'], p['WW'])}, "
         f"stride {p['stride']}, pad {p['pad']}"
     )
 
@@ -73,11 +80,32 @@ def _check_backward(backward, forward, measurements):
     check_numeric(task_id, case, values, out_of, arrays, dout, measurements)
 
 
+def non_dividing(params):
+    """The rule a case of uneven windows tries, e.g. 'stride 3, which does not divide H + 2 * pad - HH = 8 nor
+    W + 2 * pad - WW = 5'."""
+    stride, pad = params["stride"], params["pad"]
+    spans = f"H + 2 * pad - HH = {params['H'] + 2 * pad - params['HH']} nor W + 2 * pad - WW = " + str(
+        params["W"] + 2 * pad - params["WW"]
+    )
+    return f"stride {stride}, which does not divide {spans}, with a {params['HH']}x{params['WW']} filter"
+
+
+# Strides that divide neither span, and filters of both orientations (HH > WW, HH < WW); windows with gaps
+# between them (stride 3 > HH) in the forward pass, and a backward pass with a stride at all.
+FORWARD_STRIDE_CASE = dict(N=1, C=2, H=8, W=6, F=2, HH=2, WW=3, stride=3, pad=1, seed=15)
+BACKWARD_STRIDE_CASE = dict(N=2, C=2, H=8, W=7, F=2, HH=3, WW=2, stride=2, pad=1, seed=16)
+
 CHECKS = {
     "conv_forward_naive": PublicChecks(
         cases=(
             Case("public", PUBLIC_CASES["conv_forward_naive"]),
-            Case("edge", dict(N=2, C=2, H=5, W=7, F=3, HH=3, WW=2, stride=2, pad=0, seed=11), CONV_EDGE_HINT),
+            Case(
+                "edge",
+                dict(N=2, C=2, H=5, W=7, F=3, HH=3, WW=2, stride=2, pad=0, seed=11),
+                CONV_EDGE_HINT,
+                rule="pad 0, a non-square input and a non-square filter (3x2)",
+            ),
+            Case("stride", FORWARD_STRIDE_CASE, DIVISIBILITY_HINT, rule=non_dividing(FORWARD_STRIDE_CASE)),
         ),
         run=_run_forward,
         check=_check_forward,
@@ -86,7 +114,13 @@ CHECKS = {
     "conv_backward_naive": PublicChecks(
         cases=(
             Case("public", PUBLIC_CASES["conv_backward_naive"]),
-            Case("edge", dict(N=2, C=2, H=5, W=6, F=2, HH=3, WW=3, stride=1, pad=0, seed=12), PAD_ZERO_HINT),
+            Case(
+                "edge",
+                dict(N=2, C=2, H=5, W=6, F=2, HH=3, WW=3, stride=1, pad=0, seed=12),
+                PAD_ZERO_HINT,
+                rule="pad 0",
+            ),
+            Case("stride", BACKWARD_STRIDE_CASE, STRIDE_HINT, rule=non_dividing(BACKWARD_STRIDE_CASE)),
         ),
         run=_run_backward,
         check=_check_backward,

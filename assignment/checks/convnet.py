@@ -18,13 +18,15 @@ from assignment.checks.base import (
     bound,
     call_student,
     case_inputs,
+    case_title,
     compare_case,
     compare_number,
     compare_to,
     describe_case,
     describe_value,
     returned_items,
-    run_case,
+    run_case_saying_which,
+    saying_which,
 )
 from assignment.compare import (
     INIT_SCALE_TOLERANCE,
@@ -53,6 +55,12 @@ SHAPES_HINT = (
     "W1 (F, C, fs, fs), b1 (F,), W2 (F * (H // 2) * (W // 2), hidden_dim), b2 (hidden_dim,), "
     "W3 (hidden_dim, num_classes), b3 (num_classes,); H and W may differ"
 )
+W2_HINT = mistake_text("w2_square_or_even")
+ODD_INPUT_HINT = (
+    "this case has odd sides that differ: pad (filter_size - 1) // 2 keeps H x W through the conv, the 2x2 "
+    "pool floors odd sides, so the pooled output is (N, F, H // 2, W // 2), F * (H // 2) * (W // 2) values "
+    "per example for the affine layer"
+)
 DTYPE_HINT = "cast every parameter with .astype(dtype)"
 INIT_HINT = "weights are weight_scale * np.random.randn(*shape), biases are zeros"
 INITIAL_LOSS_HINT = (
@@ -65,10 +73,16 @@ NETWORK_NUMERIC_HINT = (
     "backward pass of that layer and the reg * W term"
 )
 
-# Networks whose freshly initialized parameters are checked: the digits' input, and a non-square one.
+# Networks whose freshly initialized parameters are checked: the digits' input, a non-square one, and one
+# with odd sides that differ (F * H * W // 4 and F * (H // 2) * (W // 2) agree on even sides only).
 NEW_NETWORKS = (
     dict(input_dim=(1, 8, 8), num_filters=8, filter_size=5, hidden_dim=20, num_classes=10),
     dict(input_dim=(3, 6, 10), num_filters=4, filter_size=3, hidden_dim=12, num_classes=7),
+    dict(input_dim=(2, 7, 5), num_filters=3, filter_size=3, hidden_dim=9, num_classes=4),
+)
+# Given weights on odd sides that differ, with 5x5 filters (pad 2): scores, losses and gradients.
+ODD_CASE = dict(
+    num_inputs=3, input_dim=(2, 7, 5), num_filters=3, filter_size=5, hidden_dim=5, num_classes=6, reg=0.5, seed=19
 )
 INIT_WEIGHT_SCALE = 5e-2  # not the default 1e-3, so a scale that ignores the argument shows
 INIT_SEED = 0  # np.random seed while a student's __init__ draws its weights
@@ -80,7 +94,7 @@ SANITY_EXAMPLES, SANITY_SEED = 20, 3
 def describe(case):
     p = case.params
     return (
-        f"{case.key} case: input_dim {p['input_dim']}, {p['num_filters']} filters of "
+        f"{case_title(case)}: input_dim {p['input_dim']}, {p['num_filters']} filters of "
         f"{p['filter_size']}x{p['filter_size']}, hidden_dim {p['hidden_dim']}, "
         f"{p['num_inputs']} examples, given weights"
     )
@@ -135,28 +149,42 @@ def _run_network(network_class, _, inputs, case):
 
 
 def _check_network(network_class, _, measurements):
-    """Fresh parameters, then the scores (the forward pass alone), then the loss and gradients."""
+    """Fresh parameters, then the scores (the forward pass alone), then the loss and gradients; numeric
+    gradients on the public case."""
     task_id = "three_layer_convnet"
     for hyper in NEW_NETWORKS:
         _check_new_network(network_class, hyper, measurements)
-    (case,) = CHECKS[task_id].cases
-    inputs = case_inputs(task_id, case)
-    scores = _run_network_scores(network_class, inputs, case.params)
-    compare_case(task_id, case, scores, NETWORK_HINTS, measurements)
+    cases = CHECKS[task_id].cases
+    inputs = {case.key: case_inputs(task_id, case) for case in cases}
+    for case in cases:
+        with saying_which(task_id, case):
+            scores = _run_network_scores(network_class, inputs[case.key], case.params)
+        compare_case(task_id, case, scores, NETWORK_HINTS, measurements)
     _check_initial_loss(network_class, measurements)
-    values = run_case(task_id, case, network_class, inputs=inputs)
-    del values["scores"]  # compared above
-    compare_case(task_id, case, values, NETWORK_HINTS, measurements)
-    _check_reg_term(case, values, measurements)
-    _check_network_gradients(network_class, case, values, measurements)
+    values = {}
+    for case in cases:
+        values[case.key] = run_case_saying_which(task_id, case, network_class, inputs=inputs[case.key])
+        del values[case.key]["scores"]  # compared above
+        compare_case(task_id, case, values[case.key], NETWORK_HINTS, measurements)
+        _check_reg_term(case, values[case.key], measurements)
+    public = cases[0]
+    _check_network_gradients(network_class, public, values[public.key], measurements)
+
+
+def input_rule(input_dim):
+    """The rule a network's input tries: 'odd and non-square input (7x5)', 'non-square input (6x10)' or ''."""
+    _, height, width = input_dim
+    kinds = [kind for kind, tried in (("odd", height % 2 or width % 2), ("non-square", height != width)) if tried]
+    return f"{' and '.join(kinds)} input ({height}x{width})" if kinds else ""
 
 
 def _check_new_network(network_class, hyper, measurements):
     """Parameter names, shapes, dtype (the default float32) and initial values of a new network."""
     np.random.seed(INIT_SEED)
     model = _new_network(network_class, 0.0, **hyper, weight_scale=INIT_WEIGHT_SCALE)
+    rule = input_rule(hyper["input_dim"])
     label = (
-        f"new network: input_dim {hyper['input_dim']}, {hyper['num_filters']} filters of "
+        f"new network{f', on {rule}' if rule else ''}: input_dim {hyper['input_dim']}, {hyper['num_filters']} filters of "
         f"{hyper['filter_size']}x{hyper['filter_size']}, hidden_dim {hyper['hidden_dim']}, "
         f"{hyper['num_classes']} classes, weight_scale {INIT_WEIGHT_SCALE}"
     )
@@ -168,7 +196,13 @@ def _check_new_network(network_class, hyper, measurements):
     ]
     described = ", ".join(f"{name} {shape}" for name, shape in expected.items())
     measurements.append(
-        Measurement(label, "parameter shapes", not wrong, "; ".join(wrong) if wrong else described, hint=SHAPES_HINT)
+        Measurement(
+            label,
+            "parameter shapes",
+            not wrong,
+            "; ".join(wrong) if wrong else described,
+            hint=W2_HINT if "odd" in rule else SHAPES_HINT,
+        )
     )
     if wrong:
         return
@@ -289,7 +323,10 @@ def _check_network_gradients(network_class, case, values, measurements):
 
 CHECKS = {
     "three_layer_convnet": PublicChecks(
-        cases=(Case("public", PUBLIC_CASES["three_layer_convnet"]),),
+        cases=(
+            Case("public", PUBLIC_CASES["three_layer_convnet"]),
+            Case("odd", ODD_CASE, ODD_INPUT_HINT, rule=input_rule(ODD_CASE["input_dim"])),
+        ),
         run=_run_network,
         check=_check_network,
         describe=describe,

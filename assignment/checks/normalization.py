@@ -1,5 +1,9 @@
 """The notebook's public checks of spatial batch normalization and spatial group normalization: forward
-(with gamma = 1, beta = 0 the output is standardized) and backward (against numeric gradients too)."""
+(with gamma = 1, beta = 0 the output is standardized) and backward (against numeric gradients too), on the
+public case and on a case per rule the notebook states: a given eps, a given momentum, running statistics
+stored back when bn_param had none, test mode leaving bn_param unchanged, G = 1 and G = C."""
+
+import copy
 
 import numpy as np
 
@@ -12,8 +16,10 @@ from assignment.checks.base import (
     bound,
     call_student,
     case_inputs,
+    case_title,
     check_cases,
     check_numeric,
+    describe_case,
     forward_out,
     returned_items,
 )
@@ -21,19 +27,44 @@ from assignment.compare import MOMENT_TOLERANCE
 from assignment.mistakes import text as mistake_text
 from assignment.tasks import PUBLIC_CASES
 
+SMALL_SCALE, LARGE_EPS = 0.2, 0.5  # a variance of ~0.04 next to eps 0.5: an ignored eps changes every output
+GIVEN_MOMENTUM = 0.7  # not the default 0.9, so a momentum that ignores bn_param shows
+
 TRANSPOSE_HINT = mistake_text("reshape_without_transpose")
+EPS_HINT = mistake_text("eps_ignored")
+RUNNING_VAR_HINT = (
+    "running_var = momentum * running_var + (1 - momentum) * the batch variance that normalizes the batch "
+    "(the biased one, np.var with ddof=0, as batchnorm_forward computes it; not PyTorch's unbiased running "
+    "update), stored back into bn_param"
+)
 BATCHNORM_FORWARD_HINTS = {
     "train_out": TRANSPOSE_HINT,
     "running_mean": mistake_text("running_stats_not_updated"),
+    "running_var": RUNNING_VAR_HINT,
     "test_out": mistake_text("test_mode_batch_stats"),
 }
-BATCHNORM_FORWARD_HINTS["running_var"] = BATCHNORM_FORWARD_HINTS["running_mean"]
+MOMENTUM_HINT = (
+    "use the momentum given in bn_param (0.9 only when it has none): running = momentum * running + "
+    "(1 - momentum) * batch statistic; pass bn_param itself to batchnorm_forward"
+)
+FRESH_HINT = (
+    "when bn_param has no running statistics yet, they start at zeros of shape (C,) and the updated ones are "
+    "stored into bn_param (batchnorm_forward does both when you pass it bn_param itself, not a copy)"
+)
+TEST_MODE_UNCHANGED_HINT = (
+    "test mode only reads bn_param: normalize with its running_mean and running_var and leave them (and every "
+    "other entry) as they were"
+)
 BATCHNORM_BACKWARD_HINTS = {
     "dx": TRANSPOSE_HINT,
     "dgamma": "dgamma and dbeta have shape (C,): sums over N, H and W",
     "dbeta": "dgamma and dbeta have shape (C,): sums over N, H and W",
 }
 GROUPS_HINT = mistake_text("groups_as_group_size")
+GROUP_EDGE_HINT = (
+    "G = 1 makes each sample one group (layer normalization) and G = C makes each channel one (instance "
+    "normalization): x.reshape(N, G, -1), statistics along the last axis, works for every G that divides C"
+)
 GROUPNORM_FORWARD_HINTS = {"out": GROUPS_HINT}
 GROUPNORM_BACKWARD_HINTS = {
     "dx": "per (sample, group) of M values, with dx_hat = dout * gamma: dx = (dx_hat - mean(dx_hat) "
@@ -52,13 +83,16 @@ GROUP_MOMENTS_HINT = (
 
 
 def describe_batchnorm(case):
-    p = case.params
-    return f"{case.key} case: x {(p['N'], p['C'], p['H'], p['W'])}"
+    p, options = case.params, case.options
+    settings = "".join(f", {name} {options[name]:g}" for name in ("eps", "momentum") if name in options)
+    start = ", bn_param = {'mode': 'train'}" if options.get("fresh") else ""
+    return f"{case_title(case)}: x {(p['N'], p['C'], p['H'], p['W'])}{settings}{start}"
 
 
 def describe_groupnorm(case):
-    p = case.params
-    return f"{case.key} case: x {(p['N'], p['C'], p['H'], p['W'])}, G = {PUBLIC_GROUPS}"
+    p, options = case.params, case.options
+    eps = f", eps {options['eps']:g}" if "eps" in options else ""
+    return f"{case_title(case)}: x {(p['N'], p['C'], p['H'], p['W'])}, G = {options['G']}{eps}"
 
 
 def given_running_stats(channels, seed):
@@ -67,27 +101,46 @@ def given_running_stats(channels, seed):
     return rng.standard_normal(channels), rng.uniform(0.5, 2.0, channels)
 
 
+def _bn_params(case, mode, channels):
+    """The bn_param of a batchnorm case in ``mode``: the given running statistics (none for a 'fresh' case in
+    train mode), and the case's eps (both modes) and momentum (train mode)."""
+    param = {"mode": mode}
+    if not case.options.get("fresh"):
+        running_mean, running_var = given_running_stats(channels, case.params["seed"] + 1)  # their own stream
+        param.update(running_mean=running_mean, running_var=running_var)
+    names = ("eps", "momentum") if mode == "train" else ("eps",)
+    param.update({name: case.options[name] for name in names if name in case.options})
+    return param
+
+
+def _gn_param(case):
+    return {"eps": case.options["eps"]} if "eps" in case.options else {}
+
+
 def _run_batchnorm_forward(forward, _, inputs, case):
-    seed = case.params["seed"] + 1  # the running statistics' own stream
+    """Train mode (out and the running statistics it leaves in bn_param), then test mode with the given
+    running statistics (not for a 'fresh' case, which has none)."""
     x, gamma, beta = inputs["x"], inputs["gamma"], inputs["beta"]
-    running_mean, running_var = given_running_stats(x.shape[1], seed)
-    train_param = {"mode": "train", "running_mean": running_mean.copy(), "running_var": running_var.copy()}
+    train_param = _bn_params(case, "train", x.shape[1])
     value = call_student("spatial_batchnorm_forward (train mode)", forward, x, gamma, beta, train_param)
     train_out, _ = returned_items(value, ("out", "cache"), "spatial_batchnorm_forward")
-    test_param = {"mode": "test", "running_mean": running_mean.copy(), "running_var": running_var.copy()}
-    value = call_student("spatial_batchnorm_forward (test mode)", forward, x, gamma, beta, test_param)
-    test_out, _ = returned_items(value, ("out", "cache"), "spatial_batchnorm_forward")
-    return {
+    values = {
         "train_out": train_out,
         "running_mean": train_param.get("running_mean"),
         "running_var": train_param.get("running_var"),
-        "test_out": test_out,
     }
+    if case.options.get("fresh"):
+        return values
+    test_param = _bn_params(case, "test", x.shape[1])
+    value = call_student("spatial_batchnorm_forward (test mode)", forward, x, gamma, beta, test_param)
+    values["test_out"] = returned_items(value, ("out", "cache"), "spatial_batchnorm_forward")[0]
+    return values
 
 
 def _run_batchnorm_backward(backward, forward, inputs, case):
+    train_param = _bn_params(case, "train", inputs["x"].shape[1])
     value = call_student(
-        "spatial_batchnorm_forward", forward, inputs["x"], inputs["gamma"], inputs["beta"], {"mode": "train"}
+        "spatial_batchnorm_forward", forward, inputs["x"], inputs["gamma"], inputs["beta"], train_param
     )
     _, cache = returned_items(value, ("out", "cache"), "spatial_batchnorm_forward")
     value = call_student("spatial_batchnorm_backward", backward, inputs["dout"].copy(), cache)
@@ -96,16 +149,18 @@ def _run_batchnorm_backward(backward, forward, inputs, case):
 
 
 def _run_groupnorm_forward(forward, _, inputs, case):
+    G = case.options["G"]
     value = call_student(
-        "spatial_groupnorm_forward", forward, inputs["x"], inputs["gamma"], inputs["beta"], PUBLIC_GROUPS, {}
+        "spatial_groupnorm_forward", forward, inputs["x"], inputs["gamma"], inputs["beta"], G, _gn_param(case)
     )
     out, _ = returned_items(value, ("out", "cache"), "spatial_groupnorm_forward")
     return {"out": out}
 
 
 def _run_groupnorm_backward(backward, forward, inputs, case):
+    G = case.options["G"]
     value = call_student(
-        "spatial_groupnorm_forward", forward, inputs["x"], inputs["gamma"], inputs["beta"], PUBLIC_GROUPS, {}
+        "spatial_groupnorm_forward", forward, inputs["x"], inputs["gamma"], inputs["beta"], G, _gn_param(case)
     )
     _, cache = returned_items(value, ("out", "cache"), "spatial_groupnorm_forward")
     value = call_student("spatial_groupnorm_backward", backward, inputs["dout"].copy(), cache)
@@ -128,7 +183,8 @@ def _check_moments(label, out, shape, units, hint, measurements):
 
 def _check_batchnorm_forward(forward, _, measurements):
     task_id = "spatial_batchnorm_forward"
-    case, _ = check_cases(task_id, forward, None, BATCHNORM_FORWARD_HINTS, measurements)
+    also = _test_mode_unchanged_check(task_id, forward, measurements)
+    case, _ = check_cases(task_id, forward, None, BATCHNORM_FORWARD_HINTS, measurements, also=also)
     x = case_inputs(task_id, case)["x"]
     channels = x.shape[1]
     value = call_student(
@@ -141,6 +197,40 @@ def _check_batchnorm_forward(forward, _, measurements):
         return out.transpose(1, 0, 2, 3).reshape(channels, -1)
 
     _check_moments(label, out, x.shape, per_channel, BATCH_MOMENTS_HINT, measurements)
+
+
+def _test_mode_unchanged_check(task_id, forward, measurements):
+    """``also`` for batchnorm forward: a test-mode call leaves bn_param as it was (every entry, same values)."""
+
+    def check_unchanged(case, inputs):
+        if case.options.get("fresh"):
+            return  # no running statistics to test with
+        param = _bn_params(case, "test", inputs["x"].shape[1])
+        before = copy.deepcopy(param)
+        call_student(
+            "spatial_batchnorm_forward (test mode)", forward, inputs["x"], inputs["gamma"], inputs["beta"], param
+        )
+        changed = sorted(
+            set(param) ^ set(before) | {k for k in set(param) & set(before) if not _same(param[k], before[k])}
+        )
+        detail = f"your test mode changed bn_param: {', '.join(changed)}" if changed else "bn_param as it was"
+        measurements.append(
+            Measurement(
+                describe_case(task_id, case),
+                "bn_param unchanged by test mode",
+                not changed,
+                detail,
+                hint=TEST_MODE_UNCHANGED_HINT,
+            )
+        )
+
+    return check_unchanged
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return type(a) is type(b) and np.shape(a) == np.shape(b) and bool(np.array_equal(a, b))
+    return type(a) is type(b) and a == b
 
 
 def _check_batchnorm_backward(backward, forward, measurements):
@@ -182,21 +272,84 @@ def _check_groupnorm_backward(backward, forward, measurements):
     check_numeric(task_id, case, values, out_of, arrays, inputs["dout"], measurements)
 
 
-def _public(task_id):
-    return (Case("public", PUBLIC_CASES[task_id]),)
+def _public(task_id, **options):
+    return Case("public", PUBLIC_CASES[task_id], options=options)
+
+
+def _eps_case(params, G=None):
+    options = {"eps": LARGE_EPS, **({"G": G} if G else {})}
+    params = dict(params, scale=SMALL_SCALE, shift=1.0)
+    return Case("eps", params, EPS_HINT, rule=f"a given eps ({LARGE_EPS:g})", options=options)
+
+
+def _group_cases(seeds):
+    """G = 1, G = C and a given eps (with G in between), on shapes of their own."""
+    one, every, eps = seeds
+    return (
+        Case(
+            "G=1",
+            dict(N=2, C=4, H=3, W=4, seed=one, scale=2.0, shift=1.0),
+            GROUP_EDGE_HINT,
+            rule="G = 1 (one group per sample: layer normalization)",
+            options={"G": 1},
+        ),
+        Case(
+            "G=C",
+            dict(N=2, C=3, H=4, W=3, seed=every, scale=3.0, shift=-2.0),
+            GROUP_EDGE_HINT,
+            rule="G = C (one channel per group: instance normalization)",
+            options={"G": 3},
+        ),
+        _eps_case(dict(N=2, C=6, H=3, W=2, seed=eps), G=3),
+    )
 
 
 CHECKS = {
     "spatial_batchnorm_forward": PublicChecks(
-        _public("spatial_batchnorm_forward"), _run_batchnorm_forward, _check_batchnorm_forward, describe_batchnorm
+        (
+            _public("spatial_batchnorm_forward"),
+            Case(
+                "eps",
+                dict(N=4, C=3, H=3, W=5, seed=20, scale=SMALL_SCALE, shift=1.0),
+                EPS_HINT,
+                rule=f"a given eps ({LARGE_EPS:g}), in train and in test mode",
+                options={"eps": LARGE_EPS},
+            ),
+            Case(
+                "momentum",
+                dict(N=3, C=4, H=2, W=3, seed=21, scale=2.0, shift=4.0),
+                MOMENTUM_HINT,
+                rule=f"a given momentum ({GIVEN_MOMENTUM:g})",
+                options={"momentum": GIVEN_MOMENTUM},
+            ),
+            Case(
+                "fresh",
+                dict(N=2, C=5, H=3, W=4, seed=22, scale=3.0, shift=-2.0),
+                FRESH_HINT,
+                rule="a bn_param without running statistics (they start at zeros and are stored into it)",
+                options={"fresh": True},
+            ),
+        ),
+        _run_batchnorm_forward,
+        _check_batchnorm_forward,
+        describe_batchnorm,
     ),
     "spatial_batchnorm_backward": PublicChecks(
-        _public("spatial_batchnorm_backward"), _run_batchnorm_backward, _check_batchnorm_backward, describe_batchnorm
+        (_public("spatial_batchnorm_backward"), _eps_case(dict(N=3, C=2, H=4, W=3, seed=23))),
+        _run_batchnorm_backward,
+        _check_batchnorm_backward,
+        describe_batchnorm,
     ),
     "spatial_groupnorm_forward": PublicChecks(
-        _public("spatial_groupnorm_forward"), _run_groupnorm_forward, _check_groupnorm_forward, describe_groupnorm
+        (_public("spatial_groupnorm_forward", G=PUBLIC_GROUPS), *_group_cases((24, 25, 26))),
+        _run_groupnorm_forward,
+        _check_groupnorm_forward,
+        describe_groupnorm,
     ),
     "spatial_groupnorm_backward": PublicChecks(
-        _public("spatial_groupnorm_backward"), _run_groupnorm_backward, _check_groupnorm_backward, describe_groupnorm
+        (_public("spatial_groupnorm_backward", G=PUBLIC_GROUPS), *_group_cases((27, 28, 29))),
+        _run_groupnorm_backward,
+        _check_groupnorm_backward,
+        describe_groupnorm,
     ),
 }

@@ -15,6 +15,9 @@
 # and `# END OF YOUR CODE`, and delete the `raise NotImplementedError` line. The **check cell**
 # after each stub runs the task's public checks and prints `PASS` or `FAIL`, every quantity's
 # relative error against its threshold, the shapes (expected and yours) and, on failure, a hint.
+# Besides the public case, each check tries every rule that the task's explanation and docstring
+# state (strides that do not divide, non-square inputs, filters and pool windows, odd sides, a
+# given `eps`, `G = 1` and `G = C`, ...), one case per rule, and a failing case names its rule.
 #
 # | # | task id | what you write |
 # |---|---|---|
@@ -39,6 +42,9 @@
 # names. It checks the public cases you see here and hidden ones (other shapes, strides,
 # paddings, groups), trains your network on 100 examples, and times your naive layers against
 # straightforward loops: loops are expected, only code far slower than them loses that point.
+# The hidden cases try the same rules as the check cells, on other inputs: code that passes
+# every check cell loses points only where a hidden variation of one of those rules shows a bug,
+# on speed, or on the training run.
 
 # %% id="setup"
 try:
@@ -710,9 +716,16 @@ else:
 # treated as one example of `C` features: move `C` last with a transpose,
 # `(N, C, H, W) -> (N, H, W, C)`, reshape to `(N * H * W, C)`, call
 # `assignment.layers.batchnorm_forward`, and undo both steps. In `'train'` mode the batch
-# statistics normalize `x` and the running averages in `bn_param` are updated in place
-# (`running = momentum * running + (1 - momentum) * batch statistic`); in `'test'` mode the
-# running averages normalize `x`.
+# statistics normalize `x` and the running averages in `bn_param` are updated
+# (`running = momentum * running + (1 - momentum) * batch statistic`, with `bn_param`'s
+# `momentum`, default 0.9). The batch variance in that update is the one that normalizes the
+# batch: the **biased** variance, `np.var` over `(N, H, W)` with `ddof=0`, as `batchnorm_forward`
+# computes it (PyTorch's running update uses the unbiased variance instead: that convention
+# loses points here). The updated averages are stored back into `bn_param`, also when it had
+# none before the call: then they start at zeros of shape `(C,)`, and after a call with
+# `{'mode': 'train'}` alone, `bn_param` holds `running_mean` and `running_var`. In `'test'`
+# mode the running averages (and `bn_param`'s `eps`, default 1e-5) normalize `x`, and
+# `bn_param` is left exactly as it was: test mode reads it, never writes it.
 
 # %% id="task-spatial-batchnorm-forward" tags=["task:spatial_batchnorm_forward"]
 # TASK: spatial_batchnorm_forward
@@ -734,9 +747,11 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
         Shift, per channel.
     bn_param : dict
         'mode': 'train' or 'test' (required).
-        'eps': added to the variance (default 1e-5).
+        'eps': added to the variance (default 1e-5), in both modes.
         'momentum': of the running averages (default 0.9).
-        'running_mean', 'running_var': ndarrays of shape (C,) (default zeros).
+        'running_mean', 'running_var': ndarrays of shape (C,) (default zeros); train mode
+        stores the updated ones into bn_param (running_var averages the biased batch
+        variance), test mode leaves bn_param unchanged.
 
     Returns
     -------

@@ -166,6 +166,15 @@ def test_photo_cell_credits_the_public_domain_photograph():
     assert "get_sample_data" in cell(notebook, "experiment-photo").source
 
 
+def test_batchnorm_explanation_states_the_running_statistics_rules_the_checks_try():
+    """The biased running variance (PyTorch's unbiased update loses points), test mode leaving bn_param
+    unchanged, and statistics stored back when bn_param had none (SPEC section 3)."""
+    text = " ".join(cell(nbformat.read(NOTEBOOK, as_version=4), "batchnorm-intro").source.split())
+    assert "**biased** variance" in text and "PyTorch" in text and "unbiased" in text
+    assert "also when it had none before the call" in text and "{'mode': 'train'}` alone" in text
+    assert "`bn_param` is left exactly as it was" in text
+
+
 def test_notebook_has_a_cifar10_folder_constant_set_to_none():
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     assert cell(notebook, "cifar10-dir").source.startswith("CIFAR10_DIR = None")

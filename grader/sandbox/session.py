@@ -77,7 +77,10 @@ class CallResult:
     output: str = ""
     """What the call printed (printable, bounded)."""
     seconds: float = 0.0
-    """Wall time of the call as seen by the grader: the round trip, not the start of a replacement fork."""
+    """Seconds the call worked, as the kernel counts them from the grader's side: its round trip less the time
+    the fork and the grader waited for a CPU and the grader's own work in it (grader.sandbox.clock), so the
+    machine's load hardly changes it; the plain round trip where that cannot be measured. Never the start
+    of a replacement fork."""
 
 
 class Session:
@@ -464,6 +467,8 @@ class Session:
                 message=f"not run: your code used up the {self.budget_seconds:g} s it may take in all",
             )
         timeout = min(self.timeout if timeout is None else timeout, remaining)
+        clock = self.sandbox.work_clock
+        before = clock.read() if clock is not None else None
         start = time.perf_counter()  # after a restart: the call's time is the call's own, as speed checks need
         try:
             reply, reply_arrays = self._timed_request(header, arrays, timeout)
@@ -473,6 +478,9 @@ class Session:
                 ok=False, error_kind=failure.kind, message=self._describe(failure, timeout), seconds=seconds
             )
         seconds = time.perf_counter() - start
+        if clock is not None:
+            work = clock.work_seconds(before, clock.read(ending=True))
+            seconds = seconds if work is None else min(work, seconds)
         if self.sandbox.wrote_too_much():
             self._end_fork()  # the template empties the folder
             return CallResult(ok=False, error_kind="crash", message=WROTE_TOO_MUCH, seconds=seconds)

@@ -30,6 +30,7 @@ from grader import boundary
 from grader.errors import SandboxError
 from grader.sandbox import protocol
 from grader.sandbox.cgroups import NOT_ENFORCED, ProcessLimit
+from grader.sandbox.clock import WorkClock
 from grader.sandbox.confine import remove_tree
 from grader.sandbox.launcher import (
     BWRAP_ISOLATION,
@@ -204,6 +205,8 @@ class Sandbox:
     # The grader's pid first: a test can tell its own children's descendants from other runs'.
     token: str = field(default_factory=lambda: f"{os.getpid()}-{secrets.token_hex(8)}")
     fork_pending: bool = False
+    work_clock: WorkClock = None
+    """How long calls into the current fork worked (see grader.sandbox.clock), or None where not known."""
     """True between a fork and the template's report that it and its processes are gone."""
     fork_exit: boundary.TemplateEvent = None
     """The template's report that the current fork exited ({"status", "maxrss", "cpu"}), once it came."""
@@ -319,7 +322,16 @@ class Sandbox:
         self.fork_pending, self.fork_exit, self.fork_ended = True, None, None
         if self.process_limit is not None:
             self.process_limit.mark()  # the memory limit is judged per fork
+        self.work_clock = self._work_clock()
         return Channel(grader_end, budget)
+
+    def _work_clock(self):
+        """The :class:`WorkClock` of the fresh fork, found by the grader itself: the task's only process
+        before it ran any student code (it waits for its first request). None where that is not so."""
+        processes = self.task_processes()
+        if len(processes) != 1:
+            return None
+        return WorkClock(next(iter(processes)), self.template_pid)
 
     def end_task(self):
         """Kill the current fork and everything it started; the fork's exit code (negative: the signal

@@ -5,7 +5,9 @@ Speed: every call of the naive function a task makes is made with one and the sa
 (layer_checks' FORWARD_REQUEST, or CACHE_REQUEST then BACKWARD_REQUEST), so nothing but the input tells the child which
 call is timed; and every call into the submission is timed: each graded case and each of the SPEED_ROUNDS
 rounds of the speed case, against the reference loops on the same input, timed in the grader with the
-submission paused, interleaved with the student's calls. A backward's time includes a first attempt that
+submission paused, interleaved with the student's calls. Both sides are measured the same way, by the
+kernel from the grader's side (grader.sandbox.clock): time on a CPU or blocked, not time spent waiting for
+a CPU, so a busy machine changes neither side's share. A backward's time includes a first attempt that
 raised before a retry with the documented cache, and whatever the forward the grader calls for its cache
 took beyond the forward's own pace in its own task (:func:`forward_excess`), so no work can move into a
 call that is not the backward's. The check fails when the student's time exceeds the budget times
@@ -23,7 +25,6 @@ or remembered from a first pass. Verdicts do not depend on the draw: see :func:`
 """
 
 import statistics
-import time
 import zlib
 from dataclasses import dataclass, replace
 
@@ -31,6 +32,7 @@ import numpy as np
 
 from grader.compare import Verdict
 from grader.report import Kind
+from grader.sandbox import clock
 from grader.tasks.base import Outcome, earned_only_if, outcome
 
 SPEED_ROUNDS = 3  # rounds of the speed case; the median ratio is robust to one noisy round
@@ -45,8 +47,9 @@ WELL_POSED = 1e-6
 # take this many times its own pace in its own task before the rest counts as the backward's time.
 FORWARD_PACE_MARGIN = 1.25
 MAX_DRAWS = 100  # a draw is ill-posed with probability ~3e-3 (measured on conv, less on pool): 100 in a row is a bug
-# A round trip to the child takes ~0.3-1 ms; a call (or a set of calls) whose reference loops take less
-# than this measures that noise, not the student's code, so it counts only within the total of all calls.
+# A call's fixed cost (encoding, decoding, the child's side of the protocol) is ~0.1-0.5 ms; a call (or a set
+# of calls) whose reference loops take less than this measures that, not the student's code, so it counts
+# only within the total of all calls.
 SPEED_FLOOR = 2e-3
 
 
@@ -57,9 +60,9 @@ class Timing:
     label: str
     """The call's case, e.g. 'hidden case: x (2, 3, 7, 7), ...'."""
     student: float
-    """Seconds of the call on the grader's clock (CallResult.seconds: the round trip)."""
+    """Seconds the call worked (CallResult.seconds: its round trip less waiting for a CPU)."""
     reference: float
-    """Seconds of the reference loops on the same input, in the grader, with the submission paused."""
+    """Seconds the reference loops worked on the same input, in the grader, with the submission paused."""
     alone: bool = True
     """False for a call judged only within the total of all calls: a task's first call, the first into the
     task's fresh fork, whose round trip is ~15 ms longer than the next ones' whatever it calls (measured: the
@@ -307,9 +310,8 @@ def _over_budget(cases, rounds, budget):
 
 
 def timed_reference(ctx, function, *args):
-    """(seconds, return value) of the grader's own ``function(*args)``, run while every process of the
-    submission is stopped, so none can slow it down (and buy a speed point)."""
+    """(seconds, return value) of the grader's own ``function(*args)``, measured as a call into the
+    submission is (grader.sandbox.clock: time on a CPU or blocked, not time waiting for one), while every
+    process of the submission is stopped, so none can slow it down (and buy a speed point)."""
     with ctx.session.paused():
-        start = time.perf_counter()
-        value = function(*args)
-        return max(time.perf_counter() - start, 1e-6), value
+        return clock.measured(function, *args)

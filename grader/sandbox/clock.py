@@ -1,0 +1,136 @@
+"""How long a call into student code worked, measured by the kernel from the grader's side, the same way as
+the grader's own reference code: time the CPU was the call's, not time it waited for a CPU.
+
+A call's round trip on the wall clock grows with the machine's load: the fork waits to be scheduled when
+the request arrives, is preempted while it computes, and the grader waits again when the reply arrives. On
+a machine at load 15 a 1 ms call can take 50 ms, while the reference loops, timed inside the grader, hardly
+wait at all. So a call's *work* is its round trip less what the kernel counted as waiting for a CPU (the
+``run_delay`` of /proc/PID/schedstat) by the fork's thread and the grader's, and less the grader's own CPU
+time in the round trip (encoding and decoding); never less than the fork's CPU time, all its threads
+together (work moved to another thread is counted there). Time the fork chose to spend blocked (sleeping,
+waiting for something) still counts: only waiting for a CPU is taken out, and the reference is measured
+the same way (:func:`measured`).
+
+Nothing here believes the child: every figure comes from the kernel, read by the grader. Work moved into
+another process would leave the fork blocked and be counted, but for code that makes its own fork wait
+for a CPU while another process works; so where the call started a process (a child of the fork or of
+the template appeared, or one was reaped), the call's work is its whole round trip. Where the kernel does
+not give these figures (no schedstat), the round trip it is, as before.
+"""
+
+import os
+import time
+from dataclasses import dataclass
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_STAT_BYTES = 1024  # /proc/PID/stat up to cstime: a comm of at most 64 bytes and 14 numbers
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The kernel's figures at one moment of a call, nanoseconds (ticks for ``reaped``)."""
+
+    wall: int
+    grader_cpu: int
+    grader_waited: int
+    fork_cpu: int
+    fork_waited: int
+    reaped: int
+    """CPU time of the fork's and the template's reaped children, in clock ticks: changes when a process
+    the call started has ended."""
+
+
+class WorkClock:
+    """The work of calls into one fork (``fork_pid``, a child of ``template_pid``), as the grader sees them."""
+
+    def __init__(self, fork_pid, template_pid):
+        self.fork_pid, self.template_pid = fork_pid, template_pid
+
+    def read(self, ending=False):
+        """The figures now, or None where one of them is not available. The wall clock is read outside the
+        other figures (first at a call's start, last at its end, ``ending``), so every wait they count
+        happened within the wall clock's interval."""
+        wall = time.perf_counter_ns() if not ending else None
+        grader_cpu = time.thread_time_ns()
+        grader = _schedstat("/proc/thread-self/schedstat")
+        fork = _schedstat(f"/proc/{self.fork_pid}/schedstat")
+        fork_cpu = _process_cpu(self.fork_pid)
+        reaped = [_reaped_ticks(pid) for pid in (self.fork_pid, self.template_pid)]
+        wall = time.perf_counter_ns() if ending else wall
+        if grader is None or fork is None or fork_cpu is None or None in reaped:
+            return None
+        return Reading(wall, grader_cpu, grader[1], fork_cpu, fork[1], sum(reaped))
+
+    def work_seconds(self, before, after):
+        """Seconds the call between readings ``before`` and ``after`` worked, or None where that cannot be
+        told apart from its round trip (a reading is missing, or the call started a process)."""
+        if before is None or after is None or after.reaped != before.reaped or self._started_processes():
+            return None
+        waited = (after.grader_waited - before.grader_waited) + (after.fork_waited - before.fork_waited)
+        round_trip = (after.wall - before.wall) - (after.grader_cpu - before.grader_cpu) - waited
+        return max(round_trip, after.fork_cpu - before.fork_cpu, 1000) / 1e9
+
+    def _started_processes(self):
+        """Whether the fork has a child, or the template one besides the fork (or either cannot be read)."""
+        fork_children = _children(self.fork_pid)
+        template_children = _children(self.template_pid)
+        if fork_children is None or template_children is None:
+            return True
+        return bool(fork_children) or template_children != {self.fork_pid}
+
+
+def measured(function, *args):
+    """(seconds, return value) of the grader's own ``function(*args)``, measured as a call's work is: its
+    wall time less what this thread waited for a CPU (its CPU time where schedstat is not available)."""
+    wall = time.perf_counter_ns()  # outside the schedstat readings: every wait they count is within it
+    before, cpu = _schedstat("/proc/thread-self/schedstat"), time.thread_time_ns()
+    value = function(*args)
+    cpu, after = time.thread_time_ns() - cpu, _schedstat("/proc/thread-self/schedstat")
+    wall = time.perf_counter_ns() - wall
+    if before is None or after is None:
+        return max(cpu, 1000) / 1e9, value
+    return max(wall - (after[1] - before[1]), 1000) / 1e9, value
+
+
+def _schedstat(path):
+    """(ns on a CPU, ns waiting for one) of the thread at ``path``, or None."""
+    try:
+        with open(path, "rb") as handle:
+            fields = handle.read(256).split()
+        return int(fields[0]), int(fields[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _process_cpu(pid):
+    """CPU nanoseconds of process ``pid``, all its threads, those ended included (its CPU-time clock)."""
+    try:
+        return time.clock_gettime_ns(((~pid) << 3) | 2)  # CPUCLOCK_SCHED of the whole process
+    except (OSError, OverflowError):
+        return None
+
+
+def _reaped_ticks(pid):
+    """cutime + cstime of ``pid`` (the CPU time of its children it reaped), in clock ticks, or None."""
+    try:
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+        try:
+            data = os.read(fd, _STAT_BYTES)
+        finally:
+            os.close(fd)
+        fields = data.rsplit(b")", 1)[1].split()
+        return int(fields[13]) + int(fields[14])  # fields 16 and 17 of stat; fields[0] is field 3
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _children(pid):
+    """Pids of the children of every thread of ``pid``, or None where they cannot be read."""
+    found = set()
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as handle:
+                found.update(int(child) for child in handle.read(65536).split())
+    except (OSError, ValueError):
+        return None
+    return found

@@ -131,8 +131,8 @@ _ALL = (
     Mistake(
         "reg_missing_half",
         ("three_layer_convnet",),
-        "the L2 term is missing its 0.5: the loss adds 0.5 * reg * (sum(W1**2) + sum(W2**2) + sum(W3**2)), "
-        "whose gradient is reg * W",
+        "the L2 term counts twice (its 0.5 left out, or the term added a second time): the loss adds "
+        "0.5 * reg * (sum(W1**2) + sum(W2**2) + sum(W3**2)) once, whose gradient is reg * W",
     ),
     Mistake(
         "reg_gradient_missing",
@@ -143,6 +143,18 @@ _ALL = (
         "reg_biases",
         ("three_layer_convnet",),
         "biases regularized: the L2 term and its gradient cover W1, W2 and W3 only, not b1, b2, b3",
+    ),
+    Mistake(
+        "bias_missing",
+        ("conv_forward_naive", "three_layer_convnet"),
+        "bias missing: every output of filter f gets + b[f] (the convnet: b1, b2 and b3 in their layers, "
+        "through the conv and affine layers that take them)",
+    ),
+    Mistake(
+        "softmax_on_scores",
+        ("three_layer_convnet",),
+        "softmax applied to the scores: loss(X) returns the last affine layer's raw scores, and softmax_loss "
+        "takes those same scores (it applies the softmax itself)",
     ),
     Mistake(
         "w2_square_or_even",

@@ -14,7 +14,7 @@ from grader.report import Kind, Report
 from grader.runtime import runtime_versions
 from grader.sandbox.session import OUTPUT_PER_TASK, Limits, SandboxUnavailable, Session
 from grader.scoring import task_result, unavailable
-from grader.tasks import TASKS
+from grader.tasks import TASKS, catalogue
 from grader.tasks.base import TaskContext
 
 
@@ -115,7 +115,7 @@ def _grade_defined_task(task, context, weight):
         error = _load_error_for(name, session)
         status = "timeout" if error and error.get("kind") == "timeout" else "error"
         return unavailable(task.id, weight, status, "definition", _describe_load_error(name, error))
-    outcomes = task.grade(context)
+    outcomes = catalogue.diagnosed(task, context)  # task.grade(context), its diagnoses weighed over the task
     return task_result(task.id, weight, outcomes, output=printable_block(session.take_output(), OUTPUT_PER_TASK))
 
 

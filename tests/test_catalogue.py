@@ -19,6 +19,9 @@ from grader.sandbox.supervisor import stage_directory
 from grader.tasks import catalogue
 from grader.tasks.base import Outcome, outcome
 from grader.tasks.mistakes import NotShown
+from grader.tasks.mistakes import layers as L
+from grader.tasks.mistakes import networks as net
+from grader.tasks.mistakes import normalization as nm
 from grader.tasks.mistakes.normalization import _copied as copied_param  # a bn_param the reference may update
 
 
@@ -409,3 +412,120 @@ def test_every_fingerprint_shows_on_some_graded_case(key, fingerprint):
         for candidate in catalogue._candidates(fingerprint, args):
             shown += _differs(candidate, reference)
     assert shown, f"{fingerprint.variant.__name__} never differs from the reference on the graded cases"
+
+
+# -- the evidence, weighed over the whole task ---------------------------------------------------------
+
+
+class _Task:
+    """A task whose grade makes the given diagnose calls, one failed outcome each."""
+
+    definition = "conv_forward_naive"
+
+    def __init__(self, *calls, reason=Reason.NONE):
+        self.calls, self.reason = calls, reason
+
+    def grade(self, ctx):
+        return [
+            Outcome(f"case {i}", 1.0, False, "wrong", diagnosis=catalogue.diagnose(*call), reason=self.reason)
+            for i, call in enumerate(self.calls)
+        ]
+
+
+class _Context:
+    def __init__(self, source=None, name="conv_forward_naive"):
+        lines = (source or "").count("\n") + 1
+        self.session = type("Session", (), {"cells": [{"source": source, "statements": [(1, lines, [name])]}]})()
+        if source is None:
+            self.session.cells = []
+
+
+def _stride_ignored_call(**changes):
+    args, _ = conv_case(**changes)
+    return "conv_forward_naive", args, fits_value(catalogue.FINGERPRINTS["conv_forward_naive"][0].variant(*args))
+
+
+def _named(task, ctx=None):
+    return {o.diagnosis for o in catalogue.diagnosed(task, ctx or _Context()) if o.diagnosis}
+
+
+def test_a_mistake_is_named_on_two_cases_that_single_it_out_and_not_on_one():
+    one, two = _stride_ignored_call(seed=5), _stride_ignored_call(seed=6, H=9)
+    assert _named(_Task(one, two)) == {mistakes.text("stride_ignored")}
+    assert _named(_Task(one)) == set()
+
+
+def test_a_case_where_the_mistakes_output_differs_and_the_students_does_not_fit_withdraws_it():
+    args, _ = conv_case(seed=7)
+    unrelated = ("conv_forward_naive", args, fits_value(solutions.conv_forward_naive(*args)[0] + 1.0))
+    assert _named(_Task(_stride_ignored_call(seed=5), _stride_ignored_call(seed=6, H=9), unrelated)) == set()
+
+
+def test_an_untouched_stub_or_a_check_that_says_not_implemented_gets_no_diagnosis():
+    calls = (_stride_ignored_call(seed=5), _stride_ignored_call(seed=6, H=9))
+    stub = "def conv_forward_naive(x, w, b, conv_param):\n    out = None\n    pass\n    return out, None\n"
+    assert _named(_Task(*calls), _Context(stub)) == set()
+    assert _named(_Task(*calls, reason=Reason.NOT_IMPLEMENTED)) == set()
+    written = "def conv_forward_naive(x, w, b, conv_param):\n    return x.sum(), None\n"
+    assert _named(_Task(*calls), _Context(written)) == {mistakes.text("stride_ignored")}
+
+
+def _gn_args(C, G, seed=0):
+    from assignment.cases import groupnorm_inputs
+
+    inputs = groupnorm_inputs(N=2, C=C, H=3, W=4, seed=seed, scale=2.0, shift=1.0)
+    return inputs["x"], inputs["gamma"], inputs["beta"], G, {"eps": 1e-5}
+
+
+def test_g_1_and_g_c_are_no_evidence_for_groups_confused_with_group_size():
+    """At G = 1, C // G groups is an instance norm; at G = C, a layer norm: both plausible bugs of their own."""
+    for C, G, other in ((4, 1, nm.gn_instance_norm), (4, 4, nm.gn_layer_norm)):
+        args = _gn_args(C, G)
+        mistaken = nm.gn_groups_as_group_size(*args)
+        assert not catalogue._distinct(mistaken, other(*args))
+        assert catalogue.examine("spatial_groupnorm_forward", args, fits_value(mistaken)).supports == set()
+    args = _gn_args(8, 4)
+    found = catalogue.examine("spatial_groupnorm_forward", args, fits_value(nm.gn_groups_as_group_size(*args)))
+    assert found.supports == {"groups_as_group_size"}
+
+
+def test_an_instance_norm_is_named_nothing_over_g_1_g_c_and_g_in_between():
+    calls = []
+    for C, G in ((4, 1), (5, 5), (8, 4), (6, 3)):
+        args = _gn_args(C, G)
+        calls.append(("spatial_groupnorm_forward", args, fits_value(nm.gn_instance_norm(*args))))
+    task = _Task(*calls)
+    task.definition = "spatial_groupnorm_forward"
+    assert _named(task) == set()
+
+
+def test_a_one_row_window_is_no_evidence_for_a_square_window_assumed():
+    inputs = pool_inputs(N=2, C=2, H=9, W=10, pool_height=1, pool_width=2, stride=3, seed=207)
+    args = (inputs["dout"], (inputs["x"], inputs["pool_param"]))
+    mistaken = L.pool_backward_argmax_square(*args)
+    assert not catalogue._distinct(mistaken, L.pool_backward_argmax_transposed(*args))
+    found = catalogue.examine("max_pool_backward_naive", args, fits_value(mistaken, 1e-6))
+    assert "argmax_square_window" not in found.supports
+
+
+def test_a_window_sized_by_the_stride_is_no_evidence_for_height_and_width_mixed_up():
+    inputs = pool_inputs(N=2, C=2, H=6, W=8, pool_height=2, pool_width=3, stride=2, seed=201)
+    args = (inputs["x"], inputs["pool_param"])
+    student = L.pool_window_from_stride(*args)
+    found = catalogue.examine("max_pool_forward_naive", args, fits_value(student))
+    assert found.supports == set()
+
+
+def test_the_l2_term_counted_twice_is_one_diagnosis_whichever_way_it_was_doubled():
+    """Its 0.5 left out, or the whole term (and its gradient) added twice: the same outputs, so the text says both."""
+    from grader.tasks import convnet
+
+    params, X, y = convnet.loss_case(convnet.SQUARE_NET, 503)
+    twice = net.network_loss(params, X, y, 2 * convnet.REG)  # 0.5 * reg * sum(W**2) twice, reg * W twice
+    assert any(not catalogue._distinct(twice, c) for c in net.reg_missing_half(params, X, y, convnet.REG))
+    assert "added a second time" in mistakes.text("reg_missing_half")
+
+
+def test_a_case_repeated_by_another_check_counts_once():
+    call = _stride_ignored_call(seed=5)
+    assert _named(_Task(call, call)) == set()

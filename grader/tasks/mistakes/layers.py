@@ -66,22 +66,38 @@ def conv_stride_ignored_everywhere(x, w, b, conv_param):
     return _conv(x, w, b, pad, (1 + height - fh, 1 + width - fw), 1)
 
 
+def _square_conv(x, w, b, pad, side, stride, filter_side):
+    """Candidates of a square output ``side`` x ``side``: the windows of the whole filter, or of its
+    ``filter_side`` x ``filter_side`` corner (square filters assumed too, w[:, :, :k, :k])."""
+    candidates = []
+    for filter_ in (w, w[:, :, :filter_side, :filter_side]):
+        try:
+            candidates.append(_conv(x, filter_, b, pad, (side, side), stride))
+        except (NotShown, ValueError):  # a window past the edge, or a corner that is not square
+            pass
+    return candidates
+
+
 def conv_square_from_height(x, w, b, conv_param):
-    """H and HH used for both axes: W' = H'."""
+    """H and HH used for both axes: W' = H' (and the filter HH x HH, or whole)."""
     stride, pad, height, width, fh, fw = _conv_sizes(x, w, conv_param)
     if (height, fh) == (width, fw):
         raise NotShown("square")
-    side = 1 + (height - fh) // stride
-    return _conv(x, w, b, pad, (side, side), stride)
+    return _square_conv(x, w, b, pad, 1 + (height - fh) // stride, stride, fh)
 
 
 def conv_square_from_width(x, w, b, conv_param):
-    """W and WW used for both axes: H' = W'."""
+    """W and WW used for both axes: H' = W' (and the filter WW x WW, or whole)."""
     stride, pad, height, width, fh, fw = _conv_sizes(x, w, conv_param)
     if (height, fh) == (width, fw):
         raise NotShown("square")
-    side = 1 + (width - fw) // stride
-    return _conv(x, w, b, pad, (side, side), stride)
+    return _square_conv(x, w, b, pad, 1 + (width - fw) // stride, stride, fw)
+
+
+def conv_bias_missing(x, w, b, conv_param):
+    """The bias never added: out = sum(window * w[f]) alone."""
+    stride, pad, height, width, fh, fw = _conv_sizes(x, w, conv_param)
+    return _conv(x, w, np.zeros_like(b), pad, (1 + (height - fh) // stride, 1 + (width - fw) // stride), stride)
 
 
 def conv_backward_pad_zero_slicing(dout, args):
@@ -176,6 +192,12 @@ def pool_sizes_crossed(x, pool_param):
     return _pool(x, (1 + (width - pw) // stride, 1 + (height - ph) // stride), (ph, pw), stride)
 
 
+def pool_window_from_stride(x, pool_param):
+    """A plausible alternative, named nothing: windows stride x stride (output size right)."""
+    ph, pw, stride = _pool_geometry(pool_param)
+    return _pool(x, (1 + (x.shape[2] - ph) // stride, 1 + (x.shape[3] - pw) // stride), (stride, stride), stride)
+
+
 def _pool_backward(dout, x, window, step, route):
     """dx of a max pool whose windows start at multiples of ``step``; ``route(dx, (n, c, top, left), patch,
     value)`` sends one upstream value from the window ``patch`` (rows, cols) at (top, left)."""
@@ -243,5 +265,28 @@ def pool_backward_argmax_square(dout, args):
         n, c, top, left = corner
         row, col = divmod(int(np.argmax(patch)), ph)
         dx[n, c, top + row, left + col] += value
+
+    return _pool_backward(dout, x, (ph, pw), stride, route)
+
+
+def pool_backward_window_from_stride(dout, args):
+    """A plausible alternative, named nothing: windows stride x stride."""
+    x, pool_param = args
+    _, _, stride = _pool_geometry(pool_param)
+    return _pool_backward(dout, x, (stride, stride), stride, _accumulate)
+
+
+def pool_backward_argmax_transposed(dout, args):
+    """A plausible alternative, named nothing: the window's argmax found right, its row and column swapped
+    (a one-row window then routes as :func:`pool_backward_argmax_square` does)."""
+    x, pool_param = args
+    ph, pw, stride = _pool_geometry(pool_param)
+
+    def route(dx, corner, patch, value):
+        n, c, top, left = corner
+        row, col = np.unravel_index(int(np.argmax(patch)), patch.shape)
+        if top + col >= dx.shape[2] or left + row >= dx.shape[3]:
+            raise NotShown("the swapped position is outside x")
+        dx[n, c, top + col, left + row] += value
 
     return _pool_backward(dout, x, (ph, pw), stride, route)

@@ -137,6 +137,18 @@ def bn_test_mode_batch_stats(x, gamma, beta, bn_param):
     return _batchnorm(x, gamma, beta, _given_eps(bn_param))
 
 
+def bn_test_mode_eps_ignored(x, gamma, beta, bn_param):
+    """Test mode (only) normalizing with the running statistics but without the given eps (none, or the
+    default in its place)."""
+    if bn_param.get("mode") != "test":
+        raise NotShown("train mode")
+    mean, var = (bn_param[key][None, :, None, None] for key in ("running_mean", "running_var"))
+    return [
+        gamma[None, :, None, None] * (x - mean) / np.sqrt(var + eps) + beta[None, :, None, None]
+        for eps in _eps_variants(_given_eps(bn_param))
+    ]
+
+
 def _bare_rows(a):
     return a.reshape(-1, a.shape[1])
 
@@ -259,6 +271,28 @@ def gn_eps_ignored(x, gamma, beta, G, gn_param):
 
 def gn_eps_outside_sqrt(x, gamma, beta, G, gn_param):
     return _groupnorm(x, gamma, beta, G, _given_eps(gn_param), _outside)
+
+
+def gn_instance_norm(x, gamma, beta, G, gn_param):
+    """A plausible alternative, named nothing: one set per (sample, channel), whatever G (an instance norm;
+    what C // G groups give at G = 1)."""
+    return _groupnorm(x, gamma, beta, x.shape[1], _given_eps(gn_param))
+
+
+def gn_layer_norm(x, gamma, beta, G, gn_param):
+    """A plausible alternative, named nothing: one set per sample, whatever G (a layer norm; what C // G groups
+    give at G = C)."""
+    return _groupnorm(x, gamma, beta, 1, _given_eps(gn_param))
+
+
+def gn_backward_instance_norm(dout, args):
+    x, gamma, _, G, gn_param = args
+    return _groupnorm_backward(dout, x, gamma, x.shape[1], _given_eps(gn_param))
+
+
+def gn_backward_layer_norm(dout, args):
+    x, gamma, _, G, gn_param = args
+    return _groupnorm_backward(dout, x, gamma, 1, _given_eps(gn_param))
 
 
 def gn_backward_groups_as_group_size(dout, args):

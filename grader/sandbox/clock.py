@@ -70,6 +70,11 @@ class WorkClock:
         round_trip = (after.wall - before.wall) - (after.grader_cpu - before.grader_cpu) - waited
         return max(round_trip, after.fork_cpu - before.fork_cpu, 1000) / 1e9
 
+    def cpu_since(self, before):
+        """CPU seconds the fork used (all its threads) since reading ``before``, or None if it is gone."""
+        now = _process_cpu(self.fork_pid)
+        return None if now is None or before is None else (now - before.fork_cpu) / 1e9
+
     def _started_processes(self):
         """Whether the fork has a child, or the template one besides the fork (or either cannot be read)."""
         fork_children = _children(self.fork_pid)

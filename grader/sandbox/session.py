@@ -9,6 +9,9 @@ back; once it is spent, every later call fails at once with a message saying whi
 """
 
 import contextlib
+import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, replace
 
@@ -76,6 +79,8 @@ class CallResult:
     the innermost frame in a cell, its line read from the grader's copy of the cell; "" if none."""
     output: str = ""
     """What the call printed (printable, bounded)."""
+    work_limit_hit: bool = False
+    """The call was stopped because it used the CPU time it was given (Session.train's work_limit)."""
     seconds: float = 0.0
     """Seconds the call worked, as the kernel counts them from the grader's side: its round trip less the time
     the fork and the grader waited for a CPU and the grader's own work in it (grader.sandbox.clock), so the
@@ -436,9 +441,17 @@ class Session:
         return self._request({"op": "setattr", "handle": handle, "attr": attr, "value": tree}, arrays, timeout)
 
     def train(
-        self, handle: str, data: dict, solver_options: dict, seed: int = 0, timeout: float | None = None
+        self,
+        handle: str,
+        data: dict,
+        solver_options: dict,
+        seed: int = 0,
+        timeout: float | None = None,
+        work_limit: float | None = None,
     ) -> CallResult:
-        """Train the model kept under ``handle`` with the provided Solver; value: {'params', 'loss_history'}."""
+        """Train the model kept under ``handle`` with the provided Solver; value: {'params', 'loss_history'}.
+        ``work_limit``: CPU seconds the training may use (the fork is stopped beyond them; see
+        CallResult.work_limit_hit), besides the ``timeout`` of wall time."""
         data_tree, arrays = protocol.encode({"data": data, "solver": solver_options})
         header = {
             "op": "train",
@@ -447,9 +460,9 @@ class Session:
             "solver": data_tree["d"]["solver"],
             "seed": seed,
         }
-        return self._request(header, arrays, timeout)
+        return self._request(header, arrays, timeout, work_limit=work_limit)
 
-    def _request(self, header, arrays, timeout, wrapped=False):
+    def _request(self, header, arrays, timeout, wrapped=False, work_limit=None):
         self.last_death = None
         if self.load_failure is not None:
             return self.load_failure
@@ -470,13 +483,20 @@ class Session:
         clock = self.sandbox.work_clock
         before = clock.read() if clock is not None else None
         start = time.perf_counter()  # after a restart: the call's time is the call's own, as speed checks need
+        watch = _WorkWatch(clock, before, work_limit) if work_limit is not None and before is not None else None
         try:
             reply, reply_arrays = self._timed_request(header, arrays, timeout)
         except ChildFailure as failure:
             seconds = time.perf_counter() - start
+            if watch is not None and watch.stop():
+                self._end_fork()
+                message = f"stopped after {work_limit:.1f} s of CPU time, its limit"
+                return CallResult(ok=False, error_kind="timeout", message=message, seconds=seconds, work_limit_hit=True)
             return CallResult(
                 ok=False, error_kind=failure.kind, message=self._describe(failure, timeout), seconds=seconds
             )
+        if watch is not None:
+            watch.stop()
         seconds = time.perf_counter() - start
         if clock is not None:
             work = clock.work_seconds(before, clock.read(ending=True))
@@ -514,6 +534,34 @@ class Session:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class _WorkWatch:
+    """Kills the fork of a running call once the call has used ``limit`` CPU seconds (all the fork's threads,
+    as the kernel counts them: the machine's load does not bring the limit closer)."""
+
+    POLL = 0.1  # seconds between two looks at the fork's CPU time
+
+    def __init__(self, clock, before, limit):
+        self.clock, self.before, self.limit = clock, before, limit
+        self.done, self.hit = threading.Event(), False
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _watch(self):
+        while not self.done.wait(self.POLL):
+            used = self.clock.cpu_since(self.before)
+            if used is not None and used > self.limit:
+                self.hit = True
+                with contextlib.suppress(OSError):
+                    os.kill(self.clock.fork_pid, signal.SIGKILL)
+                return
+
+    def stop(self):
+        """Stop watching; whether the limit was hit."""
+        self.done.set()
+        self.thread.join()
+        return self.hit
 
 
 def _refers_to_handles(value, depth=0):

@@ -7,6 +7,9 @@
 # normalization and spatial group normalization.
 #
 # All arrays are in **NCHW** layout: `N` examples, `C` channels, height `H`, width `W`.
+# Inputs are read-only: no function changes the arrays or dicts it is given (`x`, `w`, `b`,
+# `gamma`, `beta`, `dout`, the cache, the parameter dicts), except the running statistics
+# that batch normalization's train mode stores in `bn_param`.
 #
 # ## How the notebook works
 #
@@ -740,7 +743,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     Parameters
     ----------
     x : ndarray, shape (N, C, H, W)
-        Input.
+        Input. Do not modify it (nor gamma and beta).
     gamma : ndarray, shape (C,)
         Scale, per channel.
     beta : ndarray, shape (C,)
@@ -876,7 +879,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     Parameters
     ----------
     x : ndarray, shape (N, C, H, W)
-        Input.
+        Input. Do not modify it (nor gamma and beta).
     gamma : ndarray, shape (1, C, 1, 1)
         Scale, per channel.
     beta : ndarray, shape (1, C, 1, 1)

@@ -365,6 +365,73 @@ def test_groupnorm_backward_wrong_on_one_rule_fails_that_rule_s_case(key):
     assert_fails_only_on("spatial_groupnorm_backward", key, result)
 
 
+# -- inputs are read-only ---------------------------------------------------------------------------------
+
+
+def batchnorm_centering_x_in_place(x, gamma, beta, bn_param):
+    """Right output, but x is centred in place on the way."""
+    out, cache = solutions.spatial_batchnorm_forward(x, gamma, beta, bn_param)
+    x -= x.mean(axis=(0, 2, 3), keepdims=True)
+    return out, cache
+
+
+def groupnorm_scaling_gamma_in_place(x, gamma, beta, G, gn_param):
+    out, cache = solutions.spatial_groupnorm_forward(x, gamma, beta, G, gn_param)
+    gamma *= 1.0 + 1e-3
+    return out, cache
+
+
+def in_place_on_dout(backward):
+    """``backward`` that scales dout in place after using it."""
+
+    def scaling_dout(dout, cache):
+        grads = backward(dout, cache)
+        dout *= 2.0
+        return grads
+
+    return scaling_dout
+
+
+@pytest.mark.parametrize(
+    "task_id, implementation, changed",
+    [
+        ("spatial_batchnorm_forward", batchnorm_centering_x_in_place, "x"),
+        ("spatial_groupnorm_forward", groupnorm_scaling_gamma_in_place, "gamma"),
+    ],
+    ids=["batchnorm-x", "groupnorm-gamma"],
+)
+def test_a_normalization_that_changes_its_inputs_fails_the_unchanged_check(task_id, implementation, changed):
+    result = run(task_id, implementation)
+    assert result.status == FAILED
+    failed = [m for m in result.measurements if not m.passed]
+    assert failed and {m.quantity for m in failed} == {"x, gamma, beta unchanged"}, checks.render(result)
+    assert all(m.detail == f"your function modified its input {changed}" for m in failed)
+    assert len(failed) == len(checks.CASES[task_id])  # every case
+    assert result.hints[0] == checks.base.INPUTS_UNCHANGED_HINT
+
+
+def test_a_batchnorm_test_mode_that_changes_x_fails_the_unchanged_check():
+    def test_mode_in_place(x, gamma, beta, bn_param):
+        out, cache = solutions.spatial_batchnorm_forward(x, gamma, beta, bn_param)
+        if bn_param["mode"] == "test":
+            x *= 0.5
+        return out, cache
+
+    result = run("spatial_batchnorm_forward", test_mode_in_place)
+    failed = [m for m in result.measurements if not m.passed]
+    assert failed and {m.quantity for m in failed} == {"x, gamma, beta unchanged"}, checks.render(result)
+
+
+@pytest.mark.parametrize("task_id", [t for t in TABLE if TABLE[t].forward])
+def test_a_backward_pass_that_changes_dout_fails_the_unchanged_check(task_id):
+    forward = getattr(solutions, TABLE[task_id].forward)
+    result = run(task_id, in_place_on_dout(getattr(solutions, task_id)), forward)
+    assert result.status == FAILED
+    failed = [m for m in result.measurements if not m.passed]
+    assert failed and {m.quantity for m in failed} == {"dout unchanged"}
+    assert result.hints[0] == checks.base.INPUTS_UNCHANGED_HINT
+
+
 # -- the references pass every case ---------------------------------------------------------------------
 
 

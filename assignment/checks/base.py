@@ -400,21 +400,28 @@ def check_cases(task_id, implementation, forward, hints, measurements, also=None
     return public
 
 
-def unchanged_check(task_id, measurements):
-    """``also`` for forward layers: x must come back as it was."""
+X_UNCHANGED_HINT = "x must not change: pad into a new array (np.pad returns one) instead of writing into x"
+INPUTS_UNCHANGED_HINT = (
+    "the arrays you are given are the caller's: compute into new arrays (x - mean makes one; x -= mean, "
+    "x[...] = or np.subtract(x, mean, out=x) change the caller's x)"
+)
+
+
+def unchanged_check(task_id, measurements, names=("x",)):
+    """``also`` for a task whose run passes the case's arrays ``names`` uncopied: they must come back as they
+    were (SPEC section 3: inputs are read-only)."""
+    what = ", ".join(names)
 
     def check_unchanged(case, inputs):
-        same = np.array_equal(inputs["x"], case_inputs(task_id, case)["x"])
+        fresh = case_inputs(task_id, case)
+        changed = [name for name in names if not np.array_equal(inputs[name], fresh[name])]
+        if changed:
+            detail = f"your function modified its input {', '.join(changed)}"
+            hint = X_UNCHANGED_HINT if changed == ["x"] and names == ("x",) else INPUTS_UNCHANGED_HINT
+        else:
+            detail, hint = f"your function left {what} as {'it was' if len(names) == 1 else 'they were'}", ""
         measurements.append(
-            Measurement(
-                describe_case(task_id, case),
-                "x unchanged",
-                same,
-                "your function left x as it was" if same else "your function modified its input x",
-                hint=""
-                if same
-                else "x must not change: pad into a new array (np.pad returns one) instead of writing into x",
-            )
+            Measurement(describe_case(task_id, case), f"{what} unchanged", not changed, detail, hint=hint)
         )
 
     return check_unchanged

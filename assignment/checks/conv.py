@@ -58,7 +58,7 @@ def _run_backward(backward, forward, inputs, case):
     _, cache = returned_items(
         call_student("conv_forward_naive", forward, *args), ("out", "cache"), "conv_forward_naive"
     )
-    grads = call_student("conv_backward_naive", backward, inputs["dout"].copy(), cache)
+    grads = call_student("conv_backward_naive", backward, inputs["dout"], cache)
     return dict(zip(("dx", "dw", "db"), returned_items(grads, ("dx", "dw", "db"), "conv_backward_naive")))
 
 
@@ -69,7 +69,8 @@ def _check_forward(forward, _, measurements):
 
 def _check_backward(backward, forward, measurements):
     task_id = "conv_backward_naive"
-    case, values = check_cases(task_id, backward, forward, CONV_BACKWARD_HINTS, measurements)
+    also = unchanged_check(task_id, measurements, ("dout",))
+    case, values = check_cases(task_id, backward, forward, CONV_BACKWARD_HINTS, measurements, also=also)
     inputs = case_inputs(task_id, case)
     dout, conv_param = inputs["dout"], inputs["conv_param"]
 

@@ -1,7 +1,8 @@
 """The notebook's public checks of spatial batch normalization and spatial group normalization: forward
 (with gamma = 1, beta = 0 the output is standardized) and backward (against numeric gradients too), on the
 public case and on a case per rule the notebook states: a given eps, a given momentum, running statistics
-stored back when bn_param had none, test mode leaving bn_param unchanged, G = 1 and G = C."""
+stored back when bn_param had none, test mode leaving bn_param unchanged, G = 1 and G = C; and on every case,
+inputs left unchanged (x, gamma, beta; dout in the backward passes)."""
 
 import copy
 
@@ -22,6 +23,7 @@ from assignment.checks.base import (
     describe_case,
     forward_out,
     returned_items,
+    unchanged_check,
 )
 from assignment.compare import MOMENT_TOLERANCE
 from assignment.mistakes import text as mistake_text
@@ -29,6 +31,7 @@ from assignment.tasks import PUBLIC_CASES
 
 SMALL_SCALE, LARGE_EPS = 0.2, 0.5  # a variance of ~0.04 next to eps 0.5: an ignored eps changes every output
 GIVEN_MOMENTUM = 0.7  # not the default 0.9, so a momentum that ignores bn_param shows
+FORWARD_INPUTS = ("x", "gamma", "beta")  # read-only (SPEC section 3), like dout in the backward passes
 
 TRANSPOSE_HINT = mistake_text("reshape_without_transpose")
 EPS_HINT = mistake_text("eps_ignored")
@@ -121,6 +124,9 @@ def _run_batchnorm_forward(forward, _, inputs, case):
     """Train mode (out and the running statistics it leaves in bn_param), then test mode with the given
     running statistics (not for a 'fresh' case, which has none)."""
     x, gamma, beta = inputs["x"], inputs["gamma"], inputs["beta"]
+    # Test mode gets copies taken now: a train mode that changes x in place is reported once, by the unchanged
+    # check, not once more as a wrong test_out (test mode's own writes show in that check too, see its also).
+    test_arrays = (x.copy(), gamma.copy(), beta.copy())
     train_param = _bn_params(case, "train", x.shape[1])
     value = call_student("spatial_batchnorm_forward (train mode)", forward, x, gamma, beta, train_param)
     train_out, _ = returned_items(value, ("out", "cache"), "spatial_batchnorm_forward")
@@ -132,7 +138,7 @@ def _run_batchnorm_forward(forward, _, inputs, case):
     if case.options.get("fresh"):
         return values
     test_param = _bn_params(case, "test", x.shape[1])
-    value = call_student("spatial_batchnorm_forward (test mode)", forward, x, gamma, beta, test_param)
+    value = call_student("spatial_batchnorm_forward (test mode)", forward, *test_arrays, test_param)
     values["test_out"] = returned_items(value, ("out", "cache"), "spatial_batchnorm_forward")[0]
     return values
 
@@ -143,7 +149,7 @@ def _run_batchnorm_backward(backward, forward, inputs, case):
         "spatial_batchnorm_forward", forward, inputs["x"], inputs["gamma"], inputs["beta"], train_param
     )
     _, cache = returned_items(value, ("out", "cache"), "spatial_batchnorm_forward")
-    value = call_student("spatial_batchnorm_backward", backward, inputs["dout"].copy(), cache)
+    value = call_student("spatial_batchnorm_backward", backward, inputs["dout"], cache)
     names = ("dx", "dgamma", "dbeta")
     return dict(zip(names, returned_items(value, names, "spatial_batchnorm_backward")))
 
@@ -163,7 +169,7 @@ def _run_groupnorm_backward(backward, forward, inputs, case):
         "spatial_groupnorm_forward", forward, inputs["x"], inputs["gamma"], inputs["beta"], G, _gn_param(case)
     )
     _, cache = returned_items(value, ("out", "cache"), "spatial_groupnorm_forward")
-    value = call_student("spatial_groupnorm_backward", backward, inputs["dout"].copy(), cache)
+    value = call_student("spatial_groupnorm_backward", backward, inputs["dout"], cache)
     names = ("dx", "dgamma", "dbeta")
     return dict(zip(names, returned_items(value, names, "spatial_groupnorm_backward")))
 
@@ -183,7 +189,13 @@ def _check_moments(label, out, shape, units, hint, measurements):
 
 def _check_batchnorm_forward(forward, _, measurements):
     task_id = "spatial_batchnorm_forward"
-    also = _test_mode_unchanged_check(task_id, forward, measurements)
+    inputs_unchanged = unchanged_check(task_id, measurements, FORWARD_INPUTS)
+    bn_param_unchanged = _test_mode_unchanged_check(task_id, forward, measurements)
+
+    def also(case, inputs):
+        bn_param_unchanged(case, inputs)  # a test-mode call on the case's own arrays, then:
+        inputs_unchanged(case, inputs)
+
     case, _ = check_cases(task_id, forward, None, BATCHNORM_FORWARD_HINTS, measurements, also=also)
     x = case_inputs(task_id, case)["x"]
     channels = x.shape[1]
@@ -235,7 +247,8 @@ def _same(a, b):
 
 def _check_batchnorm_backward(backward, forward, measurements):
     task_id = "spatial_batchnorm_backward"
-    case, values = check_cases(task_id, backward, forward, BATCHNORM_BACKWARD_HINTS, measurements)
+    also = unchanged_check(task_id, measurements, ("dout",))
+    case, values = check_cases(task_id, backward, forward, BATCHNORM_BACKWARD_HINTS, measurements, also=also)
     inputs = case_inputs(task_id, case)
 
     def out_of(x, gamma, beta):
@@ -247,7 +260,8 @@ def _check_batchnorm_backward(backward, forward, measurements):
 
 def _check_groupnorm_forward(forward, _, measurements):
     task_id = "spatial_groupnorm_forward"
-    case, _ = check_cases(task_id, forward, None, GROUPNORM_FORWARD_HINTS, measurements)
+    also = unchanged_check(task_id, measurements, FORWARD_INPUTS)
+    case, _ = check_cases(task_id, forward, None, GROUPNORM_FORWARD_HINTS, measurements, also=also)
     x = case_inputs(task_id, case)["x"]
     ones, zeros = np.ones((1, x.shape[1], 1, 1)), np.zeros((1, x.shape[1], 1, 1))
     value = call_student("spatial_groupnorm_forward", forward, x, ones, zeros, PUBLIC_GROUPS, {})
@@ -262,7 +276,8 @@ def _check_groupnorm_forward(forward, _, measurements):
 
 def _check_groupnorm_backward(backward, forward, measurements):
     task_id = "spatial_groupnorm_backward"
-    case, values = check_cases(task_id, backward, forward, GROUPNORM_BACKWARD_HINTS, measurements)
+    also = unchanged_check(task_id, measurements, ("dout",))
+    case, values = check_cases(task_id, backward, forward, GROUPNORM_BACKWARD_HINTS, measurements, also=also)
     inputs = case_inputs(task_id, case)
 
     def out_of(x, gamma, beta):

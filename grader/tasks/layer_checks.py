@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from grader.compare import BACKWARD_THRESHOLD, FORWARD_THRESHOLD, Verdict, compare_array, compare_arrays, item_count
-from grader.report import Kind
+from grader.report import Kind, Reason
 from grader.sandbox.protocol import Ref
 from grader.tasks import catalogue, speed
 from grader.tasks.base import (
@@ -219,10 +219,28 @@ def student_cache(ctx, forward, forward_args, fallback):
     if result.ok and item_count(result.value) == 2:
         return Ref(CACHE_REQUEST["keep"], 1), "", None, call
     if fallback is not None:
-        return fallback, " (your forward failed, so the documented cache was used)", None, call
+        return fallback, substitute_note(forward, result), None, call
     if result.ok:
         result = type(result)(ok=False, error_kind="exception", message=f"{forward} did not return (out, cache)")
     return None, "", result, call
+
+
+def substitute_note(forward, result):
+    """What a backward's messages add when it was graded with the documented cache because the student's own
+    forward failed (raised, hung, or did not return (out, cache)): a backward written for its own cache format
+    may fail on the documented one, and the student must know why."""
+    if result.ok:
+        what = "did not return (out, cache)"
+    else:
+        what = "raised" if result.error_kind == "exception" else "failed"
+    return f" (your {forward} {what}, so your backward was given the documented cache instead of its own)"
+
+
+def _noted(failed, note):
+    """A failed call's outcome with ``note`` added, unless the call was an untouched stub's (nothing to explain)."""
+    if not note or failed.reason == Reason.NOT_IMPLEMENTED:
+        return failed
+    return replace(failed, message=failed.message + note)
 
 
 def backward_case(
@@ -279,11 +297,11 @@ def backward_call(
     if not result.ok:
         failed = call_failed(label, points, result)
         diagnosis = catalogue.diagnose_raised(backward, forward_args, result) if diagnosed else ""
-        return replace(failed, diagnosis=diagnosis), NOT_RETURNED, result, cache_call
-    verdict = none_returned(ctx, backward, backward, result.value, grad_names) or _gradients_verdict(
-        result, backward, grad_names, expected, threshold
-    )
-    verdict = Verdict(verdict.passed, verdict.message + (note if verdict.passed else ""))
+        return replace(_noted(failed, note), diagnosis=diagnosis), NOT_RETURNED, result, cache_call
+    verdict = none_returned(ctx, backward, backward, result.value, grad_names)
+    if verdict is None:  # a None returned is not the cache's doing: the note goes with gradients only
+        verdict = _gradients_verdict(result, backward, grad_names, expected, threshold)
+        verdict = Verdict(verdict.passed, verdict.message + note)
     if diagnosed and not verdict.passed:
         verdict = replace(verdict, diagnosis=_diagnosed_gradients(result, names, dout, forward_args, threshold))
     before = fallback if retried else _cache_before(cache, result)

@@ -1,0 +1,117 @@
+"""The contract's corners that a correct-looking submission can miss (issue 21): each has a graded case or check.
+
+The buggy variants of tests/variants/buggy show that each corner costs points on exactly its task
+(tests/test_grader_variants.py); the claims here are about the cases themselves (they exercise the corner, and
+the reference passes them), about the backward's message when it had to be graded with the documented cache,
+and, through a real child session, about what each new check says.
+"""
+
+import ast
+import contextlib
+
+import numpy as np
+import pytest
+
+from grader.config import Config
+from grader.sandbox.session import CallResult, Session
+from grader.tasks import conv
+from grader.tasks.base import TaskContext
+from grader.tasks.layer_checks import backward_call
+from notebooks import solution_cells
+
+CONFIG = Config()
+NOTE = "so your backward was given the documented cache instead of its own"
+
+
+# -- a backward graded with the documented cache says so -----------------------------------------------------------
+
+
+class ScriptedSession:
+    """A session whose calls return the given CallResults in order."""
+
+    def __init__(self, *results):
+        self.results = list(results)
+
+    def call(self, target, *args, **options):
+        return self.results.pop(0)
+
+
+def graded_backward(*results):
+    """The Outcome of conv backward's first hidden case, its calls answered by ``results`` in order."""
+    inputs = conv.case_inputs(conv.HIDDEN_CASES[0])
+    args = conv.LAYER.arguments(inputs)
+    expected = conv.LAYER.reference_gradients(inputs["dout"], args)
+    names = (conv.LAYER.forward, conv.LAYER.backward, conv.LAYER.grad_names)
+    ctx = TaskContext(ScriptedSession(*results), CONFIG)
+    checked, *_ = backward_call(ctx, names, args, inputs["dout"], expected, "hidden case", 1.0, fallback=args)
+    return checked
+
+
+FORWARD_RAISED = CallResult(ok=False, error_kind="exception", error_type="IndexError", message="IndexError: oops")
+UNPACK = "ValueError: not enough values to unpack (expected 3, got 4)"
+
+
+def test_a_backward_that_raises_on_the_documented_cache_is_told_its_forward_failed():
+    backward = CallResult(ok=False, error_kind="exception", error_type="ValueError", message=UNPACK)
+    checked = graded_backward(FORWARD_RAISED, backward)
+    assert not checked.passed
+    assert checked.message == f"{UNPACK} (your conv_forward_naive raised, {NOTE})"
+
+
+def test_a_backward_whose_gradients_are_wrong_on_the_documented_cache_is_told_its_forward_failed():
+    wrong = CallResult(ok=True, value=(np.zeros((2, 3, 7, 7)), np.zeros((4, 3, 3, 3)), np.zeros(4)), arity=3)
+    checked = graded_backward(FORWARD_RAISED, wrong)
+    assert not checked.passed and checked.message.endswith(f"(your conv_forward_naive raised, {NOTE})")
+
+
+def test_a_backward_stub_is_told_only_that_it_is_not_implemented():
+    stub = CallResult(ok=False, error_kind="exception", error_type="NotImplementedError", message="")
+    assert graded_backward(FORWARD_RAISED, stub).message == "not implemented yet (raises NotImplementedError)"
+
+
+def test_a_forward_that_hangs_or_returns_no_cache_is_named_as_such():
+    backward = CallResult(ok=False, error_kind="exception", error_type="ValueError", message=UNPACK)
+    hung = CallResult(ok=False, error_kind="timeout", message="did not finish")
+    assert f"(your conv_forward_naive failed, {NOTE})" in graded_backward(hung, backward).message
+    no_cache = CallResult(ok=True, value=np.zeros(3))
+    assert (
+        f"(your conv_forward_naive did not return (out, cache), {NOTE})" in graded_backward(no_cache, backward).message
+    )
+
+
+# -- through a real child session ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def graded(*sources):
+    """A TaskContext whose session has the reference solutions and then ``sources`` loaded in a child process."""
+    cells = []
+    for index, source in enumerate([*solution_cells(), *sources]):
+        spans = [[node.lineno, node.end_lineno] for node in ast.parse(source).body]
+        cells.append({"filename": f"<cell {index}>", "source": source, "statements": spans})
+    with Session(cells, timeout=CONFIG.timeout, use_bwrap=CONFIG.use_bwrap) as session:
+        yield TaskContext(session, CONFIG)
+
+
+OWN_CACHE = """
+import numpy as np
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    raise IndexError("the forward is not finished")
+
+
+def conv_backward_naive(dout, cache):
+    x, x_pad, w, b, conv_param = cache  # its own cache format: x padded too
+    raise AssertionError("not reached")
+"""
+
+
+@pytest.mark.slow
+def test_a_backward_expecting_its_own_cache_is_told_that_its_forward_failed_in_every_failed_case():
+    with graded(OWN_CACHE) as ctx:
+        outcomes = conv.grade_backward(ctx)
+    cases = [o for o in outcomes if "case" in o.name]
+    assert cases and all(not o.passed for o in cases)
+    assert all("not enough values to unpack" in o.message and NOTE in o.message for o in cases)
+    assert all("your conv_forward_naive raised" in o.message for o in cases)

@@ -12,6 +12,7 @@ import contextlib
 import numpy as np
 import pytest
 
+import solutions
 from grader.config import Config
 from grader.sandbox.session import CallResult, Session
 from grader.tasks import conv
@@ -115,3 +116,24 @@ def test_a_backward_expecting_its_own_cache_is_told_that_its_forward_failed_in_e
     assert cases and all(not o.passed for o in cases)
     assert all("not enough values to unpack" in o.message and NOTE in o.message for o in cases)
     assert all("your conv_forward_naive raised" in o.message for o in cases)
+
+
+# -- the convolution: a stride larger than the filter -------------------------------------------------------------
+
+
+def covered_rows(size, pad, window, stride):
+    """How many rows of the padded input the windows reach: (H' - 1) * stride + window."""
+    return (size + 2 * pad - window) // stride * stride + window
+
+
+def test_a_conv_case_has_a_stride_larger_than_its_filter_leaving_rows_and_columns_of_x_in_no_window():
+    wide = [c for c in conv.HIDDEN_CASES if c["stride"] > max(c["HH"], c["WW"])]
+    assert wide
+    case = wide[0]
+    assert covered_rows(case["H"], case["pad"], case["HH"], case["stride"]) < case["pad"] + case["H"]
+    assert covered_rows(case["W"], case["pad"], case["WW"], case["stride"]) < case["pad"] + case["W"]
+    inputs = conv.case_inputs(case)
+    args = (inputs["x"], inputs["w"], inputs["b"], inputs["conv_param"])
+    _, cache = solutions.conv_forward_naive(*args)
+    dx, _, _ = solutions.conv_backward_naive(inputs["dout"], cache)
+    assert dx.shape == inputs["x"].shape and not dx[:, :, -1, :].any() and not dx[:, :, :, -1].any()

@@ -15,8 +15,8 @@ import pytest
 import solutions
 from grader.config import Config
 from grader.sandbox.session import CallResult, Session
-from grader.tasks import conv
-from grader.tasks.base import TaskContext
+from grader.tasks import conv, memo, normalization
+from grader.tasks.base import TaskContext, changed_keys
 from grader.tasks.layer_checks import backward_call
 from notebooks import solution_cells
 
@@ -137,3 +137,75 @@ def test_a_conv_case_has_a_stride_larger_than_its_filter_leaving_rows_and_column
     _, cache = solutions.conv_forward_naive(*args)
     dx, _, _ = solutions.conv_backward_naive(inputs["dout"], cache)
     assert dx.shape == inputs["x"].shape and not dx[:, :, -1, :].any() and not dx[:, :, :, -1].any()
+
+
+# -- the normalizations ----------------------------------------------------------------------------------------------
+
+
+def test_the_batchnorm_mode_checks_send_test_mode_another_eps_and_train_mode_a_bare_param():
+    checks = normalization.MODE_CHECKS
+    assert (normalization._test_mode_check, normalization.TEST_MODE_EPS_CASE) in checks
+    assert normalization.TEST_MODE_EPS_CASE["eps"] != normalization.DEFAULT_EPS
+    assert (normalization._bare_train_check, normalization.BARE_TRAIN_CASE) in checks
+    assert normalization.BARE_TRAIN_PARAM == {"mode": "train"}
+    for _, case in normalization.MODE_CHECKS:
+        assert len({case["C"], case["H"], case["W"]}) == 3, case
+
+
+def test_the_reference_stores_running_statistics_from_zeros_with_momentum_nine_tenths_in_a_bare_param():
+    case = normalization.BARE_TRAIN_CASE
+    expected = normalization._bn_bare_reference(memo.key(case))
+    x = normalization._generated(normalization.batchnorm_inputs, case)["x"]
+    assert np.allclose(expected["running_mean"], 0.1 * x.mean(axis=(0, 2, 3)), rtol=1e-14)
+    assert np.allclose(expected["running_var"], 0.1 * x.var(axis=(0, 2, 3)), rtol=1e-14)
+
+
+def test_a_group_norm_case_sends_an_empty_gn_param():
+    bare = [case for case in normalization.GN_FORWARD_CASES if case.get("bare")]
+    assert bare
+    inputs = normalization._generated(normalization.groupnorm_inputs, bare[0])
+    assert normalization._gn_case_args(bare[0], inputs)[4] == {}
+
+
+def test_changed_keys_names_added_removed_and_changed_keys_but_the_ignored():
+    before = {"mode": "train", "eps": 1e-5, "running_mean": np.zeros(2)}
+    after = {"mode": "train", "momentum": 0.9, "running_mean": np.ones(2), "running_var": np.ones(2)}
+    assert changed_keys(before, after) == ["eps", "momentum", "running_mean", "running_var"]
+    assert changed_keys(before, after, ignore=("running_mean", "running_var")) == ["eps", "momentum"]
+    assert changed_keys(before, dict(before)) == []
+    assert changed_keys(before, None) is None
+
+
+GN_COPYING_PARAM = """
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    gn_param.setdefault("eps", 1e-5)  # writes the default into the caller's dict
+    return _reference_gn_forward(x, gamma, beta, G, gn_param)
+"""
+ALIASES = "_reference_gn_forward = spatial_groupnorm_forward\n"
+
+
+@pytest.mark.slow
+def test_a_group_norm_that_writes_into_an_empty_gn_param_fails_only_inputs_unchanged():
+    with graded(ALIASES, GN_COPYING_PARAM) as ctx:
+        outcomes = normalization.grade_groupnorm_forward(ctx)
+    [failed] = [o for o in outcomes if not o.passed]
+    assert failed.name == "inputs unchanged"
+    assert failed.message == "your function changed its input gn_param; leave the parameter dict as given"
+
+
+BN_ADDING_MOMENTUM = """
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    bn_param.setdefault("momentum", 0.9)
+    return _reference_bn_forward(x, gamma, beta, bn_param)
+"""
+
+
+@pytest.mark.slow
+def test_a_batchnorm_that_stores_more_than_running_statistics_fails_inputs_unchanged_and_test_mode():
+    with graded("_reference_bn_forward = spatial_batchnorm_forward\n", BN_ADDING_MOMENTUM) as ctx:
+        outcomes = normalization.grade_batchnorm_forward(ctx)
+    failed = {o.name.split(" (")[0]: o.message for o in outcomes if not o.passed}
+    assert failed["inputs unchanged"].startswith("your function changed bn_param['momentum']; leave bn_param as given")
+    test_modes = [message for name, message in failed.items() if name.startswith("test mode")]
+    assert len(test_modes) == 2 and all("test mode changed bn_param['momentum']" in m for m in test_modes)
+    assert len(failed) == 3

@@ -358,8 +358,10 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
 def test_not_implemented_fails_every_check_with_not_implemented():
     outcomes = grade([NOT_IMPLEMENTED], tuple(GRADERS))
     for task, results in outcomes.items():
-        assert all(not o.passed and "not implemented" in o.message for o in results), task
-        assert all(o.failure == "error" for o in results), task
+        assert all(not o.passed for o in results), task
+        calls = [o for o in results if o.name != "inputs unchanged"]  # earned only with right outputs: not awarded
+        assert all("not implemented" in o.message and o.failure == "error" for o in calls), task
+        assert next(o for o in results if o.name == "inputs unchanged").message.startswith("not awarded")
 
 
 def test_grading_twice_gives_identical_outcomes():

@@ -285,11 +285,25 @@ def inputs_unchanged(sent, received_after, names):
         if _same_value(before, after):
             continue
         if isinstance(before, np.ndarray):
-            return Verdict(False, f"your function modified its input {name}; work on a copy (np.pad returns one)")
+            return Verdict(
+                False,
+                f"your function modified its input {name}; work on a copy (np.pad({name}, ...) and {name} - mean "
+                f"return new arrays, {name} -= mean writes into the caller's)",
+            )
         if isinstance(before, dict):
             return Verdict(False, f"your function changed its input {name}; leave the parameter dict as given")
         return Verdict(False, f"your function changed its input {name}; leave it as given")
     return Verdict(True, "inputs unchanged")
+
+
+def changed_keys(before, after, ignore=()):
+    """The keys of a parameter dict that a call added, removed or changed (compared as :func:`inputs_unchanged`
+    compares), sorted, but those in ``ignore``; None if ``after`` is not a dict at all."""
+    if type(after) is not dict:
+        return None
+    keys = (before.keys() | after.keys()) - set(ignore)
+    changed = [k for k in keys if k not in before or k not in after or not _same_value(before[k], after[k])]
+    return sorted(changed, key=repr)
 
 
 def _same_value(before, after):

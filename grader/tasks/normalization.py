@@ -1,8 +1,10 @@
 """Checks of spatial batch normalization and spatial group normalization (tasks 6 to 9).
 
-Each task has its public case (2 points) and hidden cases (1 point each); batchnorm forward also has a
-running-statistics check and a test-mode check; every task ends with properties that hypothesis checks
-on generated inputs (SPEC section 4), 1 point each.
+Each task has its public case (2 points) and hidden cases (1 point each); batchnorm forward also has
+checks of its modes (running statistics with given and with absent ones, test mode with the default and a
+given eps, test mode leaving bn_param unchanged); every task has an "inputs unchanged" check (SPEC section 3:
+inputs are read-only, but the running statistics train mode stores in bn_param), and ends with properties
+that hypothesis checks on generated inputs (SPEC section 4), 1 point each.
 
 No point for an answer that could be copied or that holds for nothing: the public case earns its points
 only when every hidden case of the task passes too (its expected values ship with the notebook; see
@@ -44,11 +46,13 @@ from grader.tasks.base import (
     Outcome,
     call_failed,
     case_rng,
+    changed_keys,
+    inputs_unchanged,
     outcome,
     public_earned_only_with_hidden,
     returned,
 )
-from grader.tasks.layer_checks import backward_case, forward_case
+from grader.tasks.layer_checks import NOT_RETURNED, backward_case, forward_case, unchanged_check
 from grader.tasks.properties import Property, property_outcomes, student_call
 
 BN_FORWARD, BN_BACKWARD = "spatial_batchnorm_forward", "spatial_batchnorm_backward"
@@ -78,6 +82,21 @@ BN_BACKWARD_CASES = (
 RUNNING_STATS_CASE = dict(N=4, C=3, H=5, W=2, seed=611, scale=2.0, shift=4.0, momentum=0.7)
 # Running statistics far from the batch's (mean ~4, variance ~4): batch statistics in test mode show.
 TEST_MODE_CASE = dict(N=3, C=4, H=2, W=5, seed=612, scale=2.0, shift=4.0)
+# Test mode with an eps that is not the default: next to running variances of 0.5 to 1.5, an eps of 1e-5
+# hard-coded in test mode changes every output by 15% or more.
+TEST_MODE_EPS_CASE = dict(N=2, C=3, H=4, W=5, seed=614, scale=2.0, shift=4.0, eps=LARGE_EPS)
+# bn_param = {"mode": "train"} and nothing else: the running statistics start at zeros, momentum defaults to
+# 0.9, and both statistics must be in bn_param after the call (0.1 * the batch's). Ones for the variance, a
+# momentum of 0.1, or statistics kept only in a local variable all show.
+BARE_TRAIN_CASE = dict(N=2, C=4, H=3, W=5, seed=613, scale=2.0, shift=4.0)
+BARE_TRAIN_PARAM = {"mode": "train"}
+BIASED_VARIANCE_HINT = (
+    "; the running variance averages the biased batch variance (x.var(), ddof=0), the one that normalizes the "
+    "batch, not the unbiased one PyTorch keeps"
+)
+RUNNING_KEYS = ("running_mean", "running_var")  # what train mode may store in bn_param (SPEC section 3)
+BN_ARG_NAMES = ("x", "gamma", "beta", "bn_param")
+GN_ARG_NAMES = ("x", "gamma", "beta", "G", "gn_param")
 
 # Group norm. G = 1 and G = C are the edge cases; C = 8, G = 4 and C = 6, G = 3 have C // G != G, so
 # groups confused with group size fail (so does the public case: C = 6, G = 2). C = W = 6 in one case,
@@ -88,6 +107,9 @@ GN_FORWARD_CASES = (
     dict(N=2, C=8, H=3, W=3, G=4, seed=803, scale=1.0, shift=4.0),
     dict(N=2, C=6, H=5, W=6, G=3, seed=804, scale=2.0, shift=0.0),
     dict(N=2, C=4, H=3, W=2, G=2, seed=805, scale=SMALL_SCALE, shift=1.0, eps=LARGE_EPS),
+    # gn_param = {}: the default eps (SPEC section 3); gn_param["eps"] raises KeyError. Small values (variance
+    # 0.04), so an eps other than 1e-5 shows too.
+    dict(N=2, C=6, H=2, W=3, G=3, seed=806, scale=SMALL_SCALE, shift=1.0, bare=True),
 )
 GN_BACKWARD_CASES = (
     dict(N=2, C=3, H=4, W=5, G=1, seed=901, scale=2.0, shift=1.0),
@@ -111,6 +133,7 @@ def _describe(case, mode="train"):
     """A case's parameters for its check name, e.g. 'x (2, 4, 3, 5), G = 1, eps 0.5'."""
     shape = (case["N"], case["C"], case["H"], case["W"])
     text = f"x {shape}" + (f", G = {case['G']}" if "G" in case else "") + (f", {mode} mode" if mode else "")
+    text += ", gn_param = {} (default eps)" if case.get("bare") else ""
     return text + (f", eps {case['eps']:g}" if "eps" in case else "")
 
 
@@ -134,32 +157,65 @@ def _bn_train_param(case):
 
 
 def grade_batchnorm_forward(ctx):
-    """Public and hidden train-mode cases, running statistics, test mode, properties."""
-    outcomes = []
+    """Public and hidden train-mode cases, running statistics (given and absent), test mode (default and given
+    eps, bn_param left unchanged), inputs unchanged, properties."""
+    outcomes, unchanged = [], []
     for kind, case, points in _cases(BN_FORWARD, BN_FORWARD_CASES):
         inputs = _generated(batchnorm_inputs, case)
         args = (inputs["x"], inputs["gamma"], inputs["beta"], _bn_train_param(case))
         expected = _bn_train_reference(memo.key(case), False)
-        result, _ = forward_case(ctx, BN_FORWARD, args, expected, f"{kind}: {_describe(case)}", points)
+        result, after = forward_case(ctx, BN_FORWARD, args, expected, f"{kind}: {_describe(case)}", points)
         outcomes.append(replace(result, kind=CASE_KINDS[kind]))
-    outcomes.append(_running_stats_check(ctx, RUNNING_STATS_CASE))
-    outcomes.append(_test_mode_check(ctx, TEST_MODE_CASE))
+        unchanged.append(_bn_inputs_unchanged(args, after))
+    correct = all(o.passed for o in outcomes)
+    for check, case in MODE_CHECKS:
+        result, args, after = check(ctx, case)
+        outcomes.append(result)
+        if after is not None:  # a call that failed costs its own check only
+            unchanged.append(_bn_inputs_unchanged(args, after))
+    outcomes.append(unchanged_check(correct, unchanged))
     outcomes.extend(property_outcomes(ctx, BN_FORWARD_PROPERTIES))
     return public_earned_only_with_hidden(outcomes)
 
 
 def grade_batchnorm_backward(ctx):
-    """Public and hidden cases through the student's own cache (cache formats are free), properties."""
-    outcomes = []
-    names = (BN_FORWARD, BN_BACKWARD, ("dx", "dgamma", "dbeta"))
+    """Public and hidden cases through the student's own cache (cache formats are free), which the backward
+    must leave unchanged, as dout; properties."""
+    outcomes, unchanged = [], []
+    names = (BN_FORWARD, BN_BACKWARD, GRADIENT_NAMES)
     for kind, case, points in _cases(BN_BACKWARD, BN_BACKWARD_CASES):
         inputs = _generated(batchnorm_inputs, case)
         args = (inputs["x"], inputs["gamma"], inputs["beta"], _bn_train_param(case))
         expected = _bn_train_reference(memo.key(case), True)
-        result, _ = backward_case(ctx, names, args, inputs["dout"], expected, f"{kind}: {_describe(case)}", points)
+        result, verdict = backward_case(
+            ctx, names, args, inputs["dout"], expected, f"{kind}: {_describe(case)}", points
+        )
         outcomes.append(replace(result, kind=CASE_KINDS[kind]))
+        unchanged.append(verdict)
+    outcomes.append(unchanged_check(all(o.passed for o in outcomes), unchanged))
     outcomes.extend(property_outcomes(ctx, BN_BACKWARD_PROPERTIES))
     return public_earned_only_with_hidden(outcomes)
+
+
+def _bn_inputs_unchanged(args, after):
+    """Verdict on a batchnorm forward call: x, gamma, beta unchanged, and bn_param but for the running
+    statistics (train mode may store them; that test mode leaves them is the test-mode checks' business)."""
+    if type(after) is not tuple or item_count(after) != len(BN_ARG_NAMES):
+        return NOT_RETURNED
+    verdict = inputs_unchanged(args[:3], after[:3], BN_ARG_NAMES[:3])
+    if not verdict.passed:
+        return verdict
+    changed = changed_keys(args[3], after[3], ignore=RUNNING_KEYS)
+    if changed is None:
+        return Verdict(False, "bn_param did not come back as a dict")
+    if changed:
+        keys = ", ".join(f"bn_param[{key!r}]" for key in changed)
+        return Verdict(
+            False,
+            f"your function changed {keys}; leave bn_param as given, but for the running_mean and running_var "
+            "that train mode stores in it (read defaults with bn_param.get(key, default))",
+        )
+    return Verdict(True, "inputs unchanged")
 
 
 @memo.memoized
@@ -176,7 +232,7 @@ def _bn_train_reference(case_key, backward):
 def _bn_param_with_stats(case, mode):
     """A bn_param holding running statistics far from the case's batch statistics, drawn from its seed + 1."""
     rng = case_rng(case["seed"] + 1)
-    extra = {"momentum": case["momentum"]} if mode == "train" else {"eps": DEFAULT_EPS}
+    extra = {"momentum": case["momentum"]} if mode == "train" else {"eps": case.get("eps", DEFAULT_EPS)}
     return {
         "mode": mode,
         **extra,
@@ -196,40 +252,93 @@ def _bn_stats_reference(case_key, mode):
     return bn_param if mode == "train" else out
 
 
+def _mode_call(ctx, args, label):
+    """A train-mode call whose bn_param comes back: (None, bn_param after the call, args after) or (the failed
+    Outcome, None, args after or None)."""
+    result = ctx.session.call(BN_FORWARD, *args, send="none", return_args=True)
+    if not result.ok:
+        return replace(call_failed(label, CHECK_POINTS, result), kind=Kind.MODE), None, None
+    after = result.args_after[3] if item_count(result.args_after) == 4 else None
+    if not isinstance(after, dict):
+        failed = Outcome(label, CHECK_POINTS, False, "bn_param did not come back as a dict", kind=Kind.MODE)
+        return failed, None, result.args_after
+    return None, after, result.args_after
+
+
 def _running_stats_check(ctx, case):
     """Train mode must leave ``momentum * running + (1 - momentum) * batch_stat`` of shape (C,) in bn_param.
 
     Updating the arrays in place and assigning new arrays into the dict both leave bn_param holding the
     new statistics, and both are accepted: the dict comes back as it was after the call.
+    Returns (Outcome, the call's arguments, the arguments after the call or None).
     """
     inputs = _generated(batchnorm_inputs, case)
     bn_param = _bn_param_with_stats(case, "train")
+    args = (inputs["x"], inputs["gamma"], inputs["beta"], bn_param)
     expected = _bn_stats_reference(memo.key(case), "train")
     label = f"train mode: running mean and variance updated ({_describe(case, mode='')}, momentum {case['momentum']:g})"
-    result = ctx.session.call(
-        BN_FORWARD, inputs["x"], inputs["gamma"], inputs["beta"], bn_param, send="none", return_args=True
-    )
-    if not result.ok:
-        return replace(call_failed(label, CHECK_POINTS, result), kind=Kind.MODE)
-    after = result.args_after[3] if item_count(result.args_after) == 4 else None
-    if not isinstance(after, dict):
-        return Outcome(label, CHECK_POINTS, False, "bn_param did not come back as a dict", kind=Kind.MODE)
-    verdicts = [
-        _running_stat_verdict(key, after.get(key), bn_param[key], expected[key])
-        for key in ("running_mean", "running_var")
-    ]
+    failed, after, args_after = _mode_call(ctx, args, label)
+    if failed is not None:
+        return failed, args, args_after
+    verdicts = [_running_stat_verdict(key, after.get(key), bn_param[key], expected[key]) for key in RUNNING_KEYS]
     verdict = all_of(verdicts)
     if not verdict.passed:
 
         def fits(candidate):
             return all(
                 compare_array(key, after.get(key), stat, RUNNING_STAT_THRESHOLD).passed
-                for key, stat in zip(("running_mean", "running_var"), candidate, strict=True)
+                for key, stat in zip(RUNNING_KEYS, candidate, strict=True)
             )
 
-        args = (inputs["x"], inputs["gamma"], inputs["beta"], bn_param)
         verdict = replace(verdict, diagnosis=catalogue.diagnose(catalogue.RUNNING_STATS, args, fits))
-    return outcome(label, CHECK_POINTS, verdict, kind=Kind.MODE)
+    return outcome(label, CHECK_POINTS, verdict, kind=Kind.MODE), args, args_after
+
+
+def _bare_train_check(ctx, case):
+    """bn_param = {"mode": "train"} alone: the running statistics start at zeros, momentum defaults to 0.9, and
+    both end up in bn_param (SPEC section 3: "also when bn_param had none before the call"). No mistake is
+    named here: the catalogue's fingerprints of the running statistics need statistics passed in.
+    Returns (Outcome, the call's arguments, the arguments after the call or None)."""
+    inputs = _generated(batchnorm_inputs, case)
+    args = (inputs["x"], inputs["gamma"], inputs["beta"], dict(BARE_TRAIN_PARAM))
+    expected = _bn_bare_reference(memo.key(case))
+    label = (
+        f"train mode without running statistics: bn_param = {BARE_TRAIN_PARAM} starts them at zeros, momentum "
+        f"0.9, and gets them stored ({_describe(case, mode='')})"
+    )
+    failed, after, args_after = _mode_call(ctx, args, label)
+    if failed is not None:
+        return failed, args, args_after
+    verdict = all_of([_bare_running_stat_verdict(key, after.get(key), expected[key]) for key in RUNNING_KEYS])
+    return outcome(label, CHECK_POINTS, verdict, kind=Kind.MODE), args, args_after
+
+
+@memo.memoized
+def _bn_bare_reference(case_key):
+    """bn_param after the reference's train-mode call with bn_param = {"mode": "train"}."""
+    inputs = _generated(batchnorm_inputs, dict(case_key))
+    bn_param = dict(BARE_TRAIN_PARAM)
+    solutions.spatial_batchnorm_forward(inputs["x"], inputs["gamma"], inputs["beta"], bn_param)
+    return bn_param
+
+
+def _bare_running_stat_verdict(key, value, expected):
+    name = f"bn_param['{key}']"
+    if value is None:
+        return Verdict(
+            False,
+            f"{name} is missing after a train-mode call with bn_param = {BARE_TRAIN_PARAM}: when bn_param has no "
+            "running statistics, start them at zeros and store the updated ones in bn_param",
+        )
+    verdict = compare_array(name, value, expected, RUNNING_STAT_THRESHOLD)
+    if verdict.passed:
+        return verdict
+    return Verdict(
+        False,
+        f"{verdict.message} (with bn_param = {BARE_TRAIN_PARAM}, expected 0.1 * the batch statistic: the running "
+        "statistics start at zeros and momentum defaults to 0.9)"
+        + (BIASED_VARIANCE_HINT if key == "running_var" else ""),
+    )
 
 
 def _running_stat_verdict(key, value, before, expected):
@@ -245,24 +354,62 @@ def _running_stat_verdict(key, value, before, expected):
             f"{name} was not updated in train mode (it still holds the values passed in); "
             "expected momentum * running + (1 - momentum) * batch statistic",
         )
-    return compare_array(name, value, expected, RUNNING_STAT_THRESHOLD)
+    verdict = compare_array(name, value, expected, RUNNING_STAT_THRESHOLD)
+    if verdict.passed or key != "running_var":
+        return verdict
+    return replace(verdict, message=verdict.message + BIASED_VARIANCE_HINT)
 
 
 def _test_mode_check(ctx, case):
-    """Test mode normalizes with the given running statistics (shape (C,)), not the batch's."""
+    """Test mode normalizes with the given running statistics (shape (C,)), not the batch's, and the given eps;
+    it leaves bn_param unchanged (SPEC section 3).
+
+    Returns (Outcome, the call's arguments, the arguments after the call or None).
+    """
     inputs = _generated(batchnorm_inputs, case)
     args = (inputs["x"], inputs["gamma"], inputs["beta"], _bn_param_with_stats(case, "test"))
     expected = _bn_stats_reference(memo.key(case), "test")
-    label = f"test mode: normalizes with the given running mean and variance ({_describe(case, mode='')})"
-    result, _ = forward_case(ctx, BN_FORWARD, args, expected, label, CHECK_POINTS)
-    return replace(result, kind=Kind.MODE)
+    given = "eps" if "eps" in case else "running mean and variance"
+    label = f"test mode: normalizes with the given {given}, leaves bn_param unchanged ({_describe(case, mode='')})"
+    result, after = forward_case(ctx, BN_FORWARD, args, expected, label, CHECK_POINTS)
+    if result.passed:
+        verdict = _test_mode_param_verdict(args[3], after)
+        result = result if verdict.passed else outcome(label, CHECK_POINTS, verdict)
+    return replace(result, kind=Kind.MODE), args, after
+
+
+def _test_mode_param_verdict(bn_param, args_after):
+    """bn_param after a test-mode call is bn_param as given: no running statistic moved, no key added."""
+    after = args_after[3] if type(args_after) is tuple and item_count(args_after) == 4 else None
+    changed = changed_keys(bn_param, after)
+    if changed is None:
+        return Verdict(False, "bn_param did not come back as a dict")
+    if changed:
+        keys = ", ".join(f"bn_param[{key!r}]" for key in changed)
+        return Verdict(
+            False,
+            f"test mode changed {keys}: test mode must leave bn_param unchanged (update the running "
+            "statistics in train mode only)",
+        )
+    return Verdict(True, "out right; bn_param unchanged")
+
+
+# The checks of batchnorm's modes, in the order they are reported: check(ctx, case) -> (Outcome, the call's
+# arguments, the arguments after the call or None).
+MODE_CHECKS = (
+    (_running_stats_check, RUNNING_STATS_CASE),
+    (_bare_train_check, BARE_TRAIN_CASE),
+    (_test_mode_check, TEST_MODE_CASE),
+    (_test_mode_check, TEST_MODE_EPS_CASE),
+)
 
 
 # -- spatial group norm -------------------------------------------------------------------------------
 
 
 def _gn_case_args(case, inputs):
-    return inputs["x"], inputs["gamma"], inputs["beta"], case["G"], {"eps": case.get("eps", DEFAULT_EPS)}
+    gn_param = {} if case.get("bare") else {"eps": case.get("eps", DEFAULT_EPS)}
+    return inputs["x"], inputs["gamma"], inputs["beta"], case["G"], gn_param
 
 
 def _with_groups(case):
@@ -271,31 +418,36 @@ def _with_groups(case):
 
 
 def grade_groupnorm_forward(ctx):
-    """Public case, G = 1, G = C, G in between, eps given; properties."""
-    outcomes = []
+    """Public case, G = 1, G = C, G in between, eps given, gn_param = {}; inputs unchanged; properties."""
+    outcomes, unchanged = [], []
     for kind, case, points in _cases(GN_FORWARD, GN_FORWARD_CASES):
         case = _with_groups(case)
         args = _gn_case_args(case, _generated(groupnorm_inputs, case))
         expected = _gn_reference(memo.key(case), False)
-        result, _ = forward_case(ctx, GN_FORWARD, args, expected, f"{kind}: {_describe(case, mode='')}", points)
+        result, after = forward_case(ctx, GN_FORWARD, args, expected, f"{kind}: {_describe(case, mode='')}", points)
         outcomes.append(replace(result, kind=CASE_KINDS[kind]))
+        unchanged.append(inputs_unchanged(args, after, GN_ARG_NAMES) if after is not None else NOT_RETURNED)
+    outcomes.append(unchanged_check(all(o.passed for o in outcomes), unchanged))
     outcomes.extend(property_outcomes(ctx, GN_FORWARD_PROPERTIES))
     return public_earned_only_with_hidden(outcomes)
 
 
 def grade_groupnorm_backward(ctx):
-    """Public and hidden cases through the student's own cache: dx, dgamma and dbeta (1, C, 1, 1); properties."""
-    outcomes = []
-    names = (GN_FORWARD, GN_BACKWARD, ("dx", "dgamma", "dbeta"))
+    """Public and hidden cases through the student's own cache: dx, dgamma and dbeta (1, C, 1, 1), dout and the
+    cache unchanged; properties."""
+    outcomes, unchanged = [], []
+    names = (GN_FORWARD, GN_BACKWARD, GRADIENT_NAMES)
     for kind, case, points in _cases(GN_BACKWARD, GN_BACKWARD_CASES):
         case = _with_groups(case)
         inputs = _generated(groupnorm_inputs, case)
         args = _gn_case_args(case, inputs)
         expected = _gn_reference(memo.key(case), True)
-        result, _ = backward_case(
+        result, verdict = backward_case(
             ctx, names, args, inputs["dout"], expected, f"{kind}: {_describe(case, mode='')}", points
         )
         outcomes.append(replace(result, kind=CASE_KINDS[kind]))
+        unchanged.append(verdict)
+    outcomes.append(unchanged_check(all(o.passed for o in outcomes), unchanged))
     outcomes.extend(property_outcomes(ctx, GN_BACKWARD_PROPERTIES))
     return public_earned_only_with_hidden(outcomes)
 

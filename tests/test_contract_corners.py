@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 import solutions
+from assignment.compare import rel_error
 from grader.config import Config
 from grader.sandbox.session import CallResult, Session
-from grader.tasks import conv, memo, normalization
+from grader.tasks import conv, convnet, memo, normalization
 from grader.tasks.base import TaskContext, changed_keys
 from grader.tasks.layer_checks import backward_call
 from notebooks import solution_cells
@@ -209,3 +210,43 @@ def test_a_batchnorm_that_stores_more_than_running_statistics_fails_inputs_uncha
     test_modes = [message for name, message in failed.items() if name.startswith("test mode")]
     assert len(test_modes) == 2 and all("test mode changed bn_param['momentum']" in m for m in test_modes)
     assert len(failed) == 3
+
+
+# -- the convnet -----------------------------------------------------------------------------------------------------
+
+
+def unshifted_softmax_loss(scores, y):
+    probs = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    return -np.log(probs[np.arange(len(y)), y]).mean()
+
+
+def test_large_scores_overflow_an_unshifted_softmax_but_not_the_reference():
+    params, X, y = convnet.loss_case(convnet.SQUARE_NET, convnet.LARGE_SCORE_SEED, convnet.LARGE_SCORE_OFFSET)
+    model = convnet._reference_model(convnet.SQUARE_NET, convnet.REG, params)
+    scores = model.loss(X)
+    assert scores.min() > 709  # np.exp(709.8) is the largest float64
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert not np.isfinite(unshifted_softmax_loss(scores, y))
+    loss, grads = model.loss(X, y)
+    plain = convnet._reference_model(
+        convnet.SQUARE_NET, convnet.REG, dict(params, b3=params["b3"] - convnet.LARGE_SCORE_OFFSET)
+    )
+    plain_loss, plain_grads = plain.loss(X, y)  # the offset shifts every score alike: same softmax
+    assert np.isfinite(loss) and loss == pytest.approx(plain_loss, rel=1e-12)
+    assert all(rel_error(grads[name], plain_grads[name])[0] < 1e-9 for name in convnet.PARAM_NAMES)
+
+
+def test_the_reference_computing_in_float32_is_well_within_the_float32_thresholds():
+    params, X, y = convnet.loss_case(convnet.SQUARE_NET, convnet.FLOAT32_SEED)
+    model = solutions.ThreeLayerConvNet(**convnet.SQUARE_NET, reg=convnet.REG, dtype=np.float32)
+    model.params = {name: value.astype(np.float32) for name, value in params.items()}
+    scores, (loss, grads) = model.loss(X), model.loss(X, y)
+    expected_scores, expected_loss, expected_grads = convnet._float32_reference(
+        memo.key(convnet.SQUARE_NET), convnet.REG, convnet.FLOAT32_SEED
+    )
+    assert scores.dtype == np.float32 and all(grads[name].dtype == np.float32 for name in convnet.PARAM_NAMES)
+    margin = 10  # another summation order may err more than the reference does; not ten times more
+    assert rel_error(scores, expected_scores)[0] * margin < convnet.FLOAT32_THRESHOLD
+    assert rel_error(float(loss), expected_loss)[0] * margin < convnet.FLOAT32_LOSS_THRESHOLD
+    for name in convnet.PARAM_NAMES:
+        assert rel_error(grads[name], expected_grads[name])[0] * margin < convnet.FLOAT32_THRESHOLD, name

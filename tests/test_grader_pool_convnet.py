@@ -420,7 +420,8 @@ from assignment.layers import affine_backward, affine_forward, softmax_loss
     + CONVNET_REGULARIZE
 )
 
-# Its own layers, vectorized over examples and filters, looping over output positions only.
+# Its own layers, vectorized over examples and filters, looping over output positions only; it computes in
+# the model's dtype (X cast to it, new arrays made in the dtype of what they hold), as the dtype check asks.
 CONVNET_OWN_LAYERS = (
     """
 import numpy as np
@@ -431,7 +432,7 @@ def conv_forward(x, w, b):
     pad = (K - 1) // 2
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     N, _, H, W = x.shape
-    out = np.empty((N, F, H, W))
+    out = np.empty((N, F, H, W), dtype=x.dtype)
     for i in range(H):
         for j in range(W):
             out[:, :, i, j] = np.tensordot(xp[:, :, i:i + K, j:j + K], w, axes=([1, 2, 3], [1, 2, 3])) + b
@@ -459,7 +460,7 @@ def pool2_forward(x):
 
 def pool2_backward(dout, cache):
     shape, mask = cache
-    dx = np.zeros(shape)
+    dx = np.zeros(shape, dtype=dout.dtype)
     N, C, Ho, _, Wo, _ = mask.shape
     dx[:, :, :Ho * 2, :Wo * 2] = (mask * dout[:, :, :, None, :, None]).reshape(N, C, Ho * 2, Wo * 2)
     return dx
@@ -476,6 +477,7 @@ def softmax_cross_entropy(scores, y):
     + """
     def loss(self, X, y=None):
         p = self.params
+        X = X.astype(self.dtype)
         conv, conv_cache = conv_forward(X, p["W1"], p["b1"])
         pooled, pool_cache = pool2_forward(np.maximum(conv, 0))
         flat = pooled.reshape(len(X), -1)

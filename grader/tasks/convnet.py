@@ -5,9 +5,17 @@ with weights it drew itself, then compares ``loss`` with the reference :class:`s
 holding the same weights. The last check trains the student's model with the provided Solver and
 measures the training accuracy of the weights that come back, with the reference forward pass.
 
-Points (relative, scaled to the task's weight): shapes 1 + 1, dtype 1, initial scale 1, scores 2,
-loss and gradients with reg = 0 2, with reg > 0 2, on a non-square input 2, overfit 3. The loss checks
-weigh most: they are what a student must get right for the network to learn.
+Points (relative, scaled to the task's weight): shapes 1 + 1, dtype of the parameters 1, dtype of the
+computation 1, initial scale 1, scores 2, loss and gradients with reg = 0 2, with reg > 0 2, on a non-square
+input 2, with scores in the thousands 1, overfit 3. The loss checks weigh most: they are what a student must
+get right for the network to learn.
+
+What "dtype honoured" means (SPEC section 3: every parameter "cast to dtype"; section 4: "dtype honoured"):
+the parameters are created in ``dtype``, and ``loss`` computes in it, so that scores and every gradient come
+back in ``dtype`` (the reference documents dtype as that "of every parameter and of the computation", and the
+notebook's stub casts X to it). Parameters alone would not do: the Solver's update rules build the next
+weights from the gradients (Adam's ``w - lr * m / ...``), so one float64 gradient turns a float32 model into a
+float64 one after its first step, and the dtype asked for holds only until training starts.
 """
 
 from dataclasses import replace
@@ -59,6 +67,19 @@ GRADER_WEIGHT_STD, GRADER_BIAS_STD = 0.2, 0.1
 # Nonzero biases make "regularizing the biases" visible; 0.05 keeps the L2 term comparable to the data
 # loss, so a missing 0.5 or a missing gradient term is off by 10% or more.
 REG = 0.05
+# Every score near 1000 (b3 shifted by this much): exp overflows past ~709, so a softmax that does not
+# subtract each row's maximum (or some other shift) gives inf / inf = nan; the scores' differences stay of
+# order 1, so nothing saturates, and loss and gradients are those of the unshifted scores.
+LARGE_SCORE_OFFSET = 1000.0
+LARGE_SCORE_SEED = 505
+# The dtype of the computation: a float32 model (the default dtype) is given float32 weights and float64
+# X, as the Solver gives it; its scores and gradients must come back float32, right to float32 precision.
+# The reference computing in float32 errs by up to ~2e-4 per element (seeds 500-519 of SQUARE_NET, against
+# float64 on the same float32 inputs: elements near zero carry the rounding of sums of larger terms) and by
+# ~5e-8 on the loss; these thresholds leave room for any summation order, and any wrong formula fails them.
+FLOAT32_THRESHOLD = 1e-3
+FLOAT32_LOSS_THRESHOLD = 1e-5
+FLOAT32_SEED = 506
 
 # Overfit small data (SPEC section 4): the course's architecture and hyper-parameters.
 OVERFIT_NET = dict(num_filters=32, filter_size=7, hidden_dim=100, num_classes=10)
@@ -191,6 +212,58 @@ def check_dtype(ctx):
     return all_of(verdicts)
 
 
+def check_computation_dtype(ctx):
+    """A float32 model (the default dtype) computes in float32: with float32 weights and float64 X (as the Solver
+    passes it), ``loss(X)`` returns float32 scores and ``loss(X, y)`` float32 gradients, each right to float32
+    precision."""
+    params, X, y = loss_case(SQUARE_NET, FLOAT32_SEED)
+    params = {name: value.astype(np.float32) for name, value in params.items()}
+    _model_holding(ctx, SQUARE_NET, REG, params, dtype=np.float32)
+    scores = _call(ctx.session.call((MODEL, "loss"), X), "calling model.loss(X) of a float32 model")
+    value = _call(ctx.session.call((MODEL, "loss"), X, y), "calling model.loss(X, y) of a float32 model")
+    expected_scores, expected_loss, expected_grads = _float32_reference(memo.key(SQUARE_NET), REG, FLOAT32_SEED)
+    verdict = none_returned(ctx, (CLASS, "loss"), "model.loss(X)", scores, ("scores",)) or none_returned(
+        ctx, (CLASS, "loss"), "model.loss(X, y)", value, ("loss", "grads")
+    )
+    if verdict is not None:
+        return verdict
+    verdict = check_tuple(value, 2, "loss(X, y)")
+    if not verdict.passed:
+        return verdict
+    loss, grads = value
+    verdict = all_of(
+        [
+            compare_array("scores", scores, expected_scores, FLOAT32_THRESHOLD),
+            check_scalar("loss", loss, expected_loss, FLOAT32_LOSS_THRESHOLD),
+            _gradients_verdict(grads, expected_grads, FLOAT32_THRESHOLD),
+        ]
+    )
+    if not verdict.passed:
+        return replace(verdict, message=f"a float32 model: {verdict.message}")
+    arrays = {"scores": scores, **{f"grads['{name}']": grads[name] for name in PARAM_NAMES}}
+    wrong = [f"{name} is {array.dtype}" for name, array in arrays.items() if array.dtype != np.float32]
+    if wrong:
+        return Verdict(
+            False,
+            f"a float32 model computed in another dtype: {', '.join(wrong)}, expected float32; compute in "
+            "self.dtype (X = X.astype(self.dtype); new arrays with dtype=x.dtype or np.zeros_like), or the "
+            "Solver's first update turns the float32 parameters into float64",
+        )
+    return Verdict(True, "a float32 model returns float32 scores and gradients, right to float32 precision")
+
+
+@memo.memoized
+def _float32_reference(net_key, reg, seed):
+    """(scores, loss, grads) of :func:`loss_case` with weights and X rounded to float32, computed in float64:
+    what a float32 computation approximates."""
+    net = dict(net_key)
+    params, X, y = loss_case(net, seed)
+    rounded = {name: value.astype(np.float32).astype(np.float64) for name, value in params.items()}
+    X = X.astype(np.float32).astype(np.float64)
+    model = _reference_model(net, reg, rounded)
+    return (model.loss(X), *model.loss(X, y))
+
+
 def check_init_scale(ctx):
     """Weights' sample std within INIT_SCALE_TOLERANCE of weight_scale; biases exactly zero."""
     kwargs = _model_kwargs(INIT_NET, weight_scale=INIT_WEIGHT_SCALE, dtype=np.float64)
@@ -312,8 +385,20 @@ def check_loss_non_square(ctx):
     return _loss_verdict(ctx, NON_SQUARE_NET, REG, seed=504)
 
 
-def loss_case(net, seed):
-    """Weights the grader draws, and a batch.
+def check_loss_large_scores(ctx):
+    """Scores near LARGE_SCORE_OFFSET: the loss and gradients are finite and right (a numerically stable softmax)."""
+    verdict = _loss_verdict(ctx, SQUARE_NET, REG, seed=LARGE_SCORE_SEED, score_offset=LARGE_SCORE_OFFSET)
+    if verdict.passed:
+        return verdict
+    return replace(
+        verdict,
+        message=f"{verdict.message} (every score here is near {LARGE_SCORE_OFFSET:g}, where np.exp overflows: "
+        "subtract each row's largest score before exponentiating, which leaves the softmax unchanged)",
+    )
+
+
+def loss_case(net, seed, score_offset=0.0):
+    """Weights the grader draws, and a batch; ``score_offset`` is added to b3, so to every score.
 
     Returns
     -------
@@ -326,13 +411,14 @@ def loss_case(net, seed):
         name: (GRADER_WEIGHT_STD if name.startswith("W") else GRADER_BIAS_STD) * rng.standard_normal(shape)
         for name, shape in expected_shapes(**net).items()
     }
+    params["b3"] += score_offset
     X = rng.standard_normal((LOSS_EXAMPLES, *net["input_dim"]))
     y = rng.integers(0, net["num_classes"], size=LOSS_EXAMPLES)
     return params, X, y
 
 
-def _loss_verdict(ctx, net, reg, seed):
-    params, X, y = loss_case(net, seed)
+def _loss_verdict(ctx, net, reg, seed, score_offset=0.0):
+    params, X, y = loss_case(net, seed, score_offset)
     _model_holding(ctx, net, reg, params)
     value = _call(ctx.session.call((MODEL, "loss"), X, y), "calling model.loss(X, y)")
     verdict = none_returned(ctx, (CLASS, "loss"), "model.loss(X, y)", value, ("loss", "grads")) or check_tuple(
@@ -340,7 +426,7 @@ def _loss_verdict(ctx, net, reg, seed):
     )
     if not verdict.passed:
         return verdict
-    expected_loss, expected_grads = _reference_loss(memo.key(net), reg, seed, True)
+    expected_loss, expected_grads = _reference_loss(memo.key(net), reg, seed, True, score_offset)
     loss, grads = value
 
     def against(candidate_loss, candidate_grads):
@@ -361,21 +447,20 @@ def _loss_verdict(ctx, net, reg, seed):
     )
 
 
-def _gradients_verdict(grads, expected):
+def _gradients_verdict(grads, expected, threshold=BACKWARD_THRESHOLD):
     if not isinstance(grads, dict):
         got = getattr(grads, "description", type(grads).__name__)
         return Verdict(False, f"grads should be a dict keyed like params, got {got}")
     missing = [name for name in PARAM_NAMES if name not in grads]
     if missing:
         return Verdict(False, f"grads has no {', '.join(missing)} (its keys: {sorted(grads)})")
-    return all_of(
-        [compare_array(f"grads['{name}']", grads[name], expected[name], BACKWARD_THRESHOLD) for name in PARAM_NAMES]
-    )
+    return all_of([compare_array(f"grads['{name}']", grads[name], expected[name], threshold) for name in PARAM_NAMES])
 
 
-def _model_holding(ctx, net, reg, params):
-    """A float64 student model in the child whose params are replaced by ``params``."""
-    kwargs = _model_kwargs(net, reg=reg, dtype=np.float64)
+def _model_holding(ctx, net, reg, params, dtype=np.float64):
+    """A student model in the child (float64 unless ``dtype`` says otherwise) whose params are replaced by
+    ``params``."""
+    kwargs = _model_kwargs(net, reg=reg, dtype=dtype)
     _call(
         ctx.session.call(CLASS, kwargs=kwargs, keep=MODEL, send="none", seed=INIT_SEED),
         f"creating {_signature(kwargs)}",
@@ -384,10 +469,11 @@ def _model_holding(ctx, net, reg, params):
 
 
 @memo.memoized
-def _reference_loss(net_key, reg, seed, with_labels):
-    """The reference's ``loss(X, y)`` (with_labels) or ``loss(X)`` on :func:`loss_case` of the net and seed."""
+def _reference_loss(net_key, reg, seed, with_labels, score_offset=0.0):
+    """The reference's ``loss(X, y)`` (with_labels) or ``loss(X)`` on :func:`loss_case` of the net, seed and
+    score offset."""
     net = dict(net_key)
-    params, X, y = loss_case(net, seed)
+    params, X, y = loss_case(net, seed, score_offset)
     return _reference_model(net, reg, params).loss(X, y if with_labels else None)
 
 
@@ -527,6 +613,11 @@ CHECKS = (
     ("parameter names and shapes, default input_dim (3, 32, 32)", 1.0, check_default_shapes),
     ("parameter names and shapes, non-square input_dim (3, 10, 14) and (2, 9, 7)", 1.0, check_non_square_shapes),
     ("dtype honoured: float32 by default, float64 when asked", 1.0, check_dtype),
+    (
+        "dtype honoured in the computation: a float32 model returns float32 scores and gradients",
+        1.0,
+        check_computation_dtype,
+    ),
     ("initial scale: weights' std is weight_scale, biases zero", 1.0, check_init_scale),
     ("scores: loss(X) returns the class scores (N, num_classes)", 2.0, check_scores),
     ("loss and every gradient, reg = 0", 2.0, check_loss_no_reg),
@@ -535,6 +626,12 @@ CHECKS = (
         f"loss and every gradient, non-square input_dim {NON_SQUARE_NET['input_dim']}, reg = {REG}",
         2.0,
         check_loss_non_square,
+    ),
+    (
+        f"loss and every gradient with every score near {LARGE_SCORE_OFFSET:g}, reg = {REG} (a softmax that "
+        "cannot overflow)",
+        1.0,
+        check_loss_large_scores,
     ),
     (f"overfit {OVERFIT_EXAMPLES} training examples (Adam, {SOLVER_OPTIONS['num_epochs']} epochs)", 3.0, check_overfit),
 )

@@ -1,5 +1,5 @@
 # tasks: three_layer_convnet
-# fails: loss and every gradient, overfit
+# fails: loss and every gradient, dtype honoured in the computation, overfit
 # Right gradients, and a loss that is a Python int too large for a float: the loss checks must fail
 # with a message, not raise in the grader (the Solver, in the child, cannot train with it either).
 _ReferenceNet = ThreeLayerConvNet  # noqa: F821

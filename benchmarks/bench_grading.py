@@ -198,7 +198,7 @@ def old_code_path(enabled):
     if not enabled:
         yield
         return
-    memo.clear(keep=(convnet.reference_overfit_accuracy, convnet._overfit_examples))
+    memo.clear(keep=(convnet.reference_overfit_run, convnet._overfit_examples))
     patches = [
         (supervisor.Sandbox, "_processes_outside_task", lambda self: None),
         (Session, "_load_all_at_once", _one_at_a_time),
@@ -259,7 +259,7 @@ class Profiler:
         "calls into the sandbox (round trips)": (supervisor.Channel, "request"),
         "speed checks' pauses and reference loops": (speed, "timed_reference"),
         "hypothesis properties (calls included)": (properties, "_property_outcome"),
-        "reference overfit run": (convnet, "reference_overfit_accuracy"),
+        "reference overfit run": (convnet, "reference_overfit_run"),
         "ending a task (killing its fork)": (supervisor.Sandbox, "end_task"),
     }
 

@@ -89,11 +89,11 @@ def test_the_reference_overfit_run_trains_once_per_process_and_data_folder(monke
             trained.append(self.model)
 
     monkeypatch.setattr(convnet, "Solver", CountingSolver)
-    first = convnet.reference_overfit_accuracy(None)
-    assert convnet.reference_overfit_accuracy(None) == first
+    first = convnet.reference_overfit_run(None)
+    assert convnet.reference_overfit_run(None) == first
     assert len(trained) == 1
     memo.clear()
-    convnet.reference_overfit_accuracy(None)
+    convnet.reference_overfit_run(None)
     assert len(trained) == 2
 
 

@@ -18,6 +18,7 @@ weights from the gradients (Adam's ``w - lr * m / ...``), so one float64 gradien
 float64 one after its first step, and the dtype asked for holds only until training starts.
 """
 
+import functools
 from dataclasses import replace
 
 import numpy as np
@@ -39,6 +40,7 @@ from grader.compare import (
     compare_array,
 )
 from grader.report import Kind, Reason
+from grader.sandbox import clock
 from grader.tasks import catalogue, memo
 from grader.tasks.base import NOT_RUN, Outcome, call_failed, case_rng, none_returned, outcome
 
@@ -100,6 +102,11 @@ SOLVER_OPTIONS = {
 # reach the same 0.99, as they follow the same path: same weights, same minibatches, float64 throughout.
 OVERFIT_ACCURACY = 0.9
 OVERFIT_MARGIN = 0.05  # a student may fall this far below the reference's own accuracy (1 example = 0.01)
+# The overfit training may use this many times the CPU time of the reference's (a model built on the fast
+# sandwich layers takes ~1-3x; one built on naive loops ~300x), and at least TRAIN_WORK_FLOOR seconds;
+# Config.train_timeout bounds its wall time besides (a training that waits uses no CPU).
+TRAIN_WORK_FACTOR = 50
+TRAIN_WORK_FLOOR = 10.0
 
 
 class _CallFailed(Exception):
@@ -499,16 +506,19 @@ def check_overfit(ctx):
         f"creating {_signature(kwargs)}",
     )
     _call(ctx.session.set_attribute(MODEL, "params", overfit_initial_params(net)), "setting model.params")
-    trained = _call(
-        ctx.session.train(MODEL, data, SOLVER_OPTIONS, seed=OVERFIT_SEED, timeout=ctx.config.train_timeout),
-        "training with the Solver",
+    reference, reference_work = reference_overfit_run(ctx.config.data_dir)
+    work_limit = max(TRAIN_WORK_FLOOR, TRAIN_WORK_FACTOR * reference_work)
+    result = ctx.session.train(
+        MODEL, data, SOLVER_OPTIONS, seed=OVERFIT_SEED, timeout=ctx.config.train_timeout, work_limit=work_limit
     )
+    if result.work_limit_hit:
+        return Verdict(False, _too_slow(work_limit, reference_work))
+    trained = _call(result, "training with the Solver")
     params = trained.get("params") if isinstance(trained, dict) else None
     verdict = _shapes_verdict(params, net, "the trained model.params")
     if not verdict.passed:
         return verdict
     accuracy = training_accuracy(params, net, data)
-    reference = reference_overfit_accuracy(ctx.config.data_dir)
     bar = max(OVERFIT_ACCURACY, reference - OVERFIT_MARGIN)
     message = (
         f"training accuracy {accuracy:.2f} on the {OVERFIT_EXAMPLES} training examples after "
@@ -555,15 +565,29 @@ def training_accuracy(params, net, data):
     return float(np.mean(np.argmax(scores, axis=1) == data["y_train"]))
 
 
+def _too_slow(work_limit, reference_work):
+    """The overfit check's message for a training stopped at ``work_limit`` CPU seconds."""
+    return (
+        f"too slow: training was stopped after {work_limit:.1f} s of CPU time, "
+        f"{work_limit / reference_work:.0f}x the reference's whole training ({reference_work:.2f} s) "
+        "(the limit is relative to the reference's work, so a busy machine does not bring it closer); "
+        "build loss() on the sandwich layers of assignment.layer_utils (conv_relu_pool_forward, "
+        "affine_relu_forward and their backward passes, which use the fast layers), not on naive loops"
+    )
+
+
 @memo.memoized
-def reference_overfit_accuracy(data_dir):
-    """The reference network's training accuracy, trained exactly as the student's model is (once per process
-    and data folder: grader.tasks.memo)."""
+def reference_overfit_run(data_dir):
+    """(training accuracy, seconds of work) of the reference network trained exactly as the student's model
+    is (once per process and data folder: grader.tasks.memo). The seconds are measured as a call's work is
+    (grader.sandbox.clock: time on a CPU, not waiting for one), which the machine's load hardly changes, so
+    they are kept with the accuracy."""
     data = overfit_data(data_dir)
     net = dict(OVERFIT_NET, input_dim=data["X_train"].shape[1:])
     model = _reference_model(net, 0.0, overfit_initial_params(net))
-    _without_global_draws(lambda: Solver(model, data, **SOLVER_OPTIONS).train(), seed=OVERFIT_SEED)
-    return training_accuracy(model.params, net, data)
+    train = functools.partial(_without_global_draws, Solver(model, data, **SOLVER_OPTIONS).train, seed=OVERFIT_SEED)
+    seconds, _ = clock.measured(train)
+    return training_accuracy(model.params, net, data), seconds
 
 
 def _without_global_draws(function, seed=None):

@@ -90,14 +90,31 @@ def param_shapes(input_dim, num_filters, filter_size, hidden_dim, num_classes):
     }
 
 
-def network_inputs(num_inputs, input_dim, num_filters, filter_size, hidden_dim, num_classes, reg, seed):
+def network_inputs(
+    num_inputs,
+    input_dim,
+    num_filters,
+    filter_size,
+    hidden_dim,
+    num_classes,
+    reg,
+    seed,
+    score_offset=0.0,
+    float32_values=False,
+):
     """Inputs of the network case: X (N, C, H, W), y (N,) and given float64 parameters.
 
-    Biases are nonzero on purpose, so a network that ignores one is caught.
+    Biases are nonzero on purpose, so a network that ignores one is caught. ``score_offset`` is added to b3,
+    so to every score; with ``float32_values`` X and the parameters are rounded to float32 (and kept
+    float64), so a float32 model holds exactly the values a float64 computation is given.
     """
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((num_inputs, *input_dim))
     y = rng.integers(0, num_classes, num_inputs)
     shapes = param_shapes(input_dim, num_filters, filter_size, hidden_dim, num_classes)
     params = {name: GIVEN_WEIGHT_STD * rng.standard_normal(shape) for name, shape in shapes.items()}
+    params["b3"] += score_offset
+    if float32_values:
+        X = X.astype(np.float32).astype(np.float64)
+        params = {name: value.astype(np.float32).astype(np.float64) for name, value in params.items()}
     return {"X": X, "y": y, "params": params}

@@ -470,10 +470,12 @@ for name, forward, backward in sandwiches:
 # `W2 (F * (H // 2) * (W // 2), hidden_dim)`, `b2 (hidden_dim,)`, `W3 (hidden_dim, num_classes)`,
 # `b3 (num_classes,)`. Weights start from a normal distribution with standard deviation
 # `weight_scale` and biases at zero, all cast to `dtype`. `H` and `W` need not be equal.
+# The computation is in `dtype` too: a float32 model returns float32 scores and gradients.
 #
 # `loss(X)` returns the scores; `loss(X, y)` returns the softmax loss plus the L2 penalty
 # `0.5 * reg * (sum(W1**2) + sum(W2**2) + sum(W3**2))` (biases are not regularized), and a dict
-# of gradients keyed like `params`. Use the sandwich layers on the way forward and their
+# of gradients keyed like `params`. Scores may be large (a check shifts every one by 1000):
+# `softmax_loss` subtracts each row's largest score before exponentiating, so it cannot overflow. Use the sandwich layers on the way forward and their
 # backward passes, in reverse order, on the way back.
 
 # %% id="task-three-layer-convnet" tags=["task:three_layer_convnet"]
@@ -509,7 +511,7 @@ class ThreeLayerConvNet:
     reg : float
         Strength of the L2 regularization.
     dtype : numpy dtype
-        Dtype of every parameter.
+        Dtype of every parameter and of the computation: scores and gradients come back in dtype.
 
     Attributes
     ----------
@@ -543,11 +545,11 @@ class ThreeLayerConvNet:
 
         Returns
         -------
-        scores : ndarray, shape (N, num_classes)
+        scores : ndarray, shape (N, num_classes), of dtype self.dtype
             When y is None.
         loss : float
             When y is given: data loss plus L2 regularization.
-        grads : dict of str to ndarray
+        grads : dict of str to ndarray, each of dtype self.dtype
             When y is given: the gradient of loss for every entry of params, same shapes.
         """
         X = X.astype(self.dtype)

@@ -168,6 +168,59 @@ def test_network_that_flattens_by_area_stops_on_the_odd_case_and_names_it():
     assert "odd and non-square input (7x5)" in result.message
 
 
+class NetworkComputingInFloat64(solutions.ThreeLayerConvNet):
+    """Casts X to float64 whatever the dtype: a float32 model returns float64 scores and gradients."""
+
+    def _forward(self, X):
+        return super()._forward(X.astype(np.float64))
+
+
+class NetworkWithUnshiftedSoftmax(solutions.ThreeLayerConvNet):
+    """Its own softmax, exponentiating the scores as they are: inf / inf = nan once a score passes ~709."""
+
+    def loss(self, X, y=None):
+        scores, caches = self._forward(X.astype(self.dtype, copy=False))
+        if y is None:
+            return scores
+        exp = np.exp(scores)
+        probs = exp / exp.sum(axis=1, keepdims=True)
+        n = X.shape[0]
+        loss = -np.log(probs[np.arange(n), y]).mean()
+        dscores = probs.copy()
+        dscores[np.arange(n), y] -= 1
+        grads = self._backward(dscores / n, caches)
+        for name in ("W1", "W2", "W3"):
+            loss += 0.5 * self.reg * np.sum(self.params[name] ** 2)
+            grads[name] += self.reg * self.params[name]
+        return loss, grads
+
+
+def test_network_that_computes_in_float64_fails_the_float32_case_on_dtype_only():
+    result = run("three_layer_convnet", NetworkComputingInFloat64)
+    assert_fails_only_on("three_layer_convnet", "float32", result)
+    failed = [m for m in result.measurements if not m.passed]
+    assert [m.quantity for m in failed] == ["dtype of scores and gradients"]
+    assert "scores is float64" in failed[0].detail and "dW2 is float64" in failed[0].detail
+
+
+# The notebook shows numpy's overflow warnings; the test config makes them errors (the check would then report
+# the warning as an exception on the same case).
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_network_with_an_unshifted_softmax_fails_the_large_scores_case():
+    result = run("three_layer_convnet", NetworkWithUnshiftedSoftmax)
+    assert_fails_only_on("three_layer_convnet", "large", result)
+    failed = {m.quantity for m in result.measurements if not m.passed}
+    assert {"reg0.loss", "reg.loss", "reg.grads.W1"} <= failed and "scores" not in failed
+    assert "np.exp overflows" in result.hints[0]
+
+
+def test_the_reference_computing_in_float32_passes_the_float32_case_to_float32_precision():
+    result = run("three_layer_convnet", solutions.ThreeLayerConvNet)
+    label = checks.base.describe_case("three_layer_convnet", case_of("three_layer_convnet", "float32"))
+    errors = [m.error for m in result.measurements if m.case == label and m.error is not None]
+    assert result.passed and errors and max(errors) < checks.convnet.FLOAT32_THRESHOLD / 10
+
+
 # -- spatial batch normalization ------------------------------------------------------------------------
 
 
@@ -348,13 +401,33 @@ def test_groupnorm_that_ignores_a_given_eps_fails_the_eps_case():
     assert_fails_only_on("spatial_groupnorm_forward", "eps", result)
 
 
+def test_groupnorm_that_requires_eps_in_gn_param_stops_on_the_default_eps_case():
+    def eps_required(x, gamma, beta, G, gn_param):
+        return own_groupnorm_forward(x, gamma, beta, G, gn_param, eps=gn_param["eps"])
+
+    result = run("spatial_groupnorm_forward", eps_required)
+    assert_fails_only_on("spatial_groupnorm_forward", "default eps", result)
+    assert "KeyError: 'eps'" in result.message
+
+
+def test_groupnorm_with_another_default_eps_fails_the_default_eps_case():
+    def default_eps_too_large(x, gamma, beta, G, gn_param):
+        return own_groupnorm_forward(x, gamma, beta, G, gn_param, eps=gn_param.get("eps", 1e-3))
+
+    result = run("spatial_groupnorm_forward", default_eps_too_large)
+    assert_fails_only_on("spatial_groupnorm_forward", "default eps", result)
+
+
 @pytest.mark.parametrize("key", ["G=1", "G=C", "eps"])
 def test_groupnorm_backward_wrong_on_one_rule_fails_that_rule_s_case(key):
     case = case_of("spatial_groupnorm_backward", key)
 
     def forward(x, gamma, beta, G, gn_param):
         out, cache = solutions.spatial_groupnorm_forward(x, gamma, beta, G, gn_param)
-        return out, (cache, G == case.options["G"] and gn_param.get("eps") == case.options.get("eps"))
+        return out, (
+            cache,
+            G == case.options["G"] and gn_param.get("eps", DEFAULT_EPS) == case.options.get("eps", DEFAULT_EPS),
+        )
 
     def backward(dout, cache):
         cache, on_the_rule = cache

@@ -14,9 +14,9 @@ of the student's own forward pass, and the network with properties that need no 
 Each task of the table (:mod:`assignment.tasks`) is checked by the module of its family here (conv, pool,
 convnet, normalization, as in grader/tasks/): its public case, then a case for each rule the notebook states
 that the public case does not try (pad 0, strides that do not divide, non-square filters and pool windows,
-odd and non-square inputs, a given eps or momentum, G = 1 and G = C, ...), each labelled with its rule, so
-that code that passes every check loses points in the grade only on hidden variations of those rules, on
-speed or on the training run (SPEC section 4, "Fairness"). The comparisons are :mod:`assignment.compare`'s.
+odd and non-square inputs, every score near 1000, a float32 model, a given eps or momentum, gn_param = {},
+G = 1 and G = C, ...), each labelled with its rule, so that code that passes every check loses points in the
+grade only on hidden variations of those rules, on speed or on the training run (SPEC section 4, "Fairness"). The comparisons are :mod:`assignment.compare`'s.
 """
 
 import contextlib
@@ -36,11 +36,11 @@ from assignment.checks.base import (
     CheckReport,
     CheckStopped,
     Measurement,
+    case_inputs,
     checks_of,
     describe_value,
     exception_line,
     expected_key,
-    run_case,
     student_frame,
 )
 from assignment.tasks import TABLE, TASK_IDS
@@ -269,8 +269,11 @@ def public_values(implementations):
     values = {}
     for task_id in TASK_IDS:
         forward = implementations.get(_forward_of(task_id))
-        for case in checks_of(task_id).cases:
-            produced = run_case(task_id, case, implementations[task_id], forward)
+        checks = checks_of(task_id)
+        for case in checks.cases:
+            produced = (checks.expect or checks.run)(
+                implementations[task_id], forward, case_inputs(task_id, case), case
+            )
             for quantity, value in produced.items():
                 values[expected_key(task_id, case, quantity)] = np.asarray(value, dtype=np.float64)
     return values

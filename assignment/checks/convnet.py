@@ -1,5 +1,6 @@
 """The notebook's public checks of the three-layer convnet: fresh parameters (names, shapes, dtype, scale),
-the initial loss, scores, loss and gradients for given weights (with and without reg), and numeric gradients
+the initial loss, scores, loss and gradients for given weights (with and without reg; on odd input, with every
+score near 1000, and in a float32 model, whose scores and gradients must be float32), and numeric gradients
 of the student's own loss."""
 
 import math
@@ -27,6 +28,7 @@ from assignment.checks.base import (
     returned_items,
     run_case_saying_which,
     saying_which,
+    threshold_of,
 )
 from assignment.compare import (
     INIT_SCALE_TOLERANCE,
@@ -62,6 +64,15 @@ ODD_INPUT_HINT = (
     "per example for the affine layer"
 )
 DTYPE_HINT = "cast every parameter with .astype(dtype)"
+LARGE_SCORES_HINT = (
+    "every score here is near 1000, where np.exp overflows (inf / inf = nan): subtract each row's largest "
+    "score before exponentiating, which leaves the softmax unchanged (softmax_loss of assignment.layers does)"
+)
+FLOAT32_HINT = (
+    "a float32 model computes in float32: X = X.astype(self.dtype) before the first layer, and new arrays in "
+    "the dtype of what they come from (np.zeros_like, dtype=x.dtype); one float64 gradient and the Solver's "
+    "first update turns the float32 parameters into float64"
+)
 INIT_HINT = "weights are weight_scale * np.random.randn(*shape), biases are zeros"
 INITIAL_LOSS_HINT = (
     "with tiny weights every score is ~0, so the softmax is uniform and the loss is "
@@ -83,6 +94,36 @@ NEW_NETWORKS = (
 # Given weights on odd sides that differ, with 5x5 filters (pad 2): scores, losses and gradients.
 ODD_CASE = dict(
     num_inputs=3, input_dim=(2, 7, 5), num_filters=3, filter_size=5, hidden_dim=5, num_classes=6, reg=0.5, seed=19
+)
+# Every score near 1000 (b3 shifted): np.exp overflows past ~709, so a softmax that does not subtract each
+# row's largest score gives nan; the scores' differences stay of order 1, so nothing saturates.
+LARGE_SCORE_OFFSET = 1000.0
+LARGE_SCORES_CASE = dict(
+    num_inputs=4,
+    input_dim=(3, 6, 8),
+    num_filters=4,
+    filter_size=3,
+    hidden_dim=6,
+    num_classes=10,
+    reg=0.25,
+    seed=23,
+    score_offset=LARGE_SCORE_OFFSET,
+)
+# A float32 model given float32 weights and float64 X (as the Solver gives it), against float64 on the same
+# float32 values: the reference in float32 errs by ~1e-4 per element (near-zero elements carry the rounding of
+# larger terms) and ~1e-7 on the loss; the grader's FLOAT32_THRESHOLD and FLOAT32_LOSS_THRESHOLD.
+FLOAT32_THRESHOLD = 1e-3
+FLOAT32_LOSS_THRESHOLD = 1e-5
+FLOAT32_CASE = dict(
+    num_inputs=4,
+    input_dim=(3, 6, 8),
+    num_filters=4,
+    filter_size=3,
+    hidden_dim=6,
+    num_classes=10,
+    reg=0.25,
+    seed=24,
+    float32_values=True,
 )
 INIT_WEIGHT_SCALE = 5e-2  # not the default 1e-3, so a scale that ignores the argument shows
 INIT_SEED = 0  # np.random seed while a student's __init__ draws its weights
@@ -117,26 +158,34 @@ def _new_network(network_class, reg, **hyper):
     return model
 
 
-def _load_given(model, params):
-    """Replace the model's parameters by the given ones (after its own shapes were checked)."""
+def _load_given(model, params, dtype=np.float64):
+    """Replace the model's parameters by the given ones in ``dtype`` (after its own shapes were checked)."""
     for name, value in params.items():
-        model.params[name] = value.copy()
+        model.params[name] = value.astype(dtype)
 
 
-def _run_network_scores(network_class, inputs, params):
-    """The scores ``loss(X)`` of a float64 network holding the given weights."""
-    model = _new_network(network_class, 0.0, **_network_hyper(params), dtype=np.float64)
-    _load_given(model, inputs["params"])
+def _dtype(case):
+    """The dtype of the case's model: float64, but float32 in the float32 case."""
+    return case.options.get("dtype", np.float64)
+
+
+def _run_network_scores(network_class, inputs, params, dtype=np.float64):
+    """The scores ``loss(X)`` of a network of ``dtype`` holding the given weights (X float64, as the Solver's)."""
+    model = _new_network(network_class, 0.0, **_network_hyper(params), dtype=dtype)
+    _load_given(model, inputs["params"], dtype)
     return {"scores": call_student("loss(X) (the scores)", model.loss, inputs["X"].copy())}
 
 
-def _run_network(network_class, _, inputs, case):
-    """Scores, and loss and gradients with reg = 0 and reg > 0, for the given weights."""
+def _run_network(network_class, _, inputs, case, dtype=None):
+    """Scores, and loss and gradients with reg = 0 and reg > 0 (the float32 case: reg > 0 only), for the given
+    weights, in the case's dtype unless ``dtype`` is given."""
     params = case.params
-    values = _run_network_scores(network_class, inputs, params)
-    for label, reg in (("reg0", 0.0), ("reg", params["reg"])):
-        model = _new_network(network_class, reg, **_network_hyper(params), dtype=np.float64)
-        _load_given(model, inputs["params"])
+    dtype = _dtype(case) if dtype is None else dtype
+    values = _run_network_scores(network_class, inputs, params, dtype)
+    regs = (("reg0", 0.0), ("reg", params["reg"]))
+    for label, reg in regs[1:] if "dtype" in case.options else regs:
+        model = _new_network(network_class, reg, **_network_hyper(params), dtype=dtype)
+        _load_given(model, inputs["params"], dtype)
         value = call_student(f"loss(X, y) with reg={reg}", model.loss, inputs["X"].copy(), inputs["y"].copy())
         loss, grads = returned_items(value, ("loss", "grads"), "loss(X, y)")
         if not isinstance(grads, dict):
@@ -146,6 +195,19 @@ def _run_network(network_class, _, inputs, case):
         values[f"{label}.loss"] = loss
         values.update({f"{label}.grads.{name}": grads.get(name) for name in PARAM_NAMES})
     return values
+
+
+def _expect_network(network_class, _, inputs, case):
+    """The expected values: every case in float64, the float32 case on its float32 values (what a float32
+    computation approximates)."""
+    return _run_network(network_class, _, inputs, case, dtype=np.float64)
+
+
+def _thresholds(case):
+    """The thresholds of the case's quantities: the float32 case's are float32 precision."""
+    if "dtype" not in case.options:
+        return threshold_of
+    return lambda quantity: FLOAT32_LOSS_THRESHOLD if quantity.endswith("loss") else FLOAT32_THRESHOLD
 
 
 def _check_network(network_class, _, measurements):
@@ -158,14 +220,16 @@ def _check_network(network_class, _, measurements):
     inputs = {case.key: case_inputs(task_id, case) for case in cases}
     for case in cases:
         with saying_which(task_id, case):
-            scores = _run_network_scores(network_class, inputs[case.key], case.params)
-        compare_case(task_id, case, scores, NETWORK_HINTS, measurements)
+            scores = _run_network_scores(network_class, inputs[case.key], case.params, _dtype(case))
+        compare_case(task_id, case, scores, NETWORK_HINTS, measurements, _thresholds(case))
     _check_initial_loss(network_class, measurements)
     values = {}
     for case in cases:
         values[case.key] = run_case_saying_which(task_id, case, network_class, inputs=inputs[case.key])
+        if "dtype" in case.options:
+            measurements.append(_computation_dtype(case, values[case.key]))
         del values[case.key]["scores"]  # compared above
-        compare_case(task_id, case, values[case.key], NETWORK_HINTS, measurements)
+        compare_case(task_id, case, values[case.key], NETWORK_HINTS, measurements, _thresholds(case))
         _check_reg_term(case, values[case.key], measurements)
     public = cases[0]
     _check_network_gradients(network_class, public, values[public.key], measurements)
@@ -276,8 +340,24 @@ def _loss_number(model, X, y):
     return loss
 
 
+def _computation_dtype(case, values):
+    """The scores and every gradient (reg > 0) of the case's model are arrays of its dtype."""
+    dtype = np.dtype(_dtype(case))
+    arrays = {"scores": values["scores"], **{f"d{name}": values[f"reg.grads.{name}"] for name in PARAM_NAMES}}
+    wrong = [
+        f"{name} is {array.dtype}"
+        for name, array in arrays.items()
+        if isinstance(array, np.ndarray) and array.dtype != dtype
+    ]
+    detail = f"{'; '.join(wrong)} (expected {dtype}, the model's dtype)" if wrong else f"every one {dtype}"
+    label = describe_case("three_layer_convnet", case)
+    return Measurement(label, "dtype of scores and gradients", not wrong, detail, hint=case.hint)
+
+
 def _check_reg_term(case, values, measurements):
     """The loss with reg > 0 exceeds the loss with reg = 0 by exactly 0.5 * reg * sum(W**2)."""
+    if "reg0.loss" not in values:
+        return  # the float32 case: reg > 0 only
     with_reg, without = as_number(values["reg.loss"]), as_number(values["reg0.loss"])
     if with_reg is None or without is None:
         return  # already reported
@@ -326,9 +406,23 @@ CHECKS = {
         cases=(
             Case("public", PUBLIC_CASES["three_layer_convnet"]),
             Case("odd", ODD_CASE, ODD_INPUT_HINT, rule=input_rule(ODD_CASE["input_dim"])),
+            Case(
+                "large",
+                LARGE_SCORES_CASE,
+                LARGE_SCORES_HINT,
+                rule=f"every score near {LARGE_SCORE_OFFSET:g} (b3 shifted by {LARGE_SCORE_OFFSET:g})",
+            ),
+            Case(
+                "float32",
+                FLOAT32_CASE,
+                FLOAT32_HINT,
+                rule="a float32 model (dtype=np.float32, float32 weights, float64 X): float32 scores and gradients",
+                options={"dtype": np.float32},
+            ),
         ),
         run=_run_network,
         check=_check_network,
         describe=describe,
+        expect=_expect_network,
     ),
 }

@@ -1,7 +1,8 @@
 """The notebook's public checks of spatial batch normalization and spatial group normalization: forward
 (with gamma = 1, beta = 0 the output is standardized) and backward (against numeric gradients too), on the
 public case and on a case per rule the notebook states: a given eps, a given momentum, running statistics
-stored back when bn_param had none, test mode leaving bn_param unchanged, G = 1 and G = C; and on every case,
+stored back when bn_param had none, test mode leaving bn_param unchanged, G = 1 and G = C, gn_param = {} (the
+default eps); and on every case,
 inputs left unchanged (x, gamma, beta; dout in the backward passes)."""
 
 import copy
@@ -30,6 +31,7 @@ from assignment.mistakes import text as mistake_text
 from assignment.tasks import PUBLIC_CASES
 
 SMALL_SCALE, LARGE_EPS = 0.2, 0.5  # a variance of ~0.04 next to eps 0.5: an ignored eps changes every output
+DEFAULT_EPS = 1e-5  # SPEC section 3's eps of both normalizations when the param dict has none
 GIVEN_MOMENTUM = 0.7  # not the default 0.9, so a momentum that ignores bn_param shows
 FORWARD_INPUTS = ("x", "gamma", "beta")  # read-only (SPEC section 3), like dout in the backward passes
 
@@ -64,6 +66,10 @@ BATCHNORM_BACKWARD_HINTS = {
     "dbeta": "dgamma and dbeta have shape (C,): sums over N, H and W",
 }
 GROUPS_HINT = mistake_text("groups_as_group_size")
+DEFAULT_EPS_HINT = (
+    f"gn_param may be empty: eps = gn_param.get('eps', {DEFAULT_EPS:g}) (gn_param['eps'] raises KeyError); this "
+    "case's small variances show any other default"
+)
 GROUP_EDGE_HINT = (
     "G = 1 makes each sample one group (layer normalization) and G = C makes each channel one (instance "
     "normalization): x.reshape(N, G, -1), statistics along the last axis, works for every G that divides C"
@@ -95,7 +101,8 @@ def describe_batchnorm(case):
 def describe_groupnorm(case):
     p, options = case.params, case.options
     eps = f", eps {options['eps']:g}" if "eps" in options else ""
-    return f"{case_title(case)}: x {(p['N'], p['C'], p['H'], p['W'])}, G = {options['G']}{eps}"
+    bare = ", gn_param = {}" if options.get("bare") else ""
+    return f"{case_title(case)}: x {(p['N'], p['C'], p['H'], p['W'])}, G = {options['G']}{eps}{bare}"
 
 
 def given_running_stats(channels, seed):
@@ -117,7 +124,8 @@ def _bn_params(case, mode, channels):
 
 
 def _gn_param(case):
-    return {"eps": case.options["eps"]} if "eps" in case.options else {}
+    """gn_param = {} for the 'bare' case (the default eps), else the case's eps (the default one if none)."""
+    return {} if case.options.get("bare") else {"eps": case.options.get("eps", DEFAULT_EPS)}
 
 
 def _run_batchnorm_forward(forward, _, inputs, case):
@@ -264,7 +272,7 @@ def _check_groupnorm_forward(forward, _, measurements):
     case, _ = check_cases(task_id, forward, None, GROUPNORM_FORWARD_HINTS, measurements, also=also)
     x = case_inputs(task_id, case)["x"]
     ones, zeros = np.ones((1, x.shape[1], 1, 1)), np.zeros((1, x.shape[1], 1, 1))
-    value = call_student("spatial_groupnorm_forward", forward, x, ones, zeros, PUBLIC_GROUPS, {})
+    value = call_student("spatial_groupnorm_forward", forward, x, ones, zeros, PUBLIC_GROUPS, _gn_param(case))
     out = returned_items(value, ("out", "cache"), "spatial_groupnorm_forward")[0]
     label = f"{case.key} case with gamma = 1, beta = 0"
 
@@ -281,7 +289,9 @@ def _check_groupnorm_backward(backward, forward, measurements):
     inputs = case_inputs(task_id, case)
 
     def out_of(x, gamma, beta):
-        return forward_out("spatial_groupnorm_forward", forward, x.shape, x, gamma, beta, PUBLIC_GROUPS, {})
+        return forward_out(
+            "spatial_groupnorm_forward", forward, x.shape, x, gamma, beta, PUBLIC_GROUPS, _gn_param(case)
+        )
 
     arrays = {name: inputs[name] for name in ("x", "gamma", "beta")}
     check_numeric(task_id, case, values, out_of, arrays, inputs["dout"], measurements)
@@ -356,7 +366,17 @@ CHECKS = {
         describe_batchnorm,
     ),
     "spatial_groupnorm_forward": PublicChecks(
-        (_public("spatial_groupnorm_forward", G=PUBLIC_GROUPS), *_group_cases((24, 25, 26))),
+        (
+            _public("spatial_groupnorm_forward", G=PUBLIC_GROUPS),
+            *_group_cases((24, 25, 26)),
+            Case(
+                "default eps",
+                dict(N=2, C=6, H=2, W=3, seed=30, scale=SMALL_SCALE, shift=1.0),
+                DEFAULT_EPS_HINT,
+                rule=f"gn_param = {{}} (the default eps, {DEFAULT_EPS:g})",
+                options={"G": 3, "bare": True},
+            ),
+        ),
         _run_groupnorm_forward,
         _check_groupnorm_forward,
         describe_groupnorm,

@@ -19,6 +19,11 @@ LOSS_THRESHOLD = 1e-8  # a scalar: the softmax loss plus 0.5 * reg * sum(W**2)
 RUNNING_STAT_THRESHOLD = 1e-8  # running mean/var: one multiply-add per element
 PROPERTY_THRESHOLD = 1e-5  # mean 0 / variance 1 of normalized groups: eps shifts the variance slightly
 INIT_SCALE_TOLERANCE = 0.2  # sample std of >= 10,000 normal draws is within 2% of weight_scale; 20% is loose
+# A float32 model (given float32 weights and float64 X, as the Solver gives it) against float64 on the same
+# float32 values: the reference in float32 errs by up to ~2e-4 per element (near-zero elements carry the
+# rounding of sums of larger terms) and ~1e-7 on the loss; room for any summation order, none for a wrong formula.
+FLOAT32_THRESHOLD = 1e-3
+FLOAT32_LOSS_THRESHOLD = 1e-5
 
 # The notebook's own measurements, which need no reference.
 # Centered differences with step NUMERIC_STEP are accurate to ~1e-8 relative on these smooth layers; near-zero

@@ -16,6 +16,8 @@ import numpy as np
 
 from assignment.compare import (  # noqa: F401  (the thresholds are named in one place, shared with the notebook)
     BACKWARD_THRESHOLD,
+    FLOAT32_LOSS_THRESHOLD,
+    FLOAT32_THRESHOLD,
     FORWARD_THRESHOLD,
     INIT_SCALE_TOLERANCE,
     LOSS_THRESHOLD,

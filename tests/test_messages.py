@@ -215,7 +215,9 @@ def test_a_call_killed_from_outside_is_run_once_more_counting_a_restart_and_both
         killer.join()
         assert result.ok and result.value.tolist() == [2.0, 2.0], result.message
         assert session.restarts == restarts + 1
-        assert result.seconds >= 0.25 + 0.5
+        # the retry's 0.5 s and the killed run's time, which is a little under 0.25 s: the killer's clock starts
+        # before the call does
+        assert result.seconds >= 0.5 + 0.2
 
 
 def test_a_call_killed_twice_not_by_a_limit_is_reported_as_killed_by_the_system_and_not_run_again():

@@ -31,6 +31,8 @@ from assignment.checks.base import (
     threshold_of,
 )
 from assignment.compare import (
+    FLOAT32_LOSS_THRESHOLD,
+    FLOAT32_THRESHOLD,
     INIT_SCALE_TOLERANCE,
     INITIAL_LOSS_TOLERANCE,
     LOSS_THRESHOLD,
@@ -109,11 +111,6 @@ LARGE_SCORES_CASE = dict(
     seed=23,
     score_offset=LARGE_SCORE_OFFSET,
 )
-# A float32 model given float32 weights and float64 X (as the Solver gives it), against float64 on the same
-# float32 values: the reference in float32 errs by ~1e-4 per element (near-zero elements carry the rounding of
-# larger terms) and ~1e-7 on the loss; the grader's FLOAT32_THRESHOLD and FLOAT32_LOSS_THRESHOLD.
-FLOAT32_THRESHOLD = 1e-3
-FLOAT32_LOSS_THRESHOLD = 1e-5
 FLOAT32_CASE = dict(
     num_inputs=4,
     input_dim=(3, 6, 8),

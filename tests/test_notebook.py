@@ -426,9 +426,11 @@ def test_other_correct_implementation_passes_the_check(task_id):
 
 
 def assert_checks_show_only_their_report(notebook):
-    """A check cell prints its report and nothing else: no Out[] with the returned value under it."""
+    """A check cell prints its report and nothing else: no Out[] with the returned value under it. (Its
+    print may arrive as several stream outputs: a busy kernel flushes stdout part way through.)"""
     for check_cell in check_cells(notebook):
-        assert [o.output_type for o in check_cell.outputs] == ["stream"], check_cell.id
+        kinds = [o.output_type for o in check_cell.outputs]
+        assert kinds and set(kinds) == {"stream"}, (check_cell.id, kinds)
 
 
 @pytest.mark.slow  # runs the notebook in a kernel

@@ -22,7 +22,6 @@ import os
 import time
 from dataclasses import dataclass
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _STAT_BYTES = 1024  # /proc/PID/stat up to cstime: a comm of at most 64 bytes and 14 numbers
 
 

@@ -1,0 +1,118 @@
+"""A call's work as the kernel counts it from the grader's side (grader.sandbox.clock): time on a CPU or
+blocked counts, time waiting for a CPU does not, and nothing the child says is believed."""
+
+import contextlib
+import os
+import time
+
+import pytest
+
+from grader.sandbox import clock
+from grader.sandbox.clock import Reading, WorkClock
+from grader.sandbox.session import Session
+from tests.test_sandbox import cell
+
+MS = 1_000_000  # nanoseconds
+
+
+class _NoProcesses(WorkClock):
+    def _started_processes(self):
+        return False
+
+
+def reading(wall=0, grader_cpu=0, grader_waited=0, fork_cpu=0, fork_waited=0, reaped=0):
+    return Reading(wall * MS, grader_cpu * MS, grader_waited * MS, fork_cpu * MS, fork_waited * MS, reaped)
+
+
+def test_waiting_for_a_cpu_is_taken_out_of_the_round_trip():
+    work = _NoProcesses(1, 1).work_seconds(reading(), reading(wall=100, grader_cpu=5, grader_waited=20, fork_waited=40))
+    assert work == pytest.approx(0.035)
+
+
+def test_work_is_never_less_than_the_forks_cpu_time():
+    # A fork whose main thread waits in the run queue while its other threads work: their CPU counts.
+    work = _NoProcesses(1, 1).work_seconds(reading(), reading(wall=100, fork_cpu=90, fork_waited=95))
+    assert work == pytest.approx(0.09)
+
+
+def test_a_call_that_ended_a_process_is_not_measured_as_work():
+    # A child that worked and was reaped: its time is in cutime, not in the fork's clock: the round trip counts.
+    assert _NoProcesses(1, 1).work_seconds(reading(), reading(wall=100, fork_waited=90, reaped=3)) is None
+
+
+def test_a_reading_that_failed_is_not_measured_as_work():
+    assert _NoProcesses(1, 1).work_seconds(None, reading(wall=100)) is None
+
+
+def test_the_grader_measures_its_own_code_without_its_waits():
+    def spin():
+        end = time.thread_time() + 0.05
+        while time.thread_time() < end:
+            pass
+
+    seconds, _ = clock.measured(spin)
+    assert 0.05 <= seconds < 0.2
+
+
+SOURCE = """
+import os
+import time
+
+def spin(seconds):
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+    return 1.0
+
+def nap(seconds):
+    time.sleep(seconds)
+    return 1.0
+
+def spin_in_a_child(seconds):
+    pid = os.fork()
+    if pid == 0:
+        spin(seconds)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return 1.0
+"""
+
+
+@contextlib.contextmanager
+def busy(processes):
+    pids = []
+    try:
+        for _ in range(processes):
+            pid = os.fork()
+            if pid == 0:
+                end = time.monotonic() + 60
+                while time.monotonic() < end:
+                    pass
+                os._exit(0)
+            pids.append(pid)
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+
+
+@pytest.mark.slow
+def test_a_call_that_computes_takes_its_cpu_time_on_a_busy_machine():
+    with Session([cell(SOURCE)]) as session:
+        assert session.call("spin", 0.01).ok  # the fork's start
+        with busy(2 * (os.cpu_count() or 1)):
+            started = time.perf_counter()
+            result = session.call("spin", 0.2)
+            wall = time.perf_counter() - started
+    assert result.ok
+    assert 0.2 <= result.seconds < 0.3, (result.seconds, wall)
+
+
+@pytest.mark.slow
+def test_a_call_that_waits_or_works_in_another_process_counts_its_whole_time():
+    with Session([cell(SOURCE)]) as session:
+        naps = session.call("nap", 0.2)
+        offloaded = session.call("spin_in_a_child", 0.2)
+    assert naps.ok and naps.seconds >= 0.2
+    assert offloaded.ok and offloaded.seconds >= 0.2

@@ -10,6 +10,7 @@ import pytest
 from grader.sandbox import clock
 from grader.sandbox.clock import Reading, WorkClock
 from grader.sandbox.session import Session
+from tests.test_attacks import MODES
 from tests.test_sandbox import cell
 
 MS = 1_000_000  # nanoseconds
@@ -98,8 +99,9 @@ def busy(processes):
 
 
 @pytest.mark.slow
-def test_a_call_that_computes_takes_its_cpu_time_on_a_busy_machine():
-    with Session([cell(SOURCE)]) as session:
+@pytest.mark.parametrize("use_bwrap", MODES)
+def test_a_call_that_computes_takes_its_cpu_time_on_a_busy_machine(use_bwrap):
+    with Session([cell(SOURCE)], use_bwrap=use_bwrap) as session:
         assert session.call("spin", 0.01).ok  # the fork's start
         with busy(2 * (os.cpu_count() or 1)):
             started = time.perf_counter()
@@ -110,8 +112,9 @@ def test_a_call_that_computes_takes_its_cpu_time_on_a_busy_machine():
 
 
 @pytest.mark.slow
-def test_a_call_that_waits_or_works_in_another_process_counts_its_whole_time():
-    with Session([cell(SOURCE)]) as session:
+@pytest.mark.parametrize("use_bwrap", MODES)
+def test_a_call_that_waits_or_works_in_another_process_counts_its_whole_time(use_bwrap):
+    with Session([cell(SOURCE)], use_bwrap=use_bwrap) as session:
         naps = session.call("nap", 0.2)
         offloaded = session.call("spin_in_a_child", 0.2)
     assert naps.ok and naps.seconds >= 0.2

@@ -32,10 +32,33 @@ NOTES_SHOWN = (
 )  # the pipeline's two kinds of notes (notebooks skipped, statements that failed), each bounded
 
 
+def amount(value):
+    """Points as people read them: at most two decimals, no trailing zeros (2.3333 -> '2.33', 3.0 -> '3')."""
+    return f"{round(float(value), 2) + 0.0:g}"  # + 0.0: no '-0'
+
+
+def points(score, max_score):
+    """'2.33 / 3': a score out of its maximum, for people (the JSON keeps the exact figures)."""
+    return f"{amount(score)} / {amount(max_score)}"
+
+
+def shortened(text, width):
+    """``text`` made printable and, when longer than ``width``, cut at the last word boundary that fits and
+    ended with '…' (a word is never cut in the middle unless it alone is longer than the room). The full
+    text stays in the JSON report and the feedback."""
+    whole = printable(text)
+    if len(whole) <= width:
+        return whole
+    room = whole[: width - 1]
+    space = room.rstrip().rfind(" ")
+    cut = room[:space] if space > width // 2 else room
+    return cut.rstrip(" ,;:") + "…"
+
+
 def table(report, verbose=True):
     """The per-task table and the total, as text; when the submission has several notebooks, a column says
     which one each task's graded definition came from."""
-    rows = [(_cell(t.id), f"{t.score:.1f} / {t.max_score:.1f}", _cell(t.status), _leading(t)) for t in report.tasks]
+    rows = [(_cell(t.id), points(t.score, t.max_score), _cell(t.status), _leading(t)) for t in report.tasks]
     id_width = max([len("task")] + [len(r[0]) for r in rows])
     score_width = max([len("score")] + [len(r[1]) for r in rows])
     sources = _source_column(report)
@@ -44,10 +67,10 @@ def table(report, verbose=True):
     for (task_id, score, status, message), source in zip(rows, sources[1:]):
         lines.append(
             f"{task_id:<{id_width}}  {score:>{score_width}}  {status:<{_STATUS_WIDTH}}  {source}"
-            f"{printable(message, MESSAGE_WIDTH)}"
+            f"{shortened(message, MESSAGE_WIDTH)}"
         )
     lines.append("-" * len(lines[0]))
-    lines.append(f"{'total':<{id_width}}  {f'{report.score:.1f} / {report.max_score:.1f}':>{score_width}}")
+    lines.append(f"{'total':<{id_width}}  {points(report.score, report.max_score):>{score_width}}")
     if verbose:
         lines.extend(_details(report))
     else:  # the notes say what was and was not graded (a notebook skipped, a definition that failed): kept
@@ -62,12 +85,12 @@ def _details(report):
     for task in report.tasks:
         if _untouched(task):
             yield (
-                f"  {_cell(task.id)}: {printable(task.checks[0].message, DETAIL_WIDTH)}; "
+                f"  {_cell(task.id)}: {shortened(task.checks[0].message, DETAIL_WIDTH)}; "
                 f"all {len(task.checks)} checks failed"
             )
             continue
         for diagnosis in _diagnoses(task.checks):
-            yield f"  {_cell(task.id)} / diagnosis: {printable(diagnosis, DETAIL_WIDTH)}"
+            yield f"  {_cell(task.id)} / diagnosis: {shortened(diagnosis, DETAIL_WIDTH)}"
         for line in _failures(task.checks, DETAIL_WIDTH):
             yield f"  {_cell(task.id)} / {line}"
 
@@ -230,7 +253,7 @@ def _failures(checks, width=TEXT_LIMIT):
     for check, folded in _shown_checks(checks):
         if check.passed:
             continue
-        yield f"{_cell(check.name)}: {printable(check.message, width)}"
+        yield f"{_cell(check.name)}: {shortened(check.message, width)}"
         if folded:
             yield _folded(folded, width)
 
@@ -248,7 +271,7 @@ def _shown_checks(checks):
 def _folded(checks, width):
     """One line for failing hidden cases: how many, and their cases."""
     cases = "; ".join(c.name.removeprefix(HIDDEN_CASE).lstrip(": ") for c in checks)
-    return printable(f"{len(checks)} more {HIDDEN_CASE}s failed too: {cases}", width)
+    return shortened(f"{len(checks)} more {HIDDEN_CASE}s failed too: {cases}", width)
 
 
 def _gradescope_lines(checks):

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -48,7 +49,8 @@ SUBMISSIONS = {
 }
 # What no output file of a class run may carry, whatever a submission printed or raised.
 RAW_CONTROLS = ("\x1b", "\u202e", "\r", "\x07")
-RAW_MARKUP = "<script>"  # inert in JSON; escaped in the Markdown, HTML and CSV a person opens
+RAW_MARKUP = "<script>"  # inert in JSON and in a Markdown code block; escaped elsewhere in what a person opens
+FENCED = re.compile(r"^( *)(`{3,})[^\n]*\n.*?^\1\2$", re.DOTALL | re.MULTILINE)  # a Markdown code block
 
 
 def make_submission(folder, kind):
@@ -362,6 +364,7 @@ def test_a_stopped_run_leaves_no_process_and_keeps_what_was_graded(tmp_path, sig
             run.kill()
     assert run.returncode == 128 + signum, err
     assert b"Traceback" not in err
+    assert b"interrupted: stopping the gradings in progress" in err  # said at once, before the workers stop
     assert wait_until(lambda: not sandbox_processes(seen | {run.pid}) or None, 10)
     assert wait_until(lambda: not [pid for pid in seen if alive(pid)] or None, 10)
     rows = {row["student"]: row for row in csv.DictReader(io.StringIO((out / "gradebook.csv").read_text()))}
@@ -448,7 +451,8 @@ def test_what_a_submission_printed_or_raised_reaches_every_class_output_escaped_
     for path in files:
         text = path.read_text(encoding="utf-8")
         assert not any(raw in text for raw in RAW_CONTROLS), path
-        assert path.suffix == ".json" or RAW_MARKUP not in text, path
+        outside_code = FENCED.sub("", text) if path.suffix == ".md" else text
+        assert path.suffix == ".json" or RAW_MARKUP not in outside_code, path
     report = json.loads((hostile[0].parent / "report.json").read_text())
     conv = report["tasks"][0]
     assert conv["id"] == "conv_forward_naive" and conv["score"] == 0

@@ -6,7 +6,15 @@ import pytest
 from hostile_trees import nested_folders
 
 from grader import cli
-from grader.classroom.discover import discover, lms_student, looks_like_class, safe_name, student_identity
+from grader.classroom.discover import (
+    LmsName,
+    discover,
+    lms_name,
+    lms_student,
+    looks_like_class,
+    safe_name,
+    student_identity,
+)
 from grader.discover import MAX_SUBMISSION_BYTES
 from notebooks import write_notebook
 
@@ -244,3 +252,42 @@ def test_a_student_cannot_name_a_folder_after_another_students_output_folder(tmp
     folder_class(tmp_path, "alice!", safe_name("alice!"))
     names = [safe_name(s.student).lower() for s in discover(tmp_path).submissions]
     assert len(names) == len(set(names)) == 2
+
+
+def test_bulk_download_names_give_their_parts_and_the_late_flag():
+    assert lms_name("doejane_12345_6789012_ConvolutionalNetworks") == LmsName("canvas", "doejane", "12345")
+    assert lms_name("doejane_LATE_12345_6789013_Untitled") == LmsName("canvas", "doejane", "12345", late=True)
+    assert lms_name("Jane Doe_4321_assignsubmission_file_") == LmsName("moodle", "Jane Doe", "4321")
+    assert lms_name("alice") is None
+
+
+def canvas_class(root):
+    for file_name in (
+        "doejane_12345_6789012_ConvolutionalNetworks.ipynb",
+        "doejane_LATE_12345_6789013_Untitled.ipynb",
+        "roebob_777_6789014_ConvolutionalNetworks.ipynb",
+    ):
+        write_notebook(root, STUB, name=file_name)
+    (root / "carol").mkdir()
+    write_notebook(root / "carol", STUB)
+    return root
+
+
+def test_discovery_groups_a_canvas_student_and_flags_the_late_hand_in(tmp_path):
+    found = {s.student: s.lms for s in discover(canvas_class(tmp_path)).submissions}
+    assert found == {
+        "doejane_12345": LmsName("canvas", "doejane", "12345", late=True),
+        "roebob_777": LmsName("canvas", "roebob", "777", late=False),
+        "carol": None,
+    }
+
+
+def test_discovery_gives_a_moodle_folder_and_notebook_their_names_and_no_late_flag(tmp_path):
+    (tmp_path / "Jane Doe_4321_assignsubmission_file_").mkdir()
+    write_notebook(tmp_path / "Jane Doe_4321_assignsubmission_file_", STUB)
+    write_notebook(tmp_path, STUB, name="Eve Doe_99_assignsubmission_file_nb.ipynb")
+    found = {s.student: s.lms for s in discover(tmp_path).submissions}
+    assert found == {
+        "Jane Doe_4321": LmsName("moodle", "Jane Doe", "4321"),
+        "Eve Doe_99": LmsName("moodle", "Eve Doe", "99"),
+    }

@@ -36,14 +36,30 @@ from pathlib import Path
 from grader.discover import Found, SubmissionError, bounded, find_notebooks
 
 SKIPPED_NAMES = ("__MACOSX", ".ipynb_checkpoints")
-CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)_(?:late_)?(?P<user>\d+)_\d+_(?P<original>.+)$", re.IGNORECASE)
-MOODLE_NAME = re.compile(r"^(?P<student>.+?_\d+)_assignsubmission_[a-z]+_?(?P<original>.*)$", re.IGNORECASE)
+CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)_(?P<late>late_)?(?P<user>\d+)_\d+_(?P<original>.+)$", re.IGNORECASE)
+MOODLE_NAME = re.compile(
+    r"^(?P<student>(?P<name>.+?)_(?P<user>\d+))_assignsubmission_[a-z]+_?(?P<original>.*)$", re.IGNORECASE
+)
 SAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
 SAFE_NAME_LENGTH = 60  # characters of a student's output folder name before its hash: readable in a listing
 HASH_MARK = "+"  # between a safe name and its hash: never in a name kept as it is, so the two never meet
 HASH_DIGITS = 16  # hex digits of an id's hash in its output folder name: 64 bits, not searchable for a twin
 CLASS_LIKE_FOLDERS = 2  # sub-folders holding notebooks, more than the notebooks beside them: a class, not a submission
 CLASS_LIKE_LMS_STUDENTS = 2  # distinct students named in bulk-download notebook names: a class
+
+
+@dataclass(frozen=True)
+class LmsName:
+    """What a Canvas or Moodle bulk-download name says about its student."""
+
+    lms: str
+    """'canvas' or 'moodle'."""
+    name: str
+    """The name part: Canvas' login-like name (``doejane``), Moodle's full name (``Jane Doe``)."""
+    user_id: str
+    """Canvas' user id (its gradebook's ``ID``), or Moodle's participant number (``Participant 4321``)."""
+    late: bool = False
+    """Canvas marked the hand-in late (``_LATE_`` in the name); Moodle's names never say."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,8 @@ class Submission:
     """Each notebook's size in bytes as discovery found it (parallel to notebooks)."""
     notes: tuple = ()
     """What discovery left out and why (symbolic links, folders too deep...), for the student's report."""
+    lms: LmsName | None = None
+    """What the bulk-download name(s) say, or None for another name; late when any of its notebooks is."""
 
 
 @dataclass(frozen=True)
@@ -85,8 +103,8 @@ def discover(class_dir, exclude=()):
     entries = [e for e in _entries(class_dir) if not _skipped(e)]
     excluded = {Path(p).resolve() for p in exclude}
     entries = [e for e in entries if e.is_symlink() or Path(e.path).resolve() not in excluded]
-    folders = [_folder_submission(Path(e.path)) for e in entries if e.is_dir(follow_symlinks=False)]
-    linked = [_linked_submission(Path(e.path)) for e in entries if e.is_symlink() and _linked_folder(e)]
+    folders = [_named(_folder_submission(Path(e.path)), e) for e in entries if e.is_dir(follow_symlinks=False)]
+    linked = [_named(_linked_submission(Path(e.path)), e) for e in entries if e.is_symlink() and _linked_folder(e)]
     flat = [e for e in entries if e.name.endswith(".ipynb") and (e.is_file(follow_symlinks=False) or e.is_symlink())]
     ignored = tuple(
         Path(e.path)
@@ -105,11 +123,19 @@ def student_identity(student):
 
 def lms_student(file_name):
     """The student id in a Canvas or Moodle bulk-download file or folder name, or None."""
+    parsed = lms_name(file_name)
+    return f"{parsed.name}_{parsed.user_id}" if parsed else None
+
+
+def lms_name(file_name):
+    """The LmsName of a Canvas or Moodle bulk-download file or folder name, or None."""
     moodle = MOODLE_NAME.match(file_name)
     if moodle:
-        return moodle.group("student")
+        return LmsName("moodle", moodle.group("name"), moodle.group("user"))
     canvas = CANVAS_NAME.match(file_name)
-    return f"{canvas.group('name')}_{canvas.group('user')}" if canvas else None
+    if canvas:
+        return LmsName("canvas", canvas.group("name"), canvas.group("user"), late=bool(canvas.group("late")))
+    return None
 
 
 def looks_like_class(path):
@@ -193,6 +219,11 @@ def _folder_submission(folder):
     return Submission(student=student, path=folder, notebooks=found.notebooks, sizes=found.sizes, notes=found.notes)
 
 
+def _named(submission, entry):
+    """A folder's (or link's) submission with what its bulk-download name says."""
+    return dataclasses.replace(submission, lms=lms_name(entry.name))
+
+
 def _linked_submission(link):
     student = lms_student(link.name) or link.name
     return Submission(student=student, path=link, notebooks=(), problem=_link_reason(link))
@@ -209,7 +240,18 @@ def _flat_submissions(entries):
     for entry in entries:
         stem = entry.name.removesuffix(".ipynb")
         groups.setdefault(lms_student(stem) or stem, []).append(entry)
-    return [_flat_submission(student, group) for student, group in groups.items()]
+    return [
+        dataclasses.replace(_flat_submission(student, group), lms=_group_lms(group))
+        for student, group in groups.items()
+    ]
+
+
+def _group_lms(entries):
+    """The LmsName of one student's top-level notebooks: late when any of them was handed in late."""
+    names = [lms_name(entry.name.removesuffix(".ipynb")) for entry in entries]
+    if None in names:
+        return None
+    return dataclasses.replace(names[0], late=any(name.late for name in names))
 
 
 def _flat_submission(student, entries):

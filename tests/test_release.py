@@ -2,6 +2,7 @@
 and nothing of the references or the grader; installed alone in a fresh venv, its notebook runs."""
 
 import ast
+import json
 import os
 import re
 import subprocess
@@ -24,7 +25,8 @@ from grader.solve import fill_task_cells, reference_source
 from grader.tasks import conv, normalization, pool
 
 ROOT = Path(__file__).resolve().parents[1]
-STUDENT_FILES = {NOTEBOOK_NAME, "README.md", "requirements.txt", "pyproject.toml"}
+STUDENT_FILES = {NOTEBOOK_NAME, "README.md", "requirements.txt", "pyproject.toml", "tox.ini"}
+GITHUB_FILES = {".github/workflows/checks.yml", ".github/classroom/autograding.json"}
 MIN_LINE = 20  # characters: shorter statements ("dx = np.zeros_like(x)") are not distinctive
 GIVEN_SOURCES = [*sorted((ROOT / "assignment").rglob("*.py")), ROOT / "notebooks" / NOTEBOOK_NAME]
 
@@ -100,7 +102,7 @@ def test_bundle_has_no_solutions_no_grader_and_no_solve_command(bundle):
             assert not re.search(r"^\s*(import|from)\s+(solutions|grader)\b", text, re.M), name
     project = tomllib.loads(files["pyproject.toml"].decode())
     assert "scripts" not in project["project"] and "grader" not in files["pyproject.toml"].decode()
-    assert project["tool"]["setuptools"]["packages"] == ["assignment", "assignment.checks"]
+    assert project["tool"]["flit"]["module"]["name"] == "assignment"
 
 
 def test_no_distinctive_line_of_the_references_is_anywhere_in_the_bundle_or_its_zip(bundle):
@@ -167,6 +169,80 @@ def test_release_into_a_folder_with_files_or_of_a_missing_notebook_exits_2(tmp_p
     assert main(["release", str(tmp_path / "new"), "--notebook", str(tmp_path / "none.ipynb")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 2 and "Traceback" not in err
+
+
+# -- dates, packaging and the files for GitHub ---------------------------------------------------------------
+
+
+def test_every_file_of_the_folder_and_the_zip_is_dated_the_projects_last_commit(bundle):
+    from grader.bundles.release import source_epoch
+
+    epoch = source_epoch()
+    assert epoch > time.mktime((2024, 1, 1, 0, 0, 0, 0, 0, -1))  # a real date, not 1980
+    paths = [bundle.folder, *bundle.folder.rglob("*")]
+    assert {int(path.stat().st_mtime) for path in paths} == {epoch}
+    with zipfile.ZipFile(bundle.zip_path) as archive:
+        assert {entry.date_time for entry in archive.infolist()} == {time.gmtime(epoch)[:6]}
+
+
+def test_the_same_sources_make_the_same_zip_byte_for_byte(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01 UTC
+    first = build_release(tmp_path / "one" / "bundle")
+    time.sleep(1.1)  # a build time leaking into the zip would show
+    second = build_release(tmp_path / "two" / "bundle")
+    assert first.zip_path.read_bytes() == second.zip_path.read_bytes()
+    with zipfile.ZipFile(first.zip_path) as archive:
+        assert {entry.date_time for entry in archive.infolist()} == {(2026, 1, 1, 0, 0, 0)}
+
+
+def test_the_bundle_builds_with_a_backend_that_writes_nothing_into_its_folder(bundle):
+    build = tomllib.loads((bundle.folder / "pyproject.toml").read_text())["build-system"]
+    assert build["build-backend"] == "flit_core.buildapi"  # no build/, no .egg-info (setuptools wrote both)
+
+
+def test_without_github_the_bundle_has_no_github_files(bundle):
+    assert not (bundle.folder / ".github").exists()
+
+
+@pytest.fixture(scope="module")
+def github_bundle(tmp_path_factory):
+    return build_release(tmp_path_factory.mktemp("github") / "repo", github=True).folder
+
+
+def test_release_github_adds_the_workflow_and_the_classroom_configuration(github_bundle):
+    files = set(bundle_files(github_bundle))
+    assert GITHUB_FILES <= files and GITHUB_FILES | STUDENT_FILES == {f for f in files if "/" not in f} | GITHUB_FILES
+    assert "python -m assignment.check" in (github_bundle / "README.md").read_text()
+    assert ".github/workflows/checks.yml" in (github_bundle / "README.md").read_text()
+
+
+def test_the_workflow_installs_the_requirements_on_the_bundles_python_and_runs_the_check_command(github_bundle):
+    text = (github_bundle / ".github" / "workflows" / "checks.yml").read_text()
+    python = tomllib.loads((github_bundle / "pyproject.toml").read_text())["project"]["requires-python"]
+    steps = [
+        line.strip() for line in text.splitlines() if line.strip().startswith(("- uses:", "run:", "python-version"))
+    ]
+    assert steps == [
+        "- uses: actions/checkout@v4",
+        "- uses: actions/setup-python@v5",
+        f'python-version: "{python.removeprefix(">=")}"',
+        "run: python -m pip install -r requirements.txt",
+        f"run: python -m assignment.check {NOTEBOOK_NAME}",
+    ]
+    assert "\t" not in text and re.search(r"^on: \[push, pull_request, workflow_dispatch\]$", text, re.M)
+    assert re.search(r"^jobs:\n  checks:\n    runs-on: ubuntu-latest$", text, re.M)
+
+
+def test_the_classroom_configuration_has_one_test_per_task_worth_its_points(github_bundle):
+    config = json.loads((github_bundle / ".github" / "classroom" / "autograding.json").read_text())
+    tests = config["tests"]
+    assert [test["name"] for test in tests] == list(checks.TASK_IDS)
+    assert sum(test["points"] for test in tests) == 100
+    for test in tests:
+        assert set(test) == {"name", "setup", "run", "input", "output", "comparison", "timeout", "points"}
+        assert test["run"] == f".venv/bin/python -m assignment.check {NOTEBOOK_NAME} --task {test['name']}"
+        assert 0 < test["timeout"] <= 60  # minutes
+    assert "pip install -q -r requirements.txt" in tests[0]["setup"] and not any(t["setup"] for t in tests[1:])
 
 
 # -- the bundle as a student installs it -------------------------------------------------------------------

@@ -4,6 +4,7 @@ Written here rather than taken from tqdm or rich: one line with a bar, the count
 failures so far is all a class run needs, and the grader stays free of a dependency for it.
 """
 
+import os
 import shutil
 import sys
 import time
@@ -50,6 +51,10 @@ class Progress:
         if message:
             self._write(message + "\n")
 
+    def interrupted(self, line):
+        """Say ``line`` at once, from a signal handler: on a line of its own, below the bar."""
+        say_now(self.stream, ("\n" if self.terminal and self.total else "") + line)
+
     def eta(self):
         """Seconds left at the pace so far, or None before the first submission."""
         if not self.done:
@@ -80,6 +85,25 @@ class Progress:
             self.stream.flush()
         except (OSError, ValueError):  # a closed stream costs the progress only
             pass
+
+
+def say_now(stream, line):
+    """Write ``line`` and a newline to ``stream`` from a signal handler: straight to its file descriptor
+    when it has one (the handler may have interrupted a write to the same buffered stream, which would
+    refuse a reentrant call), else through the stream; a closed or broken stream costs the line only."""
+    data = (line + "\n").encode("utf-8", "replace")
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = None
+    try:
+        if fd is None:
+            stream.write(line + "\n")
+            stream.flush()
+        else:
+            os.write(fd, data)
+    except (OSError, ValueError, RuntimeError):
+        pass
 
 
 def _duration(seconds):

@@ -37,6 +37,7 @@ from grader.sandbox.supervisor import SandboxUnavailable
 
 GRADED, UNREADABLE, ERROR, NO_SANDBOX, PENDING = "graded", "unreadable", "error", "no sandbox", "pending"
 STOP_SECONDS = 30.0  # a stopped worker's sandbox cleanup (kill, reap, empty scratch) takes well under this
+KILL_SECONDS = 2.0  # a SIGKILLed worker is gone well within this
 POLL_SECONDS = 0.5  # how often the pool looks for a worker that died without answering
 SUBMISSION_FOLDER = "submission"  # the temporary folder a worker writes a submission's notebooks into
 
@@ -55,7 +56,8 @@ class Job:
     single_file: bool
     """Graded as one notebook file (a flat class folder's notebook) rather than as a folder."""
     shown_root: str
-    """The folder the names are relative to, as reports should show it."""
+    """The folder the names are relative to, as reports should show it: relative to the class folder ('' for a
+    notebook directly in it), so no file of a student names a folder of the instructor's machine."""
     key: str
     """Content hash + config hash + grader version (see resume.py)."""
     config: Config
@@ -72,6 +74,8 @@ class NotebookFile:
     path: Path
     size: int
     """Its size as discovery found it (without following links)."""
+    shown: str = ""
+    """The path as a reason it cannot be read names it (relative to the class folder); '' for ``path``."""
 
     CHUNK = 1 << 20  # bytes hashed at a time
 
@@ -81,11 +85,11 @@ class NotebookFile:
             with open_notebook(self.path) as stream:
                 content = stream.read(MAX_NOTEBOOK_BYTES + 1)
         except SubmissionError as exc:
-            return str(exc)
+            return str(exc).replace(str(self.path), self.shown or str(self.path))
         return (
             content
             if len(content) <= MAX_NOTEBOOK_BYTES
-            else f"{self.path} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
+            else f"{self.shown or self.path} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB"
         )
 
     def chunks(self):
@@ -188,7 +192,7 @@ def _grade(path, config, temp_root, shown_root):
     try:
         report = grade(path, config)
     except SubmissionError as exc:
-        return UNREADABLE, printable(str(exc).replace(temp_root, shown_root)), None
+        return UNREADABLE, printable(_shown(str(exc), temp_root, shown_root)), None
     except SandboxUnavailable as exc:
         return NO_SANDBOX, printable(exc), None
     except Exception as exc:  # a grader bug on this submission: it costs this row only, and says so
@@ -201,7 +205,7 @@ def _relocated(report, temp_root, shown_root):
     """The report as if the original folder had been graded: the temporary folder's name replaced."""
 
     def moved(text):
-        return text.replace(temp_root, shown_root) if isinstance(text, str) else text
+        return _shown(text, temp_root, shown_root) if isinstance(text, str) else text
 
     tasks = tuple(
         dataclasses.replace(
@@ -214,33 +218,48 @@ def _relocated(report, temp_root, shown_root):
     )
 
 
+def _shown(text, temp_root, shown_root):
+    """``text`` with the worker's temporary folder named as the submission's folder is shown."""
+    return text.replace(temp_root + "/", f"{shown_root}/" if shown_root else "").replace(temp_root, shown_root or ".")
+
+
+def _in_class(text, class_root):
+    """``text`` with the paths under ``class_root`` made relative to it (what a student's files may show)."""
+    return text.replace(f"{class_root}{os.sep}", "")
+
+
 def prepare_job(submission, config, key_of):
     """The :class:`Job` of a discovered submission, or a :class:`Graded` row when it cannot be read here.
 
     key_of: (files, config) -> the resume key (resume.submission_key)."""
+    class_root = submission.path.parent  # a submission is a folder, a notebook or a link in the class folder
     if submission.problem:
-        return _unreadable(submission.student, submission.problem)
+        return _unreadable(submission.student, _in_class(submission.problem, class_root))
     folder = submission.path if submission.path.is_dir() else submission.path.parent
     try:
         sizes = submission.sizes or tuple(os.lstat(notebook).st_size for notebook in submission.notebooks)
         files = tuple(
-            (notebook.relative_to(folder).as_posix(), NotebookFile(notebook, size))
+            (
+                notebook.relative_to(folder).as_posix(),
+                NotebookFile(notebook, size, _in_class(str(notebook), class_root)),
+            )
             for notebook, size in zip(submission.notebooks, sizes)
         )
         key = key_of(files, config)  # streams each file through the hash: nothing is kept
     except SubmissionError as exc:
-        return _unreadable(submission.student, str(exc))
+        return _unreadable(submission.student, _in_class(str(exc), class_root))
     except OSError as exc:
-        return _unreadable(submission.student, f"{submission.path} cannot be read ({exc.strerror or exc})")
+        shown = _in_class(str(submission.path), class_root)
+        return _unreadable(submission.student, f"{shown} cannot be read ({exc.strerror or exc})")
     single = not submission.path.is_dir() and len(files) == 1
     return Job(
         student=submission.student,
         files=files,
         single_file=single,
-        shown_root=str(folder),
+        shown_root=_in_class(f"{folder}{os.sep}", class_root).rstrip(os.sep),
         key=key,
         config=config,
-        notes=submission.notes,
+        notes=tuple(_in_class(note, class_root) for note in submission.notes),
     )
 
 
@@ -350,6 +369,17 @@ class LocalPool:
             if process.is_alive():
                 process.kill()
                 process.join()
+            connection.close()
+        self._workers.clear()
+
+    def kill(self):
+        """Kill every worker at once (a second Ctrl-C): a worker's sandbox dies with it (its parent-death
+        signal), so nothing is left running."""
+        for connection, (process, _) in list(self._workers.items()):
+            if process.is_alive():
+                process.kill()
+        for connection, (process, _) in list(self._workers.items()):
+            process.join(KILL_SECONDS)
             connection.close()
         self._workers.clear()
 
@@ -477,6 +507,14 @@ class DaskCluster:
         if unfinished:
             self._client.cancel(unfinished)
         self._client.close()
+
+    def kill(self):
+        """Leave at once (a second Ctrl-C): the client is closed without waiting on the scheduler; what runs
+        on the workers finishes there and its result is dropped."""
+        try:
+            self._client.close(timeout=KILL_SECONDS)
+        except Exception:  # leaving anyway: the scheduler drops a client that went away
+            pass
 
 
 def _security(tls):

@@ -354,3 +354,14 @@ def test_a_clean_run_on_a_local_dask_cluster_logs_no_traceback(tmp_path):
     assert "[2/2]" in graded.stderr
     for log in (graded.stderr, cluster_log):
         assert "Traceback" not in log and "CommClosedError" not in log, log
+
+
+def test_html_feedback_annotates_the_students_own_notebook(tmp_path):
+    root = tmp_path / "class"
+    (root / "alice").mkdir(parents=True)
+    write_notebook(root / "alice", "def conv_forward_naive(x, w, b, conv_param):\n    return 'alices <own> code'\n")
+    run(root, tmp_path / "out", form="html")
+    page = (tmp_path / "out" / "students" / "alice" / "feedback.html").read_text()
+    assert "alices &lt;own&gt; code" in page  # her cell, escaped, with the grade beside it
+    assert "Pad ignored." in page
+    assert str(tmp_path) not in page

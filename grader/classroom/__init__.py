@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TextIO
 from grader.boundary import printable
 from grader.classroom import gradebook, resume, summary
 from grader.classroom.discover import discover
-from grader.classroom.feedback import feedback
+from grader.classroom.feedback import feedback, graded_notebook
 from grader.classroom.progress import Progress, say_now
 from grader.classroom.run import ERROR, NO_SANDBOX, PENDING, Graded, prepare_job
 from grader.config import Config
@@ -111,11 +111,14 @@ def grade_class(
     tally, progress, no_sandbox = Tally(feedback_form), None, ""
     with stop.installed():
         try:
-            jobs = _sorted_out(folder, config, out_dir, outputs, records, tally)
+            submissions = {submission.student: submission for submission in folder.submissions}
+            jobs = _sorted_out(folder, config, out_dir, outputs, records, tally, class_dir)
             progress = stop.progress = Progress(len(jobs), skipped=tally.kept, stream=progress_stream)
             for graded in executor.results(jobs):
                 with _signals_held():
-                    records[graded.student] = _keep(out_dir, graded, outputs)
+                    records[graded.student] = _keep(
+                        out_dir, graded, outputs, submissions.get(graded.student), class_dir
+                    )
                 tally.graded += 1
                 progress.update(graded.student, _outcome(graded), _failed(graded, fail_under))
                 if graded.status == NO_SANDBOX:
@@ -144,19 +147,20 @@ def grade_class(
     return dataclasses.replace(run, graded_now=tally.graded, rewritten=tally.rewritten, feedback_form=feedback_form)
 
 
-def _sorted_out(folder, config, out_dir, outputs, records, tally):
+def _sorted_out(folder, config, out_dir, outputs, records, tally, class_dir=None):
     """The jobs to grade. A submission that cannot be read gets its row now; one graded under the same key
     in an earlier run keeps its record, its files written again when the output options changed or they
     are gone (no grading: see resume.outputs_current)."""
     jobs = []
-    for item in (_prepared(s, config) for s in folder.submissions):
+    for submission in folder.submissions:
+        item = _prepared(submission, config)
         if isinstance(item, Graded):
-            records[item.student] = _keep(out_dir, item, outputs)
+            records[item.student] = _keep(out_dir, item, outputs, submission, class_dir)
             tally.graded += 1
         elif (kept := resume.kept_record(out_dir, item.student, item.key)) is not None:
             if not resume.outputs_current(out_dir, kept, outputs):
                 with _signals_held():
-                    kept = _keep(out_dir, resume.graded_of(kept), outputs)
+                    kept = _keep(out_dir, resume.graded_of(kept), outputs, submission, class_dir)
                 tally.rewritten += 1
             records[item.student] = kept
             tally.kept += 1
@@ -206,18 +210,29 @@ def _prepared(submission, config):
         )
 
 
-def _keep(out_dir, graded, outputs):
+def _keep(out_dir, graded, outputs, submission=None, class_dir=None):
     """Write one student's outputs (report, feedback, record), each atomically; the record.
-    outputs: the options they are written with ({"feedback": "md" or "html"}), kept in the record."""
+    outputs: the options they are written with ({"feedback": "md" or "html"}), kept in the record;
+    submission: the student's discovered Submission, whose notebook the HTML feedback annotates (None: the
+    page is built from the report); class_dir: the class folder, the root of the paths a student is shown."""
     record = resume.record_of(graded, outputs)
     folder = resume.student_folder(out_dir, graded.student)
     folder.mkdir(parents=True, exist_ok=True)
     if graded.report is not None:
         resume.write_atomically(folder / "report.json", json.dumps(record["report"], indent=2) + "\n")
     form = outputs["feedback"]
-    resume.write_atomically(folder / f"feedback.{form}", feedback(graded.student, graded, form))
+    notebook = _annotated_notebook(submission, graded) if form == "html" else None
+    resume.write_atomically(folder / f"feedback.{form}", feedback(graded.student, graded, form, notebook, class_dir))
     resume.save_record(out_dir, record)
     return record
+
+
+def _annotated_notebook(submission, graded):
+    """The notebook of ``submission`` that its HTML feedback annotates (feedback.graded_notebook), or None."""
+    if submission is None:
+        return None
+    root = submission.path if submission.path.is_dir() else submission.path.parent
+    return graded_notebook(submission.notebooks, root, graded.report)
 
 
 def _write_class(out_dir, config, folder, records, kept, stopped, no_sandbox, lms_gradebook=None):

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import datetime
 
 import pytest
@@ -75,7 +76,7 @@ def test_summary_gives_mean_pass_rate_and_the_most_common_failure_counted_per_su
     assert conv.failures == ((2, "error # > #"),)
     assert result.tasks[1].pass_rate == 1.0
     assert "- failure, 2 students: error # > #" in summary.text(result, markdown=False)
-    assert "\n- failure, 2 students: error # &gt; #" in summary.text(result)
+    assert "\n- failure, 2 students: error # > #" in summary.text(result)
 
 
 def test_summary_png_is_drawn_when_matplotlib_is_installed(tmp_path):
@@ -108,8 +109,8 @@ def test_terminal_progress_redraws_one_line():
 def test_summary_markdown_cannot_carry_markup_from_a_failure_message():
     result = summary.summarize([record_of(graded("a", HOSTILE))], TASKS)
     text = summary.text(result)
-    assert "<script>" not in text and "\x1b" not in text and "\u202e" not in text
-    assert "&lt;script&gt;" in text and "\\*bold\\*" in text
+    assert re.search(r"(?<!\\)<script", text) is None and "\x1b" not in text and "\u202e" not in text
+    assert "\\<script>" in text and "\\*bold\\*" in text
 
 
 # A mixed class's report and its LMS gradebooks.
@@ -186,10 +187,10 @@ def test_causes_leave_out_withheld_points_and_keep_the_digits_of_names(mixed):
 
 def test_the_markdown_summary_escapes_report_text_and_counts_students(mixed):
     text = summary.text(summary.summarize(mixed, MIXED_TASKS))
-    assert "- pad = 0 slicing: 3 students (conv\\_backward\\_naive 3)" in text
-    assert "dx\\_pad\\[:, :, p:-p, p:-p\\]" in text
+    assert "- pad = 0 slicing: 3 students (conv_backward_naive 3)" in text
+    assert "dx_pad[:, :, p:-p, p:-p]" in text
     assert "- failure, 1 student: W2: expected shape (#, #), got (#, #)" in text
-    assert "### conv\\_backward\\_naive: 5 of 7 students failed" in text
+    assert "### conv_backward_naive: 5 of 7 students failed" in text
 
 
 def test_numbers_are_masked_unless_they_end_a_name():

@@ -11,7 +11,6 @@ and "error 4.1e-01" count as one, while the digits of a name (W2, float32, data_
 It reads records (resume.record_of): the JSON reports, whose text is already printable.
 """
 
-import html
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -164,8 +163,9 @@ def _students(count):
 
 
 def text(summary, markdown=True):
-    """The summary as Markdown (summary.md), or as plain text for a terminal (markdown=False): report text
-    is escaped for Markdown only."""
+    """The summary as Markdown (summary.md), or as plain text for a terminal (markdown=False). The grader's
+    own words (task ids, the catalogue's mistakes and fixes) are written as they are; text that comes from
+    a report, which may hold a student's words, is escaped for Markdown only."""
     shown = _markdown_escaped if markdown else str
     lines = [
         "# Class summary",
@@ -187,8 +187,8 @@ def _misconception_lines(summary, shown):
         return lines + ["No catalogued mistake was named in any report.", ""]
     for item in summary.misconceptions:
         where = ", ".join(f"{task_id} {count}" for task_id, count in item.tasks)
-        lines.append(f"- {shown(item.name)}: {_students(item.students)} ({shown(where)})")
-        lines.append(f"  {shown(item.fix)}")
+        lines.append(f"- {item.name}: {_students(item.students)} ({where})")
+        lines.append(f"  {item.fix}")
     return lines + [""]
 
 
@@ -200,7 +200,7 @@ def _task_table(summary, shown):
         "|---|---|---|---|---|",
     ]
     lines += [
-        f"| {shown(t.id)} | {t.mean:.1f} / {t.max_score:.1f} | {100 * t.pass_rate:.0f}% | {t.failed} | {t.explained} |"
+        f"| {t.id} | {t.mean:.1f} / {t.max_score:.1f} | {100 * t.pass_rate:.0f}% | {t.failed} | {t.explained} |"
         for t in summary.tasks
     ]
     return lines + [""]
@@ -209,17 +209,22 @@ def _task_table(summary, shown):
 def _task_lines(task, graded, shown):
     if not task.failed and not task.failures:
         return []
-    lines = [f"### {shown(task.id)}: {task.failed} of {_students(graded)} failed", ""]
+    lines = [f"### {task.id}: {task.failed} of {_students(graded)} failed", ""]
     for count, diagnosis in task.misconceptions:
-        lines.append(f"- misconception, {_students(count)}: {shown(diagnosis.partition(': ')[0])}")
+        lines.append(f"- misconception, {_students(count)}: {diagnosis.partition(': ')[0]}")
     for count, cause in task.failures:
         lines.append(f"- failure, {_students(count)}: {shown(cause)}")
     return lines + [""]
 
 
 def _markdown_escaped(message):
-    """Report text inside the Markdown summary: no markup can start in it."""
-    return re.sub(r"([\\`*_\[\]|])", r"\\\1", html.escape(message, quote=False))
+    """Report text inside the Markdown summary, which reads as it is and in which no markup can start: a
+    backslash before each character that could start markup or HTML (CommonMark lets any punctuation be
+    escaped so), but an underscore inside a word, which cannot."""
+    return _MARKUP.sub(lambda found: "\\" + found.group(0), message)
+
+
+_MARKUP = re.compile(r"[\\`*\[\]|<&]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 
 
 def figure(summary):

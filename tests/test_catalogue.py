@@ -325,7 +325,7 @@ def test_the_json_report_has_a_diagnosis_per_check_made_printable():
 def _graded_calls(key):
     """(args, reference value) of every graded call the fingerprints of ``key`` are tried on, built as the
     grader builds them."""
-    from assignment.cases import batchnorm_inputs, groupnorm_inputs
+    from assignment.cases import groupnorm_inputs
     from assignment.tasks import PUBLIC_CASES
     from grader.tasks import conv, convnet, pool
     from grader.tasks import normalization as norm
@@ -340,31 +340,7 @@ def _graded_calls(key):
             else:
                 yield (inputs["dout"], args), layer.reference_gradients(inputs["dout"], args)
     elif key.startswith("spatial_batchnorm") or key == catalogue.RUNNING_STATS:
-        cases = ([PUBLIC_CASES[key]] if key in PUBLIC_CASES else []) + list(
-            norm.BN_FORWARD_CASES if key != "spatial_batchnorm_backward" else norm.BN_BACKWARD_CASES
-        )
-        for case in cases:
-            inputs = norm._generated(batchnorm_inputs, case)
-            args = (inputs["x"], inputs["gamma"], inputs["beta"], norm._bn_train_param(case))
-            out, cache = solutions.spatial_batchnorm_forward(*args[:3], copied_param(args[3]))
-            if key == "spatial_batchnorm_backward":
-                yield (inputs["dout"], args), solutions.spatial_batchnorm_backward(inputs["dout"], cache)
-            else:
-                yield args, out
-        if key != "spatial_batchnorm_backward":
-            for case, mode in ((norm.TEST_MODE_CASE, "test"), (norm.RUNNING_STATS_CASE, "train")):
-                inputs = norm._generated(batchnorm_inputs, case)
-                rng = np.random.default_rng(case["seed"] + 1)
-                param = {
-                    "mode": mode,
-                    "momentum": case.get("momentum", 0.9),
-                    "running_mean": rng.standard_normal(case["C"]),
-                    "running_var": 0.5 + rng.random(case["C"]),
-                }
-                after = copied_param(param)
-                out, _ = solutions.spatial_batchnorm_forward(inputs["x"], inputs["gamma"], inputs["beta"], after)
-                args = (inputs["x"], inputs["gamma"], inputs["beta"], param)
-                yield args, ((after["running_mean"], after["running_var"]) if key == catalogue.RUNNING_STATS else out)
+        yield from _batchnorm_calls(key)
     elif key.startswith("spatial_groupnorm"):
         forward = key == "spatial_groupnorm_forward"
         for case in [PUBLIC_CASES[key]] + list(norm.GN_FORWARD_CASES if forward else norm.GN_BACKWARD_CASES):
@@ -385,6 +361,35 @@ def _graded_calls(key):
         ):
             params, X, y = convnet.loss_case(net, seed)
             yield (params, X, y, reg), convnet._reference_model(net, reg, params).loss(X, y)
+
+
+def _batchnorm_calls(key):
+    """The graded calls of batchnorm's keys: the train-mode cases of the forward (its out) or the backward, and
+    the mode checks whose outcomes name mistakes: test mode (the forward's out) and the running statistics
+    (RUNNING_STATS: bn_param's statistics after the call)."""
+    from assignment.cases import batchnorm_inputs
+    from assignment.tasks import PUBLIC_CASES
+    from grader.tasks import normalization as norm
+
+    train = {"spatial_batchnorm_forward": norm.BN_FORWARD_CASES, "spatial_batchnorm_backward": norm.BN_BACKWARD_CASES}
+    for case in [PUBLIC_CASES[key], *train[key]] if key in train else []:
+        inputs = norm._generated(batchnorm_inputs, case)
+        args = (inputs["x"], inputs["gamma"], inputs["beta"], norm._bn_train_param(case))
+        out, cache = solutions.spatial_batchnorm_forward(*args[:3], copied_param(args[3]))
+        if key == "spatial_batchnorm_backward":
+            yield (inputs["dout"], args), solutions.spatial_batchnorm_backward(inputs["dout"], cache)
+        else:
+            yield args, out
+    modes = {"spatial_batchnorm_forward": (norm._test_mode_check, "test")}
+    modes[catalogue.RUNNING_STATS] = (norm._running_stats_check, "train")
+    check, mode = modes.get(key, (None, None))
+    for case in [case for graded, case in norm.MODE_CHECKS if graded is check]:
+        inputs = norm._generated(batchnorm_inputs, case)
+        param = norm._bn_param_with_stats(case, mode)
+        after = copied_param(param)
+        out, _ = solutions.spatial_batchnorm_forward(inputs["x"], inputs["gamma"], inputs["beta"], after)
+        args = (inputs["x"], inputs["gamma"], inputs["beta"], param)
+        yield args, ((after["running_mean"], after["running_var"]) if key == catalogue.RUNNING_STATS else out)
 
 
 def _differs(value, reference):
@@ -412,6 +417,30 @@ def test_every_fingerprint_shows_on_some_graded_case(key, fingerprint):
         for candidate in catalogue._candidates(fingerprint, args):
             shown += _differs(candidate, reference)
     assert shown, f"{fingerprint.variant.__name__} never differs from the reference on the graded cases"
+
+
+def _singling_out(key, mistake):
+    """How many graded calls of ``key`` single ``mistake`` out: code returning one of its candidates there
+    is evidence for it (catalogue.examine), distinct from the reference, the other mistakes, the alternatives."""
+    count = 0
+    for args, _ in _graded_calls(key):
+        candidates = [
+            c for f in catalogue.FINGERPRINTS[key] if f.mistake == mistake for c in catalogue._candidates(f, args)
+        ]
+        count += any(
+            mistake in catalogue.examine(key, args, lambda other, c=c: not catalogue._distinct(c, other)).supports
+            for c in candidates
+        )
+    return count
+
+
+@pytest.mark.parametrize(
+    "key, mistake",
+    sorted({(key, f.mistake) for key, prints in catalogue.FINGERPRINTS.items() for f in prints}),
+)
+def test_every_fingerprinted_mistake_is_singled_out_by_enough_graded_cases_to_be_named(key, mistake):
+    """A mistake is named from EVIDENCE_CASES cases: with fewer graded cases that single it out, it never is."""
+    assert _singling_out(key, mistake) >= catalogue.EVIDENCE_CASES
 
 
 # -- the evidence, weighed over the whole task ---------------------------------------------------------

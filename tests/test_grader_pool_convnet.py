@@ -232,7 +232,7 @@ def _overlaps(name):
 
 
 def test_designed_case_puts_each_peak_in_six_windows_without_ties():
-    case = pool.HIDDEN_CASES[-1]
+    case = next(case for case in pool.HIDDEN_CASES if "peak" in case)
     inputs = pool.case_inputs(case)
     x = inputs["x"]
     out, _ = solutions.max_pool_forward_naive(x, inputs["pool_param"])

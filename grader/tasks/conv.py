@@ -7,8 +7,10 @@ from assignment.tasks import PUBLIC_CASES, TABLE
 from grader.tasks.layer_checks import Layer, grade_layer_backward, grade_layer_forward
 
 # Hidden cases: every edge of SPEC section 4 (pad 0 and 2, strides 2 and 3, H != W, HH != WW, N = C = F = 1),
-# and a stride larger than the filter (the last: gaps between windows, and the last rows and columns of x in
-# no window, so their dx is zero and a dx_pad sized by what the windows cover is too small).
+# a stride larger than the filter (gaps between windows, and the last rows and columns of x in no window, so
+# their dx is zero and a dx_pad sized by what the windows cover is too small), and H < W with a square filter
+# (the last: with H = 5, W = 8, one of two cases where code that assumes square images, W' taken from H, keeps
+# its windows inside x, so its output shows the mistake instead of an exception; a mistake is named from two).
 # Graded, their values come from the grading's secret (speed.drawn_inputs); a seed here gives the case
 # as written, for the project's tests.
 HIDDEN_CASES = (
@@ -21,6 +23,7 @@ HIDDEN_CASES = (
     dict(N=1, C=1, H=6, W=5, F=1, HH=3, WW=2, stride=2, pad=1, seed=107),
     dict(N=2, C=3, H=8, W=7, F=2, HH=4, WW=3, stride=3, pad=2, seed=108),
     dict(N=2, C=2, H=8, W=7, F=3, HH=2, WW=1, stride=3, pad=1, seed=109),
+    dict(N=2, C=2, H=6, W=9, F=2, HH=3, WW=3, stride=2, pad=1, seed=110),
 )
 # 1,024 output values of 27 products each: ~5-10 ms for the reference forward loops, long enough to time
 # (SPEED_FLOOR), short enough to repeat; the ratio per value does not depend on N.

@@ -50,11 +50,13 @@ CLASS = "ThreeLayerConvNet"
 PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
 MODEL = "model"  # handle of the instance a check works on in the child
 
-# The contract's defaults, and non-square inputs with odd sides (the pool floors them: 9 x 7 -> 4 x 3).
+# The contract's defaults, and non-square inputs, two with odd sides (the pool floors them: 9 x 7 -> 4 x 3), so
+# that a W2 sized for even sides (F * H * W // 4) shows on two of them (a mistake is named only from two).
 DEFAULT_NET = dict(input_dim=(3, 32, 32), num_filters=32, filter_size=7, hidden_dim=100, num_classes=10)
 NON_SQUARE_NETS = (
     dict(input_dim=(3, 10, 14), num_filters=6, filter_size=3, hidden_dim=20, num_classes=7),
     dict(input_dim=(2, 9, 7), num_filters=5, filter_size=5, hidden_dim=12, num_classes=4),
+    dict(input_dim=(1, 7, 11), num_filters=4, filter_size=3, hidden_dim=6, num_classes=3),
 )
 # Every weight has >= 10,000 entries, so its sample std is within ~1% of weight_scale.
 INIT_NET = dict(input_dim=(8, 8, 8), num_filters=32, filter_size=7, hidden_dim=100, num_classes=100)
@@ -633,7 +635,11 @@ def _signature(kwargs, **extra):
 
 CHECKS = (
     ("parameter names and shapes, default input_dim (3, 32, 32)", 1.0, check_default_shapes),
-    ("parameter names and shapes, non-square input_dim (3, 10, 14) and (2, 9, 7)", 1.0, check_non_square_shapes),
+    (
+        f"parameter names and shapes, non-square input_dim {', '.join(str(n['input_dim']) for n in NON_SQUARE_NETS)}",
+        1.0,
+        check_non_square_shapes,
+    ),
     ("dtype honoured: float32 by default, float64 when asked", 1.0, check_dtype),
     (
         "dtype honoured in the computation: a float32 model returns float32 scores and gradients",

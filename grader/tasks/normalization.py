@@ -1,8 +1,8 @@
 """Checks of spatial batch normalization and spatial group normalization (tasks 6 to 9).
 
 Each task has its public case (2 points) and hidden cases (1 point each); batchnorm forward also has
-checks of its modes (running statistics with given and with absent ones, test mode with the default and a
-given eps, test mode leaving bn_param unchanged); every task has an "inputs unchanged" check (SPEC section 3:
+checks of its modes (running statistics given, with two momenta, and absent; test mode with the default eps
+and two given ones, leaving bn_param unchanged); every task has an "inputs unchanged" check (SPEC section 3:
 inputs are read-only, but the running statistics train mode stores in bn_param), and ends with properties
 that hypothesis checks on generated inputs (SPEC section 4), 1 point each.
 
@@ -78,13 +78,17 @@ BN_BACKWARD_CASES = (
     dict(N=3, C=3, H=5, W=2, seed=704, scale=SMALL_SCALE, shift=1.0, eps=LARGE_EPS),
 )
 # Running statistics that are not zeros and a momentum that is not the default: a missing update, an
-# update by assignment of the wrong shape, or the default momentum all show.
+# update by assignment of the wrong shape, or the default momentum all show. A second case, with a momentum
+# below one half, so that each of these mistakes is shown by two cases (a mistake is named only from two).
 RUNNING_STATS_CASE = dict(N=4, C=3, H=5, W=2, seed=611, scale=2.0, shift=4.0, momentum=0.7)
+LOW_MOMENTUM_CASE = dict(N=2, C=5, H=4, W=3, seed=615, scale=3.0, shift=-2.0, momentum=0.2)
 # Running statistics far from the batch's (mean ~4, variance ~4): batch statistics in test mode show.
 TEST_MODE_CASE = dict(N=3, C=4, H=2, W=5, seed=612, scale=2.0, shift=4.0)
 # Test mode with an eps that is not the default: next to running variances of 0.5 to 1.5, an eps of 1e-5
 # hard-coded in test mode changes every output by 15% or more.
 TEST_MODE_EPS_CASE = dict(N=2, C=3, H=4, W=5, seed=614, scale=2.0, shift=4.0, eps=LARGE_EPS)
+# And a small one, 1e-3: a hard-coded 1e-5 still changes the outputs by 0.03% to 0.1%, a second case that shows it.
+TEST_MODE_SMALL_EPS_CASE = dict(N=3, C=2, H=5, W=4, seed=616, scale=2.0, shift=4.0, eps=1e-3)
 # bn_param = {"mode": "train"} and nothing else: the running statistics start at zeros, momentum defaults to
 # 0.9, and both statistics must be in bn_param after the call (0.1 * the batch's). Ones for the variance, a
 # momentum of 0.1, or statistics kept only in a local variable all show.
@@ -99,8 +103,10 @@ BN_ARG_NAMES = ("x", "gamma", "beta", "bn_param")
 GN_ARG_NAMES = ("x", "gamma", "beta", "G", "gn_param")
 
 # Group norm. G = 1 and G = C are the edge cases; C = 8, G = 4 and C = 6, G = 3 have C // G != G, so
-# groups confused with group size fail (so does the public case: C = 6, G = 2). C = W = 6 in one case,
-# so a gamma flattened to (C,) broadcasts silently along W instead of raising.
+# groups confused with group size fail (so does the public case: C = 6, G = 2). C = W in two cases (6 and 4),
+# so a gamma flattened to (C,) broadcasts silently along W instead of raising. Two cases give eps: 0.5, and
+# 1e-3 in the second C = W case, whose C // G = G (groups of G channels are the right groups there, so code
+# that also confuses the two shows only its eps).
 GN_FORWARD_CASES = (
     dict(N=2, C=4, H=3, W=5, G=1, seed=801, scale=2.0, shift=1.0),
     dict(N=3, C=5, H=2, W=4, G=5, seed=802, scale=3.0, shift=-2.0),
@@ -110,6 +116,7 @@ GN_FORWARD_CASES = (
     # gn_param = {}: the default eps (SPEC section 3); gn_param["eps"] raises KeyError. Small values (variance
     # 0.04), so an eps other than 1e-5 shows too.
     dict(N=2, C=6, H=2, W=3, G=3, seed=806, scale=SMALL_SCALE, shift=1.0, bare=True),
+    dict(N=2, C=4, H=3, W=4, G=2, seed=807, scale=SMALL_SCALE, shift=-1.0, eps=1e-3),
 )
 GN_BACKWARD_CASES = (
     dict(N=2, C=3, H=4, W=5, G=1, seed=901, scale=2.0, shift=1.0),
@@ -117,6 +124,7 @@ GN_BACKWARD_CASES = (
     dict(N=3, C=8, H=2, W=3, G=4, seed=903, scale=1.0, shift=4.0),
     dict(N=1, C=6, H=4, W=3, G=3, seed=904, scale=2.0, shift=0.0),
     dict(N=2, C=4, H=3, W=2, G=2, seed=905, scale=SMALL_SCALE, shift=1.0, eps=LARGE_EPS),
+    dict(N=2, C=6, H=3, W=2, G=3, seed=906, scale=SMALL_SCALE, shift=-1.0, eps=1e-3),
 )
 
 # Generated examples stay small: every example is a round trip to the child (~0.3 ms each).
@@ -398,9 +406,11 @@ def _test_mode_param_verdict(bn_param, args_after):
 # arguments, the arguments after the call or None).
 MODE_CHECKS = (
     (_running_stats_check, RUNNING_STATS_CASE),
+    (_running_stats_check, LOW_MOMENTUM_CASE),
     (_bare_train_check, BARE_TRAIN_CASE),
     (_test_mode_check, TEST_MODE_CASE),
     (_test_mode_check, TEST_MODE_EPS_CASE),
+    (_test_mode_check, TEST_MODE_SMALL_EPS_CASE),
 )
 
 

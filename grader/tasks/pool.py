@@ -2,8 +2,10 @@
 
 Each hidden case targets a known bug: non-square windows (``pool_height`` used for both axes),
 H != W (H used for W), overlapping windows and stride larger than the window (stride ignored or
-assumed equal to the window), sizes the windows do not tile, N = C = 1, and windows sharing their
-maximum (a backward pass that assigns instead of accumulating).
+assumed equal to the window), sizes the windows do not tile, N = C = 1, windows sharing their
+maximum (a backward pass that assigns instead of accumulating), and two non-square windows (3 x 2 and 2 x 3)
+where a flat argmax split by the window's height stays inside x (a mistake is named only from two cases that
+show it).
 """
 
 import numpy as np
@@ -24,6 +26,9 @@ HIDDEN_CASES = (
     dict(N=2, C=2, H=9, W=10, pool_height=1, pool_width=2, stride=3, seed=207),  # 1-row window, gaps
     # Every (n, c) plane gets a peak at (2, 2): the maximum of the 3 x 2 = 6 windows that cover it.
     dict(N=2, C=2, H=5, W=6, pool_height=3, pool_width=2, stride=1, seed=208, peak=(2, 2)),
+    # A wide window, windows apart (no overlap), rows not tiled (H = 7): a flat argmax split by the window's
+    # height (row = flat // 2, up to 2) still lands inside x, so the routing shows instead of raising.
+    dict(N=2, C=2, H=7, W=9, pool_height=2, pool_width=3, stride=3, seed=209),
 )
 # 2,048 windows: 5-8 ms for the reference forward loops, long enough to time (SPEED_FLOOR), short enough
 # to repeat; the ratio per window does not depend on N.

@@ -67,13 +67,17 @@ def conv_stride_ignored_everywhere(x, w, b, conv_param):
 
 
 def _square_conv(x, w, b, pad, side, stride, filter_side):
-    """Candidates of a square output ``side`` x ``side``: the windows of the whole filter, or of its
-    ``filter_side`` x ``filter_side`` corner (square filters assumed too, w[:, :, :k, :k])."""
+    """Candidates of a square output ``side`` x ``side``: the windows of the whole filter, or square windows
+    ``filter_side`` x ``filter_side`` times the filter's corner w[:, :, :k, :k] (square filters assumed too).
+    Where the filter is narrower than k the corner is not square: ``window * corner`` raises, or, for a corner
+    one column (or row) wide, broadcasts it across the window, as numpy does in a student's code."""
     candidates = []
-    for filter_ in (w, w[:, :, :filter_side, :filter_side]):
+    corner = w[:, :, :filter_side, :filter_side]
+    for filter_ in (w, corner):
         try:
+            filter_ = filter_ if filter_ is w else np.broadcast_to(corner, (*w.shape[:2], filter_side, filter_side))
             candidates.append(_conv(x, filter_, b, pad, (side, side), stride))
-        except (NotShown, ValueError):  # a window past the edge, or a corner that is not square
+        except (NotShown, ValueError):  # a window past the edge, or a corner that does not broadcast
             pass
     return candidates
 

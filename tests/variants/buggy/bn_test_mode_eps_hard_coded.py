@@ -1,7 +1,6 @@
 # tasks: spatial_batchnorm_forward
 # fails: test mode: normalizes with the given eps
 # diagnosis: eps_ignored
-# not named: one graded case alone shows it (test mode with eps 0.5), and a mistake is named from two
 # Train mode through the course's batchnorm_forward; test mode written out by hand with the default eps
 # hard-coded: right whenever eps is 1e-5, wrong for any other eps given in bn_param.
 import numpy as np

@@ -1,6 +1,5 @@
 # tasks: conv_forward_naive
 # diagnosis: sizes_swapped
-# not named: one graded case singles it out: elsewhere its windows are cut short by the edge and broadcast, or it raises
 import numpy as np
 
 

@@ -1,6 +1,5 @@
 # tasks: spatial_batchnorm_forward
 # diagnosis: momentum_reversed
-# not named: the running statistics are graded on one case only
 import numpy as np
 
 

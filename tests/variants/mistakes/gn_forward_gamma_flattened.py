@@ -1,6 +1,5 @@
 # tasks: spatial_groupnorm_forward
 # diagnosis: gamma_shape_c
-# not named: one graded case has C = W (elsewhere the code raises, which names nothing)
 import numpy as np
 
 

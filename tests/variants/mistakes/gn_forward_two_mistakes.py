@@ -1,8 +1,9 @@
 # tasks: spatial_groupnorm_forward
 # diagnosis: groups_as_group_size, eps_ignored
-# not named: where both show no variant fits, and where only eps shows (C = 4, G = 2) it is one case
-# Two mistakes at once: where both show, no variant makes both and nothing may be named; where only one shows
-# (C = 4, G = 2: groups of G channels are then the right groups), that one is named.
+# not named: where both show its output fits no variant, which contradicts each mistake (not that mistake alone)
+# Two mistakes at once: where both show, no variant makes both and nothing may be named. Eps alone shows on two
+# cases (C = 4, G = 2: groups of G channels are then the right groups there), but every other case, where both
+# show, contradicts it, and a contradicted mistake is never named, however many cases support it.
 import numpy as np
 
 

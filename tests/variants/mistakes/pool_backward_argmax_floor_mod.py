@@ -1,6 +1,5 @@
 # tasks: max_pool_backward_naive
 # diagnosis: argmax_square_window
-# not named: one graded case singles it out (pool 3x2, stride 2); others run past the edge or have one row
 import numpy as np
 
 

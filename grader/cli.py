@@ -1,6 +1,7 @@
 """The ``grader`` command: argument parsing only; each subcommand calls one entry function."""
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -57,6 +58,12 @@ def build_parser():
     )
     release.add_argument(
         "--notebook", metavar="NOTEBOOK", help="the stub notebook (default: notebooks/ConvolutionalNetworks.ipynb)"
+    )
+    release.add_argument(
+        "--github",
+        action="store_true",
+        help="also write .github/workflows/checks.yml (GitHub Actions runs the notebook's public checks on every "
+        "push) and .github/classroom/autograding.json (GitHub Classroom: one test per task)",
     )
     autograder = commands.add_parser(
         "autograder",
@@ -140,6 +147,13 @@ def add_grade_class_parser(commands):
     grade_class.add_argument(
         "--feedback", choices=("md", "html"), default="md", help="format of each student's feedback"
     )
+    grade_class.add_argument(
+        "--gradebook",
+        choices=("canvas", "moodle"),
+        metavar="LMS",
+        help="also write gradebook-LMS.csv in the layout that LMS imports: canvas or moodle "
+        "(README 'Importing the grades'); gradebook.csv is always written",
+    )
     add_grading_options(grade_class)
     tls = grade_class.add_argument_group(
         "a Dask cluster secured with TLS (with --scheduler)",
@@ -208,8 +222,16 @@ def run_grade(args):
         _write(render.write_json, render.to_gradescope(report, config), "--gradescope", args.gradescope)
     _print(render.table(report, verbose=not args.quiet))
     if args.fail_under is not None and report.score < args.fail_under:
+        _print(f"grader: {below_bar(report.score, report.max_score, args.fail_under)}", sys.stderr)
         return EXIT_BELOW_BAR
     return EXIT_OK
+
+
+def below_bar(score, max_score, bar):
+    """The line that says why the exit status is 1, e.g. 'score 61.5 / 100 is below the bar of 70 (--fail-under)'.
+    The score is rounded down to two decimals: 69.999 below a bar of 70 reads 69.99, never 70."""
+    shown = math.floor(score * 100) / 100
+    return f"score {shown:g} / {max_score:g} is below the bar of {bar:g} (--fail-under)"
 
 
 def run_grade_class(args):
@@ -230,7 +252,9 @@ def run_grade_class(args):
     if args.scheduler and executor.warning:
         _print(f"grader: {executor.warning}", sys.stderr)
     _print(f"grading {printable(args.class_dir)} with {executor.description}", sys.stderr)
-    run = grade_class(args.class_dir, args.out, config, executor, args.feedback, args.fail_under)
+    run = grade_class(
+        args.class_dir, args.out, config, executor, args.feedback, args.fail_under, lms_gradebook=args.gradebook
+    )
     _print_class_run(run, args)
     if run.no_sandbox:
         raise SandboxError(run.no_sandbox)
@@ -265,7 +289,7 @@ def _tls_files(args):
 
 
 def _print_class_run(run, args):
-    from grader.classroom import summary
+    from grader.classroom import gradebook
 
     if not run.records:
         _print(f"grader: no submission found in {printable(args.class_dir)}", sys.stderr)
@@ -275,11 +299,11 @@ def _print_class_run(run, args):
             + (" ..." if len(run.ignored) > 10 else ""),
             sys.stderr,
         )
-    _print(summary.text(run.summary, markdown=False))
-    _print(
-        f"wrote {printable(Path(args.out) / 'gradebook.csv')} and a report and feedback per student"
-        + (f"; {run.summary_note}" if run.summary_note else "")
-    )
+    _print(run.summary_text())
+    _print(run.wrote(args.out))
+    if args.gradebook:
+        lms_file = printable(Path(args.out) / gradebook.lms_file_name(args.gradebook))
+        _print(f"wrote {lms_file}: the gradebook in the layout {args.gradebook.capitalize()} imports (README)")
 
 
 def run_solve(args):
@@ -296,7 +320,7 @@ def run_solve(args):
 def run_release(args):
     from grader.bundles.release import build_release
 
-    bundle = build_release(args.out_dir, args.notebook)
+    bundle = build_release(args.out_dir, args.notebook, github=args.github)
     _print(
         f"wrote {printable(bundle.folder)} and {printable(bundle.zip_path)} ({bundle.zip_path.stat().st_size >> 10} KiB); "
         f"pinned {', '.join(bundle.pins)}"

@@ -90,7 +90,7 @@ def build_release(out_dir: str | Path, notebook: str | Path | None = None, githu
             f"the bundle would hold reference code ({copied[0]}); remove it from the assignment "
             f"package or the notebook and release again"
         )
-    epoch = source_epoch(notebook)
+    epoch = source_epoch(notebook) // 2 * 2  # a zip's dates have a resolution of 2 s: the folder's too
     _date_files(folder, epoch)
     zip_path = write_zip(folder, folder.parent / f"{folder.name}.zip", prefix=folder.name, epoch=epoch)
     return Bundle(folder=folder, zip_path=zip_path, pins=pins)

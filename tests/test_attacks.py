@@ -129,7 +129,12 @@ SPINNERS = Path(__file__).parent / "variants" / "buggy" / "conv_forward_slow_wit
 KILL_WORKER = Path(__file__).parent / "attacks" / "speed" / "conv_forward_slow_spinners_kill_worker.py"
 # Cells appended after the references. The second kills its own worker after each speed-case answer, which
 # also costs its backward task (whose speed check runs this forward): an attack, not a one-task variant.
-SPEED_ATTACKS = {"spinners": (SPINNERS,), "spinners_kill_worker": (SPINNERS, KILL_WORKER)}
+OFFLOADED = Path(__file__).parent / "attacks" / "speed" / "conv_forward_offloaded_to_auto_reaped_child.py"
+SPEED_ATTACKS = {
+    "spinners": (SPINNERS,),
+    "spinners_kill_worker": (SPINNERS, KILL_WORKER),
+    "offloaded_to_auto_reaped_child": (OFFLOADED,),
+}
 
 
 @pytest.mark.parametrize("use_bwrap", MODES)

@@ -13,9 +13,14 @@ the same way (:func:`measured`).
 
 Nothing here believes the child: every figure comes from the kernel, read by the grader. Work moved into
 another process would leave the fork blocked and be counted, but for code that makes its own fork wait
-for a CPU while another process works; so where the call started a process (a child of the fork or of
-the template appeared, or one was reaped), the call's work is its whole round trip. Where the kernel does
-not give these figures (no schedstat), the round trip it is, as before.
+for a CPU while another process works (a helper process that does the work while the fork's thread yields
+its CPU to it: its run time becomes the fork's waiting). So the call's work is its whole round trip where
+another process could have worked for it: where any process or thread was started on the machine during
+the call (the kernel's last pid moved: this sees even a child the kernel reaped by itself, SIGCHLD
+ignored), where the fork or the template has a child besides the fork at its end, or where a reaped
+child's time arrived. The round trip is never less than the call's work, so these cases only cost a
+submission the load-proofness, never a point it earned. Where the kernel does not give these figures (no
+schedstat), the round trip it is, as before.
 """
 
 import os
@@ -37,6 +42,9 @@ class Reading:
     reaped: int
     """CPU time of the fork's and the template's reaped children, in clock ticks: changes when a process
     the call started has ended."""
+    last_pid: int
+    """The last process id the kernel handed out (/proc/loadavg): changes when any process or thread was
+    started on the machine, the fork's included, even one the kernel reaped by itself."""
 
 
 class WorkClock:
@@ -49,6 +57,7 @@ class WorkClock:
         """The figures now, or None where one of them is not available. The wall clock is read outside the
         other figures (first at a call's start, last at its end, ``ending``), so every wait they count
         happened within the wall clock's interval."""
+        last_pid = _last_pid() if not ending else None  # outermost too: a process started meanwhile shows
         wall = time.perf_counter_ns() if not ending else None
         grader_cpu = time.thread_time_ns()
         grader = _schedstat("/proc/thread-self/schedstat")
@@ -56,23 +65,33 @@ class WorkClock:
         fork_cpu = _process_cpu(self.fork_pid)
         reaped = [_reaped_ticks(pid) for pid in (self.fork_pid, self.template_pid)]
         wall = time.perf_counter_ns() if ending else wall
-        if grader is None or fork is None or fork_cpu is None or None in reaped:
+        last_pid = _last_pid() if ending else last_pid
+        if grader is None or fork is None or fork_cpu is None or None in reaped or last_pid is None:
             return None
-        return Reading(wall, grader_cpu, grader[1], fork_cpu, fork[1], sum(reaped))
+        return Reading(wall, grader_cpu, grader[1], fork_cpu, fork[1], sum(reaped), last_pid)
 
     def work_seconds(self, before, after):
         """Seconds the call between readings ``before`` and ``after`` worked, or None where that cannot be
-        told apart from its round trip (a reading is missing, or the call started a process)."""
-        if before is None or after is None or after.reaped != before.reaped or self._started_processes():
+        told apart from its round trip (a reading is missing, or a process or thread was started meanwhile:
+        work it did would not be the fork's, and it could keep the fork waiting for a CPU on purpose)."""
+        if before is None or after is None or after.reaped != before.reaped or after.last_pid != before.last_pid:
+            return None
+        if self._started_processes():
             return None
         waited = (after.grader_waited - before.grader_waited) + (after.fork_waited - before.fork_waited)
         round_trip = (after.wall - before.wall) - (after.grader_cpu - before.grader_cpu) - waited
         return max(round_trip, after.fork_cpu - before.fork_cpu, 1000) / 1e9
 
-    def cpu_since(self, before):
-        """CPU seconds the fork used (all its threads) since reading ``before``, or None if it is gone."""
-        now = _process_cpu(self.fork_pid)
-        return None if now is None or before is None else (now - before.fork_cpu) / 1e9
+    def work_since(self, before):
+        """Seconds a call still running has worked since reading ``before`` (from any thread of the grader,
+        whose calling thread is blocked meanwhile): the time since, less what the fork waited for a CPU,
+        never less than its CPU time; or None if the fork is gone. A wait still going on is not counted
+        yet: the figure may run ahead of the call's work by one wait, never behind it."""
+        fork, cpu = _schedstat(f"/proc/{self.fork_pid}/schedstat"), _process_cpu(self.fork_pid)
+        if before is None or fork is None or cpu is None:
+            return None
+        elapsed = time.perf_counter_ns() - before.wall - (fork[1] - before.fork_waited)
+        return max(elapsed, cpu - before.fork_cpu) / 1e9
 
     def _started_processes(self):
         """Whether the fork has a child, or the template one besides the fork (or either cannot be read)."""
@@ -94,6 +113,16 @@ def measured(function, *args):
     if before is None or after is None:
         return max(cpu, 1000) / 1e9, value
     return max(wall - (after[1] - before[1]), 1000) / 1e9, value
+
+
+def _last_pid():
+    """The last process id handed out in the grader's PID namespace (every process of the sandbox has one in
+    it too), or None."""
+    try:
+        with open("/proc/loadavg", "rb") as handle:
+            return int(handle.read(128).split()[4])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _schedstat(path):

@@ -21,8 +21,8 @@ class _NoProcesses(WorkClock):
         return False
 
 
-def reading(wall=0, grader_cpu=0, grader_waited=0, fork_cpu=0, fork_waited=0, reaped=0):
-    return Reading(wall * MS, grader_cpu * MS, grader_waited * MS, fork_cpu * MS, fork_waited * MS, reaped)
+def reading(wall=0, grader_cpu=0, grader_waited=0, fork_cpu=0, fork_waited=0, reaped=0, last_pid=100):
+    return Reading(wall * MS, grader_cpu * MS, grader_waited * MS, fork_cpu * MS, fork_waited * MS, reaped, last_pid)
 
 
 def test_waiting_for_a_cpu_is_taken_out_of_the_round_trip():
@@ -39,6 +39,11 @@ def test_work_is_never_less_than_the_forks_cpu_time():
 def test_a_call_that_ended_a_process_is_not_measured_as_work():
     # A child that worked and was reaped: its time is in cutime, not in the fork's clock: the round trip counts.
     assert _NoProcesses(1, 1).work_seconds(reading(), reading(wall=100, fork_waited=90, reaped=3)) is None
+
+
+def test_a_call_while_a_process_or_thread_was_started_is_not_measured_as_work():
+    # Even one the kernel reaped by itself (SIGCHLD ignored), which leaves no trace in cutime.
+    assert _NoProcesses(1, 1).work_seconds(reading(), reading(wall=100, fork_waited=90, last_pid=101)) is None
 
 
 def test_a_reading_that_failed_is_not_measured_as_work():
@@ -119,3 +124,48 @@ def test_a_call_that_waits_or_works_in_another_process_counts_its_whole_time(use
         offloaded = session.call("spin_in_a_child", 0.2)
     assert naps.ok and naps.seconds >= 0.2
     assert offloaded.ok and offloaded.seconds >= 0.2
+
+
+HANGS = """
+import time
+
+def hangs():
+    time.sleep(10**6)
+
+def spins():
+    while True:
+        pass
+
+def right(x):
+    return 2 * x
+
+def spin(seconds):
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+    return 1.0
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("use_bwrap", MODES)
+def test_once_a_call_hung_later_calls_get_a_few_seconds_of_work_and_right_answers_are_not_charged(
+    monkeypatch, use_bwrap
+):
+    from grader.sandbox import session as session_module
+
+    monkeypatch.setattr(session_module, "HUNG_CALL_WORK", 0.5)
+    with Session([cell(HANGS)], timeout=2.0, use_bwrap=use_bwrap) as session:
+        first = session.call("hangs")
+        started = time.perf_counter()
+        second = session.call("spins")
+        took = time.perf_counter() - started
+        with busy(2 * (os.cpu_count() or 1)):
+            neighbour = session.call("right", 21.0)
+            working = session.call("spin", 0.2)  # its work, not its round trip: the watch starts no thread meanwhile
+    assert first.error_kind == "timeout" and "within 2 s" in first.message
+    assert second.error_kind == "timeout" and second.work_limit_hit
+    assert "once a call of a submission has hung" in second.message
+    assert took < 1.9  # its own 0.5 s of work (and a fork's start), not the 2 s timeout
+    assert neighbour.ok and neighbour.value == 42.0
+    assert working.ok and 0.2 <= working.seconds < 0.3, working.seconds

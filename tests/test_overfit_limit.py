@@ -62,9 +62,20 @@ def test_a_model_on_naive_layers_is_stopped_as_too_slow_with_its_ratio(tmp_path,
     task = grade(notebook, Config(tasks=("three_layer_convnet",))).tasks[0]
     overfit = next(check for check in task.checks if check.name.startswith("overfit"))
     assert not overfit.passed
-    assert overfit.message.startswith("too slow: training was stopped after")
+    assert overfit.message.startswith("too slow (or stuck): training was stopped after")
     assert "x the reference's whole training" in overfit.message
     assert "sandwich layers" in overfit.message
     assert "infinite loop" not in overfit.message
     others = [check for check in task.checks if check is not overfit]
     assert all(check.passed for check in others), [c.message for c in others if not c.passed]
+
+
+HANGING_LOSS = NAIVE_LAYERS_LOSS.replace("        p = self.params\n", "        while True:\n            pass\n", 1)
+
+
+def test_a_model_whose_loss_hung_is_not_trained(tmp_path):
+    notebook = write_notebook(tmp_path, *solution_cells(), HANGING_LOSS)
+    task = grade(notebook, Config(tasks=("three_layer_convnet",), timeout=2.0)).tasks[0]
+    overfit = next(check for check in task.checks if check.name.startswith("overfit"))
+    assert not overfit.passed
+    assert overfit.message.startswith("not trained: loss already timed out in an earlier check"), overfit.message

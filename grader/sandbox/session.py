@@ -43,6 +43,15 @@ WROTE_TOO_MUCH = (
     f"folder, the limit of what it may write"
 )
 AT_ONCE_SLACK = 2  # loading all at once may take this many times the measured one-at-a-time load, plus a timeout
+# Once a call of a submission has hung (timed out), every later call of it may work this many seconds (on a CPU
+# or blocked, as grader.sandbox.clock counts: the machine's load does not bring it closer); a right answer to
+# any call but training takes well under a second of work, so no correct task is charged for another's hang,
+# and a submission that hangs everywhere costs one timeout and a few seconds per task, not a timeout each.
+HUNG_CALL_WORK = 5.0
+HUNG_AGAIN = (
+    f"your code did not finish within {HUNG_CALL_WORK:g} s of work (infinite loop?): once a call of a submission "
+    f"has hung, its later calls get {HUNG_CALL_WORK:g} s (a right answer takes well under one)"
+)
 # Seconds to wait, after a fork's connection broke, for the template's report that it exited, before it is
 # killed: a report means it died on its own (honest reports take milliseconds).
 EXIT_REPORT_WAIT = 1.0
@@ -80,7 +89,8 @@ class CallResult:
     output: str = ""
     """What the call printed (printable, bounded)."""
     work_limit_hit: bool = False
-    """The call was stopped because it used the CPU time it was given (Session.train's work_limit)."""
+    """The call was stopped because it worked longer than it was given (Session.train's work_limit, or
+    HUNG_CALL_WORK once the submission has hung)."""
     seconds: float = 0.0
     """Seconds the call worked, as the kernel counts them from the grader's side: its round trip less the time
     the fork and the grader waited for a CPU and the grader's own work in it (grader.sandbox.clock), so the
@@ -108,6 +118,7 @@ class Session:
         self.load_failure = None
         self.output_log, self.output_kept = [], 0
         self.failed_targets = {}  # target -> the CallResult of its timeout or crash: not called again
+        self.hung = False  # a call timed out: later calls get HUNG_CALL_WORK seconds of work
         self.skipped = {}  # (cell, statement) -> load error of a statement that hung or killed the child
         self.replies = ReplyBudget()
         self.budget_seconds = budget_seconds
@@ -450,8 +461,9 @@ class Session:
         work_limit: float | None = None,
     ) -> CallResult:
         """Train the model kept under ``handle`` with the provided Solver; value: {'params', 'loss_history'}.
-        ``work_limit``: CPU seconds the training may use (the fork is stopped beyond them; see
-        CallResult.work_limit_hit), besides the ``timeout`` of wall time."""
+        ``work_limit``: seconds of work the training may take (on a CPU or blocked, not waiting for one: see
+        grader.sandbox.clock; the fork is stopped beyond them, CallResult.work_limit_hit), besides the
+        ``timeout`` of wall time."""
         data_tree, arrays = protocol.encode({"data": data, "solver": solver_options})
         header = {
             "op": "train",
@@ -480,18 +492,26 @@ class Session:
                 message=f"not run: your code used up the {self.budget_seconds:g} s it may take in all",
             )
         timeout = min(self.timeout if timeout is None else timeout, remaining)
+        after_a_hang = work_limit is None and self.hung
+        work_limit = HUNG_CALL_WORK if after_a_hang else work_limit
         clock = self.sandbox.work_clock
+        # The watch's thread starts before the first reading: a thread started during the call would make
+        # the call's work its round trip (grader.sandbox.clock counts every process or thread started).
+        watch = _WorkWatch(clock, work_limit) if work_limit is not None and clock is not None else None
         before = clock.read() if clock is not None else None
+        if watch is not None:
+            watch.begin(before)
         start = time.perf_counter()  # after a restart: the call's time is the call's own, as speed checks need
-        watch = _WorkWatch(clock, before, work_limit) if work_limit is not None and before is not None else None
         try:
             reply, reply_arrays = self._timed_request(header, arrays, timeout)
         except ChildFailure as failure:
             seconds = time.perf_counter() - start
             if watch is not None and watch.stop():
                 self._end_fork()
-                message = f"stopped after {work_limit:.1f} s of CPU time, its limit"
+                self.hung = True
+                message = HUNG_AGAIN if after_a_hang else f"stopped after {work_limit:.1f} s of work, its limit"
                 return CallResult(ok=False, error_kind="timeout", message=message, seconds=seconds, work_limit_hit=True)
+            self.hung = self.hung or failure.kind == "timeout"
             return CallResult(
                 ok=False, error_kind=failure.kind, message=self._describe(failure, timeout), seconds=seconds
             )
@@ -537,20 +557,30 @@ class Session:
 
 
 class _WorkWatch:
-    """Kills the fork of a running call once the call has used ``limit`` CPU seconds (all the fork's threads,
-    as the kernel counts them: the machine's load does not bring the limit closer)."""
+    """Kills the fork of a running call once the call has worked ``limit`` seconds (WorkClock.work_since: on
+    a CPU or blocked, not waiting for a CPU, so the machine's load does not bring the limit closer)."""
 
-    POLL = 0.1  # seconds between two looks at the fork's CPU time
+    POLL = 0.1  # seconds between two looks at the call's work
 
-    def __init__(self, clock, before, limit):
-        self.clock, self.before, self.limit = clock, before, limit
-        self.done, self.hit = threading.Event(), False
+    def __init__(self, clock, limit):
+        self.clock, self.before, self.limit = clock, None, limit
+        self.begun, self.done, self.hit = threading.Event(), threading.Event(), False
         self.thread = threading.Thread(target=self._watch, daemon=True)
         self.thread.start()
 
+    def begin(self, before):
+        """Start counting the call's work from the reading ``before`` (None: nothing can be counted)."""
+        self.before = before
+        self.begun.set()
+
     def _watch(self):
+        while not self.begun.wait(self.POLL):
+            if self.done.is_set():
+                return
+        if self.before is None:
+            return
         while not self.done.wait(self.POLL):
-            used = self.clock.cpu_since(self.before)
+            used = self.clock.work_since(self.before)
             if used is not None and used > self.limit:
                 self.hit = True
                 with contextlib.suppress(OSError):
@@ -560,6 +590,7 @@ class _WorkWatch:
     def stop(self):
         """Stop watching; whether the limit was hit."""
         self.done.set()
+        self.begun.set()
         self.thread.join()
         return self.hit
 

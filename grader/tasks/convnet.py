@@ -102,10 +102,11 @@ SOLVER_OPTIONS = {
 # reach the same 0.99, as they follow the same path: same weights, same minibatches, float64 throughout.
 OVERFIT_ACCURACY = 0.9
 OVERFIT_MARGIN = 0.05  # a student may fall this far below the reference's own accuracy (1 example = 0.01)
-# The overfit training may use this many times the CPU time of the reference's (a model built on the fast
-# sandwich layers takes ~1-3x; one built on naive loops ~300x), and at least TRAIN_WORK_FLOOR seconds;
-# Config.train_timeout bounds its wall time besides (a training that waits uses no CPU).
-TRAIN_WORK_FACTOR = 50
+# The overfit training may work this many times as long as the reference's own training (work as
+# grader.sandbox.clock counts it: on a CPU or blocked, not waiting for a CPU; a model built on the sandwich
+# layers takes ~1-3x, one built on naive loops ~300x), and at least TRAIN_WORK_FLOOR seconds;
+# Config.train_timeout bounds its wall time besides.
+TRAIN_WORK_FACTOR = 30
 TRAIN_WORK_FLOOR = 10.0
 
 
@@ -508,6 +509,9 @@ def check_overfit(ctx):
     _call(ctx.session.set_attribute(MODEL, "params", overfit_initial_params(net)), "setting model.params")
     reference, reference_work = reference_overfit_run(ctx.config.data_dir)
     work_limit = max(TRAIN_WORK_FLOOR, TRAIN_WORK_FACTOR * reference_work)
+    hung = ctx.session.failed_targets.get((MODEL, "loss"))
+    if hung is not None:  # training calls loss() hundreds of times: it would hang, crash or break again
+        return Verdict(False, f"not trained: {hung.message.removeprefix('not run: ')}")
     result = ctx.session.train(
         MODEL, data, SOLVER_OPTIONS, seed=OVERFIT_SEED, timeout=ctx.config.train_timeout, work_limit=work_limit
     )
@@ -566,9 +570,9 @@ def training_accuracy(params, net, data):
 
 
 def _too_slow(work_limit, reference_work):
-    """The overfit check's message for a training stopped at ``work_limit`` CPU seconds."""
+    """The overfit check's message for a training stopped at ``work_limit`` seconds of work."""
     return (
-        f"too slow: training was stopped after {work_limit:.1f} s of CPU time, "
+        f"too slow (or stuck): training was stopped after {work_limit:.1f} s of work, "
         f"{work_limit / reference_work:.0f}x the reference's whole training ({reference_work:.2f} s) "
         "(the limit is relative to the reference's work, so a busy machine does not bring it closer); "
         "build loss() on the sandwich layers of assignment.layer_utils (conv_relu_pool_forward, "

@@ -2,12 +2,18 @@
 of the student's able to run) and a Markdown file that reads as text; points for people; no instructor path."""
 
 import html.parser
+import json
+import re
+import time
 
 import nbformat
 import nbformat.v4 as v4
 import pytest
 
+import grader.classroom as classroom
 from grader import render
+from grader.classroom import annotated
+from grader.classroom.discover import Submission
 from grader.classroom.feedback import feedback, graded_notebook
 from grader.classroom.run import GRADED, UNREADABLE, Graded
 from grader.report import CheckResult, Kind, Reason, Report, TaskResult
@@ -201,3 +207,149 @@ def test_controls_and_bidi_in_student_text_are_escaped_in_both_formats():
     for form in ("md", "html"):
         text = feedback(forged, Graded(student=forged, key="k", status=GRADED, report=report), form)
         assert "\x1b" not in text and "\u202e" not in text and "\r" not in text and "alice\\x1b" in text
+
+
+# -- A hostile notebook: crashes, slow parses, folded annotations, forged grader content -------------------
+
+CODE = {"cell_type": "code", "source": "x = 1", "metadata": {}, "execution_count": None}
+BROKEN_OUTPUTS = {
+    "traceback not a list": [{"output_type": "error", "ename": "E", "evalue": "v", "traceback": 5}],
+    "image a list holding an int": [
+        {"output_type": "display_data", "metadata": {}, "data": {"image/png": ["AAAA", 3]}}
+    ],
+    "names not text": [{"output_type": "error", "ename": ["E", 1], "evalue": {"v": 1}, "traceback": ["a", 2]}],
+    "text a dict": [{"output_type": "stream", "name": "stdout", "text": {"a": 1}}],
+}
+OPENED_IN_A_CELL = "</div></div></div></div></div></div><details><summary>Appendix</summary>\n\n<table><tr><td>"
+FORGED = (
+    "<table class='scores'><tr class='passed'><td class='points'>8 / 8</td></tr></table>"
+    "<p class='note'>regrade approved</p><div class='diagnosis'>none</div>"
+    "<ul class='checks pass'><li class='pass'>ok</li></ul>"
+    "<a id='grade-conv_forward_naive' href='#grade-max_pool_forward_naive'>clobber</a>"
+)
+
+
+def raw_notebook(path, cells):
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}))
+    return path
+
+
+@pytest.mark.parametrize("name", BROKEN_OUTPUTS)
+def test_a_notebook_field_of_the_wrong_type_is_dropped_and_the_page_still_shows(tmp_path, name):
+    path = raw_notebook(tmp_path / "a.ipynb", [{**CODE, "source": CONV_CELL, "outputs": BROKEN_OUTPUTS[name]}])
+    page = feedback("alice", graded(), "html", path)
+    assert "id='grade-conv_forward_naive'" in page and "conv_forward_naive</span>" in page
+    assert "could not be shown" not in page
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        [1],
+        {"a": 1},
+        [{**CODE, "outputs": "ab"}],
+        [{**CODE, "outputs": [1, "ab"]}],
+        [{"cell_type": "code", "source": 5}],
+    ],
+)
+def test_a_notebook_of_the_wrong_shape_gives_a_page(tmp_path, cells):
+    page = feedback("alice", graded(), "html", raw_notebook(tmp_path / "a.ipynb", cells))
+    assert page.count("<section class='grade") == 2
+
+
+def test_a_notebook_the_renderers_choke_on_gives_the_page_of_the_report(tmp_path, monkeypatch):
+    def choke(notebook):
+        raise RecursionError("deep")
+
+    monkeypatch.setattr(annotated, "_exported", choke)
+    page = feedback("alice", graded(), "html", hostile_notebook(tmp_path / "a.ipynb"))
+    assert "Your notebook could not be shown here: it could not be rendered (RecursionError)" in page
+    assert page.count("<section class='grade") == 2
+
+
+def test_a_class_run_writes_the_report_page_when_a_students_feedback_fails(tmp_path, monkeypatch):
+    def flaky(student, graded, form="md", notebook_path=None, class_dir=None):
+        if notebook_path is not None:
+            raise TypeError("a bug the notebook found")
+        return feedback(student, graded, form, notebook_path, class_dir)
+
+    notebook = hostile_notebook(tmp_path / "alice.ipynb")
+    submission = Submission(student="alice", path=notebook, notebooks=(notebook,))
+    monkeypatch.setattr(classroom, "feedback", flaky)
+    record = classroom._keep(tmp_path / "out", graded(), {"feedback": "html"}, submission, tmp_path)
+    page = (tmp_path / "out" / "students" / "alice" / "feedback.html").read_text()
+    assert record["student"] == "alice" and page.count("<section class='grade") == 2
+
+
+def test_markdown_past_the_bounds_is_shown_as_text_not_parsed(tmp_path):
+    long = "*not emphasis* " * (annotated.MAX_MARKDOWN_CELL // 15 + 1)
+    cells = [v4.new_markdown_cell(long), v4.new_markdown_cell("*short*")]
+    path = tmp_path / "a.ipynb"
+    path.write_text(nbformat.writes(v4.new_notebook(cells=cells)))
+    page = feedback("alice", graded(), "html", path)
+    assert "<em>not emphasis</em>" not in page and "<pre>*not emphasis*" in page and "<em>short</em>" in page
+
+
+@pytest.mark.slow
+def test_the_worst_markdown_within_the_bounds_renders_in_seconds(tmp_path):
+    size = annotated.MAX_MARKDOWN_CELL
+    patterns = ("[", "![", "[a](", "<div>", "*a", "`a", "<a", "**_")
+    cells = [v4.new_markdown_cell((pattern * size)[:size]) for pattern in patterns for _ in range(20)]
+    output = v4.new_output("stream", name="stdout", text=("<b>a</b> " * 2000)[: annotated.OUTPUT_LIMIT])
+    cells += [v4.new_code_cell(CONV_CELL, outputs=[output] * 40), v4.new_code_cell("x = [a + 1]\n" * 8000)]
+    path = tmp_path / "a.ipynb"
+    path.write_text(nbformat.writes(v4.new_notebook(cells=cells)))
+    start = time.monotonic()
+    page = feedback("alice", graded(), "html", path)
+    assert time.monotonic() - start < 20 and "id='grade-conv_forward_naive'" in page
+
+
+class Nesting(html.parser.HTMLParser):
+    """The open elements (tag, attributes) around each grader section of a page."""
+
+    VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+
+    def __init__(self):
+        super().__init__()
+        self.open, self.around = [], {}
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "section" and (attributes.get("id") or "").startswith("grade-"):
+            self.around[attributes["id"]] = list(self.open)
+        if tag not in self.VOID:
+            self.open.append((tag, attributes))
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open[-1][0] == tag, f"</{tag}> closes {self.open[-1:]}"
+        self.open.pop()
+
+
+def test_what_a_cell_opens_is_closed_inside_it_so_no_grader_section_is_folded_away(tmp_path):
+    cells = [v4.new_markdown_cell(OPENED_IN_A_CELL), v4.new_code_cell(CONV_CELL), v4.new_markdown_cell("end")]
+    path = tmp_path / "a.ipynb"
+    path.write_text(nbformat.writes(v4.new_notebook(cells=cells)))
+    parser = Nesting()
+    parser.feed(feedback("alice", graded(), "html", path))
+    around = parser.around["grade-conv_forward_naive"]
+    assert [tag for tag, _ in around] == ["html", "body", "main"]
+    assert all(tag != "details" for tag, _ in parser.open) and not parser.open
+
+
+def test_student_markup_cannot_carry_the_graders_classes_or_ids(tmp_path):
+    cells = [v4.new_markdown_cell(FORGED), v4.new_markdown_cell("# grade-max_pool_forward_naive")]
+    path = tmp_path / "a.ipynb"
+    path.write_text(nbformat.writes(v4.new_notebook(cells=[*cells, v4.new_code_cell(CONV_CELL)])))
+    page = feedback("alice", graded(), "html", path)
+    found = elements(page)
+    grader = [a for a in found.attributes if a[1] == "data-grader"]
+    classes = {word for tag, name, value in found.attributes if name == "class" for word in value.split()}
+    ids = [value for tag, name, value in found.attributes if name == "id"]
+    assert ids.count("grade-conv_forward_naive") == 1 and ids.count("grade-max_pool_forward_naive") == 1
+    assert "nb-grade-conv_forward_naive" in ids and "nb-grade-max_pool_forward_naive" in ids
+    student = page[page.index("<main") : page.index("<section class='grade")]
+    student_classes = {word for value in re.findall(r'class="([^"]*)"', student) for word in value.split()}
+    assert not {"scores", "note", "diagnosis", "checks", "pass", "points", "passed"} & student_classes
+    assert 'href="#nb-grade-max_pool_forward_naive"' in student and "data-grader" not in student
+    assert len(grader) == 5 and {"scores", "note", "grade"} <= classes  # table, note, 2 sections, the rest
+    assert "class='from-notebook'" in page and "[data-grader] table.scores" in page

@@ -222,7 +222,11 @@ def _keep(out_dir, graded, outputs, submission=None, class_dir=None):
         resume.write_atomically(folder / "report.json", json.dumps(record["report"], indent=2) + "\n")
     form = outputs["feedback"]
     notebook = _annotated_notebook(submission, graded) if form == "html" else None
-    resume.write_atomically(folder / f"feedback.{form}", feedback(graded.student, graded, form, notebook, class_dir))
+    try:
+        text = feedback(graded.student, graded, form, notebook, class_dir)
+    except Exception:  # one student's notebook never stops the class: the page of the report alone
+        text = feedback(graded.student, graded, form, None, class_dir)
+    resume.write_atomically(folder / f"feedback.{form}", text)
     resume.save_record(out_dir, record)
     return record
 

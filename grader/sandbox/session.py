@@ -515,8 +515,8 @@ class Session:
             return CallResult(
                 ok=False, error_kind=failure.kind, message=self._describe(failure, timeout), seconds=seconds
             )
-        if watch is not None:
-            watch.stop()
+        if watch is not None and watch.stop():
+            self._end_fork()  # answered as the limit was reached, and killed: the next call gets a new fork
         seconds = time.perf_counter() - start
         if clock is not None:
             work = clock.work_seconds(before, clock.read(ending=True))

@@ -68,7 +68,7 @@ python3 -m venv "$VENV"
 # versions change grades): what grading imports and what that requires, nothing else.
 "$VENV/bin/python" -m pip install -q -r "$SOURCE/requirements.txt"
 # The grader itself without its declared dependencies: those grading needs are pinned above, and the
-# others (nbconvert) are imported by nothing grading runs.
+# others (nbconvert, bleach: the class feedback's renderers) are imported by nothing grading runs.
 "$VENV/bin/python" -m pip install -q --no-deps "$SOURCE"/dist/*.whl
 ln -sf "$VENV/bin/grader" /usr/local/bin/grader
 chmod +x "$SOURCE/run_autograder"

@@ -20,7 +20,8 @@ from grader.runtime import DISTRIBUTION, applies_here, installed_closure
 
 # Declared by the project but imported by nothing `grader grade` runs: left out of the autograder.
 NOT_FOR_GRADING = {
-    "nbconvert": "declared for rendered feedback; no module on the grading path imports it",
+    "nbconvert": "renders the annotated HTML feedback of grade-class; no module on the grading path imports it",
+    "bleach": "the allowlist of that feedback page; no module on the grading path imports it",
 }
 # Gradescope's Ubuntu base images and the python3 each ships, oldest first.
 GRADESCOPE_IMAGES = (("Ubuntu 22.04", Version("3.10")), ("Ubuntu 24.04", Version("3.12")))

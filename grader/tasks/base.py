@@ -71,6 +71,9 @@ class TaskContext:
     """Forward task id -> (case description, Timing) of every timed call its own task made in this grading: a
     backward's speed check tells the forward's own pace from work moved into it
     (:func:`grader.tasks.speed.forward_excess`)."""
+    raised_in_own_task: set = field(default_factory=set)
+    """Forward task ids whose function raised in their own task of this grading: a forward broken for all to
+    see, whose failing calls for a backward's cache are not charged to the backward (forward_excess)."""
 
 
 def outcome(name, points, verdict, failure="", kind=""):

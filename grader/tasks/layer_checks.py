@@ -109,6 +109,8 @@ def grade_layer_forward(ctx, layer):
         unchanged.append(inputs_unchanged(args, call.args_after if call.ok else None, layer.arg_names))
         timing = speed.Timing(label, call.seconds, reference_seconds, alone=bool(timings))
         timings.append(speed.paced(ctx, layer, case, timing))
+        if call.error_kind == "exception":
+            ctx.raised_in_own_task.add(layer.forward)
     outcomes = public_earned_only_with_hidden(catalogue.settled(layer.forward, outcomes, calls))
     correct = all(o.passed for o in outcomes)
     outcomes.append(unchanged_check(correct, unchanged))

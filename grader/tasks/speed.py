@@ -221,13 +221,18 @@ def forward_excess(ctx, layer, case, cache_call, reference_seconds, first):
     the speed case only when every answer was right), the speed budget or FORWARD_PACE_MARGIN times its
     highest ratio on any sizes, whichever is larger: a broken or hostile forward, slow everywhere, costs its
     own task's points, not the backward's, and one that gave up right answers to be timed less gives up more
-    than a speed point. The excess may be the backward's work moved into a call the grader makes for the
+    than a speed point. A call for the cache that raised counts nothing when the forward raised in its own
+    task too (ctx.raised_in_own_task): a broken forward (one that runs out of memory, say) costs its own
+    task, while one that raises only where a backward follows (work done for it, then an exception) is
+    still charged. The excess may be the backward's work moved into a call the grader makes for the
     backward, so it counts as the backward's. Nothing counts for a call that timed out or crashed (its fork is
     gone, and with it whatever it computed), nor for the first call into the task's fresh fork (its start-up;
     the public case follows it, and its dout is published anyway).
     """
     if first or cache_call is None or not (cache_call.ok or cache_call.error_kind == "exception"):
         return 0.0
+    if not cache_call.ok and layer.forward in ctx.raised_in_own_task:
+        return 0.0  # a forward that raised in its own task too: broken for all to see, not hiding work
     own = [(d, t) for d, t in ctx.paces.get(layer.forward, ()) if t.alone]
     same = [t for d, t in own if d == layer.describe(case)]
     if same:

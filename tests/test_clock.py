@@ -1,12 +1,12 @@
 """A call's work as the kernel counts it from the grader's side (grader.sandbox.clock): time on a CPU or
 blocked counts, time waiting for a CPU does not, and nothing the child says is believed."""
 
-import contextlib
 import os
 import time
 
 import pytest
 
+from benchmarks.bench_speed_load import busy
 from grader.sandbox import clock
 from grader.sandbox.clock import Reading, WorkClock
 from grader.sandbox.session import Session
@@ -82,25 +82,6 @@ def spin_in_a_child(seconds):
     os.waitpid(pid, 0)
     return 1.0
 """
-
-
-@contextlib.contextmanager
-def busy(processes):
-    pids = []
-    try:
-        for _ in range(processes):
-            pid = os.fork()
-            if pid == 0:
-                end = time.monotonic() + 60
-                while time.monotonic() < end:
-                    pass
-                os._exit(0)
-            pids.append(pid)
-        yield
-    finally:
-        for pid in pids:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
 
 
 @pytest.mark.slow

@@ -143,17 +143,27 @@ def _process_cpu(pid):
         return None
 
 
-def _reaped_ticks(pid):
-    """cutime + cstime of ``pid`` (the CPU time of its children it reaped), in clock ticks, or None."""
+def stat_fields(pid, nbytes=_STAT_BYTES):
+    """The fields of /proc/PID/stat after the command name ("pid (comm) state ppid ...": comm may hold ')'
+    and spaces), as bytes, the state first (field 3), from its first ``nbytes`` bytes; None if the process is
+    gone. Read raw: walking /proc reads every process's stat."""
     try:
         fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
         try:
-            data = os.read(fd, _STAT_BYTES)
+            data = os.read(fd, nbytes)
         finally:
             os.close(fd)
-        fields = data.rsplit(b")", 1)[1].split()
+        return data.rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _reaped_ticks(pid):
+    """cutime + cstime of ``pid`` (the CPU time of its children it reaped), in clock ticks, or None."""
+    fields = stat_fields(pid)
+    try:
         return int(fields[13]) + int(fields[14])  # fields 16 and 17 of stat; fields[0] is field 3
-    except (OSError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError):
         return None
 
 

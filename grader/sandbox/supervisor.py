@@ -30,7 +30,7 @@ from grader import boundary
 from grader.errors import SandboxError
 from grader.sandbox import protocol
 from grader.sandbox.cgroups import NOT_ENFORCED, ProcessLimit
-from grader.sandbox.clock import WorkClock
+from grader.sandbox.clock import WorkClock, stat_fields
 from grader.sandbox.confine import remove_tree
 from grader.sandbox.launcher import (
     BWRAP_ISOLATION,
@@ -651,17 +651,11 @@ def _parent(pid):
 
 
 def _state_and_parent(pid):
-    """(state letter, parent pid) from /proc/PID/stat ("pid (comm) state ppid ..."; comm may hold ')' and
-    spaces), or None if the process is gone. Read raw: walking /proc reads every process's stat."""
+    """(state letter, parent pid) from /proc/PID/stat, or None if the process is gone."""
+    fields = stat_fields(pid, _STAT_BYTES)
     try:
-        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
-        try:
-            data = os.read(fd, _STAT_BYTES)
-        finally:
-            os.close(fd)
-        fields = data.rsplit(b")", 1)[1].split(None, 2)
         return fields[0].decode("ascii", "replace"), int(fields[1])
-    except (OSError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError):
         return None
 
 

@@ -13,7 +13,6 @@ import errno
 import json
 import os
 import stat
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,10 @@ MAX_DEPTH = 16  # folder levels searched below a submission: hand-ins are a few 
 MAX_ENTRIES = 10_000  # files and folders looked at in one submission: a stray virtualenv fits, a flood does not
 MAX_NOTEBOOKS = 100  # notebooks read from one submission, in sorted path order
 MAX_JSON_DEPTH = 64  # nesting of a notebook's JSON, outputs aside: nbformat's own is under 10, widget state a few more
+# The notebook formats read ("nbformat" -> the key of a code cell's source): Jupyter's 4 (every minor version:
+# cells, their types, sources and ids are alike; 4.5 added the ids), and IPython's 3 and 2, whose cells sit in
+# "worksheets". Nothing else of a notebook is read: the grader decodes this plain data itself (SPEC section 7).
+READ_FORMATS = {4: "source", 3: "input", 2: "input"}
 LINKS_NAMED = 5  # symbolic links named in the note that says they were skipped
 CHECKPOINTS = ".ipynb_checkpoints"  # Jupyter's autosaved copies: never graded
 
@@ -170,7 +173,7 @@ def _shown(path, root):
 
 
 def read_notebook(path, follow_link=False):
-    """Read a notebook's code cells; any nbformat version nbformat can upgrade is accepted.
+    """Read a notebook's code cells: a notebook of one of the READ_FORMATS, else a :class:`SubmissionError`.
 
     The file is opened without following a link (unless ``follow_link``: the path an instructor gave), so a
     file swapped for a link after it was found is refused, and its size is checked on the open file."""
@@ -234,33 +237,54 @@ def _depth_exceeds(data, limit):
 
 
 def _parsed(data, path):
-    """The :class:`Notebook` of loaded JSON."""
-    if not isinstance(data, dict) or not isinstance(data.get("nbformat"), int):
+    """The :class:`Notebook` of loaded JSON, in one of the READ_FORMATS; only its cells' types, sources and
+    ids are read, and what the grader reads must be what a notebook holds (else a SubmissionError)."""
+    version = data.get("nbformat") if isinstance(data, dict) else None
+    if type(version) is not int:  # not a bool either: JSON's true is no version
         raise SubmissionError(f"{path} is not a notebook: no nbformat version")
+    if version not in READ_FORMATS:
+        raise SubmissionError(
+            f"{path} is in nbformat {version}, which the grader does not read (it reads nbformat 4, and 3 and 2 "
+            f"of IPython before Jupyter; Jupyter saves nbformat 4)"
+        )
     _drop_outputs(data)
-    if _depth_exceeds(data, MAX_JSON_DEPTH):  # what nbformat validates recursively (outputs are gone)
+    if _depth_exceeds(data, MAX_JSON_DEPTH):  # no notebook nests this deep (outputs are gone): not one
         raise SubmissionError(f"{path} is not a notebook: its JSON is nested more than {MAX_JSON_DEPTH} deep")
-    import nbformat  # here, not at the top: the grader's start (its usage errors, --help) does without it
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            notebook = nbformat.reads(json.dumps(data), as_version=4)
-    except Exception as exc:  # nbformat raises many kinds for a broken file
-        raise SubmissionError(f"{path} is not a notebook nbformat can read ({type(exc).__name__}: {exc})") from None
-    cells = notebook.get("cells", [])
-    if not isinstance(cells, list):
-        raise SubmissionError(f"{path} is not a notebook: its cells are not a list")
-    code = [
-        (index, cell)
-        for index, cell in enumerate(cells, start=1)
-        if isinstance(cell, dict) and cell.get("cell_type") == "code"
-    ]
+    source_key = READ_FORMATS[version]
+    code = [(index, cell) for index, cell in enumerate(_cells(data, path), start=1) if cell.get("cell_type") == "code"]
     return Notebook(
         path=path,
-        code_cells=tuple(_source(cell) for _, cell in code),
+        code_cells=tuple(_source(cell, source_key, index, path) for index, cell in code),
         code_cell_places=tuple((index, _cell_id(cell)) for index, cell in code),
     )
+
+
+def _cells(data, path):
+    """Every cell of the notebook in order, each a JSON object: nbformat 4's ``cells``, or the cells of each
+    of the ``worksheets`` one after the other (nbformat 2 and 3, flattened as nbformat's upgrade does)."""
+    if data["nbformat"] == 4:
+        cells = _list_of(data, "cells", path)
+    else:
+        worksheets = _objects(_list_of(data, "worksheets", path), "worksheet", path)
+        cells = [cell for worksheet in worksheets for cell in _list_of(worksheet, "cells", path)]
+    return _objects(cells, "cell", path)
+
+
+def _list_of(data, key, path):
+    """``data[key]``, a list; a SubmissionError when it is missing or something else."""
+    value = data.get(key)
+    if not isinstance(value, list):
+        problem = f"its {key} are not a list" if key in data else f"it has no {key}"
+        raise SubmissionError(f"{path} is not a notebook: {problem}")
+    return value
+
+
+def _objects(items, what, path):
+    """``items``, each a JSON object (a dict); a SubmissionError naming the first that is not."""
+    for index, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            raise SubmissionError(f"{path} is not a notebook: its {what} {index} is not a JSON object")
+    return items
 
 
 def _drop_outputs(data):
@@ -274,11 +298,15 @@ def _drop_outputs(data):
             cell["outputs"] = []
 
 
-def _source(cell):
-    source = cell.get("source", "")
-    if isinstance(source, list):
-        source = "".join(str(part) for part in source)
-    return str(source)
+def _source(cell, key, index, path):
+    """A code cell's source under ``key``: a string, or a list of strings (its lines) joined, as notebooks
+    store either; a missing one is empty, and anything else a SubmissionError."""
+    source = cell.get(key, "")
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        return "".join(source)
+    if not isinstance(source, str):
+        raise SubmissionError(f"{path} is not a notebook: the source of its cell {index} is not text")
+    return source
 
 
 def _cell_id(cell):

@@ -1,5 +1,6 @@
 """The results of a grading run: plain frozen dataclasses, rendered elsewhere (see render.py)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -131,8 +132,9 @@ class Report:
     """Submission-wide remarks: unreadable notebooks, definitions that failed to load."""
     seconds: float = 0.0
     """Wall time of the run."""
-    runtime: dict = field(default_factory=dict)
-    """The versions graded under: {'python': '3.11.7', 'numpy': '2.4.6', ...} (grader.runtime)."""
+    runtime: Mapping = field(default_factory=dict)
+    """The versions graded under: {'python': '3.11.7', 'numpy': '2.4.6', ...} (grader.runtime; read from the
+    installed metadata when first looked at)."""
     notebooks: tuple = ()
     """The notebooks read, as paths within the submission, in the order their definitions were loaded."""
 

@@ -201,19 +201,18 @@ def _check_data_dir(folder, source):
 
 
 def run_grade(args):
-    from grader import render
-    from grader.classroom.discover import looks_like_class
-    from grader.pipeline import grade
-
     outputs = {option: path for option, path in (("--json", args.json), ("--gradescope", args.gradescope)) if path}
     _check_outputs(outputs)  # before grading: a report that cannot be written must not cost a grading run
     config = config_from(args)
-    if not args.one_submission and looks_like_class(args.path):
+    if not args.one_submission and _looks_like_class(args.path):
         raise UsageError(
             f"{args.path} looks like a whole class (a folder per student, or bulk-download notebook names); "
             f"grade the class with: grader grade-class {args.path} --out RESULTS "
             f"(or add --one-submission if it is one student's)"
         )
+    from grader import render  # only now: a usage error above costs no import of the grading machinery
+    from grader.pipeline import grade
+
     report = grade(args.path, config)
     # The reports before the table: whatever happens to the terminal, they are written.
     if args.json:
@@ -225,6 +224,16 @@ def run_grade(args):
         _print(f"grader: {below_bar(report.score, report.max_score, args.fail_under)}", sys.stderr)
         return EXIT_BELOW_BAR
     return EXIT_OK
+
+
+def _looks_like_class(path):
+    """Whether ``path`` is a folder that looks like a whole class (grader.classroom.discover.looks_like_class);
+    a file never does, and grading one need not import the class machinery to say so."""
+    if not Path(path).is_dir():
+        return False
+    from grader.classroom.discover import looks_like_class
+
+    return looks_like_class(path)
 
 
 def below_bar(score, max_score, bar):

@@ -22,16 +22,18 @@ def grade(path, config=None):
     """Grade the submission at ``path`` (a notebook or a folder); raises SubmissionError if unreadable."""
     config = config or Config()
     start = time.perf_counter()
-    notebooks, notes = load_submission(path)
-    extraction = extract(notebooks)
-    names = _names_within(path, [notebook.path for notebook in notebooks])
     limits = Limits(
         memory_bytes=config.memory_bytes,
         file_bytes=config.file_bytes,
         processes=config.processes,
         cpu_seconds=config.cpu_seconds,
     )
-    with Session(extraction.cells, limits=limits, timeout=config.timeout, use_bwrap=config.use_bwrap) as session:
+    with Session(limits=limits, timeout=config.timeout, use_bwrap=config.use_bwrap) as session:
+        session.launch()  # the template starts on another core while the notebooks are read
+        notebooks, notes = load_submission(path)
+        extraction = extract(notebooks)
+        names = _names_within(path, [notebook.path for notebook in notebooks])
+        session.define(extraction.cells)
         context = TaskContext(session=session, config=config)
         results = tuple(
             _with_source(_grade_task(TASKS[task_id], context, extraction), extraction, names)

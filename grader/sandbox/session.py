@@ -101,14 +101,14 @@ class CallResult:
 class Session:
     """Student definitions loaded in a fork of the sandbox's template, one fork per task."""
 
-    def __init__(self, cells, limits=None, timeout=10.0, use_bwrap=True, budget_seconds=SUBMISSION_SECONDS):
-        self.cells = cells
-        self.sources = {cell["filename"]: cell["source"] for cell in cells}  # where an error's line is read
+    def __init__(self, cells=(), limits=None, timeout=10.0, use_bwrap=True, budget_seconds=SUBMISSION_SECONDS):
+        self.define(cells)
         self.limits = limits or Limits()
         self.timeout = timeout
         self.use_bwrap = use_bwrap
         self.stage = stage_directory()
         self.sandbox = None
+        self.launched = None  # a template started by launch(), not yet waited for: the first fork's
         self.channel = None  # the current task's fork
         self.task = None
         self.fresh_fork = True  # the next fork is a task's first, not a restart
@@ -130,6 +130,19 @@ class Session:
         self.load_seconds = 0.0  # how long that one-at-a-time load took: loading all at once is given about as long
         self.last_death = None  # how the fork of the last request that crashed ended (a Death)
         self.load_retried = set()  # statements run again after the system killed the fork loading them
+
+    def define(self, cells: list | tuple) -> None:
+        """The submission's cells (grader.extract's), loaded into each task's fork; before the first task."""
+        self.cells = cells
+        self.sources = {cell["filename"]: cell["source"] for cell in cells}  # where an error's line is read
+
+    def launch(self) -> None:
+        """Start the template now without waiting for it: the first fork waits for its answer, so its start
+        (a python importing numpy, under bubblewrap) runs on another core while the grader reads the
+        submission. A template that cannot start says so at the first fork, as one started there would."""
+        if self.sandbox is None and self.launched is None:
+            self.launched = Sandbox(self.stage, self.limits)
+            self.launched.launch(self.use_bwrap)
 
     @property
     def isolation_used(self) -> str:
@@ -214,7 +227,7 @@ class Session:
         if not first:
             self.sandbox.cleanup()
             self._restage()  # the fallback's stage is writable by the child
-        self.sandbox = Sandbox(self.stage, self.limits)
+        self.sandbox, self.launched = self.launched or Sandbox(self.stage, self.limits), None
         try:
             self.sandbox.start(self.use_bwrap)
         except SandboxUnavailable as exc:
@@ -545,8 +558,9 @@ class Session:
 
     def close(self) -> None:
         self._end_fork()
-        if self.sandbox is not None:
-            self.sandbox.cleanup()
+        for sandbox in (self.sandbox, self.launched):
+            if sandbox is not None:
+                sandbox.cleanup()
         remove_tree(self.stage)
 
     def __enter__(self):

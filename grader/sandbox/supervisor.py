@@ -217,16 +217,33 @@ class Sandbox:
     sweep_shared_folders: bool = False
     """Whether files that uid left in the machine's shared writable folders must be removed after each
     task (no Landlock kept it to its work folder)."""
+    launched: bool = False
+    """Whether :meth:`launch` ran (the template's process may still be starting)."""
+    launch_failure: Exception = None
+    """What stopped :meth:`launch`, for :meth:`start` to raise."""
+    spec: dict = None
+    """The confinement the stage's spec asks for (launcher.read_spec), which the template's probe must confirm."""
     outside_task: frozenset = None
     """Under bubblewrap with a pids cgroup: the cgroup's processes that are not a task's (bubblewrap's and
     the template). Every other process in the cgroup is then a task's, and listing the cgroup replaces
     walking /proc (see :meth:`task_processes`); None where that does not hold."""
 
-    def start(self, use_bwrap):
-        """Start the template and wait until it answers; raises :class:`SandboxUnavailable` if it cannot."""
+    def launch(self, use_bwrap):
+        """Start the template's process without waiting for it: its python and numpy start on another core
+        while the grader works, and :meth:`start` waits for its answer. What fails here is raised by start,
+        as it would have been had start launched it (so a submission that needs no fork never sees it)."""
+        if self.launched:
+            return
+        self.launched = True
+        try:
+            self._launch(use_bwrap)
+        except Exception as exc:  # raised again, unchanged, by start
+            self.launch_failure = exc
+
+    def _launch(self, use_bwrap):
         self.workdir = Path(tempfile.mkdtemp(prefix="grader-child-"))
         command, self.isolation, home = build_command(self.stage, self.workdir, use_bwrap, self.limits.processes)
-        spec = read_spec(self.stage)
+        self.spec = read_spec(self.stage)
         if self.isolation == UNPRIVILEGED_ISOLATION:
             _prctl_call(PR_SET_DUMPABLE, 0)  # the grader: no other uid may trace it or read its memory
         self.process_limit = ProcessLimit(self.limits.processes, self.token, self.limits.memory_bytes)
@@ -242,20 +259,35 @@ class Sandbox:
                 start_new_session=True,  # its own process group, so every descendant can be killed at once
                 preexec_fn=_limit_resources(self.limits, self.process_limit.rlimit),
             )
-            child_end.close()
             self.control = grader_end
+        except (OSError, subprocess.SubprocessError, ValueError) as exc:
+            grader_end.close()
+            raise self._unavailable(exc) from None
+        finally:
+            child_end.close()
+
+    def start(self, use_bwrap):
+        """Start the template (unless :meth:`launch` did) and wait until it answers; raises
+        :class:`SandboxUnavailable` if it cannot."""
+        self.launch(use_bwrap)
+        if self.launch_failure is not None:
+            failure, self.launch_failure = self.launch_failure, None
+            raise failure
+        try:
             reply = self._control_reply({"op": "ping"}, START_TIMEOUT)
             self.template_pid = self._find_template(boundary.template_pid(reply))
-            self._confirm_confinement(spec, boundary.confinement_report(reply))
+            self._confirm_confinement(self.spec, boundary.confinement_report(reply))
             self.outside_task = self._processes_outside_task()
         except (OSError, subprocess.SubprocessError, ChildFailure, ValueError) as exc:
-            child_end.close()
-            self.cleanup()
-            reason = exc.message if isinstance(exc, ChildFailure) else f"{type(exc).__name__}: {exc}"
-            raise SandboxUnavailable(
-                f"the process that runs student code could not start ({self.isolation}): "
-                f"{reason or 'it exited at once'}"
-            ) from None
+            raise self._unavailable(exc) from None
+
+    def _unavailable(self, exc):
+        """The sandbox cleaned up, and the SandboxUnavailable that says why it could not start."""
+        self.cleanup()
+        reason = exc.message if isinstance(exc, ChildFailure) else f"{type(exc).__name__}: {exc}"
+        return SandboxUnavailable(
+            f"the process that runs student code could not start ({self.isolation}): {reason or 'it exited at once'}"
+        )
 
     def _confirm_confinement(self, spec, report):
         """State the isolation that the template's probe confirmed (ValueError where it does not hold), and

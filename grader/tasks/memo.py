@@ -9,10 +9,12 @@ for every submission of a class, so a long-lived worker (``grade-class``, a Dask
 once. Every cache is bounded (MAX_ENTRIES per function, least recently used dropped), and what it holds is
 read-only (arrays flagged so, dicts as read-only mappings), so no check can change what the next
 submission is compared with. Timings are never cached: the speed checks time the reference loops on every
-call, interleaved with the student's (see :mod:`grader.tasks.speed`).
+call, interleaved with the student's (see :mod:`grader.tasks.speed`). Across processes, the overfit run and
+the properties' examples are kept on disk besides (:mod:`grader.tasks.disk`); the expected values are not.
 
-:func:`clear` empties every cache (tests and ``benchmarks/bench_grading.py --cold``: the uncached path);
-:func:`statistics` counts hits and misses.
+:func:`clear` empties every cache of this process (tests and ``benchmarks/bench_grading.py --cold``: the
+uncached path, which reads the disk cache unless GRADER_CACHE_DIR is set empty); :func:`statistics` counts
+hits and misses.
 """
 
 import functools

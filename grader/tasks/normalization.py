@@ -15,10 +15,9 @@ with the reference passes as well (it still runs, so its message still points at
 How a property runs: see :mod:`grader.tasks.properties`.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
-from hypothesis import strategies as st
 
 import solutions
 from assignment.cases import PUBLIC_GROUPS, batchnorm_inputs, groupnorm_inputs
@@ -53,7 +52,7 @@ from grader.tasks.base import (
     returned,
 )
 from grader.tasks.layer_checks import NOT_RETURNED, backward_case, forward_case, unchanged_check
-from grader.tasks.properties import Property, property_outcomes, student_call
+from grader.tasks.properties import Property, composite, property_outcomes, student_call
 
 BN_FORWARD, BN_BACKWARD = "spatial_batchnorm_forward", "spatial_batchnorm_backward"
 GN_FORWARD, GN_BACKWARD = "spatial_groupnorm_forward", "spatial_groupnorm_backward"
@@ -514,6 +513,35 @@ class Example:
         beta = rng.standard_normal((1, self.C, 1, 1))
         return x.reshape(self.shape), gamma, beta, rng.standard_normal(self.shape)
 
+    def to_data(self):
+        """The example as a dict of plain values (its fields), as the disk cache keeps it."""
+        return asdict(self)
+
+    @classmethod
+    def from_data(cls, data):
+        """The example ``data`` (from :meth:`to_data`, read back from disk) describes; ValueError or TypeError if
+        it is not one :func:`_examples` could have drawn (a damaged file must not make a huge array)."""
+        if type(data) is not dict or set(data) != {field.name for field in fields(cls)}:
+            raise TypeError("not the fields of an Example")
+        if any(type(data[name]) is not int for name in ("N", "C", "H", "W", "G", "seed")):
+            raise TypeError("N, C, H, W, G and seed must be ints")
+        if type(data["eps"]) is not float or type(data["grouped"]) is not bool:
+            raise TypeError("eps must be a float, grouped a bool")
+        example = cls(**data)
+        within = (
+            1 <= example.N <= MAX_BATCH
+            and 1 <= example.C <= MAX_CHANNELS
+            and 1 <= example.H <= MAX_SIDE
+            and 1 <= example.W <= MAX_SIDE
+            and example.G in _divisors(example.C)
+            and (example.grouped or example.G == example.C)
+            and example.eps in EPS_CHOICES
+            and 0 <= example.seed <= MAX_SEED
+        )
+        if not within:
+            raise ValueError(f"{example} is out of the examples' bounds")
+        return example
+
 
 def _divisors(number):
     return [d for d in range(1, number + 1) if number % d == 0]
@@ -527,6 +555,8 @@ def _draw_int(draw, low, high):
     (pytest or the CLI, an editable or a regular install). Booleans are never mixed that way, so a
     grading generates the same examples wherever it runs.
     """
+    from hypothesis import strategies as st  # only ever drawing: hypothesis is imported already
+
     span, value = high - low, 0
     for bit in range(span.bit_length()):
         value |= draw(st.booleans()) << bit
@@ -537,7 +567,7 @@ def _draw_item(draw, items):
     return items[_draw_int(draw, 0, len(items) - 1)]
 
 
-@st.composite
+@composite
 def _examples(draw, groups):
     """Examples whose normalized sets hold at least 2 values (a single value has no variance).
 
@@ -561,7 +591,7 @@ def _examples(draw, groups):
 def _property(name, groups, check, role=""):
     """A property of the normalizations, checked on :func:`_examples` of ``groups`` (see
     :class:`grader.tasks.properties.Property`)."""
-    return Property(name, _examples, groups, check, role)
+    return Property(name, _examples, groups, check, role, example=Example)
 
 
 def _forward_out(ctx, target, args, shape):

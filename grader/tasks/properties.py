@@ -7,16 +7,22 @@ student's code fails the example and hypothesis shrinks it; the message reports 
 example. A call that hangs or crashes, or a function that is not written yet, stops the property at
 once: shrinking would only repeat it (a hang would cost a timeout per shrink step). Generation is
 derandomized and shrinking is capped by a count (never by time), so two gradings give the same messages.
+
+The examples hypothesis tried on a passing implementation are kept, per process (grader.tasks.memo) and on
+disk (grader.tasks.disk), and replayed without hypothesis: ``import hypothesis`` (~0.2 s) and its search
+(~0.5-1 s a grading) are paid only where no examples are kept yet, or where a replay fails and hypothesis
+must shrink the failing example.
 """
 
+import functools
+import sys
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Callable
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-from hypothesis.errors import Flaky
-
+import grader
 from grader.report import Kind, Reason
-from grader.tasks import memo
+from grader.tasks import disk, memo
 from grader.tasks.base import Outcome, call_failed
 
 PROPERTY_POINTS = 1.0
@@ -36,6 +42,23 @@ class Property:
     role: str = ""
     """'reference' for the property that compares with the reference; 'needs reference' for one that wrong
     values can satisfy too (all-zero gradients sum to zero): it earns only when the 'reference' one passes."""
+    example: type | None = None
+    """The frozen dataclass the examples are, with ``to_data()`` -> a dict of plain values and
+    ``from_data(dict)`` -> the example (ValueError or TypeError for anything the strategy could not have
+    drawn): how the examples go to disk (grader.tasks.disk) and come back. None keeps them in this process."""
+
+
+def composite(draw_example):
+    """``hypothesis.strategies.composite(draw_example)``, made when the strategy is first asked for, so that
+    defining a property imports no hypothesis (a grading whose examples are all kept never does)."""
+
+    @functools.wraps(draw_example)
+    def strategy(*args):
+        from hypothesis import strategies
+
+        return strategies.composite(draw_example)(*args)
+
+    return strategy
 
 
 class _StudentCallFailed(Exception):
@@ -117,14 +140,20 @@ def _property_outcome(ctx, prop):
     (grader.tasks.memo); later runs replay them without hypothesis' search. Replaying decides pass or fail
     exactly as hypothesis would (the same examples, the same calls in the same order, so the student's code
     sees the same sequence); only on a failure that hypothesis would shrink does hypothesis run, to find
-    the shrunk example for the message.
+    the shrunk example for the message. The examples are kept on disk too (grader.tasks.disk), for the
+    processes to come.
     """
     key = (prop.name, prop.groups, ctx.config.hypothesis_examples)
     examples = _PASSING_EXAMPLES.get(key)
     if examples is None:
+        examples = _examples_on_disk(prop, ctx.config.hypothesis_examples)
+        if examples is not None:
+            _PASSING_EXAMPLES.put(key, examples)
+    if examples is None:
         record = _hypothesis_run(ctx, prop)
         if record.example is None and not record.flaky:
             _PASSING_EXAMPLES.put(key, record.tried)
+            _keep_on_disk(prop, ctx.config.hypothesis_examples, record.tried)
         return _property_result(prop.name, record)
     replayed = _replay(ctx, prop, examples)
     if replayed.example is None or replayed.stopped:
@@ -138,6 +167,54 @@ def _property_outcome(ctx, prop):
 
 # Property key -> the examples hypothesis tried on a passing implementation, in order.
 _PASSING_EXAMPLES = memo.BoundedStore()
+DISK_KIND = "examples"  # the disk cache's name for them
+
+
+def _examples_on_disk(prop, count):
+    """The examples kept on disk for ``prop`` and ``count`` examples, or None: none kept, or not a list of
+    1 to ``count`` examples the strategy could have drawn (hypothesis tries at most ``count``)."""
+    key = _disk_key(prop, count)
+    stored = disk.load(DISK_KIND, key) if key is not None else None
+    if type(stored) is not list or not 0 < len(stored) <= count:
+        return None
+    try:
+        return [prop.example.from_data(item) for item in stored]
+    except (ValueError, TypeError):
+        return None
+
+
+def _keep_on_disk(prop, count, examples):
+    key = _disk_key(prop, count)
+    if key is not None:
+        disk.store(DISK_KIND, key, [example.to_data() for example in examples])
+
+
+def _disk_key(prop, count):
+    """What a property's examples depend on: the property, its groups, the number of examples, hypothesis'
+    version, and the source of the strategy's module and of this one (which holds the runner whose text
+    seeds the derandomized search); None when they cannot be kept (no example type, sources not readable)."""
+    if prop.example is None:
+        return None
+    try:
+        sources = disk.source_digest(sys.modules[prop.examples.__module__].__file__, __file__)
+        version = _hypothesis_version()
+    except (OSError, KeyError, AttributeError, TypeError, metadata.PackageNotFoundError):
+        return None
+    return {
+        "property": prop.name,
+        "groups": prop.groups,
+        "examples": count,
+        "hypothesis": version,
+        "grader": grader.__version__,
+        "python": "%d.%d" % sys.version_info[:2],
+        "sources": sources,
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def _hypothesis_version():
+    """Read from its installed metadata: importing hypothesis to ask would cost what the cache saves."""
+    return metadata.version("hypothesis")
 
 
 def _replay(ctx, prop, examples):
@@ -156,6 +233,10 @@ def _replay(ctx, prop, examples):
 
 def _hypothesis_run(ctx, prop):
     """Run one property with hypothesis; the _Record of what it saw (its failure is the shrunk example)."""
+    # Imported here: a grading whose examples are all kept never imports hypothesis (see composite).
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis.errors import Flaky
+
     record = _Record()
     budget = ctx.config.hypothesis_examples + SHRINK_BUDGET
     # Named as before the runner left grader.tasks.normalization: hypothesis derives its derandomized seed from

@@ -5,7 +5,8 @@ The zip's root::
     setup.sh            run once by Gradescope (Ubuntu, root, internet): stops in one line if python3 is
                         older than the pins need (naming the base image to pick); python3 venv, bubblewrap
                         where apt has it, the exact pins, then the grader from its wheel without its
-                        dependencies; `grader` on PATH; the autograder's files and the references root's only
+                        dependencies; `grader` on PATH; the autograder's files and the references root's only;
+                        the grader's disk cache filled (the image keeps it for every submission)
     run_autograder      run per submission: grades $AUTOGRADER_ROOT/submission, always writes results.json
     grader.toml         the configuration graded with (weights, limits, Gradescope visibility)
     requirements.txt    what grading imports, and what that requires, pinned to the versions installed here
@@ -29,6 +30,7 @@ from grader.bundles.pins import (
     python_floor,
     requires_python,
 )
+from grader.bundles.run_autograder import CACHE_DIR
 from grader.config import Config, config_toml
 from grader.runtime import DISTRIBUTION
 
@@ -78,6 +80,12 @@ chmod +x "$SOURCE/run_autograder"
 chown -R root:root "$SOURCE" && chmod 0700 "$SOURCE"
 SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 chown -R root:root "$SITE/solutions" && chmod 0700 "$SITE/solutions"
+# What every grading computes alike (the reference's overfit run, the properties' examples), computed once
+# here by grading the reference solutions with grader.toml: the image keeps it for every submission's
+# container, where run_autograder points the grader at it. Root's alone; without it grades are the same.
+mkdir -p __CACHE__ && chmod 0700 __CACHE__
+GRADER_CACHE_DIR=__CACHE__ "$VENV/bin/python" -I -m grader.cache --config "$SOURCE/grader.toml" \
+    || echo "setup.sh: the grader's cache was not filled: every submission computes it (slower, same grades)" >&2
 grader --version
 """
 
@@ -87,6 +95,7 @@ def setup_sh(floor):
     image, image_python = base_image(floor)
     values = {
         "__VENV__": VENV,
+        "__CACHE__": CACHE_DIR,
         "__FLOOR__": floor.full,
         "__FLOOR_SHOWN__": str(floor),
         "__NEEDED_BY__": ", ".join(floor.needed_by) or "its pins",

@@ -38,6 +38,10 @@ SKIPPED_FOLDERS = {".ipynb_checkpoints", "__MACOSX", ".git"}
 MAX_DEPTH = 16  # folder levels searched in an upload (the grader's own bound, grader.discover.MAX_DEPTH)
 MAX_ENTRIES = 10_000  # files and folders looked at in an upload (grader.discover.MAX_ENTRIES)
 COPY_CHUNK = 1 << 20  # bytes copied at a time
+# The grader's disk cache (grader.tasks.disk: the reference's overfit run, the properties' examples), filled by
+# setup.sh when the image was built, so every submission's container starts with it. Under /var/cache, root's
+# alone: not in the Python installation, which bubblewrap shows to the sandbox read-only.
+CACHE_DIR = "/var/cache/convnet-grader"
 
 
 def main():
@@ -192,7 +196,12 @@ def grade(staging, results, config):
         )
     try:
         finished = subprocess.run(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=GRADER_SECONDS
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            timeout=GRADER_SECONDS,
+            env=grader_environment(),
         )
     except subprocess.TimeoutExpired:
         return failed(
@@ -230,6 +239,15 @@ def grade(staging, results, config):
         config,
         f"grader exit status {finished.returncode}: {reason}",
     )
+
+
+def grader_environment():
+    """This environment, with GRADER_CACHE_DIR naming the cache setup.sh filled, where it did and nothing else
+    names one (elsewhere the grader uses its own default)."""
+    environment = dict(os.environ)
+    if "GRADER_CACHE_DIR" not in environment and os.path.isdir(CACHE_DIR):
+        environment["GRADER_CACHE_DIR"] = CACHE_DIR
+    return environment
 
 
 def _print_isolation(data):

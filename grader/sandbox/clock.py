@@ -24,10 +24,13 @@ schedstat), the round trip it is, as before.
 """
 
 import os
+import threading
 import time
 from dataclasses import dataclass
 
 _STAT_BYTES = 1024  # /proc/PID/stat up to cstime: a comm of at most 64 bytes and 14 numbers
+_SCHEDSTAT_BYTES = 256  # three numbers
+_CHILDREN_BYTES = 65536  # a thread's children: the pids cgroup and RLIMIT_NPROC keep them to a few hundred
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,12 @@ class WorkClock:
 
     def __init__(self, fork_pid, template_pid):
         self.fork_pid, self.template_pid = fork_pid, template_pid
+        # Opened at the first reading and read again at every one (about 200 per task): see KernelFile.
+        self.fork_schedstat = KernelFile(f"/proc/{fork_pid}/schedstat", _SCHEDSTAT_BYTES)
+        self.stats = [KernelFile(f"/proc/{pid}/stat", _STAT_BYTES) for pid in (fork_pid, template_pid)]
+        self.main_children = {
+            pid: KernelFile(f"/proc/{pid}/task/{pid}/children", _CHILDREN_BYTES) for pid in (fork_pid, template_pid)
+        }
 
     def read(self, ending=False):
         """The figures now, or None where one of them is not available. The wall clock is read outside the
@@ -60,10 +69,10 @@ class WorkClock:
         last_pid = _last_pid() if not ending else None  # outermost too: a process started meanwhile shows
         wall = time.perf_counter_ns() if not ending else None
         grader_cpu = time.thread_time_ns()
-        grader = _schedstat("/proc/thread-self/schedstat")
-        fork = _schedstat(f"/proc/{self.fork_pid}/schedstat")
+        grader = _own_schedstat()
+        fork = _schedstat_fields(self.fork_schedstat.read())
         fork_cpu = _process_cpu(self.fork_pid)
-        reaped = [_reaped_ticks(pid) for pid in (self.fork_pid, self.template_pid)]
+        reaped = [_reaped_ticks(_fields_after_name(stat.read())) for stat in self.stats]
         wall = time.perf_counter_ns() if ending else wall
         last_pid = _last_pid() if ending else last_pid
         if grader is None or fork is None or fork_cpu is None or None in reaped or last_pid is None:
@@ -87,7 +96,7 @@ class WorkClock:
         whose calling thread is blocked meanwhile): the time since, less what the fork waited for a CPU,
         never less than its CPU time; or None if the fork is gone. A wait still going on is not counted
         yet: the figure may run ahead of the call's work by one wait, never behind it."""
-        fork, cpu = _schedstat(f"/proc/{self.fork_pid}/schedstat"), _process_cpu(self.fork_pid)
+        fork, cpu = _schedstat_fields(self.fork_schedstat.read()), _process_cpu(self.fork_pid)
         if before is None or fork is None or cpu is None:
             return None
         elapsed = time.perf_counter_ns() - before.wall - (fork[1] - before.fork_waited)
@@ -95,20 +104,81 @@ class WorkClock:
 
     def _started_processes(self):
         """Whether the fork has a child, or the template one besides the fork (or either cannot be read)."""
-        fork_children = _children(self.fork_pid)
-        template_children = _children(self.template_pid)
+        fork_children = self._children(self.fork_pid)
+        # The template runs no student code and starts no thread: its main thread's children are all of them.
+        template_children = _pids(self.main_children[self.template_pid].read())
         if fork_children is None or template_children is None:
             return True
         return bool(fork_children) or template_children != {self.fork_pid}
+
+    def _children(self, pid):
+        """Pids of the children of every thread of ``pid``, or None where they cannot be read. The main
+        thread's list is read from the file kept open; another thread's (a fork may start threads) is opened."""
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            return None
+        found = set()
+        for tid in tids:
+            if tid == str(pid):
+                data = self.main_children[pid].read()
+            else:
+                data = KernelFile(f"/proc/{pid}/task/{tid}/children", _CHILDREN_BYTES).read()
+            pids = _pids(data)
+            if pids is None:
+                return None
+            found |= pids
+        return found
+
+
+class KernelFile:
+    """A file of /proc, opened once and read again from its start at every reading: the kernel writes its
+    text anew for each read, so one pread stands for an open, a read and a close (a call's two readings
+    read six of them). Opened by the process that reads it (a grader forked since opens its own), and
+    once only: the descriptor stays bound to the process it was opened for, so a pid used again by another
+    process is never read in its place: the reading fails, as for a process that is gone."""
+
+    def __init__(self, path, nbytes):
+        self.path, self.nbytes, self.fd, self.owner = path, nbytes, None, None
+
+    def read(self):
+        """The file's text now (bytes, at most ``nbytes``), or None where it cannot be read."""
+        if self.owner != os.getpid():
+            self.close()
+            self.owner = os.getpid()
+            try:
+                self.fd = os.open(self.path, os.O_RDONLY)  # not inherited by processes the grader starts
+            except OSError:
+                return None
+        if self.fd is None:
+            return None
+        try:
+            return os.pread(self.fd, self.nbytes, 0)
+        except OSError:
+            return None
+
+    def close(self, _close=os.close, _getpid=os.getpid):  # bound now: __del__ may run at the interpreter's exit
+        if self.fd is not None and self.owner == _getpid():
+            try:
+                _close(self.fd)
+            except OSError:
+                pass
+        self.fd = None
+
+    __del__ = close
+
+
+_LOADAVG = KernelFile("/proc/loadavg", 128)
+_THREAD = threading.local()  # each grader thread's own schedstat file (the calling thread's waits)
 
 
 def measured(function, *args):
     """(seconds, return value) of the grader's own ``function(*args)``, measured as a call's work is: its
     wall time less what this thread waited for a CPU (its CPU time where schedstat is not available)."""
     wall = time.perf_counter_ns()  # outside the schedstat readings: every wait they count is within it
-    before, cpu = _schedstat("/proc/thread-self/schedstat"), time.thread_time_ns()
+    before, cpu = _own_schedstat(), time.thread_time_ns()
     value = function(*args)
-    cpu, after = time.thread_time_ns() - cpu, _schedstat("/proc/thread-self/schedstat")
+    cpu, after = time.thread_time_ns() - cpu, _own_schedstat()
     wall = time.perf_counter_ns() - wall
     if before is None or after is None:
         return max(cpu, 1000) / 1e9, value
@@ -119,19 +189,25 @@ def _last_pid():
     """The last process id handed out in the grader's PID namespace (every process of the sandbox has one in
     it too), or None."""
     try:
-        with open("/proc/loadavg", "rb") as handle:
-            return int(handle.read(128).split()[4])
-    except (OSError, ValueError, IndexError):
+        return int(_LOADAVG.read().split()[4])
+    except (AttributeError, ValueError, IndexError):
         return None
 
 
-def _schedstat(path):
-    """(ns on a CPU, ns waiting for one) of the thread at ``path``, or None."""
+def _own_schedstat():
+    """(ns on a CPU, ns waiting for one) of the calling thread, or None."""
+    own = getattr(_THREAD, "schedstat", None)
+    if own is None:
+        own = _THREAD.schedstat = KernelFile("/proc/thread-self/schedstat", _SCHEDSTAT_BYTES)
+    return _schedstat_fields(own.read())
+
+
+def _schedstat_fields(data):
+    """(ns on a CPU, ns waiting for one) from a schedstat file's text, or None."""
     try:
-        with open(path, "rb") as handle:
-            fields = handle.read(256).split()
+        fields = data.split()
         return int(fields[0]), int(fields[1])
-    except (OSError, ValueError, IndexError):
+    except (AttributeError, ValueError, IndexError):
         return None
 
 
@@ -153,27 +229,30 @@ def stat_fields(pid, nbytes=_STAT_BYTES):
             data = os.read(fd, nbytes)
         finally:
             os.close(fd)
-        return data.rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
+    except OSError:
+        return None
+    return _fields_after_name(data)
+
+
+def _pids(data):
+    """The set of pids in a children file's text, or None."""
+    try:
+        return {int(pid) for pid in data.split()}
+    except (AttributeError, ValueError):
         return None
 
 
-def _reaped_ticks(pid):
-    """cutime + cstime of ``pid`` (the CPU time of its children it reaped), in clock ticks, or None."""
-    fields = stat_fields(pid)
+def _fields_after_name(data):
+    try:
+        return data.rsplit(b")", 1)[1].split()
+    except (AttributeError, IndexError):
+        return None
+
+
+def _reaped_ticks(fields):
+    """cutime + cstime (the CPU time of the children a process reaped), in clock ticks, from the fields of
+    its stat (stat_fields), or None."""
     try:
         return int(fields[13]) + int(fields[14])  # fields 16 and 17 of stat; fields[0] is field 3
     except (TypeError, ValueError, IndexError):
         return None
-
-
-def _children(pid):
-    """Pids of the children of every thread of ``pid``, or None where they cannot be read."""
-    found = set()
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children", "rb") as handle:
-                found.update(int(child) for child in handle.read(65536).split())
-    except (OSError, ValueError):
-        return None
-    return found

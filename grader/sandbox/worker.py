@@ -420,21 +420,39 @@ def choose_confinement(spec):
 class _SocketReader:
     """read_exact(n) over a socket; with keep_fds, file descriptors passed alongside are collected."""
 
+    CHUNK = 1 << 16  # bytes asked for at once: a request's header, and most requests whole, in one read
+
     def __init__(self, sock, keep_fds=False):
         self.sock, self.keep_fds, self.buffer, self.fds = sock, keep_fds, bytearray(), []
 
     def read_exact(self, n):
+        """The next ``n`` bytes, as a bytearray of their own: arrays cut from it are writable without a copy."""
+        if not self.keep_fds and n - len(self.buffer) > self.CHUNK:
+            return self._read_large(n)
         while len(self.buffer) < n:
             if self.keep_fds:
-                chunk, fds, _, _ = socket.recv_fds(self.sock, 1 << 16, ANCILLARY_FDS)
+                chunk, fds, _, _ = socket.recv_fds(self.sock, self.CHUNK, ANCILLARY_FDS)
                 self.fds.extend(fds)
             else:
-                chunk = self.sock.recv(max(n - len(self.buffer), 1 << 16))
+                chunk = self.sock.recv(self.CHUNK)
             if not chunk:
                 raise EOFError
-            self.buffer.extend(chunk)
-        data = bytes(self.buffer[:n])
+            self.buffer += chunk
+        data = self.buffer[:n]
         del self.buffer[:n]
+        return data
+
+    def _read_large(self, n):
+        """A large body read straight into its own buffer (no copy through the read-ahead buffer)."""
+        data, have = bytearray(n), len(self.buffer)
+        data[:have] = self.buffer
+        self.buffer.clear()
+        view = memoryview(data)
+        while have < n:
+            count = self.sock.recv_into(view[have:])
+            if not count:
+                raise EOFError
+            have += count
         return data
 
 

@@ -169,7 +169,10 @@ def test_every_distribution_grader_grade_imports_is_pinned(tmp_path, solved_note
     used = {Requirement(name).name.lower().replace("_", "-") for name in json.loads(finished.stdout.splitlines()[-1])}
     pinned = {Requirement(pin).name for pin in grading_pins(grading_requirements())}
     assert used - {"convnet-assignment"} <= pinned, used - pinned
-    assert {"numpy", "nbformat", "hypothesis", "packaging"} <= used
+    # numpy always; packaging for the report's runtime versions. nbformat no longer (the grader reads a
+    # notebook itself) and hypothesis only where the disk cache holds no examples yet: both stay pinned, for
+    # the cache's warm-up (it writes a notebook, and searches) and for shrinking a failing property.
+    assert {"numpy", "packaging"} <= used and "nbformat" not in used
 
 
 @pytest.fixture(scope="module")

@@ -21,10 +21,12 @@ also lets an unprivileged process install the filter and the Landlock domain.
 
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import resource
 import socket
+import stat
 import struct
 
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
@@ -184,12 +186,19 @@ class _SockFprog(ctypes.Structure):
 
 def install_seccomp():
     """Install the filter in this process (and everything it starts); raises OSError where it cannot."""
+    raw, fprog = _filter()
+    _check(_libc().prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp")
+
+
+@functools.lru_cache(maxsize=None)
+def _filter():
+    """(the filter's instructions, the sock_fprog pointing at them), built once per process: the template
+    builds it for every fork to install."""
     program = seccomp_program(os.uname().machine)
     if program is None:
         raise OSError(f"no seccomp filter for {os.uname().machine}")
     raw = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *insn) for insn in program))
-    fprog = _SockFprog(len(program), ctypes.addressof(raw))
-    _check(_libc().prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp")
+    return raw, _SockFprog(len(program), ctypes.addressof(raw))
 
 
 # -- Landlock -------------------------------------------------------------------------------------
@@ -230,8 +239,19 @@ def _rights(kind, handled):
     return wanted & handled
 
 
-def restrict_filesystem(rules, abi):
-    """Allow only ``rules`` ([path, kind] pairs, see :func:`_rights`) from now on; missing paths are left out."""
+def restrict_filesystem(rules, abi, prepared=None):
+    """Allow only ``rules`` ([path, kind] pairs, see :func:`_rights`) from now on; missing paths are left out.
+    ``prepared``: a descriptor of the same rules made by :func:`ruleset` (this process's copy: it is closed)."""
+    ruleset = prepared if prepared is not None else make_ruleset(rules, abi)
+    try:
+        _syscall(_RESTRICT_SELF, ruleset, 0)  # needs no_new_privs, set by apply()
+    finally:
+        os.close(ruleset)
+
+
+def make_ruleset(rules, abi):
+    """A Landlock ruleset holding ``rules`` (a descriptor), not yet applied to anyone: the template makes it
+    once and every fork restricts itself with its copy (one system call instead of two per rule)."""
     handled = _handled(abi)
     attr = struct.pack(
         "QQQ",
@@ -245,9 +265,10 @@ def restrict_filesystem(rules, abi):
     try:
         for path, kind in rules:
             _add_path_rule(ruleset, path, _rights(kind, handled))
-        _syscall(_RESTRICT_SELF, ruleset, 0)  # needs no_new_privs, set by apply()
-    finally:
+    except BaseException:
         os.close(ruleset)
+        raise
+    return ruleset
 
 
 def _add_path_rule(ruleset, path, rights):
@@ -256,7 +277,7 @@ def _add_path_rule(ruleset, path, rights):
     except OSError:
         return
     try:
-        if not os.path.isdir(f"/proc/self/fd/{fd}"):
+        if not stat.S_ISDIR(os.fstat(fd).st_mode):
             rights &= _FILE_RIGHTS
         if rights:
             attr = ctypes.create_string_buffer(struct.pack("=Qi", rights, fd), 12)
@@ -279,21 +300,36 @@ def drop_privileges(uid, gid, nproc):
         raise OSError("the privileges could not be dropped")
 
 
-def apply(spec):
-    """Apply ``spec`` to this process (see the module's docstring); raises OSError if any part fails."""
+def apply(spec, ruleset=None):
+    """Apply ``spec`` to this process (see the module's docstring); raises OSError if any part fails.
+    ``ruleset``: this process's copy of the spec's rules made by :func:`make_ruleset` (closed here), else
+    they are made now."""
     if spec.get("refuse"):
         raise OSError("no candidate uid could be confined")
     if spec.get("uid") is not None:
         drop_privileges(spec["uid"], spec["gid"], spec.get("nproc"))
     _check(_libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     if spec.get("landlock"):
-        restrict_filesystem(spec["rules"], spec["landlock"])
+        restrict_filesystem(spec["rules"], spec["landlock"], ruleset)
+    elif ruleset is not None:
+        os.close(ruleset)
     if spec.get("seccomp"):
         install_seccomp()
 
 
-def probe(spec, forbidden, grader_pid, unwritable=()):
-    """Confine a fork of this process with ``spec`` and try there what a confined process must not do:
+def prepare(spec):
+    """What every fork that applies ``spec`` shares, made once in the template, which applies none of it to
+    itself: libc looked up, the seccomp filter built, and the Landlock ruleset with its rules (a descriptor
+    each fork applies and closes, see :func:`apply`; None without Landlock). Raises OSError if it cannot."""
+    _libc()
+    if spec.get("seccomp"):
+        _filter()
+    return make_ruleset(spec["rules"], spec["landlock"]) if spec.get("landlock") else None
+
+
+def probe(spec, forbidden, grader_pid, unwritable=(), ruleset=None):
+    """Confine a fork of this process with ``spec`` (and ``ruleset``, see :func:`apply`) and try there what a
+    confined process must not do:
     open a TCP socket, read or list each of ``forbidden``, create a file in each of ``unwritable``, signal
     ``grader_pid``, create a SysV shared memory segment. Returns what it managed, as short names (empty: everything held); "confine: ..." if
     the confinement itself failed."""
@@ -302,7 +338,7 @@ def probe(spec, forbidden, grader_pid, unwritable=()):
     if pid == 0:
         os.close(read_end)
         try:
-            found = _attempts(spec, forbidden, grader_pid, unwritable)
+            found = _attempts(spec, forbidden, grader_pid, unwritable, ruleset)
         except BaseException as exc:  # noqa: BLE001  (any failure to confine is the answer)
             found = [f"confine: {exc}"[:300]]
         os.write(write_end, json.dumps(found).encode()[:60000])
@@ -318,8 +354,8 @@ def probe(spec, forbidden, grader_pid, unwritable=()):
     return [str(item) for item in found] if isinstance(found, list) else ["confine: the probe died"]
 
 
-def _attempts(spec, forbidden, grader_pid, unwritable):
-    apply(spec)
+def _attempts(spec, forbidden, grader_pid, unwritable, ruleset):
+    apply(spec, ruleset)
     found = []
     try:
         socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()
@@ -429,6 +465,7 @@ def remove_tree(path):
         os.rmdir(path)
 
 
+@functools.lru_cache(maxsize=None)
 def _libc():
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long

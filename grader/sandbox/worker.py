@@ -36,6 +36,7 @@ every reply as hostile bytes and believes nothing it says about itself.
 """
 
 import ctypes
+import functools
 import io
 import json
 import linecache
@@ -281,11 +282,12 @@ ANCILLARY_FDS = 4  # file descriptors taken from one control message at most (th
 class Template:
     """Answers the grader's control requests; forks a Worker per task and outlives every one of them."""
 
-    def __init__(self, control, scratch, confinement=None, report=None):
+    def __init__(self, control, scratch, confinement=None, report=None, ruleset=None):
         """scratch: descriptors of the folders emptied after every task; confinement: the spec every fork
-        applies before it serves (None: none); report: what the startup probe found, sent with every ping."""
+        applies before it serves (None: none); report: what the startup probe found, sent with every ping;
+        ruleset: the spec's Landlock rules made once (confine.prepare), each fork's copy applied and closed."""
         self.control, self.scratch = control, scratch
-        self.confinement, self.report = confinement, report or {}
+        self.confinement, self.report, self.ruleset = confinement, report or {}, ruleset
         self.reader = _SocketReader(control, keep_fds=True)
 
     def serve(self):
@@ -325,8 +327,10 @@ class Template:
                 os.close(folder)
             if self.confinement:
                 code = CONFINE_FAILED
-                confine.apply(self.confinement)  # before any student code; no fork runs unconfined
+                confine.apply(self.confinement, self.ruleset)  # before any student code; no fork runs unconfined
                 code = 0
+            elif self.ruleset is not None:
+                os.close(self.ruleset)
             os.chdir(os.environ.get("HOME") or ".")  # its own folder (the template's may be root's)
             _prctl(PR_SET_PDEATHSIG, 9)  # dies with the template (SIGKILL); set after the uid changed, which clears it
             Worker(socket.socket(fileno=fd)).serve()
@@ -361,9 +365,15 @@ def _reap_every_descendant(pid, on_exit):
 
 def _prctl(option, value):
     try:
-        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+        return _libc().prctl(option, value, 0, 0, 0)
     except (OSError, AttributeError):
         return -1
+
+
+@functools.lru_cache(maxsize=None)
+def _libc():
+    """libc, looked up once in the template: every fork has it."""
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _preload():
@@ -393,28 +403,34 @@ def main():
     # whatever a task renames or links in their place.
     scratch = [os.open(folder, confine.FOLDER_FLAGS) for folder in (sys.argv[2:] or [os.getcwd()])]
     _preload()
-    confinement, report = choose_confinement(SPEC)
+    confinement, report, ruleset = choose_confinement(SPEC)
     _prctl(PR_SET_DUMPABLE, 0)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     sys.stdout = sys.stderr = BoundedText()  # the template prints nothing; a fork swaps in its own
     sys.stdin = io.StringIO("")
     sys.setrecursionlimit(3000)
-    Template(control, scratch, confinement, report).serve()
+    Template(control, scratch, confinement, report, ruleset).serve()
 
 
 def choose_confinement(spec):
-    """(the spec every fork applies, what a probe fork so confined could still do). Each candidate uid is
-    tried in turn (a container may not map the first); if none can be confined, forks apply the spec
-    anyway and exit with CONFINE_FAILED: no fork runs unconfined."""
+    """(the spec every fork applies, what a probe fork so confined could still do, the spec's Landlock rules
+    made once or None). Each candidate uid is tried in turn (a container may not map the first); if none
+    can be confined, forks apply the spec anyway and exit with CONFINE_FAILED: no fork runs unconfined."""
     if not spec:
-        return None, {}
+        return None, {}, None
+    try:
+        ruleset = confine.prepare(spec)
+    except OSError as exc:
+        return dict(spec, refuse=True), {"found": [f"confine: {exc}"[:300]]}, None
     found = []
     for uid, gid in spec.get("uids") or [(None, None)]:
         chosen = dict(spec, uid=uid, gid=gid)
-        found = confine.probe(chosen, spec.get("forbidden", []), spec.get("grader_pid"), spec.get("unwritable", []))
+        found = confine.probe(
+            chosen, spec.get("forbidden", []), spec.get("grader_pid"), spec.get("unwritable", []), ruleset
+        )
         if not any(item.startswith("confine:") for item in found):
-            return chosen, {"uid": uid, "found": found}
-    return dict(spec, refuse=True), {"found": found}
+            return chosen, {"uid": uid, "found": found}, ruleset
+    return dict(spec, refuse=True), {"found": found}, ruleset
 
 
 class _SocketReader:

@@ -8,7 +8,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from grader import __version__
+from grader import __version__, blas  # noqa: F401  (blas: before numpy loads)
 from grader.boundary import printable, printable_block
 from grader.config import TASK_IDS, Config, build_config, check_data_dir, config_toml, default_of, read_config_file
 from grader.errors import (  # noqa: F401  (the statuses are the command's; tests and scripts read them here)
@@ -73,6 +73,12 @@ def build_parser():
     autograder.add_argument(
         "--config", metavar="FILE", help="the TOML configuration to grade with (default: the defaults)"
     )
+    warm = commands.add_parser(
+        "warm-cache",
+        help="fill the disk cache ($GRADER_CACHE_DIR, else ~/.cache/convnet-grader) by grading the reference "
+        "solutions once, so that no later grading computes the reference overfit run or searches examples",
+    )
+    warm.add_argument("--config", metavar="FILE", help="the TOML configuration gradings will use (default: none)")
     config = commands.add_parser(
         "config", help="write a configuration file: the defaults, or FILE checked and completed"
     )
@@ -350,6 +356,16 @@ def run_autograder(args):
     return EXIT_OK
 
 
+def run_warm_cache(args):
+    from grader.cache import warm_cache
+
+    summary = warm_cache(build_config(args.config))
+    if not summary.startswith("disk cache "):  # off, or a folder that cannot be written: nothing was kept
+        raise UsageError(summary)
+    _print(summary)
+    return EXIT_OK
+
+
 def run_config(args):
     config = read_config_file(args.file) if args.file else Config()
     _print(config_toml(config).rstrip("\n"))
@@ -438,6 +454,7 @@ def main(argv=None):
             "config": run_config,
             "release": run_release,
             "autograder": run_autograder,
+            "warm-cache": run_warm_cache,
         }[args.command](args)
     except GraderError as exc:  # each kind of error, its exit status (grader.errors)
         _print(f"grader: {exc.prefix}{printable(exc)}", sys.stderr)

@@ -12,6 +12,8 @@ whole submission has one budget of bytes it may send back.
 import contextlib
 import ctypes
 import functools
+import importlib.util
+import marshal
 import os
 import secrets
 import select
@@ -89,12 +91,67 @@ def stage_directory():
     stage = Path(tempfile.mkdtemp(prefix="grader-stage-"))
     here = Path(__file__).parent
     for name in _WORKER_FILES:
-        shutil.copy(here / name, stage / name)
-    shutil.copytree(Path(assignment.__file__).parent, stage / "assignment", ignore=shutil.ignore_patterns(*_NOT_STAGED))
+        shutil.copy2(here / name, stage / name)  # its time too: the bytecode below is checked against it
+    package = Path(assignment.__file__).parent
+    shutil.copytree(package, stage / "assignment", ignore=shutil.ignore_patterns(*_NOT_STAGED))
+    _stage_bytecode(here, stage, _WORKER_FILES[1:])  # the worker itself runs as a script: never from bytecode
+    _stage_bytecode(package, stage / "assignment", [p.relative_to(stage / "assignment") for p in _staged(stage)])
     (stage / "lib").mkdir()
     for source in library_folder():
         (stage / "lib" / source.name).symlink_to(source, target_is_directory=True)
     return stage
+
+
+def _staged(stage):
+    return sorted((stage / "assignment").rglob("*.py"))
+
+
+def _stage_bytecode(origin, copy, names):
+    """Beside each of ``names`` (paths relative to ``copy``, copies of those in ``origin`` with their times),
+    its bytecode: the template then imports them without compiling them (about a fifth of its start). The
+    interpreter's own cached file where it holds for the source (Python checks it against the copy's time and
+    size, which are the original's), else one compiled once per grader process and checked by hash (PEP 552).
+    Either way a file that does not match its source is compiled anew at import, as with no bytecode."""
+    for name in names:
+        source = Path(origin) / name
+        info = source.stat()
+        cached = importlib.util.cache_from_source(str(source))
+        target = Path(importlib.util.cache_from_source(str(Path(copy) / name)))
+        target.parent.mkdir(exist_ok=True)
+        target.parent.chmod(0o755)  # whatever the umask: the sandbox's uid reads them as it reads the sources
+        if _holds(cached, info):
+            shutil.copyfile(cached, target)
+        else:
+            target.write_bytes(_bytecode(str(source), info.st_mtime_ns, info.st_size))
+        target.chmod(0o644)
+
+
+def _holds(cached, info):
+    """Whether the timestamp-checked .pyc ``cached`` was compiled from a source of ``info``'s time and size."""
+    try:
+        with open(cached, "rb") as handle:
+            header = handle.read(16)
+    except OSError:
+        return False
+    expected = struct.pack(
+        "<4sIII", importlib.util.MAGIC_NUMBER, 0, int(info.st_mtime) & _MASK32, info.st_size & _MASK32
+    )
+    return header == expected
+
+
+_MASK32 = 0xFFFFFFFF  # a .pyc records its source's time and size in 32 bits
+
+
+@functools.lru_cache(maxsize=256)
+def _bytecode(path, mtime_ns, size):
+    """A checked-hash .pyc of the source file ``path`` as it is (its time and size are the cache's key)."""
+    source = Path(path).read_bytes()
+    code = compile(source, path, "exec", dont_inherit=True)
+    header = importlib.util.MAGIC_NUMBER + _CHECKED_HASH.to_bytes(4, "little") + importlib.util.source_hash(source)
+    return header + marshal.dumps(code)
+
+
+_CHECKED_HASH = 0b11  # a .pyc's flags: hash-based, checked at each import
 
 
 @dataclass

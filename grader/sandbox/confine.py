@@ -396,10 +396,12 @@ def _attempts(spec, forbidden, grader_pid, unwritable, ruleset):
 def empty_folder(fd):
     """Remove everything inside the folder open as ``fd``, never following a link, without recursion and
     with three descriptors open at most (a folder, its parent on the way up, a listing) (a tree thousands of folders deep is removed like a flat one).
-    Errors are skipped: what cannot be removed stays. Going back up, each folder is checked to be the
+    A folder its owner locked (mode 000, say) is unlocked first: whoever empties it owns what is in it, or is
+    root. Errors are skipped: what cannot be removed stays. Going back up, each folder is checked to be the
     one gone down from: nothing outside the folder is touched, whatever was renamed or linked."""
     current, trail, given_up = os.dup(fd), [], [set()]  # trail: (name, identity of the folder above it)
     try:
+        _unlock(current)
         while True:
             inner = _first_subfolder(current, given_up[-1])
             if inner is not None:
@@ -435,18 +437,43 @@ def _identity(fd):
 
 def _first_subfolder(folder, given_up):
     """Unlink every non-folder entry of ``folder``; return (fd, name) of a subfolder still in it that is not
-    in ``given_up``, or None."""
+    in ``given_up`` (unlocked: see :func:`_unlock`), or None."""
     with contextlib.suppress(OSError), os.scandir(folder) as entries:
         for entry in entries:
             if entry.name in given_up:
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    return os.open(entry.name, FOLDER_FLAGS, dir_fd=folder), entry.name
+                    inner = _open_locked(entry.name, folder)
+                    _unlock(inner)
+                    return inner, entry.name
                 os.unlink(entry.name, dir_fd=folder)
             except OSError:
                 given_up.add(entry.name)
     return None
+
+
+def _open_locked(name, folder):
+    """The subfolder ``name`` of ``folder`` opened, made enterable first where its mode forbids it."""
+    try:
+        return os.open(name, FOLDER_FLAGS, dir_fd=folder)
+    except PermissionError:
+        path = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+        try:
+            os.chmod(f"/proc/self/fd/{path}", UNLOCKED)  # a folder, never through a link: opened so above
+        finally:
+            os.close(path)
+        return os.open(name, FOLDER_FLAGS, dir_fd=folder)
+
+
+def _unlock(fd):
+    """Let the folder open as ``fd`` be listed and emptied by its owner (its entries removed)."""
+    with contextlib.suppress(OSError):
+        if os.fstat(fd).st_mode & UNLOCKED != UNLOCKED:
+            os.fchmod(fd, UNLOCKED)
+
+
+UNLOCKED = 0o700  # what the owner needs of a folder to empty it: list, enter, remove entries
 
 
 def remove_tree(path):

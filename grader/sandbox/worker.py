@@ -35,6 +35,7 @@ Student code runs in the fork and can rewrite anything in it, this module includ
 every reply as hostile bytes and believes nothing it says about itself.
 """
 
+import contextlib
 import ctypes
 import functools
 import io
@@ -43,6 +44,7 @@ import linecache
 import os
 import random
 import socket
+import stat
 import sys
 import traceback
 
@@ -287,6 +289,7 @@ class Template:
         applies before it serves (None: none); report: what the startup probe found, sent with every ping;
         ruleset: the spec's Landlock rules made once (confine.prepare), each fork's copy applied and closed."""
         self.control, self.scratch = control, scratch
+        self.modes = [stat.S_IMODE(os.fstat(folder).st_mode) for folder in scratch]  # as the sandbox made them
         self.confinement, self.report, self.ruleset = confinement, report or {}, ruleset
         self.reader = _SocketReader(control, keep_fds=True)
 
@@ -314,7 +317,9 @@ class Template:
         os.close(fd)
         self.reply({"ok": True, "event": "started", "pid": pid})
         exited = _reap_every_descendant(pid, lambda report: self.reply({"ok": True, "event": "exited", **report}))
-        for folder in self.scratch:
+        for folder, mode in zip(self.scratch, self.modes):
+            with contextlib.suppress(OSError):
+                os.fchmod(folder, mode)  # a task may have locked its folder: the next one could not enter it
             confine.empty_folder(folder)
         self.reply({"ok": True, "event": "ended", **exited})
 

@@ -3,6 +3,14 @@
 Run: python benchmarks/bench_cost.py [--before TREE] [--after TREE] [--rounds 3] [--no-otter] [--no-worst] ...
 (6 to 10 minutes with the defaults on 2 cores, as loaded; progress goes to stderr, the tables to stdout).
 
+What it needs (the defaults' paths; each can be given as an option), made once:
+
+    git worktree add /tmp/perf/before <an older commit>            # the "before" tree
+    python3 -m venv /tmp/perf/venv-alone && /tmp/perf/venv-alone/bin/pip install -e .
+    python3 -m venv /tmp/perf/venv-lab && /tmp/perf/venv-lab/bin/pip install -e '.[notebook]' jupyterlab
+    python3 -m venv /tmp/perf/venv-otter && /tmp/perf/venv-otter/bin/pip install otter-grader ipykernel \
+        matplotlib -e .                                             # otter's kernel imports the assignment
+
 A tree is run as subprocesses of a venv's python with PYTHONPATH=TREE and a scratch folder as the working
 directory, so that ``grader``, ``assignment`` and ``solutions`` come from TREE and not from the venv's editable
 install of this checkout; where each came from is printed once per tree and venv, and checked. Measurements of

@@ -51,7 +51,12 @@ def serve(solved):
     """Answer one command per stdin line, in this one process: ``grade`` grades ``solved`` and answers its
     wall seconds, the grader's CPU seconds (getrusage of this process), the sandbox's CPU seconds (each
     template's own and its reaped forks', read before it is killed) and the score; ``record PATH`` grades it
-    once more while recording every request the grader makes into the sandbox, and writes them to PATH."""
+    once more while recording every request the grader makes into the sandbox, and writes them to PATH.
+
+    The process starts as the tree's command line starts a grading process (a class run's workers are
+    spawned from it): where the tree has grader.blas, it is imported before numpy loads."""
+    with contextlib.suppress(ImportError):
+        import grader.blas  # noqa: F401  (the tree's command line imports it first: one BLAS thread)
     from grader.pipeline import grade
 
     with sandbox_cpu_meter() as sandbox_cpu:

@@ -45,6 +45,9 @@ class Notebook:
     code_cell_places: tuple = ()
     """Where each code cell is, parallel to code_cells: (its 1-based index among all the notebook's cells,
     markdown included, as Jupyter shows them; its cell id, the notebook's own text, or "")."""
+    skipped: tuple = ()
+    """One line per cell that was not read (not a JSON object, or a source that is not text): such a cell
+    costs itself only, as in Jupyter, which shows the rest of the notebook."""
 
 
 @dataclass(frozen=True)
@@ -250,24 +253,27 @@ def _parsed(data, path):
     _drop_outputs(data)
     if _depth_exceeds(data, MAX_JSON_DEPTH):  # no notebook nests this deep (outputs are gone): not one
         raise SubmissionError(f"{path} is not a notebook: its JSON is nested more than {MAX_JSON_DEPTH} deep")
-    source_key = READ_FORMATS[version]
-    code = [(index, cell) for index, cell in enumerate(_cells(data, path), start=1) if cell.get("cell_type") == "code"]
-    return Notebook(
-        path=path,
-        code_cells=tuple(_source(cell, source_key, index, path) for index, cell in code),
-        code_cell_places=tuple((index, _cell_id(cell)) for index, cell in code),
-    )
+    source_key, sources, places, skipped = READ_FORMATS[version], [], [], []
+    for index, cell in enumerate(_cells(data, path), start=1):
+        if not isinstance(cell, dict):
+            skipped.append(f"{path}: cell {index} was skipped: it is not a JSON object")
+        elif cell.get("cell_type") == "code":
+            source = _source(cell, source_key)
+            if source is None:
+                skipped.append(f"{path}: cell {index} was skipped: its source is not text")
+            else:
+                sources.append(source)
+                places.append((index, _cell_id(cell)))
+    return Notebook(path=path, code_cells=tuple(sources), code_cell_places=tuple(places), skipped=tuple(skipped))
 
 
 def _cells(data, path):
-    """Every cell of the notebook in order, each a JSON object: nbformat 4's ``cells``, or the cells of each
-    of the ``worksheets`` one after the other (nbformat 2 and 3, flattened as nbformat's upgrade does)."""
+    """Every cell of the notebook in order (each checked by the caller): nbformat 4's ``cells``, or the cells
+    of each of the ``worksheets`` one after the other (nbformat 2 and 3, flattened as nbformat's upgrade does)."""
     if data["nbformat"] == 4:
-        cells = _list_of(data, "cells", path)
-    else:
-        worksheets = _objects(_list_of(data, "worksheets", path), "worksheet", path)
-        cells = [cell for worksheet in worksheets for cell in _list_of(worksheet, "cells", path)]
-    return _objects(cells, "cell", path)
+        return _list_of(data, "cells", path)
+    worksheets = _objects(_list_of(data, "worksheets", path), "worksheet", path)
+    return [cell for worksheet in worksheets for cell in _list_of(worksheet, "cells", path)]
 
 
 def _list_of(data, key, path):
@@ -288,25 +294,27 @@ def _objects(items, what, path):
 
 
 def _drop_outputs(data):
-    """Stored outputs are never graded; dropping them first keeps huge ones cheap."""
-    cells = data.get("cells", [])
-    for worksheet in data.get("worksheets", []) if isinstance(data.get("worksheets"), list) else []:
-        if isinstance(worksheet, dict) and isinstance(worksheet.get("cells"), list):
-            cells = list(cells) + worksheet["cells"]
-    for cell in cells if isinstance(cells, list) else []:
-        if isinstance(cell, dict) and "outputs" in cell:
-            cell["outputs"] = []
+    """Stored outputs are never graded; dropping them first keeps huge ones cheap. Each list of cells is
+    walked once, in place (a copy per worksheet would cost the square of their number)."""
+    worksheets = data.get("worksheets")
+    lists = [data.get("cells")] + [
+        worksheet.get("cells")
+        for worksheet in (worksheets if isinstance(worksheets, list) else ())
+        if isinstance(worksheet, dict)
+    ]
+    for cells in lists:
+        for cell in cells if isinstance(cells, list) else ():
+            if isinstance(cell, dict) and "outputs" in cell:
+                cell["outputs"] = []
 
 
-def _source(cell, key, index, path):
+def _source(cell, key):
     """A code cell's source under ``key``: a string, or a list of strings (its lines) joined, as notebooks
-    store either; a missing one is empty, and anything else a SubmissionError."""
+    store either; a missing one is empty; None for anything else."""
     source = cell.get(key, "")
     if isinstance(source, list) and all(isinstance(line, str) for line in source):
         return "".join(source)
-    if not isinstance(source, str):
-        raise SubmissionError(f"{path} is not a notebook: the source of its cell {index} is not text")
-    return source
+    return source if isinstance(source, str) else None
 
 
 def _cell_id(cell):
@@ -328,6 +336,7 @@ def load_submission(path):
     for notebook_path in found.notebooks:
         try:
             notebooks.append(read_notebook(notebook_path, follow_link=follow))
+            notes.extend(notebooks[-1].skipped)
         except SubmissionError as exc:
             notes.append(f"skipped: {exc}")
         except Exception as exc:  # a grader bug or a resource the file exhausts: this notebook only, and said

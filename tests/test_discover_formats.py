@@ -3,10 +3,11 @@
 read but is not what a notebook holds is a one-line SubmissionError, never a traceback."""
 
 import json
+import time
 
 import pytest
 
-from grader.discover import SubmissionError, read_notebook
+from grader.discover import SubmissionError, load_submission, read_notebook
 
 SOURCE = "def f(x):\n    return x\n"
 
@@ -86,16 +87,10 @@ STRANGE = {
     "no cells": {"nbformat": 4, "nbformat_minor": 5},
     "cells that are text": v4("cells"),
     "cells that are an object": v4({"0": code(SOURCE)}),
-    "a cell that is a number": v4([code(SOURCE), 1]),
-    "a cell that is null": v4([None]),
-    "a source that is a number": v4([code(42)]),
-    "a source that is an object": v4([code({"text": SOURCE})]),
-    "a source of lines that are not text": v4([code(["a = 1\n", 2])]),
     "no worksheets": {"nbformat": 3, "nbformat_minor": 0},
     "worksheets that are text": {"nbformat": 3, "worksheets": "sheet"},
     "a worksheet that is a number": {"nbformat": 3, "worksheets": [1]},
     "a worksheet without cells": {"nbformat": 3, "worksheets": [{}]},
-    "an input that is a number": worksheets(3, [old_code(3)]),
 }
 
 
@@ -104,3 +99,34 @@ def test_a_strange_notebook_is_a_one_line_reason(tmp_path, data):
     with pytest.raises(SubmissionError, match="n.ipynb is not a notebook") as refused:
         read(tmp_path, data)
     assert "\n" not in str(refused.value)
+
+
+BAD_CELLS = {
+    "a cell that is a number": (v4([code(SOURCE), 1]), 2, "it is not a JSON object"),
+    "a cell that is null": (v4([None, code(SOURCE)]), 1, "it is not a JSON object"),
+    "a source that is a number": (v4([code(42), code(SOURCE)]), 1, "its source is not text"),
+    "a source that is an object": (v4([code(SOURCE), code({"text": SOURCE})]), 2, "its source is not text"),
+    "a source of lines that are not text": (v4([code(["a = 1\n", 2]), code(SOURCE)]), 1, "its source is not text"),
+    "an input that is a number": (worksheets(3, [old_code(3)], [old_code(SOURCE)]), 1, "its source is not text"),
+}
+
+
+@pytest.mark.parametrize("data, index, why", BAD_CELLS.values(), ids=BAD_CELLS.keys())
+def test_a_cell_that_cannot_be_read_costs_itself_only_and_is_named(tmp_path, data, index, why):
+    notebook = read(tmp_path, data)
+    assert notebook.code_cells == (SOURCE,)
+    assert len(notebook.skipped) == 1 and notebook.skipped[0].endswith(f"cell {index} was skipped: {why}")
+
+
+def test_the_skipped_cells_are_the_submissions_notes(tmp_path):
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps(v4([code(SOURCE), None])))
+    notebooks, notes = load_submission(path)
+    assert notebooks[0].code_cells == (SOURCE,) and notes == [f"{path}: cell 2 was skipped: it is not a JSON object"]
+
+
+def test_many_worksheets_are_read_in_linear_time(tmp_path):
+    data = {"nbformat": 3, "worksheets": [{"cells": [{}]} for _ in range(100_000)]}
+    started = time.process_time()
+    assert read(tmp_path, data).code_cells == ()
+    assert time.process_time() - started < 5  # ~0.3 s; the square of 100,000 copies took minutes

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 
+from grader import blas  # noqa: F401  (first of the grader: one BLAS thread, as the command line has)
 from grader.config import Config, build_config
 from grader.errors import GraderError
 from grader.pipeline import grade

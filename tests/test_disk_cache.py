@@ -154,6 +154,39 @@ def test_the_folder_holds_at_most_max_files_the_oldest_going_first(cache, monkey
     assert [disk.load("examples", {"n": n}) for n in range(6)] == [None, None, None, 3, 4, 5]
 
 
+def test_making_room_removes_only_the_files_the_cache_wrote(cache, monkeypatch):
+    monkeypatch.setattr(disk, "MAX_FILES", 2)
+    cache.mkdir(mode=0o700)
+    theirs = [cache / name for name in ("student01.json", "report.json", ".x.json.1.abcdef01.tmp", "notes.tmp")]
+    for path in theirs:
+        path.write_text("{}")
+        os.utime(path, (0, 0))  # older than any entry
+    for n in range(4):
+        assert disk.store("examples", {"n": n}, n)
+    assert all(path.exists() for path in theirs)
+    assert len([p for p in cache.iterdir() if p not in theirs]) == 2
+
+
+def test_a_link_where_the_folder_should_be_is_no_cache(tmp_path, monkeypatch):
+    target = tmp_path / "elsewhere"
+    target.mkdir(mode=0o700)
+    (tmp_path / "cache").symlink_to(target)
+    monkeypatch.setenv(disk.ENV, str(tmp_path / "cache"))
+    assert not disk.store("examples", KEY, 1) and disk.load("examples", KEY) is None
+    assert list(target.iterdir()) == []
+
+
+def test_the_reference_work_is_kept_for_this_machine_and_these_blas_threads_only(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    one = convnet._overfit_key(None)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert convnet._overfit_key(None) != one
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    monkeypatch.setattr(convnet, "_processor", lambda: "another processor")
+    assert convnet._overfit_key(None) != one
+    assert one["cpus"] == os.cpu_count() and one["processor"]
+
+
 def test_parallel_writers_of_one_entry_leave_it_whole_for_every_reader(cache):
     value = [{"seed": n} for n in range(200)]
     seen, stop = [], threading.Event()

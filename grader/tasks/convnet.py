@@ -20,6 +20,7 @@ float64 one after its first step, and the dtype asked for holds only until train
 
 import functools
 import hashlib
+import os
 import platform
 import sys
 from dataclasses import replace
@@ -607,7 +608,10 @@ MAX_REFERENCE_WORK = 600.0  # seconds: a kept figure above this is not one the r
 def _overfit_key(data_dir):
     """What the reference's run depends on: the examples it trains on (their bytes, not the folder's name),
     the code it runs (every module of the references and of ``assignment``, this module, the work clock),
-    numpy, Python and the machine's architecture; None if a source cannot be read."""
+    numpy, Python; and, for its work, this machine: its processor, the number of CPUs and the BLAS threads
+    asked for (a figure from another machine, or from a process with other threads, is not found: the
+    training limit is relative to the reference's work on the machine that grades). None if a source cannot
+    be read."""
     X, y = _overfit_examples(data_dir)
     data = hashlib.sha256(f"{X.dtype} {X.shape} {y.dtype} {y.shape}".encode())
     data.update(np.ascontiguousarray(X).tobytes())
@@ -624,7 +628,24 @@ def _overfit_key(data_dir):
         "numpy": np.__version__,
         "python": "%d.%d" % sys.version_info[:2],
         "machine": platform.machine(),
+        "processor": _processor(),
+        "cpus": os.cpu_count(),
+        "threads": [
+            os.environ.get(name, "") for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+        ],
     }
+
+
+def _processor():
+    """The processor's model name as the kernel gives it ('' where /proc/cpuinfo has none)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return ""
 
 
 def _overfit_from_data(value):

@@ -27,6 +27,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
@@ -37,6 +38,9 @@ FORMAT = 1  # of an entry's JSON; a change makes every older entry not found
 MAX_ENTRY_BYTES = 64 << 10  # one entry: a property's 25 examples take ~3 KiB
 MAX_FILES = 200  # entries kept (stale ones pile up over upgrades): the oldest go first, at most ~13 MiB in all
 SUFFIX, TEMPORARY = ".json", ".tmp"
+# The names the cache writes (_file_name, _write's temporary files): the only files _make_room ever removes,
+# so a folder shared with other files by mistake (a class's results, say) loses none of them.
+OWN_NAME = re.compile(r"\.?[a-z]+-[0-9a-f]{40}\.json(\.[0-9]+\.[0-9a-f]{8}\.tmp)?")
 
 _COUNTS = collections.Counter()  # (kind, 'found' | 'stored' | 'not stored') -> times, in this process
 
@@ -146,7 +150,8 @@ def _open_folder(create):
     try:
         if create:
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        directory = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        # The folder itself is not followed either: a link planted where it should be is no cache.
+        directory = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
     status = os.fstat(directory)
@@ -202,7 +207,7 @@ def _make_room(directory):
             ours = [
                 (entry.stat(follow_symlinks=False).st_mtime, entry.name)
                 for entry in entries
-                if entry.name.endswith((SUFFIX, TEMPORARY))
+                if OWN_NAME.fullmatch(entry.name)
             ]
     except OSError:
         return

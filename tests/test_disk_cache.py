@@ -217,7 +217,7 @@ def test_parallel_writers_of_one_entry_leave_it_whole_for_every_reader(cache):
 
 def test_an_example_comes_back_from_its_data_and_nothing_out_of_bounds_does():
     example = normalization.Example(N=2, C=6, H=3, W=4, G=3, eps=1e-3, seed=7)
-    assert normalization.Example.from_data(json.loads(json.dumps(example.to_data()))) == example
+    assert normalization.Example.from_data(json.loads(json.dumps(example.to_data())), "divisor") == example
     wrong = [
         dict(example.to_data(), N=10**6),
         dict(example.to_data(), G=4),
@@ -231,7 +231,24 @@ def test_an_example_comes_back_from_its_data_and_nothing_out_of_bounds_does():
     ]
     for data in wrong:
         with pytest.raises((TypeError, ValueError)):
-            normalization.Example.from_data(data)
+            normalization.Example.from_data(data, "divisor")
+
+
+@pytest.mark.parametrize(
+    "groups, fields",
+    [("one", {"G": 3}), ("all", {"G": 3}), ("batch", {"G": 6, "grouped": True}), ("divisor", {"grouped": False})],
+)
+def test_an_example_another_property_draws_is_refused(groups, fields):
+    data = dict(normalization.Example(N=2, C=6, H=3, W=4, G=3, eps=1e-3, seed=7).to_data(), **fields)
+    with pytest.raises(ValueError):
+        normalization.Example.from_data(data, groups)
+
+
+def test_an_example_whose_sets_hold_one_value_is_refused():
+    single = normalization.Example(N=1, C=2, H=1, W=1, G=2, eps=1e-3, seed=0).to_data()  # C // G * H * W == 1
+    with pytest.raises(ValueError):
+        normalization.Example.from_data(single, "divisor")
+    assert normalization.Example.from_data(dict(single, W=2), "divisor").W == 2
 
 
 @pytest.mark.parametrize(

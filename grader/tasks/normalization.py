@@ -518,9 +518,10 @@ class Example:
         return asdict(self)
 
     @classmethod
-    def from_data(cls, data):
+    def from_data(cls, data, groups):
         """The example ``data`` (from :meth:`to_data`, read back from disk) describes; ValueError or TypeError if
-        it is not one :func:`_examples` could have drawn (a damaged file must not make a huge array)."""
+        it is not one :func:`_examples` could have drawn for ``groups`` (a damaged file must not make a huge
+        array, nor an example a correct implementation fails, such as a set of one value)."""
         if type(data) is not dict or set(data) != {field.name for field in fields(cls)}:
             raise TypeError("not the fields of an Example")
         if any(type(data[name]) is not int for name in ("N", "C", "H", "W", "G", "seed")):
@@ -534,13 +535,26 @@ class Example:
             and 1 <= example.H <= MAX_SIDE
             and 1 <= example.W <= MAX_SIDE
             and example.G in _divisors(example.C)
-            and (example.grouped or example.G == example.C)
+            and example.G == _groups(groups, example.C, example.G)
+            and example.grouped == (groups != "batch")
+            and example.W >= _least_width(groups, example.N, example.C, example.G, example.H)
             and example.eps in EPS_CHOICES
             and 0 <= example.seed <= MAX_SEED
         )
         if not within:
             raise ValueError(f"{example} is out of the examples' bounds")
         return example
+
+
+def _groups(groups, channels, drawn):
+    """G for ``groups``: 1 for 'one', C for 'all' and 'batch', else ``drawn`` (any divisor of C)."""
+    return {"one": 1, "all": channels, "batch": channels}.get(groups, drawn)
+
+
+def _least_width(groups, N, C, G, H):
+    """The least W that puts at least 2 values in every normalized set (a single value has no variance)."""
+    others = N * H if groups == "batch" else (C // G) * H
+    return 1 if others >= 2 else 2
 
 
 def _divisors(number):
@@ -575,11 +589,10 @@ def _examples(draw, groups):
     'batch' (batchnorm: the sets are the channels over (N, H, W)).
     """
     channels = _draw_int(draw, 1, MAX_CHANNELS)
-    G = {"one": 1, "all": channels, "batch": channels}.get(groups) or _draw_item(draw, _divisors(channels))
+    G = _groups(groups, channels, None) or _draw_item(draw, _divisors(channels))
     N = _draw_int(draw, 1, MAX_BATCH)
     H = _draw_int(draw, 1, MAX_SIDE)
-    others = N * H if groups == "batch" else (channels // G) * H
-    W = _draw_int(draw, 1 if others >= 2 else 2, MAX_SIDE)
+    W = _draw_int(draw, _least_width(groups, N, channels, G, H), MAX_SIDE)
     eps = _draw_item(draw, EPS_CHOICES)
     seed = _draw_int(draw, 0, MAX_SEED)
     return Example(N, channels, H, W, G, eps, seed, grouped=groups != "batch")

@@ -44,8 +44,8 @@ class Property:
     values can satisfy too (all-zero gradients sum to zero): it earns only when the 'reference' one passes."""
     example: type | None = None
     """The frozen dataclass the examples are, with ``to_data()`` -> a dict of plain values and
-    ``from_data(dict)`` -> the example (ValueError or TypeError for anything the strategy could not have
-    drawn): how the examples go to disk (grader.tasks.disk) and come back. None keeps them in this process."""
+    ``from_data(dict, groups)`` -> the example (ValueError or TypeError for anything the strategy could not
+    have drawn for those groups): how the examples go to disk (grader.tasks.disk) and come back. None keeps them in this process."""
 
 
 def composite(draw_example):
@@ -178,7 +178,7 @@ def _examples_on_disk(prop, count):
     if type(stored) is not list or not 0 < len(stored) <= count:
         return None
     try:
-        return [prop.example.from_data(item) for item in stored]
+        return [prop.example.from_data(item, prop.groups) for item in stored]
     except (ValueError, TypeError):
         return None
 

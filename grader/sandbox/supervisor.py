@@ -735,11 +735,11 @@ def descendants(root):
     of its threads' lists of children, in time that grows with the tree, not with the machine (a pause of a
     task's processes takes two such walks, a speed check some fifty pauses); where the kernel keeps no such
     lists, by the parent of every process on the machine."""
-    found = _descendants_by_children(root) if _children_lists() else None
-    return found if found is not None else _descendants_by_parent(root)
+    return _walk(root, _children_of if _children_lists() else _children_by_parent())
 
 
-def _descendants_by_children(root):
+def _walk(root, children_of):
+    """``root`` and every pid below it, ``children_of(pid)`` giving each one's children (each pid once)."""
     found, frontier, seen = [], [root], set()
     while frontier:
         pid = frontier.pop()
@@ -747,7 +747,7 @@ def _descendants_by_children(root):
             continue
         seen.add(pid)
         found.append(pid)
-        frontier.extend(_children_of(pid))
+        frontier.extend(children_of(pid))
     return found
 
 
@@ -780,21 +780,15 @@ def _children_lists():
     return os.path.exists(f"/proc/self/task/{threading.get_native_id()}/children")
 
 
-def _descendants_by_parent(root):
+def _children_by_parent():
+    """children_of for :func:`_walk` where the kernel keeps no lists of children: every process on the
+    machine read once, each under its parent."""
     children = {}
     for pid in _all_pids():
         parent = _parent(pid)
         if parent is not None:
             children.setdefault(parent, []).append(pid)
-    found, frontier, seen = [], [root], set()
-    while frontier:
-        pid = frontier.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        found.append(pid)
-        frontier.extend(children.get(pid, ()))
-    return found
+    return lambda pid: children.get(pid, ())
 
 
 def _parent(pid):

@@ -223,15 +223,21 @@ def stat_fields(pid, nbytes=_STAT_BYTES):
     """The fields of /proc/PID/stat after the command name ("pid (comm) state ppid ...": comm may hold ')'
     and spaces), as bytes, the state first (field 3), from its first ``nbytes`` bytes; None if the process is
     gone. Read raw: walking /proc reads every process's stat."""
+    data = read_once(f"/proc/{pid}/stat", nbytes)
+    return _fields_after_name(data) if data is not None else None
+
+
+def read_once(path, nbytes):
+    """At most ``nbytes`` of the file at ``path`` in one read (what /proc gives at once), or None if it is
+    gone. Raw: walking /proc reads a file for every process."""
     try:
-        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
         try:
-            data = os.read(fd, nbytes)
+            return os.read(fd, nbytes)
         finally:
             os.close(fd)
     except OSError:
         return None
-    return _fields_after_name(data)
 
 
 def _pids(data):

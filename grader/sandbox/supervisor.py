@@ -33,7 +33,7 @@ from grader import boundary
 from grader.errors import SandboxError
 from grader.sandbox import protocol
 from grader.sandbox.cgroups import NOT_ENFORCED, ProcessLimit
-from grader.sandbox.clock import WorkClock, stat_fields
+from grader.sandbox.clock import WorkClock, read_once, stat_fields
 from grader.sandbox.confine import remove_tree
 from grader.sandbox.launcher import (
     BWRAP_ISOLATION,
@@ -759,15 +759,8 @@ def _children_of(pid):
         return []
     children = []
     for tid in tids:
-        try:
-            fd = os.open(f"/proc/{pid}/task/{tid}/children", os.O_RDONLY)
-            try:
-                data = os.read(fd, _CHILDREN_BYTES)
-            finally:
-                os.close(fd)
-            children += [int(child) for child in data.split()]
-        except (OSError, ValueError):
-            continue
+        listed = read_once(f"/proc/{pid}/task/{tid}/children", _CHILDREN_BYTES) or b""
+        children += [int(child) for child in listed.split() if child.isdigit()]
     return children
 
 

@@ -13,9 +13,10 @@ in a terminal before handing in. It prints one line per task and a total::
 The notebook is read as JSON (the standard library only) and only its definitions are loaded, as the
 grader loads them: imports, functions, classes and constants; experiment cells, prints and training runs are
 not run. Each kept top-level statement runs on its own in one fresh namespace, in notebook order, so one that
-fails costs only what it defines; a stub never replaces an implemented definition of the same name. The
-grader's rule (``grader/extract.py``, which does not ship to students) is the reference; this is its
-simplified twin, and a test of the project holds the two to the same names on its notebooks.
+fails costs only what it defines; a stub never replaces an implemented definition of the same name. Which
+statements are definitions and which are stubs is ``assignment/definitions.py``, the very rule the grader
+(``grader/extract.py``, which does not ship to students) loads by; a test of the project holds the two to
+the same names on its notebooks.
 
 Exit status: 0 when every task checked passes; 1 when one failed, raised, ran out of time or is not
 implemented yet (an unwritten task is a failure: "all passed" means all nine, as the grade does; with
@@ -35,6 +36,7 @@ import sys
 from dataclasses import dataclass
 
 from assignment import checks
+from assignment.definitions import PRELUDE_IMPORTS, imported_names, is_definition, is_stub, names_defined, strip_magics
 from assignment.tasks import TABLE, TASK_IDS
 
 TASK_TIMEOUT = 120.0  # seconds per task: a correct solution's checks take about a second; an endless loop fails
@@ -44,12 +46,6 @@ EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 PASS, FAIL, ERROR, TIMEOUT, NOT_IMPLEMENTED = "PASS", "FAIL", "ERROR", "TIMEOUT", "NOT IMPLEMENTED"
 _COUNTED = {FAIL: "failed", ERROR: "error", TIMEOUT: "timed out", NOT_IMPLEMENTED: "not implemented"}
-
-# Cell magics whose body is Python that defines things as usual (as in grader/extract.py).
-_PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
-# Names a constant's value may call: cheap constructors only (anything else is driver code).
-_SAFE_BUILTINS = frozenset({"range", "tuple", "list", "dict", "set", "frozenset", "float", "int", "bool", "str", "len"})
-_MAGIC_ASSIGN = re.compile(r"^[ \t]*[\w., ]+=\s*[!%]")
 
 
 class UsageError(Exception):
@@ -98,15 +94,13 @@ def code_cells(path):
 
 def definitions(cells):
     """The statements to load, in order: [(cell name, ast statement)], by the rule of the module's docstring."""
-    parsed, imported = [], {"np", "numpy", "math"}
+    parsed, imported = [], set(PRELUDE_IMPORTS)
     for name, source in cells:
         tree = _parse(source)
         if tree is not None:
-            imported |= {
-                (a.asname or a.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
-            }
-            parsed += [(name, node) for node in tree.body if _is_definition(node, imported)]
-    implemented = {n for _, node in parsed if not is_stub(node) for n in _names_defined(node)}
+            imported |= imported_names(tree)
+            parsed += [(name, node) for node in tree.body if is_definition(node, imported)]
+    implemented = {n for _, node in parsed if not is_stub(node) for n in names_defined(node)}
     return [(name, node) for name, node in parsed if not (is_stub(node) and node.name in implemented)]
 
 
@@ -117,138 +111,19 @@ def load(statements, namespace):
         try:
             exec(compile(ast.Module(body=[node], type_ignores=[]), cell, "exec"), namespace)
         except Exception as exc:
-            for name in _names_defined(node):
+            for name in names_defined(node):
                 failed[name] = f"{cell} line {node.lineno}: {type(exc).__name__}: {_one_line(exc)}"
     return failed
 
 
 def _parse(source):
     """The cell's module, with IPython magics and shell lines replaced by ``pass``; None if it does not parse."""
-    for attempt in (source, _strip_magics(source)):
+    for attempt in (source, strip_magics(source)):
         try:
             return ast.parse(attempt.replace("\0", ""))
         except SyntaxError:
             continue
     return None
-
-
-def _strip_magics(source):
-    lines = source.split("\n")
-    first = lines[0].strip() if lines else ""
-    if first.startswith("%%"):
-        if (first[2:].split() or [""])[0] not in _PYTHON_CELL_MAGICS:
-            return ""
-        lines[0] = ""
-    return "\n".join(_strip_line(line) for line in lines)
-
-
-def _strip_line(line):
-    stripped = line.lstrip()
-    if stripped.startswith(("%", "!")) or _MAGIC_ASSIGN.match(line) or re.fullmatch(r"[\w.]+\?{1,2}", stripped):
-        return line[: len(line) - len(stripped)] + "pass"
-    return line
-
-
-def _is_definition(node, imported):
-    if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return True
-    if isinstance(node, (ast.Assign, ast.AnnAssign)):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        return (
-            node.value is not None and all(_is_name_target(t) for t in targets) and _is_constant(node.value, imported)
-        )
-    if isinstance(node, ast.Try):  # e.g. try: import torch / except ImportError: torch = None
-        branches = node.body + node.orelse + node.finalbody + [s for h in node.handlers for s in h.body]
-        return all(isinstance(s, ast.Pass) or _is_definition(s, imported) for s in branches)
-    return False
-
-
-def _is_name_target(target):
-    if isinstance(target, (ast.Tuple, ast.List)):
-        return all(_is_name_target(t) for t in target.elts)
-    return isinstance(target, ast.Name)
-
-
-def _is_constant(value, imported):
-    """Literals, names, arithmetic, lambdas, and calls of imported modules' functions or cheap constructors."""
-    for node in ast.walk(value):
-        if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
-            return False
-        if isinstance(node, ast.Call):
-            func = node.func
-            if isinstance(func, ast.Name):
-                if func.id not in _SAFE_BUILTINS:
-                    return False
-                continue
-            while isinstance(func, ast.Attribute):
-                func = func.value
-            if not (isinstance(func, ast.Name) and func.id in imported):
-                return False
-    return True
-
-
-def is_stub(node):
-    """Whether a definition is still a stub: a function whose body is only a docstring, ``pass`` or ``...``, or
-    reaches ``raise NotImplementedError`` before any statement that may return; a plain class (no decorator,
-    keyword or base) whose every method is one. Decorated, it is an implementation (the decorator decides)."""
-    if isinstance(node, ast.ClassDef):
-        plain = not node.decorator_list and not node.keywords
-        plain = plain and all(isinstance(b, ast.Name) and b.id == "object" for b in node.bases)
-        methods = [item for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))]
-        return plain and bool(methods) and all(_is_stub_function(m) for m in methods)
-    return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_stub_function(node)
-
-
-def _is_stub_function(node):
-    if node.decorator_list:
-        return False
-    if all(_is_placeholder(statement) for statement in node.body):
-        return True
-    for statement in node.body:
-        if isinstance(statement, ast.Raise) and statement.exc is not None:
-            exc = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
-            if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":
-                return True
-        if _may_leave(statement):
-            return False
-    return False
-
-
-def _is_placeholder(statement):
-    if isinstance(statement, ast.Pass):
-        return True
-    value = statement.value if isinstance(statement, ast.Expr) else None
-    return isinstance(value, ast.Constant) and (isinstance(value.value, str) or value.value is ...)
-
-
-def _may_leave(statement):
-    """Whether the statement may return or yield from its function (nested functions and classes aside)."""
-    stack = [statement]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom)):
-            return True
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            stack.extend(ast.iter_child_nodes(node))
-    return False
-
-
-def _names_defined(node):
-    """The module-level names a kept statement binds (not the local names inside a function or class)."""
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return {node.name}
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-    names, pending = set(), list(ast.iter_child_nodes(node))
-    while pending:
-        current = pending.pop()
-        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
-            names |= _names_defined(current)
-        elif isinstance(current, ast.Name) and isinstance(current.ctx, ast.Store):
-            names.add(current.id)
-        elif not isinstance(current, ast.Lambda):
-            pending.extend(ast.iter_child_nodes(current))
-    return names
 
 
 # -- the checks ----------------------------------------------------------------------------------------------

@@ -26,14 +26,18 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from assignment.definitions import (  # the rule is shared with the students' headless checks
+    DEFINITIONS,
+    PRELUDE_IMPORTS,
+    imported_names,
+    is_definition,
+    is_stub,
+    names_defined,
+    strip_magics,
+)
 from grader.boundary import MIN_LIMIT, printable
 
-# Cell magics whose body is Python that defines things as usual.
-_PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
-# Names a constant's value may call: cheap constructors only (anything else is driver code).
-_SAFE_BUILTINS = frozenset({"range", "tuple", "list", "dict", "set", "frozenset", "float", "int", "bool", "str", "len"})
 _DEFINES = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.MULTILINE)
-_MAGIC_ASSIGN = re.compile(r"^([ \t]*)[\w., ]+=\s*[!%]")
 CELL_ID_LIMIT = MIN_LIMIT  # characters of a cell id shown in a cell's name (nbformat's ids have at most 64)
 
 
@@ -83,7 +87,7 @@ def extract(notebooks):
             stub = is_stub(node)
             if stub and node.name in implemented:
                 continue  # a stub never overrides an implemented definition, before or after it
-            names = sorted(_names_defined(node))
+            names = sorted(names_defined(node))
             defined.update(names)
             for name in names:
                 sources[name] = cell.notebook.path
@@ -103,7 +107,7 @@ def extract(notebooks):
 
 def _parsed_cells(notebooks):
     """A :class:`_Cell` per code cell of every notebook, in order."""
-    imported = {"np", "numpy", "math"}
+    imported = set(PRELUDE_IMPORTS)
     for notebook in notebooks:
         for index, source in enumerate(notebook.code_cells):
             filename = cell_filename(notebook, index)
@@ -111,8 +115,8 @@ def _parsed_cells(notebooks):
             if tree is None:
                 yield _Cell(notebook, filename, source, error=error)
                 continue
-            imported |= _imported_names(tree)
-            statements = tuple(node for node in tree.body if _is_definition(node, imported))
+            imported |= imported_names(tree)
+            statements = tuple(node for node in tree.body if is_definition(node, imported))
             yield _Cell(notebook, filename, source, statements)
 
 
@@ -123,8 +127,8 @@ def _implemented_definitions(cells):
     for cell in cells:
         for node in cell.statements:
             if not is_stub(node):
-                code = ast.dump(node) if isinstance(node, _DEFINITIONS) else None
-                for name in _names_defined(node):
+                code = ast.dump(node) if isinstance(node, DEFINITIONS) else None
+                for name in names_defined(node):
                     implemented.setdefault(name, []).append((cell.notebook.path, code))
     return implemented
 
@@ -147,79 +151,6 @@ def _conflicts(implemented):
         if others:
             conflicts[name] = tuple(dict.fromkeys(others))
     return conflicts
-
-
-_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-
-
-def is_stub(node):
-    """Whether a top-level definition is still the notebook's stub (this module's docstring has the rule).
-
-    A function is a stub when its body is only a docstring, ``pass`` or ``...``, or when it reaches a
-    top-level ``raise NotImplementedError`` unconditionally (no earlier statement of the body holds a
-    ``return`` or ``yield``); a class, when it defines methods and every one of them is a stub. Anything
-    else (assignments, imports, a function that may return first) is an implementation.
-
-    The rule judges what the statement binds, not only the body it shows: a decorator can return a
-    working function whatever the body, and a metaclass, a class keyword or a base class (other than
-    ``object``) can supply or replace methods. So a decorated function or method, and a class with a
-    decorator, a keyword or a base, are implementations (Restart & Run All would use them).
-    """
-    if isinstance(node, ast.ClassDef):
-        if node.decorator_list or node.keywords or not _only_object_bases(node):
-            return False
-        methods = [item for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))]
-        return bool(methods) and all(_is_stub_function(method) for method in methods)
-    return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_stub_function(node)
-
-
-def _only_object_bases(node):
-    """``class M:``, ``class M():`` or ``class M(object):``: nothing inherited can change what is bound."""
-    return all(isinstance(base, ast.Name) and base.id == "object" for base in node.bases)
-
-
-def _is_stub_function(node):
-    if node.decorator_list:  # the decorator's result is bound, not this body
-        return False
-    if all(_is_placeholder(statement) for statement in node.body):
-        return True
-    for statement in node.body:
-        if _raises_not_implemented(statement):
-            return True
-        if _may_leave(statement):
-            return False
-    return False
-
-
-def _is_placeholder(statement):
-    """``pass``, a docstring or ``...``."""
-    return isinstance(statement, ast.Pass) or (
-        isinstance(statement, ast.Expr)
-        and isinstance(statement.value, ast.Constant)
-        and (isinstance(statement.value.value, str) or statement.value.value is ...)
-    )
-
-
-def _raises_not_implemented(statement):
-    """``raise NotImplementedError`` or ``raise NotImplementedError(...)``."""
-    if not isinstance(statement, ast.Raise) or statement.exc is None:
-        return False
-    exc = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
-    return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
-
-
-def _may_leave(statement):
-    """Whether a statement of a function's body may return (or yield) from it: a return or yield anywhere
-    in it, nested functions, lambdas and classes aside."""
-    stack = [statement]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom)):
-            return True
-        if isinstance(node, (*_DEFINITIONS, ast.Lambda)):
-            continue  # a nested function's return leaves that function only
-        stack.extend(ast.iter_child_nodes(node))
-    return False
 
 
 def cell_filename(notebook, index):
@@ -250,96 +181,6 @@ def _parse(source):
         return None, source, SyntaxError(str(exc))
 
 
-def strip_magics(source):
-    """Replace IPython magics and shell lines by ``pass`` (same indentation, same line numbers)."""
-    lines = source.split("\n")
-    first = lines[0].strip() if lines else ""
-    if first.startswith("%%"):
-        magic = first[2:].split(maxsplit=1)[0] if first[2:].strip() else ""
-        if magic not in _PYTHON_CELL_MAGICS:
-            return ""
-        lines[0] = ""
-    return "\n".join(_strip_line(line) for line in lines)
-
-
-def _strip_line(line):
-    stripped = line.lstrip()
-    indent = line[: len(line) - len(stripped)]
-    if stripped.startswith(("%", "!")) or _MAGIC_ASSIGN.match(line):
-        return indent + "pass"
-    if stripped.endswith("?") and re.fullmatch(r"[\w.]+\?{1,2}", stripped):
-        return indent + "pass"
-    return line
-
-
 def _first_line(node):
     decorators = getattr(node, "decorator_list", [])
     return min([node.lineno] + [d.lineno for d in decorators])
-
-
-def _is_definition(node, imported):
-    if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return True
-    if isinstance(node, (ast.Assign, ast.AnnAssign)):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        return (
-            node.value is not None and all(_is_name_target(t) for t in targets) and _is_constant(node.value, imported)
-        )
-    if isinstance(node, ast.Try):  # e.g. try: import torch / except ImportError: torch = None
-        branches = node.body + node.orelse + node.finalbody + [s for h in node.handlers for s in h.body]
-        return all(isinstance(s, ast.Pass) or _is_definition(s, imported) for s in branches)
-    return False
-
-
-def _is_name_target(target):
-    if isinstance(target, ast.Name):
-        return True
-    return isinstance(target, (ast.Tuple, ast.List)) and all(_is_name_target(t) for t in target.elts)
-
-
-def _is_constant(value, imported):
-    """Literals, names, attributes, arithmetic, lambdas, and calls of imported modules' functions."""
-    for node in ast.walk(value):
-        if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
-            return False
-        if isinstance(node, ast.Call) and not _is_safe_call(node.func, imported):
-            return False
-    return True
-
-
-def _is_safe_call(func, imported):
-    if isinstance(func, ast.Name):
-        return func.id in _SAFE_BUILTINS
-    while isinstance(func, ast.Attribute):
-        func = func.value
-    return isinstance(func, ast.Name) and func.id in imported
-
-
-def _imported_names(tree):
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-    return names
-
-
-def _names_defined(node):
-    """The module-level names a kept top-level statement binds: a function's or class's name, an import's,
-    an assignment's targets, and those of the definitions and imports inside a compound statement
-    (``try: def conv_forward_naive...``), but not the local names inside a function or class body."""
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return {node.name}
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-    names, pending = set(), [node]
-    while pending:
-        current = pending.pop()
-        if current is not node and isinstance(
-            current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
-        ):
-            names |= _names_defined(current)
-        elif isinstance(current, ast.Name) and isinstance(current.ctx, ast.Store):
-            names.add(current.id)
-        elif not isinstance(current, ast.Lambda):
-            pending.extend(ast.iter_child_nodes(current))
-    return names

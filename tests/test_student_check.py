@@ -16,6 +16,7 @@ import nbformat
 import pytest
 
 from assignment import check
+from assignment.definitions import names_defined
 from assignment.tasks import TASK_IDS
 from grader.discover import read_notebook
 from grader.extract import extract
@@ -149,7 +150,7 @@ def test_a_definition_that_fails_to_load_is_an_error_naming_its_cell(capsys, tmp
 @pytest.mark.parametrize("which", ["stub", "solved"])
 def test_the_definitions_kept_are_the_ones_the_grader_extracts(solved, which):
     path = STUB_NOTEBOOK if which == "stub" else solved
-    ours = {name for _, node in check.definitions(check.code_cells(path)) for name in check._names_defined(node)}
+    ours = {name for _, node in check.definitions(check.code_cells(path)) for name in names_defined(node)}
     assert ours == set(extract([read_notebook(path)]).defined)
 
 

@@ -1,10 +1,13 @@
-"""Small factories for notebooks built in memory, and the reference solutions as notebook cells."""
+"""Small factories for notebooks built in memory, the reference solutions as notebook cells, and reports made
+comparable."""
 
+import json
 from pathlib import Path
 
 import nbformat
 
 import solutions
+from grader import render
 
 SOLUTION_MODULES = ("conv.py", "pool.py", "convnet.py", "normalization.py")
 
@@ -39,3 +42,13 @@ def stub_cells():
         for cell in cells
         if cell.cell_type == "code" and cell.source.startswith("# TASK:")
     }
+
+
+def comparable(report):
+    """A report as JSON, timing figures aside (the speed checks' messages); seconds are not in it."""
+    data = render.to_json(report)
+    for task in data["tasks"]:
+        for check in task["checks"]:
+            if check["name"].startswith("speed"):
+                check["message"] = "<timing>"
+    return json.dumps(data, sort_keys=True)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from grader import render
 from grader.bundles import run_autograder
 from grader.bundles.autograder import setup_sh
 from grader.bundles.pins import python_floor
@@ -26,7 +25,7 @@ from grader.pipeline import grade
 from grader.sandbox.launcher import bwrap_works
 from grader.solve import solve
 from grader.tasks import convnet, disk, memo, normalization
-from notebooks import STUB_NOTEBOOK, solution_cells, write_notebook
+from notebooks import STUB_NOTEBOOK, comparable, solution_cells, write_notebook
 
 KEY = {"property": "p", "examples": 25}
 VARIANTS = Path(__file__).parent / "variants"
@@ -43,16 +42,6 @@ def cache(tmp_path, monkeypatch):
     memo.clear()
     yield folder
     memo.clear()
-
-
-def comparable(report):
-    """A report as JSON, timing figures aside (the speed checks' messages); seconds are not in it."""
-    data = render.to_json(report)
-    for task in data["tasks"]:
-        for check in task["checks"]:
-            if check["name"].startswith("speed"):
-                check["message"] = "<timing>"
-    return json.dumps(data, sort_keys=True)
 
 
 # -- the store ---------------------------------------------------------------------------------------------

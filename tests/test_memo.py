@@ -1,19 +1,17 @@
 """What the grader computes once per process (grader.tasks.memo): the same reports as without it, from
 read-only caches that are bounded and really hit; replayed hypothesis examples decide as hypothesis does."""
 
-import json
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import solutions
-from grader import render
 from grader.config import Config
 from grader.pipeline import grade
 from grader.sandbox.session import CallResult
 from grader.tasks import convnet, memo, normalization, properties
-from notebooks import solution_cells, write_notebook
+from notebooks import comparable, solution_cells, write_notebook
 
 CHEAP_TASKS = ("max_pool_forward_naive", "spatial_batchnorm_forward", "spatial_groupnorm_backward")
 GROUPNORM_BUGGY_EPS = """
@@ -31,16 +29,6 @@ def cold_caches():
     memo.clear()
     yield
     memo.clear()
-
-
-def comparable(report):
-    """A report as JSON, timing figures aside (speed messages, seconds)."""
-    data = render.to_json(report)
-    for task in data["tasks"]:
-        for check in task["checks"]:
-            if check["name"].startswith("speed"):
-                check["message"] = "<timing>"
-    return json.dumps(data, sort_keys=True)
 
 
 def test_a_second_grading_in_one_process_is_served_by_the_caches_and_reports_the_same(tmp_path):

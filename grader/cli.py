@@ -8,7 +8,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from grader import __version__, blas  # noqa: F401  (blas: before numpy loads)
+from grader import __version__, blas, interrupts  # noqa: F401  (blas: before numpy loads)
 from grader.boundary import printable, printable_block
 from grader.config import TASK_IDS, Config, build_config, check_data_dir, config_toml, default_of, read_config_file
 from grader.errors import (  # noqa: F401  (the statuses are the command's; tests and scripts read them here)
@@ -435,8 +435,9 @@ def _silence(stream):
 
 
 def _terminated(signum, frame):
-    """SIGTERM ends the run like Ctrl-C: cleanup code runs, so no process of a submission stays behind."""
-    raise SystemExit(128 + signum)
+    """SIGTERM ends the run like Ctrl-C: cleanup code runs, so no process of a submission stays behind (never
+    lost in a finalizer: grader.interrupts)."""
+    raise interrupts.raised(SystemExit(128 + signum))
 
 
 def main(argv=None):

@@ -29,6 +29,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import interrupts
 from grader.boundary import FRAGMENT_LIMIT, printable, printable_items
 from grader.config import Config
 from grader.discover import MAX_NOTEBOOK_BYTES, SubmissionError, open_notebook
@@ -397,7 +398,7 @@ def _serve(connection):
 
 
 def _exit_on_term(signum, frame):
-    raise SystemExit(128 + signum)  # unwinds grade(): its Session kills the sandbox's processes
+    raise interrupts.raised(SystemExit(128 + signum))  # unwinds grade(): its Session kills the sandbox's processes
 
 
 # -- A dask.distributed cluster ------------------------------------------------------------------------

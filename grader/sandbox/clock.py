@@ -123,7 +123,7 @@ class WorkClock:
             if tid == str(pid):
                 data = self.main_children[pid].read()
             else:
-                data = KernelFile(f"/proc/{pid}/task/{tid}/children", _CHILDREN_BYTES).read()
+                data = read_once(f"/proc/{pid}/task/{tid}/children", _CHILDREN_BYTES)
             pids = _pids(data)
             if pids is None:
                 return None

@@ -92,7 +92,10 @@ class Layer:
         return tuple(inputs[name] for name in self.arg_names)
 
     def reference_gradients(self, dout, cache):
-        grads = self.reference[1](dout, cache)
+        return self.as_gradients(self.reference[1](dout, cache))
+
+    def as_gradients(self, grads):
+        """A backward's return value as a tuple of its gradients (pool's backward returns dx alone)."""
         return grads if len(self.grad_names) > 1 else (grads,)
 
 
@@ -144,19 +147,18 @@ def grade_layer_backward(ctx, layer):
     return outcomes
 
 
-def _speed_round(ctx, layer, case, inputs, backward, label):
+def _speed_round(ctx, layer, case, inputs, backward, label, reference):
     """One round of the speed case, made by the very function a graded case uses (same request, same
-    checks). Returns (Outcome of its output, Timing of its calls: None unless that outcome passed)."""
+    checks), against ``reference`` (speed.RoundReference: the reference's times and answer on ``inputs``).
+    Returns (Outcome of its output, Timing of its calls: None unless that outcome passed)."""
     args = layer.arguments(inputs)
     if backward:
-        forward_seconds, _ = speed.timed_reference(ctx, layer.reference[0], *args)
-        reference_seconds, expected = speed.timed_reference(ctx, layer.reference_gradients, inputs["dout"], args)
         checked, _, call, cache_call = backward_call(
             ctx,
             (layer.forward, layer.backward, layer.grad_names),
             args,
             inputs["dout"],
-            expected,
+            reference.expected,
             label,
             1.0,
             fallback=args,
@@ -165,13 +167,12 @@ def _speed_round(ctx, layer, case, inputs, backward, label):
         )
         if not checked.passed:
             return checked, None
-        excess = speed.forward_excess(ctx, layer, case, cache_call, forward_seconds, first=False)
-        return checked, speed.Timing(label, call.seconds, reference_seconds, forward_excess=excess)
-    reference_seconds, (expected, _) = speed.timed_reference(ctx, layer.reference[0], *args)
-    checked, call = forward_call(ctx, layer.forward, args, expected, label, 1.0, diagnosed=False)
+        excess = speed.forward_excess(ctx, layer, case, cache_call, reference.forward_seconds, first=False)
+        return checked, speed.Timing(label, call.seconds, reference.seconds, forward_excess=excess)
+    checked, call = forward_call(ctx, layer.forward, args, reference.expected, label, 1.0, diagnosed=False)
     if not checked.passed:
         return checked, None
-    return checked, speed.paced(ctx, layer, case, speed.Timing(label, call.seconds, reference_seconds))
+    return checked, speed.paced(ctx, layer, case, speed.Timing(label, call.seconds, reference.seconds))
 
 
 def forward_case(ctx, function, args, expected_out, label, points, threshold=FORWARD_THRESHOLD):

@@ -22,6 +22,17 @@ Inputs: the public case is the notebook's own; every other input (hidden cases, 
 is drawn from the grading's secret (TaskContext.secret, see :func:`drawn_inputs`), so neither code loaded
 with the submission nor any call into it can know a later call's input, and no answer can be computed ahead
 or remembered from a first pass. Verdicts do not depend on the draw: see :func:`drawn_inputs`.
+
+Kept reference times (a long-lived process: a class worker): the speed case's inputs always have the same
+sizes, so the reference loops' time on them hardly varies. Once a process has measured KEPT_SAMPLES speed
+rounds of a function, a first measurement takes the least time it ever measured for the reference instead
+of timing the loops again (the expected values come from the fast layers, which agree with the loops to
+rounding). The least time makes the student's code look slowest, so it can only err against the student;
+and a verdict reached on it passes only when it passes at KEPT_MARGIN of the budget. One that fails even
+at the budget over KEPT_MARGIN is a first measurement over budget: the confirmation, timed beside the
+reference, decides as usual. In between, the speed rounds are made again on fresh inputs with the
+reference timed beside each call, exactly as without kept times, and that measurement (and its
+confirmation) decides. The graded cases and every confirmation are always timed beside the reference.
 """
 
 import statistics
@@ -33,12 +44,13 @@ import numpy as np
 from grader.compare import Verdict
 from grader.report import Kind
 from grader.sandbox import clock
+from grader.tasks import memo
 from grader.tasks.base import Outcome, earned_only_if, outcome
 
 SPEED_ROUNDS = 3  # rounds of the speed case; the median ratio is robust to one noisy round
-# What a drawn input is for (one stream of the grading's secret each): a graded case, a speed round, and
-# each of them drawn anew for the confirmation.
-GRADED, SPEED, CONFIRMATION_GRADED, CONFIRMATION_SPEED = 1, 2, 3, 4
+# What a drawn input is for (one stream of the grading's secret each): a graded case, a speed round, each of
+# them drawn anew for the confirmation, and a speed round made again because kept times left it undecided.
+GRADED, SPEED, CONFIRMATION_GRADED, CONFIRMATION_SPEED, MEASURED_SPEED = 1, 2, 3, 4, 5
 # A draw on which a reference value (nonzero) lies closer to zero than this fraction of its array's largest
 # is drawn again: the rounding of another correct summation order (~1e-14 of that largest) then stays far
 # below every threshold's share of the value, so correct code passes on every draw.
@@ -51,6 +63,12 @@ MAX_DRAWS = 100  # a draw is ill-posed with probability ~3e-3 (measured on conv,
 # of calls) whose reference loops take less than this measures that, not the student's code, so it counts
 # only within the total of all calls.
 SPEED_FLOOR = 2e-3
+# Speed rounds of a function measured in this process before the least reference time seen stands in for
+# timing the loops again: 3 is one grading's rounds, so a class worker times them in its first grading.
+KEPT_SAMPLES = 3
+# A verdict reached on kept reference times stands only if it passes at this fraction of the budget: far more
+# than the few tens of percent by which a reference's time moves with the machine's state.
+KEPT_MARGIN = 0.5
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,9 @@ class Timing:
     forward_excess: float = 0.0
     """For a backward: seconds the student's forward, called for this backward's cache, took beyond its own
     pace (see :func:`forward_excess`): work that may have been the backward's, counted as the backward's."""
+    kept: bool = False
+    """Whether ``reference`` is a kept time (the least this process measured on these sizes), not measured
+    beside this call (see :func:`round_reference`)."""
 
     def with_forward_excess(self):
         return replace(self, student=self.student + self.forward_excess, forward_excess=0.0)
@@ -121,8 +142,9 @@ def layer_speed(ctx, layer, correct, timings, backward, measure, points=1.0):
     rounds of the speed case, each called exactly as a graded case is and timed the same way; over budget,
     confirmed by a second measurement on fresh inputs (:func:`_confirmation`) before the point is lost.
 
-    measure(ctx, layer, case, inputs, backward, label) -> (Outcome of the output, Timing or None): one call made
-    by the very function a graded case uses (the layer checks' speed round), so a round is a graded case's twin.
+    measure(ctx, layer, case, inputs, backward, label, reference) -> (Outcome of the output, Timing or None): one
+    call made by the very function a graded case uses (the layer checks' speed round), so a round is a graded
+    case's twin, against ``reference`` (a RoundReference: the reference's times and answer on those inputs).
 
     Only right answers are timed: a wrong output on the speed case fails the check (code that recognizes
     the speed case could otherwise return anything at once).
@@ -130,7 +152,9 @@ def layer_speed(ctx, layer, correct, timings, backward, measure, points=1.0):
     name = f"speed (at most {ctx.config.speed_budget:g}x the reference loops)"
     if not correct:
         return earned_only_if(correct, name, points, Verdict(False, ""), Kind.SPEED)
-    measured = _speed_rounds(ctx, layer, timings, backward, SPEED, measure)
+    measured = _speed_rounds(ctx, layer, timings, backward, SPEED, measure, kept=True)
+    if isinstance(measured, _KeptVerdict):  # not a clear pass on kept times: measured as if none were kept
+        measured = _speed_rounds(ctx, layer, timings, backward, MEASURED_SPEED, measure)
     if isinstance(measured, Verdict) and not measured.passed:
         measured = _confirmation(ctx, layer, backward, measured, measure)
     if isinstance(measured, Outcome):
@@ -138,22 +162,83 @@ def layer_speed(ctx, layer, correct, timings, backward, measure, points=1.0):
     return outcome(name, points, measured, kind=Kind.SPEED)
 
 
-def _speed_rounds(ctx, layer, timings, backward, purpose, measure):
+class _KeptVerdict(Verdict):
+    """A verdict on kept reference times that is no clear pass: it does not stand (see the module docstring)."""
+
+
+def _speed_rounds(ctx, layer, timings, backward, purpose, measure, kept=False):
     """The speed verdict from ``timings`` and SPEED_ROUNDS rounds of the speed case drawn for ``purpose``
-    (SPEED, or CONFIRMATION_SPEED); a failed Outcome instead when a round's call fails or its output is wrong."""
+    (SPEED, MEASURED_SPEED or CONFIRMATION_SPEED); a failed Outcome instead when a round's call fails or its
+    output is wrong. ``kept``: the rounds may take kept reference times (:func:`round_reference`); if any did,
+    a verdict that neither passes at KEPT_MARGIN of the budget nor fails at the budget over KEPT_MARGIN comes
+    back as a _KeptVerdict (a failing one is only a first measurement: a measured confirmation decides)."""
     case = layer.describe(layer.speed_case)
     task = layer.backward if backward else layer.forward
     rounds, fast = [], []
     for index in range(SPEED_ROUNDS):
         inputs = drawn_inputs(ctx, layer, task, layer.speed_case, purpose, index)
         timing = _timed_case(
-            ctx, layer, layer.speed_case, inputs, backward, f"speed case: {case}", f"the speed case ({case})", measure
+            ctx,
+            layer,
+            layer.speed_case,
+            inputs,
+            backward,
+            f"speed case: {case}",
+            f"the speed case ({case})",
+            measure,
+            kept=kept,
         )
         if isinstance(timing, Outcome):
             return timing
         rounds.append(timing)
         fast.append(_fast_seconds(ctx, layer, inputs, backward))
-    return speed_verdict(timings, rounds, fast, ctx.config.speed_budget)
+    budget = ctx.config.speed_budget
+    verdict = speed_verdict(timings, rounds, fast, budget)
+    if not any(timing.kept for timing in rounds):
+        return verdict
+    clear_pass = speed_verdict(timings, rounds, fast, KEPT_MARGIN * budget).passed
+    clear_fail = not speed_verdict(timings, rounds, fast, budget / KEPT_MARGIN).passed
+    return verdict if clear_pass or clear_fail else _KeptVerdict(verdict.passed, verdict.message)
+
+
+@dataclass(frozen=True)
+class RoundReference:
+    """The reference side of one speed round."""
+
+    forward_seconds: float
+    """Seconds of the reference forward on the round's inputs (a backward's forward_excess needs it)."""
+    seconds: float
+    """Seconds of the reference function under test (the forward's or the backward's)."""
+    expected: object
+    """Its right answer: out for a forward, the gradients' tuple for a backward."""
+    kept: bool = False
+    """Whether the times are kept ones (the least this process measured) rather than measured now."""
+
+
+def round_reference(ctx, layer, case, inputs, backward, kept=False):
+    """The RoundReference of a timed call on ``inputs`` (drawn on the sizes of ``case``): the reference loops
+    timed now (their times noted for this process and those sizes), or, when ``kept`` and KEPT_SAMPLES calls
+    on those sizes were measured already, the least times measured, with the fast layers' answer."""
+    args = layer.arguments(inputs)
+    sizes = layer.describe(case)
+    keys = [(layer.forward, sizes)] + ([(layer.backward, sizes)] if backward else [])
+    kept_times = [_KEPT_TIMES.get(key) or (0, None) for key in keys]  # (rounds measured, least seconds)
+    if kept and all(count >= KEPT_SAMPLES for count, _ in kept_times):
+        out, cache = layer.fast[0](*args)
+        expected = layer.as_gradients(layer.fast[1](inputs["dout"], cache)) if backward else out
+        return RoundReference(kept_times[0][1], kept_times[-1][1], expected, kept=True)
+    forward_seconds, (out, _) = timed_reference(ctx, layer.reference[0], *args)
+    seconds, expected = forward_seconds, out
+    if backward:
+        seconds, expected = timed_reference(ctx, layer.reference_gradients, inputs["dout"], args)
+    for key, (count, least), measured in zip(keys, kept_times, (forward_seconds, seconds)):
+        _KEPT_TIMES.put(key, (count + 1, measured if least is None else min(least, measured)))
+    return RoundReference(forward_seconds, seconds, expected)
+
+
+# (reference function's task id, the inputs' sizes) -> (calls measured, the least seconds measured) of the
+# reference loops in this process; registered with grader.tasks.memo, so memo.clear() forgets them.
+_KEPT_TIMES = memo.BoundedStore()
 
 
 def _confirmation(ctx, layer, backward, first, measure):
@@ -189,17 +274,19 @@ def _confirmation(ctx, layer, backward, first, measure):
     return replace(second, message=f"{second.message}; over budget on two measurements, the second on fresh inputs")
 
 
-def _timed_case(ctx, layer, case, inputs, backward, label, what, measure):
+def _timed_case(ctx, layer, case, inputs, backward, label, what, measure, kept=False):
     """The Timing of one call on ``inputs`` (drawn on the sizes of ``case``) made as a graded case is made, or
-    a failed Outcome when the call fails or its output is wrong (only right answers are timed)."""
-    checked, timing = measure(ctx, layer, case, inputs, backward, label)
+    a failed Outcome when the call fails or its output is wrong (only right answers are timed). ``kept``: the
+    reference's time may be a kept one (:func:`round_reference`)."""
+    reference = round_reference(ctx, layer, case, inputs, backward, kept)
+    checked, timing = measure(ctx, layer, case, inputs, backward, label, reference)
     if checked.failure:
         return Outcome(label, 1.0, False, checked.message, checked.failure, reason=checked.reason)
     if not checked.passed:
         return Outcome(
             label, 1.0, False, f"your output on {what} was wrong: {checked.message}; only right answers are timed"
         )
-    return timing
+    return replace(timing, kept=reference.kept)
 
 
 def paced(ctx, layer, case, timing):

@@ -8,9 +8,10 @@ a passing implementation only on the property and the number of examples asked f
 for every submission of a class, so a long-lived worker (``grade-class``, a Dask worker) computes each
 once. Every cache is bounded (MAX_ENTRIES per function, least recently used dropped), and what it holds is
 read-only (arrays flagged so, dicts as read-only mappings), so no check can change what the next
-submission is compared with. Timings are never cached: the speed checks time the reference loops on every
-call, interleaved with the student's (see :mod:`grader.tasks.speed`). Across processes, the overfit run and
-the properties' examples are kept on disk besides (:mod:`grader.tasks.disk`); the expected values are not.
+submission is compared with. Of the speed checks' timings, only the least time the reference loops took on
+the speed case is kept (grader.tasks.speed, "Kept reference times"); every graded case is timed beside the
+reference. Across processes, the overfit run and the properties' examples are kept on disk besides
+(:mod:`grader.tasks.disk`); the expected values and the timings are not.
 
 :func:`clear` empties every cache of this process (tests and ``benchmarks/bench_grading.py --cold``: the
 uncached path, which reads the disk cache unless GRADER_CACHE_DIR is set empty); :func:`statistics` counts

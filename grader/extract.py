@@ -121,13 +121,14 @@ def _parsed_cells(notebooks):
 
 
 def _implemented_definitions(cells):
-    """Name -> [(notebook path, the definition as code)] of every kept statement that defines it and is not a
-    stub (a function or class, or an import or assignment such as ``conv_forward_naive = my_conv``)."""
+    """Name -> [(notebook path, the definition's node or None)] of every kept statement that defines it and is not
+    a stub (a function or class: its node; an import or assignment such as ``conv_forward_naive = my_conv``:
+    None)."""
     implemented = {}
     for cell in cells:
         for node in cell.statements:
             if not is_stub(node):
-                code = ast.dump(node) if isinstance(node, DEFINITIONS) else None
+                code = node if isinstance(node, DEFINITIONS) else None
                 for name in names_defined(node):
                     implemented.setdefault(name, []).append((cell.notebook.path, code))
     return implemented
@@ -142,11 +143,14 @@ def _conflicts(implemented):
     """
     conflicts = {}
     for name, definitions in implemented.items():
-        graded_path, graded_code = definitions[-1]
-        if graded_code is None:
-            continue
+        graded_path, graded_node = definitions[-1]
+        if graded_node is None or all(path == graded_path for path, _ in definitions):
+            continue  # one notebook alone: nothing to compare (ast.dump is a tenth of a grading's extraction)
+        graded_code = ast.dump(graded_node)
         others = [
-            path for path, code in definitions if code is not None and path != graded_path and code != graded_code
+            path
+            for path, node in definitions
+            if node is not None and path != graded_path and ast.dump(node) != graded_code
         ]
         if others:
             conflicts[name] = tuple(dict.fromkeys(others))

@@ -91,7 +91,7 @@ def test_a_call_that_computes_takes_its_cpu_time_on_a_busy_machine(use_bwrap):
         assert session.call("spin", 0.01).ok  # the fork's start
         with busy(2 * (os.cpu_count() or 1)):
             started = time.perf_counter()
-            result = session.call("spin", 0.2)
+            result = session.call("spin", 0.2, timed=True)
             wall = time.perf_counter() - started
     assert result.ok
     assert 0.2 <= result.seconds < 0.3, (result.seconds, wall)
@@ -101,10 +101,28 @@ def test_a_call_that_computes_takes_its_cpu_time_on_a_busy_machine(use_bwrap):
 @pytest.mark.parametrize("use_bwrap", MODES)
 def test_a_call_that_waits_or_works_in_another_process_counts_its_whole_time(use_bwrap):
     with Session([cell(SOURCE)], use_bwrap=use_bwrap) as session:
-        naps = session.call("nap", 0.2)
-        offloaded = session.call("spin_in_a_child", 0.2)
+        naps = session.call("nap", 0.2, timed=True)
+        offloaded = session.call("spin_in_a_child", 0.2, timed=True)
     assert naps.ok and naps.seconds >= 0.2
     assert offloaded.ok and offloaded.seconds >= 0.2
+
+
+@pytest.mark.slow
+def test_only_timed_calls_read_the_work_clock(monkeypatch):
+    readings = []
+    read = WorkClock.read
+
+    def counted(self, ending=False):
+        readings.append(ending)
+        return read(self, ending)
+
+    monkeypatch.setattr(WorkClock, "read", counted)
+    with Session([cell(SOURCE)], use_bwrap=False) as session:
+        assert session.call("spin", 0.01).ok
+        assert not readings  # a property's or the convnet's call: its seconds are its round trip
+        timed = session.call("spin", 0.01, timed=True)
+    assert timed.ok and readings == [False, True]
+    assert 0.01 <= timed.seconds < 0.5
 
 
 HANGS = """
@@ -143,7 +161,7 @@ def test_once_a_call_hung_later_calls_get_a_few_seconds_of_work_and_right_answer
         took = time.perf_counter() - started
         with busy(2 * (os.cpu_count() or 1)):
             neighbour = session.call("right", 21.0)
-            working = session.call("spin", 0.2)  # its work, not its round trip: the watch starts no thread meanwhile
+            working = session.call("spin", 0.2, timed=True)  # its work, not its round trip: the watch starts no thread
     assert first.error_kind == "timeout" and "within 2 s" in first.message
     assert second.error_kind == "timeout" and second.work_limit_hit
     assert "once a call of a submission has hung" in second.message

@@ -94,8 +94,8 @@ class CallResult:
     seconds: float = 0.0
     """Seconds the call worked, as the kernel counts them from the grader's side: its round trip less the time
     the fork and the grader waited for a CPU and the grader's own work in it (grader.sandbox.clock), so the
-    machine's load hardly changes it; the plain round trip where that cannot be measured. Never the start
-    of a replacement fork."""
+    machine's load hardly changes it; the plain round trip where that cannot be measured or the call was not
+    ``timed`` (Session.call). Never the start of a replacement fork."""
 
 
 class Session:
@@ -407,8 +407,11 @@ class Session:
         return_args: bool | str = False,
         seed: int = 0,
         timeout: float | None = None,
+        timed: bool = False,
     ) -> CallResult:
-        """Call ``target`` (a name, or (handle, attribute)) in the fork with plain values as arguments."""
+        """Call ``target`` (a name, or (handle, attribute)) in the fork with plain values as arguments.
+        ``timed``: the result's seconds are the call's work, read from the kernel (two readings of a few /proc
+        files, a tenth of a call's cost); otherwise its round trip (only the speed checks read them)."""
         key = target if isinstance(target, str) else tuple(target)
         if key in self.failed_targets:
             return self.failed_targets[key]
@@ -423,9 +426,9 @@ class Session:
             "return_args": return_args,
             "seed": seed,
         }
-        result = self._request(header, arrays, timeout, wrapped=True)
+        result = self._request(header, arrays, timeout, wrapped=True, timed=timed)
         if self._retry_after(self.last_death) and isinstance(target, str) and not _refers_to_handles((args, kwargs)):
-            result = self._retried(result, header, arrays, timeout)
+            result = self._retried(result, header, arrays, timeout, timed)
         self.last_call = key if result.ok or result.error_kind == "exception" else None
         if result.error_kind in ("timeout", "crash", "protocol"):
             # It would hang, crash or break the protocol again: later calls of the same function fail at
@@ -448,10 +451,10 @@ class Session:
         as the new fork does not hold it."""
         return death is not None and death.killed_by_system
 
-    def _retried(self, first, header, arrays, timeout):
+    def _retried(self, first, header, arrays, timeout, timed):
         """The call run once more in a new fork (a restart, counted against the submission's budget; never
         retried again). Its time is both runs' together, so a run killed on purpose buys no speed."""
-        again = self._request(header, arrays, timeout, wrapped=True)
+        again = self._request(header, arrays, timeout, wrapped=True, timed=timed)
         killed_again = self.last_death is not None and self.last_death.killed_by_system
         self.last_death = None
         message = f"{again.message} (it was run twice and killed both times)" if killed_again else again.message
@@ -487,7 +490,7 @@ class Session:
         }
         return self._request(header, arrays, timeout, work_limit=work_limit)
 
-    def _request(self, header, arrays, timeout, wrapped=False, work_limit=None):
+    def _request(self, header, arrays, timeout, wrapped=False, work_limit=None, timed=False):
         self.last_death = None
         if self.load_failure is not None:
             return self.load_failure
@@ -507,7 +510,7 @@ class Session:
         timeout = min(self.timeout if timeout is None else timeout, remaining)
         after_a_hang = work_limit is None and self.hung
         work_limit = HUNG_CALL_WORK if after_a_hang else work_limit
-        clock = self.sandbox.work_clock
+        clock = self.sandbox.work_clock if timed or work_limit is not None else None
         # The watch's thread starts before the first reading: a thread started during the call would make
         # the call's work its round trip (grader.sandbox.clock counts every process or thread started).
         watch = _WorkWatch(clock, work_limit) if work_limit is not None and clock is not None else None

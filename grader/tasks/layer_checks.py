@@ -33,9 +33,10 @@ from grader.tasks.base import (
 
 # The one request form of every call a layer task makes to its naive function (cases and speed rounds):
 # send, return_args and seed never tell the child which call is timed.
-FORWARD_REQUEST = {"send": [0], "return_args": True, "seed": 0}
-BACKWARD_REQUEST = {"send": "all", "return_args": "both", "seed": 0}
-CACHE_REQUEST = {"keep": "forward", "send": "none", "seed": 0}  # the student's forward, for a backward's cache
+# Every call of the four timed tasks is timed (``timed``: its work read from the kernel, grader.sandbox.clock).
+FORWARD_REQUEST = {"send": [0], "return_args": True, "seed": 0, "timed": True}
+BACKWARD_REQUEST = {"send": "all", "return_args": "both", "seed": 0, "timed": True}
+CACHE_REQUEST = {"keep": "forward", "send": "none", "seed": 0, "timed": True}  # the student's forward, for a cache
 NOT_RETURNED = Verdict(False, "the arguments did not come back from the call")
 UNVERIFIABLE_CACHE = Verdict(
     False,

@@ -84,12 +84,21 @@ def _is_safe_call(func, imported):
 
 
 def imported_names(tree):
-    """The names that a module's ``import`` statements bind (``import a.b as c``: c; ``import a.b``: a)."""
-    names = set()
-    for node in ast.walk(tree):
+    """The names that a module's ``import`` statements bind (``import a.b as c``: c; ``import a.b``: a),
+    wherever they are (in a function, a class, a ``try``...)."""
+    names, pending = set(), [tree]
+    while pending:  # statements within statements only: an expression holds no statement
+        node = pending.pop()
         if isinstance(node, ast.Import):
             names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        for field in _STATEMENT_LISTS:
+            pending.extend(getattr(node, field, ()))
     return names
+
+
+# The fields of a node that hold statements (a body, an else or finally block, except handlers and match
+# cases, whose own bodies hold statements).
+_STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
 def names_defined(node):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from grader.discover import Notebook
-from grader.extract import extract, is_stub, strip_magics
+from grader.extract import extract, imported_names, is_stub, strip_magics
 from notebooks import solution_cells, stub_cells
 
 
@@ -281,3 +281,62 @@ def test_a_later_decorated_definition_with_a_stub_body_is_graded_as_restart_and_
     result = extracted(OTHER_CONV, decorated)
     assert loaded_definition(result, "conv_forward_naive").startswith("@use")
     assert not result.conflicts
+
+
+EVERY_BLOCK = """
+import a
+import b.c as d
+def f():
+    import e
+    class K:
+        import g.h
+        def m(self):
+            try:
+                import i
+            except Exception:
+                import j
+            else:
+                import k
+            finally:
+                import l
+    with x:
+        import m
+    for q in r:
+        import n
+    else:
+        import o
+    while 1:
+        import p
+    if 1:
+        import s
+    elif 2:
+        import t
+    else:
+        import u
+match v:
+    case 1:
+        import w
+    case _:
+        import y
+async def z():
+    async with q:
+        import aa
+    async for x in y:
+        import bb
+try:
+    pass
+except* ValueError:
+    import cc
+lam = lambda: __import__("not_an_import_statement")
+"""
+
+
+def test_an_import_binds_its_name_in_every_kind_of_block_and_only_an_import_statement_does():
+    tree = ast.parse(EVERY_BLOCK)
+    every_import = {
+        (alias.asname or alias.name).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert imported_names(tree) == every_import == set("a d e g i j k l m n o p s t u w y aa bb cc".split())

@@ -108,6 +108,9 @@ def none_returned(ctx, definition, shown, value, names):
     the course's stub style (see :func:`untouched_stub`); code that computes something and returns None
     is told so, with a hint when it has no ``return`` of a value at all.
     """
+    whole = len(names) > 1 and item_count(value) == len(names)
+    if value is not None and not (whole and any(item is None for item in value)):
+        return None  # a value, none of its items None: the source need not be read
     node = definition_source(ctx, definition)
     stub = node is not None and untouched_stub(node)
     if value is None:
@@ -116,7 +119,7 @@ def none_returned(ctx, definition, shown, value, names):
         if node is not None and not _returns_a_value(node):
             return Verdict(False, f"{shown} returned None (did you forget `return`?)")
         return Verdict(False, f"{shown} returned None")
-    if len(names) > 1 and item_count(value) == len(names) and stub:
+    if whole and stub:
         missing = [name for name, item in zip(names, value) if item is None]
         if missing:
             return Verdict(

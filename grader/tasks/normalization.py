@@ -504,14 +504,10 @@ class Example:
         """x, gamma, beta (1, C, 1, 1) and dout, all (N, C, H, W) but gamma and beta.
 
         x is a shuffled grid of distinct values: no two closer than PROPERTY_SCALE / size, so no
-        normalized set is constant (its variance is at least ~1e-5 for the largest examples).
+        normalized set is constant (its variance is at least ~1e-5 for the largest examples). Made once per
+        process (the kept examples come back in every grading), read-only.
         """
-        rng = case_rng(self.seed)
-        size = self.N * self.C * self.H * self.W
-        x = PROPERTY_SCALE * (rng.permutation(size) / size - 0.5) + PROPERTY_SHIFT
-        gamma = 1.0 + 0.5 * rng.standard_normal((1, self.C, 1, 1))
-        beta = rng.standard_normal((1, self.C, 1, 1))
-        return x.reshape(self.shape), gamma, beta, rng.standard_normal(self.shape)
+        return _example_arrays(self.N, self.C, self.H, self.W, self.seed)
 
     def to_data(self):
         """The example as a dict of plain values (its fields), as the disk cache keeps it."""
@@ -544,6 +540,16 @@ class Example:
         if not within:
             raise ValueError(f"{example} is out of the examples' bounds")
         return example
+
+
+@memo.memoized
+def _example_arrays(N, C, H, W, seed):
+    rng = case_rng(seed)
+    size = N * C * H * W
+    x = PROPERTY_SCALE * (rng.permutation(size) / size - 0.5) + PROPERTY_SHIFT
+    gamma = 1.0 + 0.5 * rng.standard_normal((1, C, 1, 1))
+    beta = rng.standard_normal((1, C, 1, 1))
+    return x.reshape(N, C, H, W), gamma, beta, rng.standard_normal((N, C, H, W))
 
 
 def _groups(groups, channels, drawn):

@@ -35,6 +35,10 @@ BWRAP = shutil.which("bwrap")
 # the references and write into the project. The report says "weak isolation"; these attacks need bubblewrap or root.
 AS_ROOT = os.geteuid() == 0  # without bubblewrap, a root grader runs student code as an unprivileged uid
 NEEDS_BUBBLEWRAP = {"kill_grader", "read_solutions", "write_project"}
+# The memory hog fills whatever limit it is given on every call (a MemoryError is the student's exception,
+# and its task calls it a dozen times): graded with a quarter of the default 2 GiB, as the limit works the
+# same way at any size, each call writes 0.5 GiB instead of 2 (1.5 s each on this machine).
+MEMORY_LIMITS = {"memory_hog": 512 << 20}
 MODES = [
     pytest.param(
         True, id="bwrap", marks=pytest.mark.skipif(not (BWRAP and bwrap_works(BWRAP)), reason="no bubblewrap")
@@ -92,7 +96,8 @@ def test_attack_is_contained(tmp_path, attack, use_bwrap):
     project_before = project_fingerprint()
     notebook = write_notebook(tmp_path, *solution_cells(), *attack_cells(attack))
     started = time.monotonic()
-    report = grade(notebook, Config(tasks=TASKS, timeout=ATTACK_TIMEOUT, use_bwrap=use_bwrap))
+    memory = {"memory_bytes": MEMORY_LIMITS[attack.stem]} if attack.stem in MEMORY_LIMITS else {}
+    report = grade(notebook, Config(tasks=TASKS, timeout=ATTACK_TIMEOUT, use_bwrap=use_bwrap, **memory))
     report_path = tmp_path / "report.json"
     write_json(to_json(report), report_path)
     elapsed = time.monotonic() - started

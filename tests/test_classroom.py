@@ -30,8 +30,10 @@ TASKS = ("conv_forward_naive", "max_pool_forward_naive")  # cheap, and the hosti
 TIMEOUT = 3.0  # seconds per call, the same for grade and grade-class
 # The speed check times the student's function against the reference loops: on a loaded machine (two
 # graders at once on two cores, the rest of CI) its ratio is the one figure that depends on the moment, so
-# these comparisons give it a budget noise cannot reach; every other check must agree exactly.
-CONFIG = Config(tasks=TASKS, timeout=TIMEOUT, speed_budget=1e6)
+# these comparisons give it a budget noise cannot reach; every other check must agree exactly. The memory hog
+# fills the limit it is given on each of its calls: a quarter of the default 2 GiB is as much a limit, and
+# cheaper to fill (test_attacks.MEMORY_LIMITS).
+CONFIG = Config(tasks=TASKS, timeout=TIMEOUT, speed_budget=1e6, memory_bytes=512 << 20)
 # Folder name -> cells appended after the references (None: the stub notebook; bytes: the file itself).
 HOSTILE_IDS = {'=HYPERLINK("evil")': "correct", "comma, name": "stub", "ctrl\x1b[2J\rname": "buggy"}
 SUBMISSIONS = {

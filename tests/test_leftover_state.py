@@ -35,6 +35,8 @@ def test_state_left_by_one_task_does_not_change_another_tasks_verdict(tmp_path, 
     attacker, *pools = report.tasks
     assert [task.id for task in report.tasks] == list(TASKS)
     assert attacker.checks, attacker.message  # the attack was graded, and ran
+    if attack.stem == "sigcont_handler":  # it has teeth: in its own task it costs the speed point
+        assert not next(c for c in attacker.checks if c.name.startswith("speed")).passed
     for task in pools:
         failing = [f"{check.name}: {check.message}" for check in task.checks if not check.passed]
         assert task.score == pytest.approx(task.max_score) and not failing, (task.id, failing)

@@ -96,7 +96,8 @@ class BoundedText(io.TextIOBase):
     def write(self, text):
         text = str(text)
         room = OUTPUT_LIMIT - self.kept
-        self.parts.append(text[:room])
+        if room > 0:  # a flood past the limit is only counted, not kept as a list of empty strings
+            self.parts.append(text[:room])
         self.kept += min(len(text), room)
         self.dropped += max(0, len(text) - room)
         return len(text)

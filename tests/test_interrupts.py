@@ -21,7 +21,7 @@ PROGRAM = textwrap.dedent(
     def marked(signum, frame):
         raise interrupts.raised(SystemExit(128 + signum))
 
-    signal.signal(signal.SIGTERM, marked if sys.argv[1] == "marked" else plain)
+    signal.signal(signal.SIGTERM, marked if sys.argv[1] in ("marked", "marked-ends") else plain)
 
     class Slow:
         def __del__(self):
@@ -33,6 +33,10 @@ PROGRAM = textwrap.dedent(
     start = time.monotonic()
     while time.monotonic() < start + 1.5:
         Slow()
+    if sys.argv[1] == "marked-ends":  # the program ends, the exit still to be raised again, with a slow atexit
+        import atexit
+        atexit.register(time.sleep, 0.05)
+        sys.exit(0)
     while time.monotonic() < start + 4:
         pass
     print("still running after the SIGTERM", flush=True)
@@ -67,12 +71,24 @@ def test_a_marked_exit_is_raised_again_and_prints_nothing():
     assert seconds < 3  # raised again once the finalizers stop, at 1.2 s
 
 
+def test_an_exit_still_to_be_raised_when_the_program_ends_gives_its_status():
+    code, out, err, _ = run_and_terminate("marked-ends")
+    assert code == 143, err
+    assert err == ""
+
+
 @pytest.mark.parametrize("raise_first", [False, True])
 def test_other_unraisable_exceptions_are_still_reported(raise_first):
     program = textwrap.dedent(
         f"""
-        import gc
+        import gc, sys
         from grader import interrupts
+
+        def reported(unraisable):  # a hook installed after grader.interrupts was imported keeps reporting
+            sys.__stderr__.write("reported: " + str(unraisable.exc_value) + "\\n")
+            sys.__unraisablehook__(unraisable)
+
+        sys.unraisablehook = reported
         if {raise_first}:
             try:
                 raise interrupts.raised(SystemExit(143))
@@ -91,3 +107,4 @@ def test_other_unraisable_exceptions_are_still_reported(raise_first):
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and done.stdout == "done\n"
     assert "Exception ignored in" in done.stderr and "a finalizer's own bug" in done.stderr
+    assert "reported: a finalizer's own bug" in done.stderr

@@ -1,6 +1,7 @@
 """Kept reference times (grader.tasks.speed): a process that measured the speed case's reference loops
-KEPT_SAMPLES times stops timing them in the speed rounds; the least time it measured stands in, which can
-only err against the student, and any verdict it leaves undecided is measured beside the reference again."""
+KEPT_SAMPLES times stops timing them in a backward's speed rounds; the least time it measured stands in,
+which errs against the student, and any verdict it leaves undecided is measured beside the reference again.
+A forward's rounds, its pace for the backward's forward_excess, are always timed beside the reference."""
 
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import pytest
 
 from grader.config import Config
 from grader.pipeline import grade
-from grader.tasks import memo, speed
+from grader.tasks import memo, pool, speed
 from notebooks import solution_cells, write_notebook
 
 pytestmark = pytest.mark.slow  # gradings in the sandbox
@@ -47,23 +48,27 @@ def speed_checks(report):
     return {task.id: next(c for c in task.checks if c.name.startswith("speed")) for task in report.tasks}
 
 
-def test_a_second_grading_in_a_process_times_no_speed_round_of_the_reference_loops(tmp_path, references):
+def test_a_second_grading_in_a_process_times_no_backward_speed_round_of_the_reference_loops(tmp_path, references):
     notebook = write_notebook(tmp_path, *solution_cells())
     first = grade(notebook, Config(tasks=POOL))
     assert references and not any(reference.kept for _, reference in references)
     references.clear()
     second = grade(notebook, Config(tasks=POOL))
     assert [purpose for purpose, _ in references] == [speed.SPEED] * (speed.SPEED_ROUNDS * len(POOL))
-    assert all(reference.kept for _, reference in references)
+    forward, backward = references[: speed.SPEED_ROUNDS], references[speed.SPEED_ROUNDS :]
+    assert not any(reference.kept for _, reference in forward)  # the forward's pace: always measured
+    assert all(reference.kept for _, reference in backward)
     assert second.score == first.score == second.max_score
     assert all(check.passed for check in speed_checks(second).values())
 
 
-def test_the_kept_time_is_the_least_measured(tmp_path, references):
+def test_the_kept_time_is_the_least_measured_on_the_speed_case(tmp_path, references):
     notebook = write_notebook(tmp_path, *solution_cells())
     grade(notebook, Config(tasks=("max_pool_forward_naive",)))
     measured = [reference.seconds for _, reference in references if not reference.kept]
-    (count, least), *_ = [value for key, value in speed._KEPT_TIMES.items.items() if key[0] == POOL[0]]
+    kept = {key: value for key, value in speed._KEPT_TIMES.items.items()}
+    assert list(kept) == [(POOL[0], pool.LAYER.describe(pool.LAYER.speed_case))]  # the speed case's sizes only
+    (count, least), *_ = kept.values()
     assert count == len(measured) == speed.SPEED_ROUNDS and least == min(measured)
 
 
@@ -88,8 +93,9 @@ def test_a_kept_time_far_too_small_costs_a_correct_submission_nothing(tmp_path, 
     references.clear()
     report = grade(notebook, Config(tasks=POOL))
     assert report.score == report.max_score
-    for check in speed_checks(report).values():
-        assert "a first measurement over budget was not confirmed" in check.message
+    checks = speed_checks(report)
+    assert "a first measurement over budget was not confirmed" in checks["max_pool_backward_naive"].message
+    assert "not confirmed" not in checks["max_pool_forward_naive"].message  # measured: no kept time used
     assert any(purpose == speed.CONFIRMATION_SPEED and not r.kept for purpose, r in references)
 
 
@@ -101,4 +107,4 @@ def test_an_undecided_verdict_on_kept_times_is_measured_again(tmp_path, referenc
     report = grade(notebook, Config(tasks=POOL))
     assert report.score == report.max_score
     remade = [r for purpose, r in references if purpose == speed.MEASURED_SPEED]
-    assert len(remade) == speed.SPEED_ROUNDS * len(POOL) and not any(r.kept for r in remade)
+    assert len(remade) == speed.SPEED_ROUNDS and not any(r.kept for r in remade)  # the backward's rounds

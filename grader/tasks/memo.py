@@ -9,8 +9,8 @@ for every submission of a class, so a long-lived worker (``grade-class``, a Dask
 once. Every cache is bounded (MAX_ENTRIES per function, least recently used dropped), and what it holds is
 read-only (arrays flagged so, dicts as read-only mappings), so no check can change what the next
 submission is compared with. Of the speed checks' timings, only the least time the reference loops took on
-the speed case is kept (grader.tasks.speed, "Kept reference times"); every graded case is timed beside the
-reference. Across processes, the overfit run and the properties' examples are kept on disk besides
+the speed case is kept, for a backward's speed rounds (grader.tasks.speed, "Kept reference times"); every
+graded case and forward speed round is timed beside the reference. Across processes, the overfit run and the properties' examples are kept on disk besides
 (:mod:`grader.tasks.disk`); the expected values and the timings are not.
 
 :func:`clear` empties every cache of this process (tests and ``benchmarks/bench_grading.py --cold``: the

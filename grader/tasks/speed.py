@@ -25,14 +25,18 @@ or remembered from a first pass. Verdicts do not depend on the draw: see :func:`
 
 Kept reference times (a long-lived process: a class worker): the speed case's inputs always have the same
 sizes, so the reference loops' time on them hardly varies. Once a process has measured KEPT_SAMPLES speed
-rounds of a function, a first measurement takes the least time it ever measured for the reference instead
-of timing the loops again (the expected values come from the fast layers, which agree with the loops to
-rounding). The least time makes the student's code look slowest, so it can only err against the student;
-and a verdict reached on it passes only when it passes at KEPT_MARGIN of the budget. One that fails even
-at the budget over KEPT_MARGIN is a first measurement over budget: the confirmation, timed beside the
-reference, decides as usual. In between, the speed rounds are made again on fresh inputs with the
-reference timed beside each call, exactly as without kept times, and that measurement (and its
-confirmation) decides. The graded cases and every confirmation are always timed beside the reference.
+rounds of a function, a first measurement of a backward takes the least time it ever measured for each
+reference instead of timing the loops again (the expected values come from the fast layers, which agree
+with the loops to rounding). The least time makes the student's code look slowest, so it errs against the
+student unless the reference now runs faster than it ever did in this process; and a verdict reached on
+it passes only when it passes at KEPT_MARGIN of the budget, so a wrong pass would need the reference to run
+more than twice as fast as its fastest measurement. One that fails even at the budget over KEPT_MARGIN is a
+first measurement over budget: the confirmation, timed beside the reference, decides as usual. In
+between, the speed rounds are made again on fresh inputs with the reference timed beside each call,
+exactly as without kept times, and that measurement (and its confirmation) decides. A forward's speed
+rounds are always timed beside the reference: they are also its pace (:func:`forward_excess`), which a
+kept time would make look slower, so that a backward could move more work into it. The graded cases and
+every confirmation are always timed beside the reference.
 """
 
 import statistics
@@ -152,7 +156,8 @@ def layer_speed(ctx, layer, correct, timings, backward, measure, points=1.0):
     name = f"speed (at most {ctx.config.speed_budget:g}x the reference loops)"
     if not correct:
         return earned_only_if(correct, name, points, Verdict(False, ""), Kind.SPEED)
-    measured = _speed_rounds(ctx, layer, timings, backward, SPEED, measure, kept=True)
+    # A forward's rounds are its pace for its backward's forward_excess: always timed beside the reference.
+    measured = _speed_rounds(ctx, layer, timings, backward, SPEED, measure, kept=backward)
     if isinstance(measured, _KeptVerdict):  # not a clear pass on kept times: measured as if none were kept
         measured = _speed_rounds(ctx, layer, timings, backward, MEASURED_SPEED, measure)
     if isinstance(measured, Verdict) and not measured.passed:
@@ -217,13 +222,15 @@ class RoundReference:
 
 def round_reference(ctx, layer, case, inputs, backward, kept=False):
     """The RoundReference of a timed call on ``inputs`` (drawn on the sizes of ``case``): the reference loops
-    timed now (their times noted for this process and those sizes), or, when ``kept`` and KEPT_SAMPLES calls
-    on those sizes were measured already, the least times measured, with the fast layers' answer."""
+    timed now (on the speed case, their times noted for this process), or, when ``kept``, on the speed case,
+    and KEPT_SAMPLES calls on it were measured already, the least times measured, with the fast layers'
+    answer."""
     args = layer.arguments(inputs)
     sizes = layer.describe(case)
     keys = [(layer.forward, sizes)] + ([(layer.backward, sizes)] if backward else [])
     kept_times = [_KEPT_TIMES.get(key) or (0, None) for key in keys]  # (rounds measured, least seconds)
-    if kept and all(count >= KEPT_SAMPLES for count, _ in kept_times):
+    speed_case = case == layer.speed_case  # the only sizes whose times are kept (and ever looked up)
+    if kept and speed_case and all(count >= KEPT_SAMPLES for count, _ in kept_times):
         out, cache = layer.fast[0](*args)
         expected = layer.as_gradients(layer.fast[1](inputs["dout"], cache)) if backward else out
         return RoundReference(kept_times[0][1], kept_times[-1][1], expected, kept=True)
@@ -232,12 +239,13 @@ def round_reference(ctx, layer, case, inputs, backward, kept=False):
     if backward:
         seconds, expected = timed_reference(ctx, layer.reference_gradients, inputs["dout"], args)
     for key, (count, least), measured in zip(keys, kept_times, (forward_seconds, seconds)):
-        _KEPT_TIMES.put(key, (count + 1, measured if least is None else min(least, measured)))
+        if speed_case:
+            _KEPT_TIMES.put(key, (count + 1, measured if least is None else min(least, measured)))
     return RoundReference(forward_seconds, seconds, expected)
 
 
-# (reference function's task id, the inputs' sizes) -> (calls measured, the least seconds measured) of the
-# reference loops in this process; registered with grader.tasks.memo, so memo.clear() forgets them.
+# (reference function's task id, the speed case's sizes) -> (calls measured, the least seconds measured) of
+# the reference loops in this process; registered with grader.tasks.memo, so memo.clear() forgets them.
 _KEPT_TIMES = memo.BoundedStore()
 
 

@@ -168,7 +168,7 @@ def layer_speed(ctx, layer, correct, timings, backward, measure, points=1.0):
 
 
 class _KeptVerdict(Verdict):
-    """A verdict on kept reference times that is no clear pass: it does not stand (see the module docstring)."""
+    """A verdict on kept reference times that is neither a clear pass nor a clear fail: it does not stand."""
 
 
 def _speed_rounds(ctx, layer, timings, backward, purpose, measure, kept=False):

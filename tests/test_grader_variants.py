@@ -42,10 +42,17 @@ def graded_family(tasks):
 
 
 def grade_variant(tmp_path, path):
-    notebook = write_notebook(tmp_path, *solution_cells(), path.read_text())
-    tasks = declared_tasks(path)
-    report = grade(notebook, Config(tasks=graded_family(tasks)))
-    return tasks, {task.id: task for task in report.tasks}
+    """(declared tasks, task id -> TaskResult) of the variant at ``path``, graded once per run: two tests
+    read each buggy variant's grading (it loses points, and on exactly the checks it declares)."""
+    if path not in _GRADED:
+        notebook = write_notebook(tmp_path, *solution_cells(), path.read_text())
+        tasks = declared_tasks(path)
+        report = grade(notebook, Config(tasks=graded_family(tasks)))
+        _GRADED[path] = tasks, {task.id: task for task in report.tasks}
+    return _GRADED[path]
+
+
+_GRADED: dict = {}  # variant path -> what grade_variant returns
 
 
 @pytest.mark.parametrize("path", sorted((VARIANTS / "correct").glob("*.py")), ids=lambda p: p.stem)

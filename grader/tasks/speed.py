@@ -226,11 +226,12 @@ def round_reference(ctx, layer, case, inputs, backward, kept=False):
     and KEPT_SAMPLES calls on it were measured already, the least times measured, with the fast layers'
     answer."""
     args = layer.arguments(inputs)
-    sizes = layer.describe(case)
-    keys = [(layer.forward, sizes)] + ([(layer.backward, sizes)] if backward else [])
+    keys = []  # the speed case's sizes are the only ones whose times are kept (and ever looked up)
+    if case == layer.speed_case:
+        sizes = layer.describe(case)
+        keys = [(layer.forward, sizes)] + ([(layer.backward, sizes)] if backward else [])
     kept_times = [_KEPT_TIMES.get(key) or (0, None) for key in keys]  # (rounds measured, least seconds)
-    speed_case = case == layer.speed_case  # the only sizes whose times are kept (and ever looked up)
-    if kept and speed_case and all(count >= KEPT_SAMPLES for count, _ in kept_times):
+    if kept and keys and all(count >= KEPT_SAMPLES for count, _ in kept_times):
         out, cache = layer.fast[0](*args)
         expected = layer.as_gradients(layer.fast[1](inputs["dout"], cache)) if backward else out
         return RoundReference(kept_times[0][1], kept_times[-1][1], expected, kept=True)
@@ -239,8 +240,7 @@ def round_reference(ctx, layer, case, inputs, backward, kept=False):
     if backward:
         seconds, expected = timed_reference(ctx, layer.reference_gradients, inputs["dout"], args)
     for key, (count, least), measured in zip(keys, kept_times, (forward_seconds, seconds)):
-        if speed_case:
-            _KEPT_TIMES.put(key, (count + 1, measured if least is None else min(least, measured)))
+        _KEPT_TIMES.put(key, (count + 1, measured if least is None else min(least, measured)))
     return RoundReference(forward_seconds, seconds, expected)
 
 

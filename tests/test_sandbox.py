@@ -536,3 +536,13 @@ def test_a_grader_started_through_a_relative_interpreter_path_starts_its_sandbox
     assert done.returncode == 0, done.stderr[-2000:]
     assert "ValueError: ran" in done.stdout  # the sandbox started and ran the code
     assert done.stdout.startswith("bubblewrap") == use_bwrap
+
+
+def test_exit_status_gives_the_status_and_kills_a_process_past_its_timeout(tmp_path):
+    assert cgroups.exit_status(["/bin/sh", "-c", "exit 3"], timeout=10) == 3
+    assert cgroups.exit_status(["/bin/true"], timeout=10) == 0
+    marker = tmp_path / "pid"
+    with pytest.raises(subprocess.TimeoutExpired):
+        cgroups.exit_status(["/bin/sh", "-c", f'echo $$ > "{marker}" && exec sleep 30'], timeout=0.5)
+    pid = int(marker.read_text())
+    assert not os.path.exists(f"/proc/{pid}")  # killed and reaped, not left running

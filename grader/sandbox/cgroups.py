@@ -17,6 +17,7 @@ together, the tmpfs files they write included. Without one the report says "memo
 """
 
 import os
+import select
 import signal
 import subprocess
 import time
@@ -116,6 +117,7 @@ class ProcessLimit:
         """SIGKILL every process in the cgroup (until none is left, as a process may fork meanwhile)."""
         if self.cgroup is None:
             return
+        pause = 0.001  # a killed process leaves the cgroup within a millisecond or so
         for _ in range(20):
             pids = _members(self.cgroup)
             if not pids:
@@ -125,7 +127,8 @@ class ProcessLimit:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
-            time.sleep(0.01)
+            time.sleep(pause)
+            pause = min(2 * pause, 0.01)
 
     def close(self):
         """Kill what is left and remove the cgroups (a killed process leaves them a moment after SIGKILL)."""
@@ -240,9 +243,35 @@ def _can_join(paths):
     """Start a process in the cgroups as children will be: writing cgroup.procs can fail where creating
     the cgroup did not."""
     try:
-        return subprocess.run(_joining(paths, ["/bin/true"]), timeout=10).returncode == 0
+        return exit_status(_joining(paths, ["/bin/true"]), timeout=10) == 0
     except (OSError, subprocess.SubprocessError):
         return False
+
+
+def exit_status(argv, timeout):
+    """The exit status of ``argv``, run to its end (killed after ``timeout`` seconds: TimeoutExpired).
+
+    Not ``subprocess.run``: its wait with a timeout polls, sleeping up to milliseconds past a short process's
+    exit; a pidfd (Linux 5.3) wakes this one as the process ends."""
+    deadline = time.monotonic() + timeout
+    process = subprocess.Popen(argv)
+    try:
+        try:
+            pidfd = os.pidfd_open(process.pid)
+        except (AttributeError, OSError):
+            pidfd = None  # an older kernel: the wait below polls
+        if pidfd is not None:
+            try:
+                poller = select.poll()
+                poller.register(pidfd, select.POLLIN)
+                poller.poll(timeout * 1000)
+            finally:
+                os.close(pidfd)
+        return process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
 
 
 def _joining(cgroups, argv):

@@ -803,11 +803,12 @@ def _wait_until_stopped(pids, timeout):
     """Wait (at most ``timeout`` seconds) until every process of ``pids`` is stopped or gone. A process stops
     on its way back to user space, so a fork it was making is finished, and its child listed, by then."""
     deadline = time.monotonic() + timeout
-    waiting = set(pids)
+    waiting, pause = set(pids), STOP_POLL / 16
     while waiting and time.monotonic() < deadline:
         waiting = {pid for pid in waiting if (_state_and_parent(pid) or ("X",))[0] not in _STOPPED_OR_GONE}
         if waiting:
-            time.sleep(STOP_POLL)
+            time.sleep(pause)  # short first: an idle process stops within microseconds of the signal
+            pause = min(2 * pause, STOP_POLL)
 
 
 _STOPPED_OR_GONE = frozenset("TtZX")  # stopped, traced, zombie, dead

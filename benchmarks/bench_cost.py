@@ -38,6 +38,10 @@ last tree's ``grader solve``.
    process without any sandbox, on the definitions the grader extracts from SOLVED, loaded per task as a fork
    loads them, with the sandbox's one BLAS thread: the student's own code's CPU (the calls, and the worker's
    Solver run for ``train``), arguments decoded before the clock starts. Ratio: warm CPU / student CPU.
+   Beside it, the floor no grader of this contract goes under: the student's code, plus the reference loops and
+   fast layers the speed checks time in the grader on the same inputs (SPEC: the student's function against
+   the reference loops, interleaved, and the fast layers' speed-up), plus the template's own CPU (a sandbox
+   started per submission: nothing one submission does can reach another's grading).
 3. Class marginal cost: ``grader grade-class -j 2`` on classes of ``--small`` and ``--large`` copies of SOLVED
    (a fresh results folder each time); marginal = (t_large - t_small) / (large - small). Target <= 0.5 s.
 4. Worst case: SOLVED with the body of every one of the nine task definitions (every method of the convnet's
@@ -501,7 +505,7 @@ def print_warm(figures, gradings):
     rows = []
     for label, figure in figures.items():
         warm, replays = figure["warm"], figure["replays"]
-        student = statistics.median(replay["student_cpu"] for replay in replays)
+        student, reference, template, floor = warm_floor(figure)
         grader = statistics.median(part["grader_cpu"] for part in figure["parts"])
         sandbox = statistics.median(part["sandbox_cpu"] for part in figure["parts"])
         load = statistics.median(warm.loads + [replay["load"] for replay in replays])
@@ -512,14 +516,30 @@ def print_warm(figures, gradings):
                 f"{grader:.2f}",
                 f"{sandbox:.2f}",
                 f"{student:.3f}",
+                "-" if reference is None else f"{reference:.3f}",
+                "-" if template is None else f"{template:.3f}",
                 f"{warm.median / student:.1f}",
+                "-" if floor is None else f"{floor / student:.2f}",
                 f"{load:.2f}",
             ]
         )
     print_table(
         f"2. warm grading CPU (grader + sandbox, median of {gradings}, after a first grading) vs the student's "
-        "own code's CPU (the same requests replayed without a sandbox)",
-        ["", "warm cpu s", "grader", "sandbox", "student cpu s", "warm / student", "load"],
+        "own code's CPU (the same requests replayed without a sandbox); reference: the reference loops and fast "
+        "layers timed in the grader (part of 'grader'), template: the sandbox's own start and forks (part of "
+        "'sandbox'); floor: (student + reference + template) / student",
+        [
+            "",
+            "warm cpu s",
+            "grader",
+            "sandbox",
+            "student cpu s",
+            "reference",
+            "template",
+            "warm / student",
+            "floor",
+            "load",
+        ],
         rows,
     )
     for label, figure in figures.items():
@@ -535,6 +555,16 @@ def print_warm(figures, gradings):
             f"sandbox thread variable {k}={v} not applied" for k, v in replay["thread_env_differs"].items()
         ]
         print(f"  {label}: not replayed: {'; '.join(skipped) if skipped else 'nothing'}")
+
+
+def warm_floor(figure):
+    """(student CPU, reference CPU, template CPU, their sum: the floor) of a tree's warm figures, medians; the
+    floor is None where a part was not measured."""
+    student = statistics.median(replay["student_cpu"] for replay in figure["replays"])
+    parts = [[part[name] for part in figure["parts"] if name in part] for name in ("reference_cpu", "template_cpu")]
+    reference, template = (statistics.median(values) if values else None for values in parts)
+    floor = student + reference + template if reference is not None and template is not None else None
+    return student, reference, template, floor
 
 
 # -- 3. a class's marginal cost ------------------------------------------------------------------------------
@@ -794,6 +824,7 @@ def print_summary(trees, ratios):
 
 def summary_ratios(trees, venvs, small, large, cold, warm, classes, worst, gradescope):
     otter = cold.get(("otter", None, None)) if cold else None
+    floors = {label: warm_floor(figure) for label, figure in (warm or {}).items()}
     ratios = []
     for name in venvs:
         nbconvert = cold.get(("nbconvert", name, None)) if cold else None
@@ -810,6 +841,12 @@ def summary_ratios(trees, venvs, small, large, cold, warm, classes, worst, grade
                 label: f["warm"].median / statistics.median(r["student_cpu"] for r in f["replays"])
                 for label, f in (warm or {}).items()
             },
+        )
+    )
+    ratios.append(
+        (
+            "2. floor (no less) / student CPU",
+            {label: floor / student for label, (student, _, _, floor) in floors.items() if floor is not None},
         )
     )
     ratios.append(

@@ -59,17 +59,20 @@ def serve(solved):
         import grader.blas  # noqa: F401  (the tree's command line imports it first: one BLAS thread)
     from grader.pipeline import grade
 
-    with sandbox_cpu_meter() as sandbox_cpu:
+    with sandbox_cpu_meter() as sandbox_cpu, reference_cpu_meter() as reference_cpu:
         for line in sys.stdin:
             command, _, argument = line.strip().partition(" ")
             if command == "grade":
-                before_cpu, before_sandbox, start = _own_cpu(), sandbox_cpu(), time.perf_counter()
+                before = _own_cpu(), sandbox_cpu(), reference_cpu(), time.perf_counter()
                 report = grade(solved)
+                sandbox = [now - then for now, then in zip(sandbox_cpu(), before[1])]
                 _answer(
                     {
-                        "wall": time.perf_counter() - start,
-                        "grader_cpu": _own_cpu() - before_cpu,
-                        "sandbox_cpu": sandbox_cpu() - before_sandbox,
+                        "wall": time.perf_counter() - before[3],
+                        "grader_cpu": _own_cpu() - before[0],
+                        "sandbox_cpu": sandbox[0],
+                        "template_cpu": sandbox[1],
+                        "reference_cpu": reference_cpu() - before[2],
                         "score": report.score,
                     }
                 )
@@ -92,31 +95,63 @@ def _own_cpu():
 
 @contextlib.contextmanager
 def sandbox_cpu_meter():
-    """A function giving the CPU seconds of every sandbox killed so far (benchmarks/bench_grading.py measures
-    the same way; restated here so this probe imports nothing of the checkout it was started from)."""
+    """A function giving (the CPU seconds of every sandbox killed so far, the part of them its template spent
+    itself: starting, importing, forking; the rest is its reaped forks'). benchmarks/bench_grading.py measures
+    the same way; restated here so this probe imports nothing of the checkout it was started from."""
     from grader.sandbox import supervisor
 
-    total = [0.0]
+    total, template = [0.0], [0.0]
     kill = supervisor.Sandbox.kill
 
     def counting_kill(self):
         if self.template_pid is not None:
-            total[0] += _process_cpu(self.template_pid)
+            own, reaped = _process_cpu(self.template_pid)
+            total[0] += own + reaped
+            template[0] += own
         return kill(self)
 
     supervisor.Sandbox.kill = counting_kill
     try:
-        yield lambda: total[0]
+        yield lambda: (total[0], template[0])
     finally:
         supervisor.Sandbox.kill = kill
 
 
 def _process_cpu(pid):
+    """(own CPU seconds: utime + stime, its reaped children's: cutime + cstime) of ``pid``."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return sum(int(n) for n in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+
+
+@contextlib.contextmanager
+def reference_cpu_meter():
+    """A function giving the CPU seconds the grader's own timed functions (the reference loops beside each
+    speed round and graded case, the fast layers for the message) took so far: work the spec asks of every
+    grading (its speed check times the reference on the same inputs, interleaved)."""
+    from grader.tasks import speed
+
+    total = [0.0]
+    timed_reference = speed.timed_reference
+
+    def counting(ctx, function, *args):
+        def counted(*arguments):
+            start = time.process_time()
+            try:
+                return function(*arguments)
+            finally:
+                total[0] += time.process_time() - start
+
+        return timed_reference(ctx, counted, *args)
+
+    speed.timed_reference = counting
+    try:
+        yield lambda: total[0]
+    finally:
+        speed.timed_reference = timed_reference
 
 
 # -- recording the requests ------------------------------------------------------------------------------

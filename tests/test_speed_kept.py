@@ -3,6 +3,7 @@ KEPT_SAMPLES times stops timing them in a backward's speed rounds; the least tim
 which errs against the student, and any verdict it leaves undecided is measured beside the reference again.
 A forward's rounds, its pace for the backward's forward_excess, are always timed beside the reference."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -58,8 +59,12 @@ def test_a_second_grading_in_a_process_times_no_backward_speed_round_of_the_refe
     forward, backward = references[: speed.SPEED_ROUNDS], references[speed.SPEED_ROUNDS :]
     assert not any(reference.kept for _, reference in forward)  # the forward's pace: always measured
     assert all(reference.kept for _, reference in backward)
+    # The fast backward timed as it made the answer, and that time is the message's speed-up.
+    assert all(reference.fast_seconds > 0 for _, reference in backward)
+    assert all(reference.fast_seconds is None for _, reference in forward)
     assert second.score == first.score == second.max_score
     assert all(check.passed for check in speed_checks(second).values())
+    assert re.search(r"the fast layer is \d+x faster", speed_checks(second)[POOL[1]].message)
 
 
 def test_the_kept_time_is_the_least_measured_on_the_speed_case(tmp_path, references):

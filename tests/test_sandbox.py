@@ -542,7 +542,8 @@ def test_exit_status_gives_the_status_and_kills_a_process_past_its_timeout(tmp_p
     assert cgroups.exit_status(["/bin/sh", "-c", "exit 3"], timeout=10) == 3
     assert cgroups.exit_status(["/bin/true"], timeout=10) == 0
     marker = tmp_path / "pid"
-    with pytest.raises(subprocess.TimeoutExpired):
-        cgroups.exit_status(["/bin/sh", "-c", f'echo $$ > "{marker}" && exec sleep 30'], timeout=0.5)
+    with pytest.raises(subprocess.TimeoutExpired) as expired:
+        cgroups.exit_status(["/bin/sh", "-c", f'echo $$ > "{marker}" && exec sleep 30'], timeout=2)
+    assert expired.value.timeout == 2
     pid = int(marker.read_text())
     assert not os.path.exists(f"/proc/{pid}")  # killed and reaped, not left running

@@ -49,19 +49,24 @@ def speed_checks(report):
     return {task.id: next(c for c in task.checks if c.name.startswith("speed")) for task in report.tasks}
 
 
-def test_a_second_grading_in_a_process_times_no_backward_speed_round_of_the_reference_loops(tmp_path, references):
+def test_a_second_grading_in_a_process_times_no_backward_speed_round_of_the_reference_loops(
+    tmp_path, references, monkeypatch
+):
     notebook = write_notebook(tmp_path, *solution_cells())
     first = grade(notebook, Config(tasks=POOL))
     assert references and not any(reference.kept for _, reference in references)
     references.clear()
+    fast_timed, fast_seconds = [], speed._fast_seconds
+    monkeypatch.setattr(speed, "_fast_seconds", lambda *args: fast_timed.append(args[-1]) or fast_seconds(*args))
     second = grade(notebook, Config(tasks=POOL))
     assert [purpose for purpose, _ in references] == [speed.SPEED] * (speed.SPEED_ROUNDS * len(POOL))
     forward, backward = references[: speed.SPEED_ROUNDS], references[speed.SPEED_ROUNDS :]
     assert not any(reference.kept for _, reference in forward)  # the forward's pace: always measured
     assert all(reference.kept for _, reference in backward)
-    # The fast backward timed as it made the answer, and that time is the message's speed-up.
+    # A kept round's fast backward is timed as it makes the answer, and not again for the message's speed-up.
     assert all(reference.fast_seconds > 0 for _, reference in backward)
     assert all(reference.fast_seconds is None for _, reference in forward)
+    assert fast_timed == [False] * speed.SPEED_ROUNDS  # the forward's rounds only (args[-1]: backward)
     assert second.score == first.score == second.max_score
     assert all(check.passed for check in speed_checks(second).values())
     assert re.search(r"the fast layer is \d+x faster", speed_checks(second)[POOL[1]].message)

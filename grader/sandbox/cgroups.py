@@ -25,6 +25,7 @@ from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 NOT_ENFORCED = "process limit not enforced (the grader runs as root and cannot create a pids cgroup)"
+KILL_WAIT = 0.2  # seconds kill_all goes on killing what is left in the cgroup (processes may fork meanwhile)
 MEMORY_NEAR_LIMIT = 0.95  # a high-water mark this close to the memory limit counts as reaching it
 MEMORY_PER_PROCESS = "memory limited per process only (no memory cgroup: the grader is not root or cannot create one)"
 
@@ -117,8 +118,8 @@ class ProcessLimit:
         """SIGKILL every process in the cgroup (until none is left, as a process may fork meanwhile)."""
         if self.cgroup is None:
             return
-        pause = 0.001  # a killed process leaves the cgroup within a millisecond or so
-        for _ in range(20):
+        deadline, pause = time.monotonic() + KILL_WAIT, 0.001  # a killed process leaves within a millisecond or so
+        while True:
             pids = _members(self.cgroup)
             if not pids:
                 return
@@ -127,6 +128,8 @@ class ProcessLimit:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
+            if time.monotonic() >= deadline:
+                return
             time.sleep(pause)
             pause = min(2 * pause, 0.01)
 
@@ -267,7 +270,10 @@ def exit_status(argv, timeout):
                 poller.poll(timeout * 1000)
             finally:
                 os.close(pidfd)
-        return process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        try:
+            return process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise subprocess.TimeoutExpired(argv, timeout) from None
     except BaseException:
         process.kill()
         process.wait()

@@ -95,7 +95,7 @@ class Timing:
     kept: bool = False
     """Whether ``reference`` is a kept time (the least this process measured on these sizes), not measured
     beside this call (see :func:`round_reference`)."""
-    fast: float | None = None
+    fast_seconds: float | None = None
     """Seconds the fast layer took on the same input, where the reference side timed it already (a kept
     round's answer comes from the fast layers); None: not timed yet."""
 
@@ -199,7 +199,7 @@ def _speed_rounds(ctx, layer, timings, backward, purpose, measure, kept=False):
         if isinstance(timing, Outcome):
             return timing
         rounds.append(timing)
-        fast.append(_fast_seconds(ctx, layer, inputs, backward) if timing.fast is None else timing.fast)
+        fast.append(_fast_seconds(ctx, layer, inputs, backward) if timing.fast_seconds is None else timing.fast_seconds)
     budget = ctx.config.speed_budget
     verdict = speed_verdict(timings, rounds, fast, budget)
     if not any(timing.kept for timing in rounds):
@@ -304,7 +304,7 @@ def _timed_case(ctx, layer, case, inputs, backward, label, what, measure, kept=F
         return Outcome(
             label, 1.0, False, f"your output on {what} was wrong: {checked.message}; only right answers are timed"
         )
-    return replace(timing, kept=reference.kept, fast=reference.fast_seconds)
+    return replace(timing, kept=reference.kept, fast_seconds=reference.fast_seconds)
 
 
 def paced(ctx, layer, case, timing):

@@ -38,10 +38,10 @@ last tree's ``grader solve``.
    process without any sandbox, on the definitions the grader extracts from SOLVED, loaded per task as a fork
    loads them, with the sandbox's one BLAS thread: the student's own code's CPU (the calls, and the worker's
    Solver run for ``train``), arguments decoded before the clock starts. Ratio: warm CPU / student CPU.
-   Beside it, the floor no grader of this contract goes under: the student's code, plus the reference loops and
-   fast layers the speed checks time in the grader on the same inputs (SPEC: the student's function against
-   the reference loops, interleaved, and the fast layers' speed-up), plus the template's own CPU (a sandbox
-   started per submission: nothing one submission does can reach another's grading).
+   Beside it, this design's floor: the ratio if all else cost nothing, with the student's code, the reference
+   loops and fast layers the speed checks time in the grader (SPEC: the student's function against the
+   reference loops on the same inputs, and the fast layers' speed-up; kept times already spare a backward's
+   rounds), and the template's own CPU (its start, imports and forks: a sandbox of its own per submission).
 3. Class marginal cost: ``grader grade-class -j 2`` on classes of ``--small`` and ``--large`` copies of SOLVED
    (a fresh results folder each time); marginal = (t_large - t_small) / (large - small). Target <= 0.5 s.
 4. Worst case: SOLVED with the body of every one of the nine task definitions (every method of the convnet's
@@ -845,7 +845,7 @@ def summary_ratios(trees, venvs, small, large, cold, warm, classes, worst, grade
     )
     ratios.append(
         (
-            "2. floor (no less) / student CPU",
+            "2. this design's floor / student CPU",
             {label: floor / student for label, (student, _, _, floor) in floors.items() if floor is not None},
         )
     )

@@ -63,16 +63,17 @@ def serve(solved):
         for line in sys.stdin:
             command, _, argument = line.strip().partition(" ")
             if command == "grade":
-                before = _own_cpu(), sandbox_cpu(), reference_cpu(), time.perf_counter()
+                grader_before, (sandbox_before, template_before) = _own_cpu(), sandbox_cpu()
+                reference_before, start = reference_cpu(), time.perf_counter()
                 report = grade(solved)
-                sandbox = [now - then for now, then in zip(sandbox_cpu(), before[1])]
+                sandbox_after, template_after = sandbox_cpu()
                 _answer(
                     {
-                        "wall": time.perf_counter() - before[3],
-                        "grader_cpu": _own_cpu() - before[0],
-                        "sandbox_cpu": sandbox[0],
-                        "template_cpu": sandbox[1],
-                        "reference_cpu": reference_cpu() - before[2],
+                        "wall": time.perf_counter() - start,
+                        "grader_cpu": _own_cpu() - grader_before,
+                        "sandbox_cpu": sandbox_after - sandbox_before,
+                        "template_cpu": template_after - template_before,
+                        "reference_cpu": reference_cpu() - reference_before,
                         "score": report.score,
                     }
                 )

@@ -10,8 +10,9 @@ once. Every cache is bounded (MAX_ENTRIES per function, least recently used drop
 read-only (arrays flagged so, dicts as read-only mappings), so no check can change what the next
 submission is compared with. Of the speed checks' timings, only the least time the reference loops took on
 the speed case is kept, for a backward's speed rounds (grader.tasks.speed, "Kept reference times"); every
-graded case and forward speed round is timed beside the reference. Across processes, the overfit run and the properties' examples are kept on disk besides
-(:mod:`grader.tasks.disk`); the expected values and the timings are not.
+graded case and forward speed round is timed beside the reference. Across processes, the overfit run and
+the properties' examples are kept on disk besides (:mod:`grader.tasks.disk`); the expected values and the
+timings are not.
 
 :func:`clear` empties every cache of this process (tests and ``benchmarks/bench_grading.py --cold``: the
 uncached path, which reads the disk cache unless GRADER_CACHE_DIR is set empty); :func:`statistics` counts

@@ -237,13 +237,7 @@ def round_reference(ctx, layer, case, inputs, backward, kept=False):
         keys = [(layer.forward, sizes)] + ([(layer.backward, sizes)] if backward else [])
     kept_times = [_KEPT_TIMES.get(key) or (0, None) for key in keys]  # (rounds measured, least seconds)
     if kept and keys and all(count >= KEPT_SAMPLES for count, _ in kept_times):
-        # The fast layer under test is timed as it makes the answer (as _fast_seconds would time it again).
-        if backward:
-            _, cache = layer.fast[0](*args)
-            fast_seconds, gradients = timed_reference(ctx, layer.fast[1], inputs["dout"], cache)
-            expected = layer.as_gradients(gradients)
-        else:
-            fast_seconds, (expected, _) = timed_reference(ctx, layer.fast[0], *args)
+        fast_seconds, expected = _timed_fast(ctx, layer, inputs, backward)  # timed once: the message needs it
         return RoundReference(kept_times[0][1], kept_times[-1][1], expected, kept=True, fast_seconds=fast_seconds)
     forward_seconds, (out, _) = timed_reference(ctx, layer.reference[0], *args)
     seconds, expected = forward_seconds, out
@@ -352,12 +346,20 @@ def forward_excess(ctx, layer, case, cache_call, reference_seconds, first):
 
 def _fast_seconds(ctx, layer, inputs, backward):
     """Seconds the fast layer takes on a speed round's inputs (the message's comparison only)."""
+    return _timed_fast(ctx, layer, inputs, backward)[0]
+
+
+def _timed_fast(ctx, layer, inputs, backward):
+    """(seconds, answer) of the fast layer under test on a speed round's inputs: the forward's out, or the
+    backward's gradients (only the backward timed: the cache it needs is made first)."""
     fast_forward, fast_backward = layer.fast
     args = layer.arguments(inputs)
     if not backward:
-        return timed_reference(ctx, fast_forward, *args)[0]
+        seconds, (out, _) = timed_reference(ctx, fast_forward, *args)
+        return seconds, out
     _, cache = fast_forward(*args)
-    return timed_reference(ctx, fast_backward, inputs["dout"], cache)[0]
+    seconds, gradients = timed_reference(ctx, fast_backward, inputs["dout"], cache)
+    return seconds, layer.as_gradients(gradients)
 
 
 def speed_verdict(cases, rounds, fast_seconds, budget):
